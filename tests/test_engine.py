@@ -304,9 +304,7 @@ ACTORS = ["wang", "chen", "liu", "zhou", "li", "zhao", "zhang", "sun"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    st.lists(st.tuples(st.integers(0, 6), st.sampled_from(ACTORS), st.booleans()), min_size=1, max_size=12)
-)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(ACTORS), st.booleans()), min_size=1, max_size=12))
 def test_a_refused_step_changes_nothing(licensing, org, moves):
     """Random attempts: whenever one is refused, the serialized case is exactly as before."""
     case = start_case(

@@ -4,7 +4,9 @@
 ready step as an actor. Under the ``enforce`` policy a completion that breaks
 a rule raises :class:`~approvalflow.errors.StepRefused` and the case stays
 exactly as it was (only the audit trail records the refused attempt); under
-``record`` it goes through and the findings are kept.
+``record`` it goes through and the findings are kept. Time rules
+(``step-overdue``, ``case-overdue``) never refuse: they are recorded, and
+:meth:`Case.alerts` raises yellow and red cards at any moment.
 
 SpiffWorkflow sits behind this module: its workflow object, its exceptions and
 its script engine never reach the caller. Conditions go through the safe
@@ -22,10 +24,10 @@ from enum import StrEnum
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from .calendar import ChinaCalendar, WorkingCalendar
 from .clock import Clock, SystemClock, parse_moment
 from .errors import (
     EngineError,
@@ -37,10 +39,13 @@ from .errors import (
     UnknownActorError,
 )
 from .expressions import ExpressionError, ExpressionEvaluator, SafeEvaluator
-from .loader import ProcessDefinition, TrustedFunction
+from .loader import ProcessDefinition
+from .meetings import Meeting, meeting_from, meeting_passed, meeting_problems
 from .model import StepInfo
 from .org import Organisation, OrgUnit, Person
-from .rules import RULES, Attempt, Completion, Finding, Meeting, Rule, check, meeting_passed
+from .rules import RULES, Attempt, Completion, Finding, Rule, check
+from .scripting import SafeScriptEngine
+from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
 from .trail import AuditTrail
 
 __all__ = ["DEFAULT_MAX_DEPTH", "Case", "Policy", "ReadyStep", "start_case"]
@@ -49,6 +54,15 @@ __all__ = ["DEFAULT_MAX_DEPTH", "Case", "Policy", "ReadyStep", "start_case"]
 #: silently stalls the case. We refuse to go past this depth, well before.
 DEFAULT_MAX_DEPTH = 800
 _ENGINE_DEPTH = 1000
+_ENGINE_FAILURES = (
+    SpiffWorkflowException,
+    ExpressionError,
+    RuntimeError,
+    LookupError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+)
 
 
 class Policy(StrEnum):
@@ -69,34 +83,6 @@ class ReadyStep:
     since: datetime
 
 
-class _SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
-    """SpiffWorkflow's hook for expressions and scripts, routed to our safe evaluator and trusted functions."""
-
-    def __init__(self, evaluator: ExpressionEvaluator, trusted: Mapping[str, TrustedFunction]) -> None:
-        super().__init__()
-        self.evaluator = evaluator
-        self.trusted = trusted
-
-    def validate(self, expression: str) -> None:
-        self.evaluator.check(expression)
-
-    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
-        return self.evaluator.evaluate(expression, task.data)
-
-    def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
-        name = script.strip().removesuffix("()").strip()
-        fn = self.trusted.get(name)
-        if fn is None:  # the loader already refuses these; never fall back to exec
-            raise ExpressionError(f"script {script[:40]!r} names no trusted function")
-        updates = fn(dict(task.data))
-        if updates:
-            task.data.update(updates)
-        return True
-
-    def call_service(self, task: Any, **kwargs: Any) -> Any:
-        raise ExpressionError("service tasks are not supported")
-
-
 def _jsonable(value: Any, where: str) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -107,8 +93,7 @@ def _jsonable(value: Any, where: str) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v, where) for v in value]
     raise TypeError(
-        f"{where}: case data must be JSON-like (str, number, bool, list, mapping, date); "
-        f"got {type(value).__name__}"
+        f"{where}: case data must be JSON-like (str, number, bool, list, mapping, date); got {type(value).__name__}"
     )
 
 
@@ -127,6 +112,8 @@ class Case:
         evaluator: ExpressionEvaluator,
         rules: Mapping[str, Rule],
         max_depth: int,
+        calendar: WorkingCalendar,
+        yellow_days: int = 1,
     ) -> None:
         self.id = case_id
         self.definition = definition
@@ -137,13 +124,21 @@ class Case:
         self.rules = rules
         self.max_depth = min(max_depth, _ENGINE_DEPTH - 100)
         self.evaluator = evaluator
+        self.calendar = calendar
+        self.yellow_days = yellow_days
         self.data: dict[str, Any] = {}
         self.path: list[str] = []
         self.history: list[Completion] = []
         self.findings: list[Finding] = []
         self.trail = AuditTrail()
         self.started_at: datetime = clock.now()
+        self.clock_start: datetime | None = None  # when the case clock started (af:timeLimit/@startsAfter)
+        self.ended_at: datetime | None = None
+        self.suspensions: list[Suspension] = []
+        self.extension_days: int | None = None  # the one extension granted (延期), in the case limit's unit
+        self.fallback_years: set[int] = set()  # years answered by the weekends-only fallback calendar
         self._since: dict[str, datetime] = {}  # engine task id -> moment it became ready
+        self._open_suspensions: dict[str, int] = {}  # engine task id -> index in suspensions
         self._wf: Any = None
 
     # -- queries -------------------------------------------------------------------------------------------
@@ -158,9 +153,7 @@ class Case:
         for task in self._ready_tasks():
             step = self.definition.steps.get(task.task_spec.bpmn_id)
             if step is not None:
-                out.append(
-                    ReadyStep(step.id, step.name, step.posts, step.node.lane, self._since[str(task.id)])
-                )
+                out.append(ReadyStep(step.id, step.name, step.posts, step.node.lane, self._since[str(task.id)]))
         return out
 
     @property
@@ -176,6 +169,25 @@ class Case:
             found.append(extra)
         return tuple(found)
 
+    # -- time (SPEC section 5) ------------------------------------------------------------------------------
+    def deadlines(self, at: datetime | str | None = None) -> CaseDeadlines | None:
+        """The case's promised and statutory deadlines as of ``at`` (default: now); None without a limit."""
+        result = case_deadlines(self, parse_moment(at) if at is not None else None)
+        self._note_fallback()
+        return result
+
+    def alerts(self, at: datetime | str | None = None) -> list[Alert]:
+        """Yellow and red cards for the open case and its open steps at ``at`` (default: now)."""
+        result = alerts(self, parse_moment(at) if at is not None else self.clock.now())
+        self._note_fallback()
+        return result
+
+    def time_report(self, at: datetime | str | None = None) -> TimeReport:
+        """Elapsed, suspended and remaining working days of the case and each step."""
+        result = time_report(self, parse_moment(at) if at is not None else None)
+        self._note_fallback()
+        return result
+
     # -- actions -------------------------------------------------------------------------------------------
     def complete(
         self,
@@ -188,14 +200,16 @@ class Case:
     ) -> list[Finding]:
         """Complete a ready step as ``actor`` at ``at`` (default: the clock's now).
 
-        Returns the findings recorded (under ``record``; empty when clean). Raises
-        :class:`StepRefused` under ``enforce`` when a rule is broken, :class:`StepNotReady`,
-        :class:`UnknownActorError`, :class:`MeetingRecordError`, :class:`LoopLimitError` or
-        :class:`EngineError`; in every one of these cases the case is left as it was.
+        Returns the findings recorded: rule findings under ``record``, and time findings
+        (``step-overdue``, ``case-overdue``) under either policy. Raises :class:`StepRefused`
+        under ``enforce`` when a rule is broken, :class:`StepNotReady`, :class:`UnknownActorError`,
+        :class:`MeetingRecordError`, :class:`LoopLimitError`, :class:`EngineError` or
+        :class:`~approvalflow.errors.CalendarError`; in every one of these cases the case is left
+        as it was (the audit trail records the attempt).
         """
         moment = parse_moment(at) if at is not None else self.clock.now()
         changes = _jsonable(dict(data or {}), f"data of step '{step}'")
-        base = {
+        base: dict[str, Any] = {
             "action": "complete",
             "at": moment.isoformat(),
             "step": step,
@@ -206,71 +220,66 @@ class Case:
         task = self._find_ready(step, base)
         person = self._person(actor, base)
         info = self.definition.steps[step]
-        post = next((p for p in info.posts if p in person.posts), None)
-        base["post"] = post
+        base["post"] = next((p for p in info.posts if p in person.posts), None)
         record = self._meeting(info, meeting, base)
-        if record is not None:
-            base["meeting"] = record.to_dict()
-        if task.depth >= self.max_depth:
-            self._refuse_plain(base, "loop-limit")
-            repeats = sum(1 for s in self.path if s == step)
-            raise LoopLimitError(
-                f"the case has looped too deep: '{step}' was completed {repeats} times and the engine's task tree "
-                f"is {task.depth} deep (limit {self.max_depth}; SpiffWorkflow stalls silently at {_ENGINE_DEPTH}). "
-                "Raise max_depth only if the loop is meant to run this long.",
-                case=self.id,
-                step=step,
-            )
+        self._check_depth(task, step, base)
+        extra = self._extension_facts(changes)
         attempt = Attempt(
-            info, person, self.unit, self.organisation, tuple(self.history), self.parties, moment, record
+            info,
+            person,
+            self.unit,
+            self.organisation,
+            tuple(self.history),
+            self.parties,
+            moment,
+            record,
+            extra,
+            {**self.data, **changes},
         )
         findings = check(attempt, self.rules)
         if findings and self.policy is Policy.ENFORCE:
             self.trail.append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
             raise StepRefused(case=self.id, step=step, actor=actor, findings=findings)
+        key = str(task.id)
+        since = self._since[key]
+        findings += self._step_overdue(info, since, moment, actor)
+        before = case_deadlines(self, moment)  # computed first: a calendar error must change nothing
         if record is not None and info.collective is not None:
             changes[f"{step}_passed"] = meeting_passed(info.collective, record)
         self._run(task, changes, base)
-        self.history.append(Completion(step, actor, moment))
+        self.history.append(Completion(step, actor, moment, since))
         self.path.append(step)
+        self._after_completion(info, key, moment, extra)
+        if self.is_completed:
+            self.ended_at = moment
+            findings += self._case_overdue(before, step, actor, moment)
         self.findings.extend(findings)
         self._mark_ready(moment)
         self.trail.append(
             **base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "completed"
         )
+        self._note_fallback()
         return findings
 
-    # -- internals -----------------------------------------------------------------------------------------
-    def _ready_tasks(self) -> list[Any]:
-        tasks = self._wf.get_tasks(state=TaskState.READY)
-        return [t for t in tasks if t.task_spec.manual]
-
-    def _refuse_plain(self, base: dict[str, Any], outcome: str) -> None:
-        self.trail.append(**base, findings=[], outcome=outcome)
-
+    # -- checks before a completion ----------------------------------------------------------------------
     def _find_ready(self, step: str, base: dict[str, Any]) -> Any:
         for task in self._ready_tasks():
             if task.task_spec.bpmn_id == step:
                 return task
         ready = [t.task_spec.bpmn_id for t in self._ready_tasks()]
-        self._refuse_plain(base, "not-ready")
+        self._log_failure(base, "not-ready")
         known = "is not a step of this process" if step not in self.definition.steps else "is not ready"
         raise StepNotReady(
-            f"'{step}' {known}; ready now: {', '.join(ready) or 'nothing'}",
-            case=self.id,
-            step=step,
-            ready=ready,
+            f"'{step}' {known}; ready now: {', '.join(ready) or 'nothing'}", case=self.id, step=step, ready=ready
         )
 
     def _person(self, actor: str, base: dict[str, Any]) -> Person:
         person = self.organisation.person(actor)
         if person is None:
-            self._refuse_plain(base, "unknown-actor")
+            self._log_failure(base, "unknown-actor")
+            where = f" ({self.organisation.file})" if self.organisation.file else ""
             raise UnknownActorError(
-                f"'{actor}' is not a person of the organisation"
-                + (f" ({self.organisation.file})" if self.organisation.file else ""),
-                case=self.id,
-                step=str(base["step"]),
+                f"'{actor}' is not a person of the organisation{where}", case=self.id, step=str(base["step"])
             )
         return person
 
@@ -280,43 +289,75 @@ class Case:
         if meeting is None:
             return None
         try:
-            record = (
-                meeting
-                if isinstance(meeting, Meeting)
-                else Meeting(
-                    tuple(meeting.get("members", ())),
-                    tuple(meeting.get("present", ())),
-                    tuple((str(v[0]), str(v[1])) for v in meeting.get("votes", ())),
-                )
-            )
-        except (TypeError, IndexError, AttributeError) as exc:
-            raise MeetingRecordError(
-                f"the meeting record is malformed ({exc})", case=self.id, step=info.id
-            ) from exc
-        problems = []
+            record = meeting_from(meeting)
+        except TypeError as exc:
+            self._log_failure(base, "invalid-meeting")
+            raise MeetingRecordError(f"the meeting record is malformed: {exc}", case=self.id, step=info.id) from exc
+        problems = meeting_problems(record, self.organisation)
         if info.collective is None:
-            problems.append(f"'{info.id}' is not a collective step; it takes no meeting record")
-        for pid in {*record.members, *record.present, *(v for v, _ in record.votes)}:
-            if self.organisation.person(pid) is None:
-                problems.append(f"'{pid}' is not a person of the organisation")
-        if not set(record.present) <= set(record.members):
-            problems.append(
-                "present lists people who are not members: "
-                + ", ".join(sorted(set(record.present) - set(record.members)))
-            )
-        voters = [v for v, _ in record.votes]
-        if not set(voters) <= set(record.present):
-            problems.append(
-                "votes by people who were not present: "
-                + ", ".join(sorted(set(voters) - set(record.present)))
-            )
-        if len(voters) != len(set(voters)):
-            problems.append("someone voted twice")
+            problems.insert(0, f"'{info.id}' is not a collective step; it takes no meeting record")
         if problems:
-            self._refuse_plain(base, "invalid-meeting")
+            self._log_failure(base, "invalid-meeting")
             raise MeetingRecordError("; ".join(problems), case=self.id, step=info.id)
+        base["meeting"] = record.to_dict()
         return record
 
+    def _check_depth(self, task: Any, step: str, base: dict[str, Any]) -> None:
+        if task.depth < self.max_depth:
+            return
+        self._log_failure(base, "loop-limit")
+        repeats = self.path.count(step)
+        raise LoopLimitError(
+            f"the case has looped too deep: '{step}' was completed {repeats} times and the engine's task tree is "
+            f"{task.depth} deep (limit {self.max_depth}; SpiffWorkflow stalls silently at {_ENGINE_DEPTH}). "
+            "Raise max_depth only if the loop is meant to run this long.",
+            case=self.id,
+            step=step,
+        )
+
+    def _extension_facts(self, changes: Mapping[str, Any]) -> dict[str, object]:
+        tl = self.definition.time_limit
+        requested = changes.get("extension_days")
+        return {
+            "extensions_granted": 1 if self.extension_days else 0,
+            "extension_allowed": tl.extension if tl else None,
+            "extension_days": requested if isinstance(requested, int) else None,
+        }
+
+    def _step_overdue(self, info: StepInfo, since: datetime, moment: datetime, actor: str) -> list[Finding]:
+        deadline = step_deadline(self, info.id, since)
+        if deadline is None or not deadline.is_late(moment):
+            return []
+        return [
+            Finding(
+                "step-overdue",
+                info.id,
+                actor,
+                f"'{info.id}' was completed after its limit of "
+                f"{info.time_limit} {info.unit}(s), which ended with {deadline.day} (环节超时)",
+                moment,
+                "warning",
+            )
+        ]
+
+    def _case_overdue(self, before: CaseDeadlines | None, step: str, actor: str, moment: datetime) -> list[Finding]:
+        if before is None:
+            return []
+        limits = (("promised", before.promised), ("statutory", before.statutory))
+        return [
+            Finding(
+                "case-overdue",
+                step,
+                actor,
+                f"the case ended after its {name} deadline {d.day} (超期)",
+                moment,
+                "warning",
+            )
+            for name, d in limits
+            if d is not None and d.is_late(moment)
+        ]
+
+    # -- running and bookkeeping -------------------------------------------------------------------------
     def _run(self, task: Any, changes: dict[str, Any], base: dict[str, Any]) -> None:
         snapshot = self._dump_workflow()
         saved_data = copy.deepcopy(self.data)
@@ -325,38 +366,65 @@ class Case:
             task.data.update(copy.deepcopy(self.data))
             task.run()
             self._wf.do_engine_steps()
-        except (
-            SpiffWorkflowException,
-            ExpressionError,
-            RuntimeError,
-            LookupError,
-            TypeError,
-            ValueError,
-            ArithmeticError,
-        ) as exc:
+        except _ENGINE_FAILURES as exc:
             self._wf = self._load_workflow(snapshot)
             self.data = saved_data
-            self._refuse_plain(base, "engine-error")
+            self._log_failure(base, "engine-error")
             raise EngineError(
-                f"the engine could not complete the step: {_spiff_message(exc)}",
-                case=self.id,
-                step=task.task_spec.bpmn_id,
+                f"the engine could not complete the step: {_short(exc)}", case=self.id, step=task.task_spec.bpmn_id
             ) from exc
-        if self._wf.is_completed() and self._wf.get_tasks(state=TaskState.READY):
-            raise LoopLimitError(
-                "the engine stalled with steps still ready (its task tree is too deep)",
-                case=self.id,
-                step=task.task_spec.bpmn_id,
-            )
+
+    def _after_completion(self, info: StepInfo, key: str, moment: datetime, extra: Mapping[str, Any]) -> None:
+        tl = self.definition.time_limit
+        if tl is not None and tl.starts_after == info.id and self.clock_start is None:
+            self.clock_start = moment
+        index = self._open_suspensions.pop(key, None)
+        if index is not None:
+            s = self.suspensions[index]
+            self.suspensions[index] = Suspension(s.step, s.reason, s.start, moment)
+        allowed = extra.get("extension_allowed")
+        if info.extension and not self.extension_days and isinstance(allowed, int):
+            requested = extra.get("extension_days")
+            self.extension_days = requested if isinstance(requested, int) else allowed
 
     def _mark_ready(self, moment: datetime) -> None:
-        live = {str(t.id) for t in self._ready_tasks()}
-        self._since = {k: v for k, v in self._since.items() if k in live}
-        for key in live:
-            self._since.setdefault(key, moment)
+        ready = {str(t.id): t.task_spec.bpmn_id for t in self._ready_tasks()}
+        self._since = {k: v for k, v in self._since.items() if k in ready}
+        for key, step in ready.items():
+            if key in self._since:
+                continue
+            self._since[key] = moment
+            info = self.definition.steps.get(step)
+            if info is not None and info.suspends_clock is not None:
+                self._open_suspensions[key] = len(self.suspensions)
+                self.suspensions.append(Suspension(step, info.suspends_clock, moment))
 
-    def _script_engine(self) -> _SafeScriptEngine:
-        return _SafeScriptEngine(self.evaluator, self.definition._trusted)
+    def _ready_tasks(self) -> list[Any]:
+        tasks = self._wf.get_tasks(state=TaskState.READY)
+        return [t for t in tasks if t.task_spec.manual]
+
+    def _log_failure(self, base: dict[str, Any], outcome: str) -> None:
+        self.trail.append(**base, findings=[], outcome=outcome)
+
+    def _note_fallback(self) -> None:
+        used = set(getattr(self.calendar, "fallback_years", set()))
+        new = sorted(used - self.fallback_years)
+        if new:
+            self.fallback_years.update(new)
+            self.trail.append(
+                action="calendar-fallback",
+                at=self.clock.now().isoformat(),
+                step=None,
+                actor=None,
+                post=None,
+                unit=self.unit.id,
+                data={"years": new, "calendar": self.calendar.name},
+                findings=[],
+                outcome="noted",
+            )
+
+    def _script_engine(self) -> SafeScriptEngine:
+        return SafeScriptEngine(self.evaluator, self.definition._trusted)
 
     def _dump_workflow(self) -> str:
         from .persistence import dump_workflow
@@ -377,8 +445,11 @@ class Case:
             task.data.update(copy.deepcopy(self.data))
         try:
             self._wf.do_engine_steps()
-        except (SpiffWorkflowException, ExpressionError) as exc:
-            raise EngineError(f"the case could not start: {_spiff_message(exc)}", case=self.id) from exc
+        except _ENGINE_FAILURES as exc:
+            raise EngineError(f"the case could not start: {_short(exc)}", case=self.id) from exc
+        tl = self.definition.time_limit
+        if tl is not None and tl.starts_after is None:
+            self.clock_start = self.started_at
         self._mark_ready(self.started_at)
         self.trail.append(
             action="start",
@@ -393,10 +464,11 @@ class Case:
             process=self.definition.id,
             digest=self.definition.digest,
             policy=self.policy.value,
+            calendar=self.calendar.name,
         )
 
 
-def _spiff_message(exc: BaseException) -> str:
+def _short(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) < 300 else text[:297] + "..."
 
@@ -413,15 +485,19 @@ def start_case(
     evaluator: ExpressionEvaluator | None = None,
     rules: Mapping[str, Rule] | None = None,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    calendar: WorkingCalendar | None = None,
+    yellow_days: int = 1,
 ) -> Case:
-    """Start a case of ``definition`` in ``unit`` of ``organisation`` (the only unit if omitted)."""
+    """Start a case of ``definition`` in ``unit`` of ``organisation`` (the only unit if omitted).
+
+    ``calendar`` defaults to China's official calendar; ``yellow_days`` is how many working days before a
+    deadline a yellow card (黄牌) is raised.
+    """
     try:
         org_unit = organisation.unit(unit)
     except (KeyError, ValueError) as exc:
-        raise RunError(
-            f"unknown unit {unit!r}; units: {', '.join(organisation.units)}" if unit else str(exc),
-            case=case_id,
-        ) from exc
+        message = f"unknown unit {unit!r}; units: {', '.join(organisation.units)}" if unit else str(exc)
+        raise RunError(message, case=case_id) from exc
     try:
         chosen = Policy(policy)
     except ValueError as exc:
@@ -436,6 +512,8 @@ def start_case(
         evaluator=evaluator or SafeEvaluator(),
         rules=rules if rules is not None else RULES,
         max_depth=max_depth,
+        calendar=calendar if calendar is not None else ChinaCalendar(),
+        yellow_days=yellow_days,
     )
     case._begin(data or {})
     return case

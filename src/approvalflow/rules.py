@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
-from .model import Collective, StepInfo
+from .meetings import Meeting
+from .model import StepInfo
 from .org import Organisation, OrgUnit, Person
 
 __all__ = [
@@ -23,7 +24,6 @@ __all__ = [
     "Finding",
     "Meeting",
     "check",
-    "meeting_passed",
     "register",
 ]
 
@@ -57,22 +57,7 @@ class Completion:
     step: str
     actor: str
     at: datetime
-
-
-@dataclass(frozen=True)
-class Meeting:
-    """The record of a collective step: members, who attended, and the votes in speaking order."""
-
-    members: tuple[str, ...]
-    present: tuple[str, ...]
-    votes: tuple[tuple[str, str], ...] = ()
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "members": list(self.members),
-            "present": list(self.present),
-            "votes": [list(v) for v in self.votes],
-        }
+    since: datetime  # when the step became ready
 
 
 @dataclass(frozen=True)
@@ -88,6 +73,7 @@ class Attempt:
     at: datetime
     meeting: Meeting | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+    data: Mapping[str, object] = field(default_factory=dict)  # the case data with this completion's data
 
     def completed(self, step_id: str) -> list[Completion]:
         return [c for c in self.history if c.step == step_id]
@@ -214,8 +200,7 @@ def quorum(a: Attempt) -> Iterator[Finding]:
         yield _finding(
             a,
             "quorum",
-            f"'{a.step.id}' is a collective decision; completing it needs the meeting "
-            "record (members, present, votes)",
+            f"'{a.step.id}' is a collective decision; completing it needs the meeting record (members, present, votes)",
         )
         return
     share = Fraction(len(set(m.present)), len(set(m.members))) if m.members else Fraction(0)
@@ -247,18 +232,15 @@ def last_speaker(a: Attempt) -> Iterator[Finding]:
         )
 
 
-def meeting_passed(rule: Collective, meeting: Meeting) -> bool:
-    """Whether the meeting passed the matter, under the step's ``pass`` rule."""
-    yes = sum(1 for _, v in meeting.votes if v.lower() in {"for", "yes", "agree", "同意", "赞成"})
-    present, members = len(set(meeting.present)), len(set(meeting.members))
-    match rule.pass_rule:
-        case "majority-of-members":
-            return yes * 2 > members
-        case "two-thirds-of-present":
-            return yes * 3 >= present * 2 and present > 0
-        case "two-thirds-of-members":
-            return yes * 3 >= members * 2 and members > 0
-        case "unanimous":
-            return present > 0 and yes == len(meeting.votes) == present
-        case _:
-            return yes * 2 > present
+@register("extension")
+def extension(a: Attempt) -> Iterator[Finding]:
+    if not a.step.extension:
+        return
+    allowed = a.extra.get("extension_allowed")
+    requested = a.extra.get("extension_days")
+    if a.extra.get("extensions_granted"):
+        yield _finding(a, "extension", "the case already had its one extension (延期, 行政许可法 art. 42 allows one)")
+    elif not isinstance(allowed, int):
+        yield _finding(a, "extension", "the process allows no extension (af:timeLimit has no extension attribute)")
+    elif isinstance(requested, int) and requested > allowed:
+        yield _finding(a, "extension", f"an extension of {requested} days was granted; at most {allowed} are allowed")
