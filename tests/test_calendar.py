@@ -176,9 +176,7 @@ def test_a_supplement_replaces_the_package_for_its_year(tmp_path: Path) -> None:
         ("- 2027-01-01\n", 1, "mapping"),
     ],
 )
-def test_a_bad_supplement_names_file_line_and_value(
-    tmp_path: Path, text: str, line: int, fragment: str
-) -> None:
+def test_a_bad_supplement_names_file_line_and_value(tmp_path: Path, text: str, line: int, fragment: str) -> None:
     path = write(tmp_path, text, "bad-2027.yaml")
     with pytest.raises(CalendarError) as info:
         ChinaCalendar([path])

@@ -34,10 +34,7 @@ def model(body: str, *, process_ext: str = "") -> str:
     """A one-process document; ``body`` goes inside bpmn:process (line 3 onwards)."""
     ext = f"<bpmn:extensionElements>{process_ext}</bpmn:extensionElements>" if process_ext else ""
     return (
-        HEAD
-        + f'<bpmn:process id="p" isExecutable="true">{ext}\n'
-        + body
-        + "\n</bpmn:process>\n</bpmn:definitions>\n"
+        HEAD + f'<bpmn:process id="p" isExecutable="true">{ext}\n' + body + "\n</bpmn:process>\n</bpmn:definitions>\n"
     )
 
 
@@ -122,9 +119,7 @@ def test_not_bpmn_root():
 
 
 def test_schema_violation_names_line_and_element():
-    text = simple().replace(
-        '<bpmn:userTask id="t1" name="办理">', '<bpmn:userTask id="t1" name="办理" bogus="1">'
-    )
+    text = simple().replace('<bpmn:userTask id="t1" name="办理">', '<bpmn:userTask id="t1" name="办理" bogus="1">')
     with pytest.raises(BpmnError) as info:
         load_process_string(text, filename="m.bpmn")
     _err(info.value, line=5, element="t1")
@@ -210,9 +205,7 @@ def test_unknown_starts_after():
 
 def test_duplicate_risk_ids():
     risk = '<af:risk id="R-1" level="low"><af:description>x</af:description></af:risk>'
-    text = model(
-        SIMPLE.format(ext=f"<bpmn:extensionElements>{risk}</bpmn:extensionElements>"), process_ext=risk
-    )
+    text = model(SIMPLE.format(ext=f"<bpmn:extensionElements>{risk}</bpmn:extensionElements>"), process_ext=risk)
     with pytest.raises(DefinitionError, match="R-1"):
         load_process_string(text, filename="m.bpmn")
 

@@ -53,9 +53,7 @@ def test_principal_holding_a_domain(tmp_path: Path):
 
 
 def test_deputy_holding_all_five(tmp_path: Path):
-    e = error(
-        tmp_path, GOOD.replace("[approval]", "[approval, finance, personnel, engineering, procurement]")
-    )
+    e = error(tmp_path, GOOD.replace("[approval]", "[approval, finance, personnel, engineering, procurement]"))
     assert e.line == 5 and "all five" in e.message
 
 

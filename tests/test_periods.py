@@ -429,9 +429,7 @@ def test_add_and_count_agree_on_the_official_calendar(start: date, n: int) -> No
     assert elapsed_working_days(CN, first, last) == n
 
 
-moments = st.datetimes(
-    min_value=datetime(2026, 9, 1), max_value=datetime(2026, 11, 30), timezones=st.just(SHANGHAI)
-)
+moments = st.datetimes(min_value=datetime(2026, 9, 1), max_value=datetime(2026, 11, 30), timezones=st.just(SHANGHAI))
 
 
 @given(st.lists(st.tuples(moments, moments).map(sorted), max_size=4), moments)

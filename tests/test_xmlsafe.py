@@ -91,9 +91,7 @@ def test_doctype_is_found_in_other_encodings(codec: str) -> None:
         parse_xml_string(doc.encode(codec))
 
 
-def test_doctype_is_refused_even_if_the_prolog_scan_missed_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_doctype_is_refused_even_if_the_prolog_scan_missed_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Second line of defence: the parser expands nothing and the parsed DOCTYPE is refused."""
     monkeypatch.setattr(xmlsafe, "_doctype_line", lambda data: None)
     secret = tmp_path / "secret.txt"
@@ -290,9 +288,6 @@ def test_element_label_and_id() -> None:
 
 
 def test_labels_use_canonical_prefixes_whatever_the_document_uses() -> None:
-    doc = (
-        '<b:definitions xmlns:b="http://www.omg.org/spec/BPMN/20100524/MODEL">'
-        '<b:task id="t"/></b:definitions>'
-    )
+    doc = '<b:definitions xmlns:b="http://www.omg.org/spec/BPMN/20100524/MODEL"><b:task id="t"/></b:definitions>'
     task = parse_xml_string(doc).getroot()[0]
     assert element_label(task) == "bpmn:task 't'"

@@ -46,9 +46,7 @@ from approvalflow.errors import CalendarError
 
 __all__ = ["ChinaCalendar", "FakeCalendar", "WeekendCalendar", "WorkingCalendar"]
 
-_PACKAGE_YEARS = range(
-    min(d.year for d in _cc_constants.holidays), max(d.year for d in _cc_constants.holidays) + 1
-)
+_PACKAGE_YEARS = range(min(d.year for d in _cc_constants.holidays), max(d.year for d in _cc_constants.holidays) + 1)
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _ITEM = re.compile(rf"({_DATE})(?:\.\.({_DATE}))?")
 _KEYS = frozenset({"year", "source", "holidays", "workdays"})
@@ -204,9 +202,7 @@ def _load_supplement(path: Path) -> tuple[int, _Year]:
     except yaml.YAMLError as exc:
         raise CalendarError(f"not valid YAML: {exc}", file=path) from exc
     if not isinstance(root, yaml.MappingNode):
-        raise _fail(
-            path, root, "a calendar supplement must be a mapping with year, source, holidays, workdays"
-        )
+        raise _fail(path, root, "a calendar supplement must be a mapping with year, source, holidays, workdays")
     fields: dict[str, yaml.Node] = {}
     for key, value in root.value:
         name = key.value if isinstance(key, yaml.ScalarNode) else "?"

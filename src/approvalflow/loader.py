@@ -128,9 +128,7 @@ def load_process_string(
     return _build(doc, [Path(p) for p in search], process_id, trusted_functions or {})
 
 
-def _read_document(
-    tree: etree._ElementTree, file: str | None, trusted: Mapping[str, TrustedFunction]
-) -> _Document:
+def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[str, TrustedFunction]) -> _Document:
     root = tree.getroot()
     if root.tag != bpmn("definitions"):
         raise BpmnError(
@@ -212,9 +210,7 @@ def _check_step_refs(infos: Mapping[str, ProcessInfo], steps: Mapping[str, StepI
                     )
 
 
-def _check_expressions(
-    proc: etree._Element, file: str | None, trusted: Mapping[str, TrustedFunction]
-) -> None:
+def _check_expressions(proc: etree._Element, file: str | None, trusted: Mapping[str, TrustedFunction]) -> None:
     for tag in _EXPRESSION_TAGS:
         for el in proc.iter(bpmn(tag)):
             text = "".join(el.itertext()).strip()
@@ -265,9 +261,7 @@ def _choose_main(doc: _Document, process_id: str | None) -> str:
             )
         return process_id
     called = {c for p in doc.processes.values() for c in p.called.values()}
-    roots = [p for p in doc.processes.values() if p.id not in called and p.executable] or list(
-        doc.processes.values()
-    )
+    roots = [p for p in doc.processes.values() if p.id not in called and p.executable] or list(doc.processes.values())
     return roots[0].id
 
 
@@ -313,9 +307,7 @@ def _build(
     return _definition(main, doc, infos, spec, subspecs, trusted, digest)
 
 
-def _merge(
-    infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]
-) -> dict[str, Any]:
+def _merge(infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for pid, info in infos.items():
         for key, value in getattr(info, attr).items():
@@ -394,13 +386,9 @@ def _spiff_specs(main: str, docs: Iterable[_Document], main_doc: _Document) -> t
         ) from exc
 
 
-def _wrap(
-    exc: Exception, file: str | None, lines: Mapping[tuple[str | None, str], int | None]
-) -> DefinitionError:
+def _wrap(exc: Exception, file: str | None, lines: Mapping[tuple[str | None, str], int | None]) -> DefinitionError:
     element = getattr(exc, "id", None) or None
     fname = getattr(exc, "file_name", None) or file
     line = lines.get((fname, element)) if element else None
     message = str(exc).split(". Error evaluating")[0].rstrip(". ")
-    return NotExecutableError(
-        f"the engine cannot run this model: {message}", file=fname, line=line, element=element
-    )
+    return NotExecutableError(f"the engine cannot run this model: {message}", file=fname, line=line, element=element)

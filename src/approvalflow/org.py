@@ -87,9 +87,7 @@ class Organisation:
         """The unit with this id; without an id, the only unit (KeyError/ValueError otherwise)."""
         if unit_id is None:
             if len(self.units) != 1:
-                raise ValueError(
-                    f"the organisation has {len(self.units)} units; name one: {', '.join(self.units)}"
-                )
+                raise ValueError(f"the organisation has {len(self.units)} units; name one: {', '.join(self.units)}")
             return next(iter(self.units.values()))
         return self.units[unit_id]
 
@@ -104,9 +102,7 @@ def load_organisation(path: str | Path) -> Organisation:
     return organisation_from_dict(data, file=name, lines=lines)
 
 
-def organisation_from_dict(
-    data: Any, *, file: str = "<organisation>", lines: Lines | None = None
-) -> Organisation:
+def organisation_from_dict(data: Any, *, file: str = "<organisation>", lines: Lines | None = None) -> Organisation:
     """Build an organisation from already-loaded data (e.g. a dict in a test)."""
     lines = lines or Lines()
     if not isinstance(data, Mapping):
@@ -121,9 +117,7 @@ def organisation_from_dict(
     return _build(raw, file, lines)
 
 
-def _fail(
-    message: str, file: str, lines: Lines, path: tuple[str | int, ...], element: str
-) -> OrganisationError:
+def _fail(message: str, file: str, lines: Lines, path: tuple[str | int, ...], element: str) -> OrganisationError:
     return OrganisationError(message, file=file, line=lines.of(path), element=element)
 
 
@@ -147,8 +141,7 @@ def _build(raw: _Org, file: str, lines: Lines) -> Organisation:
     for pid, person in people.items():
         if person.unit not in units:
             raise _fail(
-                f"person '{pid}' is in unit '{person.unit}', which is not defined; units: "
-                + ", ".join(units),
+                f"person '{pid}' is in unit '{person.unit}', which is not defined; units: " + ", ".join(units),
                 file,
                 lines,
                 ("people", pid, "unit"),
@@ -156,9 +149,7 @@ def _build(raw: _Org, file: str, lines: Lines) -> Organisation:
             )
     for pid in raw.conflicts:
         if pid not in people:
-            raise _fail(
-                f"conflicts name '{pid}', who is not among people", file, lines, ("conflicts", pid), pid
-            )
+            raise _fail(f"conflicts name '{pid}', who is not among people", file, lines, ("conflicts", pid), pid)
     return Organisation(units, people, {p: frozenset(c) for p, c in raw.conflicts.items()}, file)
 
 
@@ -174,9 +165,7 @@ def _check_unit(u: _Unit, i: int, people: Mapping[str, Person], file: str, lines
     for deputy, domains in u.deputies.items():
         path: tuple[str | int, ...] = ("units", i, "deputies", deputy)
         if deputy not in people:
-            raise _fail(
-                f"unit '{u.id}' names deputy '{deputy}', who is not among people", file, lines, path, u.id
-            )
+            raise _fail(f"unit '{u.id}' names deputy '{deputy}', who is not among people", file, lines, path, u.id)
         if deputy == u.principal and domains:
             raise _fail(
                 f"unit '{u.id}': the principal '{deputy}' holds {', '.join(sorted(domains))}; under 五不直接分管 "

@@ -87,9 +87,7 @@ class Deadline:
 
     def __post_init__(self) -> None:
         if self.end != end_of_day(self.day) and local_date(self.end) != self.day:
-            raise ValueError(
-                f"deadline end {self.end.isoformat()} is neither the end nor a moment of {self.day}"
-            )
+            raise ValueError(f"deadline end {self.end.isoformat()} is neither the end nor a moment of {self.day}")
 
     @classmethod
     def end_of(cls, day: date) -> Deadline:
@@ -224,9 +222,7 @@ def postpone(
     return extend(cal, deadline, suspended_working_days(cal, intervals, clock_start), unit)
 
 
-def alert_level(
-    cal: WorkingCalendar, deadline: Deadline, at: datetime, *, yellow_days: int = 1
-) -> Alert | None:
+def alert_level(cal: WorkingCalendar, deadline: Deadline, at: datetime, *, yellow_days: int = 1) -> Alert | None:
     """The alert for something open at ``at`` that is due by ``deadline``.
 
     Red (红牌) once ``at >= deadline.end``. Yellow (黄牌) when at most

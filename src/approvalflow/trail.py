@@ -63,9 +63,7 @@ def verify(entries: Sequence[Mapping[str, Any]], *, head: TrailHead | None = Non
     for n, entry in enumerate(entries, start=1):
         issues = []
         if entry.get("seq") != n:
-            issues.append(
-                f"sequence number {entry.get('seq')!r}, expected {n} (entry removed, added or moved)"
-            )
+            issues.append(f"sequence number {entry.get('seq')!r}, expected {n} (entry removed, added or moved)")
         if entry.get("prev") != prev:
             issues.append("does not follow the entry before it (entry removed, added or moved)")
         if entry.get("hash") != entry_hash(entry):

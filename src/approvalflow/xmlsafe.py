@@ -84,9 +84,7 @@ def parse_xml_string(
         raise XmlError(_DOCTYPE_MESSAGE, file=filename, line=line)
     try:
         parser = _parser("utf-8" if isinstance(text, str) else None)
-        root = (
-            etree.fromstring(data, parser, base_url=filename) if filename else etree.fromstring(data, parser)
-        )
+        root = etree.fromstring(data, parser, base_url=filename) if filename else etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (exc.lineno, None)
         message = _LXML_WHERE.sub("", exc.msg or str(exc)).strip() or "not well-formed"

@@ -67,9 +67,7 @@ def _bad_scalar_line(loader: yaml.SafeLoader, node: yaml.Node | None) -> int | N
     return None
 
 
-def load_yaml(
-    source: str | Path, *, error: type[DefinitionError], text: str | None = None
-) -> tuple[Any, Lines, str]:
+def load_yaml(source: str | Path, *, error: type[DefinitionError], text: str | None = None) -> tuple[Any, Lines, str]:
     """Load a YAML file (or ``text`` named ``source``); returns (data, lines, file name).
 
     Any problem raises ``error`` with the file and line.
@@ -117,6 +115,4 @@ def raise_validation(
     where = describe(loc) if describe else ".".join(str(x) for x in loc)
     more = len(exc.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    raise error(
-        f"{where}: {first['msg']}{tail}", file=file, line=lines.of(loc), element=where or None
-    ) from exc
+    raise error(f"{where}: {first['msg']}{tail}", file=file, line=lines.of(loc), element=where or None) from exc

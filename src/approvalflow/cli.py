@@ -1,0 +1,106 @@
+"""The ``approvalflow`` command line (SPEC section 7).
+
+Exit status: 0 fine, 1 findings of error severity (``validate``) or a broken
+trail (``audit verify``), 2 bad input or usage. Errors are one line on stderr
+naming the file, line and element; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ApprovalflowError
+from .trail import read_jsonl, verify
+
+__all__ = ["main"]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .scenario import run_scenario
+
+    result = run_scenario(args.scenario)
+    if args.trail:
+        result.case.trail.write(args.trail)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0
+    from .report import print_scenario
+
+    print_scenario(result)
+    return 0
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    try:
+        entries = read_jsonl(args.trail)
+    except (OSError, ValueError) as exc:
+        print(f"approvalflow: cannot read the trail: {exc}", file=sys.stderr)
+        return 2
+    result = verify(entries)
+    if args.json:
+        print(
+            json.dumps(
+                {"ok": result.ok, "entries": len(entries), "problems": list(result.problems)},
+                ensure_ascii=False,
+            )
+        )
+    elif result.ok:
+        print(f"{args.trail}: intact ({len(entries)} entries)")
+    else:
+        print(f"{args.trail}: BROKEN")
+        for problem in result.problems:
+            print(f"  {problem}")
+    return 0 if result.ok else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.processes) if args.processes else None)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="approvalflow",
+        description="Run administrative approval processes (BPMN) under the rules of the 六权治本 reform.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scenario file (SPEC section 6)")
+    run.add_argument("scenario", help="the scenario YAML file")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument("--trail", metavar="FILE", help="write the audit trail as JSON Lines")
+    run.set_defaults(func=_cmd_run)
+
+    audit = sub.add_parser("audit", help="audit trails")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    av = audit_sub.add_parser("verify", help="check that a trail's hash chain is intact")
+    av.add_argument("trail", help="the JSON Lines trail")
+    av.add_argument("--json", action="store_true")
+    av.set_defaults(func=_cmd_audit_verify)
+
+    demo = sub.add_parser("demo", help="run sample cases of the sample licensing process and show what happened")
+    demo.add_argument("--processes", metavar="DIR", help="the processes/ folder (default: the project's)")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ApprovalflowError as exc:
+        print(f"approvalflow: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
