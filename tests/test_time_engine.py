@@ -214,3 +214,45 @@ def test_fallback_is_recorded_on_the_case_and_its_trail(timed):
     assert case.fallback_years == {2027}
     assert [e["data"]["years"] for e in case.trail.entries if e["action"] == "calendar-fallback"] == [[2027]]
     assert case.trail.verify()
+
+
+def test_parallel_branches_and_overlapping_suspensions_count_once():
+    definition = load_process(DATA / "parallel.bpmn")
+    org = organisation_from_dict(
+        {
+            "units": [{"id": "u"}],
+            "people": {
+                "a": {"unit": "u", "posts": ["clerk"]},
+                "b": {"unit": "u", "posts": ["clerk"]},
+                "c": {"unit": "u", "posts": ["clerk"]},
+            },
+        }
+    )
+    case = start_case(definition, org, clock=FakeClock("2026-11-02T09:00:00+08:00"))
+    case.complete("accept", "a", at="2026-11-02T10:00:00+08:00")  # Monday
+    assert sorted(s.id for s in case.ready_steps()) == ["hearing", "inspection"]
+    # hearing open Nov 2 -> Wed Nov 4; inspection open Nov 2 -> Fri Nov 6: the union of the days after Nov 2
+    # up to Nov 6 is Nov 3, 4, 5, 6 = 4 working days (not 2 + 4 = 6).
+    case.complete("hearing", "b", at="2026-11-04T16:00:00+08:00")
+    assert [s.id for s in case.ready_steps()] == ["inspection"]
+    case.complete("inspection", "b", at="2026-11-06T16:00:00+08:00")
+    # promised 10 from Nov 2: Nov 3-6 (4), 9-13 (9), 16 (10) -> Nov 16; + 4: Nov 17, 18, 19, 20 -> Nov 20.
+    # statutory 20: Nov 17-20 (14), 23-27 (19), 30 (20) -> Nov 30; + 4: Dec 1, 2, 3, 4 -> Dec 4.
+    assert days(case.deadlines()) == (date(2026, 11, 20), date(2026, 12, 4))
+    with pytest.raises(StepRefused, match="separate-actors"):
+        case.complete("decide", "b", at="2026-11-09T10:00:00+08:00")
+    case.complete("decide", "c", at="2026-11-09T10:00:00+08:00")
+    assert case.is_completed and case.path == ["accept", "hearing", "inspection", "decide"]
+
+
+def test_suspension_before_the_clock_starts_changes_nothing(licensing, org):
+    # 一次告知补正 suspends the clock, but it happens before 受理 starts the case clock.
+    case = start_case(licensing, org, clock=FakeClock("2026-09-21T09:00:00+08:00"), data={"applicant": "甲"})
+    case.complete("receive", "wang", at="2026-09-21T09:30:00+08:00", data={"materials_complete": False})
+    case.complete("notify_correction", "wang", at="2026-09-25T10:00:00+08:00")
+    case.complete("receive", "wang", at="2026-09-28T09:00:00+08:00", data={"materials_complete": True})
+    case.complete("accept", "wang", at="2026-09-28T10:00:00+08:00")
+    assert len(case.suspensions) == 1 and case.suspensions[0].end is not None
+    # as if there had been no suspension: accepted Sep 28 -> promised (15) Oct 23, statutory Oct 30
+    assert days(case.deadlines()) == (date(2026, 10, 23), date(2026, 10, 30))
+    assert case.time_report().suspended == 0
