@@ -387,3 +387,12 @@ def test_token_soup_only_raises_expression_errors(text: str) -> None:
 @given(st.text(max_size=200))
 def test_random_text_only_raises_expression_errors(text: str) -> None:
     _run_fuzz(text)
+
+
+def test_get_reads_optional_case_data() -> None:
+    assert evaluate('get("needs_hearing", False) == True', {}) is False
+    assert evaluate('get("needs_hearing", False) == True', {"needs_hearing": True}) is True
+    assert evaluate('get("x")', {}) is None
+    for bad in ("get(1)", 'get("a", 1, 2)', "get()", 'get("_secret")'):
+        with pytest.raises(EvaluationError):
+            evaluate(bad, {"_secret": 1})

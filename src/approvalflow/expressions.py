@@ -17,7 +17,9 @@ The language is a subset of Python expression syntax:
 * subscription and slicing (``data["key"]``, ``items[0]``, ``items[1:3]``);
 * calls, by bare name and with positional arguments only, of the functions in
   :data:`ALLOWED_FUNCTIONS`: ``len min max abs round int float str bool sum any all
-  sorted`` (``sum`` with one argument, ``round`` with at most 100 digits).
+  sorted`` (``sum`` with one argument, ``round`` with at most 100 digits), and
+  ``get("name", default)``, which reads case data that may be absent (a bare
+  name that the data lacks is an error, so that typos do not pass silently).
 
 Everything else (attribute access, other calls, lambda, comprehensions,
 ``:=``, f-strings, starred arguments, bitwise operators, ...) is refused by
@@ -156,9 +158,9 @@ def _check_node(node: ast.AST) -> None:
         if value is not None and not isinstance(value, int | float | str):
             raise _refuse(f"{type(value).__name__} literals are not allowed", node)
     elif isinstance(node, ast.Call):
-        allowed = ", ".join(ALLOWED_FUNCTIONS)
+        allowed = ", ".join([*ALLOWED_FUNCTIONS, "get"])
         if isinstance(node.func, ast.Name):
-            if node.func.id not in ALLOWED_FUNCTIONS:
+            if node.func.id not in ALLOWED_FUNCTIONS and node.func.id != "get":
                 raise _refuse(f"call of `{node.func.id}` is not allowed; allowed functions: {allowed}", node)
         elif not isinstance(node.func, ast.Attribute):  # attribute calls get the attribute message
             raise _refuse(f"only these functions can be called, by name: {allowed}", node)
@@ -275,6 +277,15 @@ def _call(name: str, args: list[object]) -> object:
     return _check_size(ALLOWED_FUNCTIONS[name](*args))
 
 
+def _get(args: list[object], names: Mapping[str, object]) -> object:
+    """``get("name")`` or ``get("name", default)``: a case-data value that may be absent."""
+    if not 1 <= len(args) <= 2 or not isinstance(args[0], str):
+        raise EvaluationError('get() takes a name in quotes and an optional default: get("name", False)')
+    if args[0].startswith("_"):
+        raise EvaluationError("names starting with '_' are not allowed")
+    return names.get(args[0], args[1] if len(args) == 2 else None)
+
+
 def _unknown_name(name: str, names: Mapping[str, object]) -> EvaluationError:
     known = sorted(str(key) for key in names if not str(key).startswith("_"))
     if not known:
@@ -332,7 +343,10 @@ def _eval(node: ast.AST, names: Mapping[str, object]) -> object:
         ]
         return _check_size(dict(pairs))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return _call(node.func.id, [_eval(arg, names) for arg in node.args])
+        args = [_eval(arg, names) for arg in node.args]
+        if node.func.id == "get":
+            return _get(args, names)
+        return _call(node.func.id, args)
     raise EvaluationError(f"{type(node).__name__} cannot be evaluated")  # unreachable after the check
 
 
