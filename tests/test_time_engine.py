@@ -256,3 +256,28 @@ def test_suspension_before_the_clock_starts_changes_nothing(licensing, org):
     # as if there had been no suspension: accepted Sep 28 -> promised (15) Oct 23, statutory Oct 30
     assert days(case.deadlines()) == (date(2026, 10, 23), date(2026, 10, 30))
     assert case.time_report().suspended == 0
+
+
+def test_completing_the_starts_after_step_again_restarts_the_clock(tmp_path: Path):
+    # register starts the clock; a correction loops back to register, which restarts it (信息公开条例 art. 30)
+    text = (
+        (DATA / "loop.bpmn")
+        .read_text(encoding="utf-8")
+        .replace(
+            '<bpmn:process id="loop_process" isExecutable="true">',
+            '<bpmn:process id="loop_process" isExecutable="true"><bpmn:extensionElements>'
+            '<af:timeLimit xmlns:af="urn:approvalflow:bpmn:1" promised="20" unit="workday" startsAfter="check"/>'
+            "</bpmn:extensionElements>",
+        )
+    )
+    path = tmp_path / "restart.bpmn"
+    path.write_text(text, encoding="utf-8")
+    definition = load_process(path)
+    org = organisation_from_dict({"units": [{"id": "u"}], "people": {"a": {"unit": "u"}}})
+    case = start_case(definition, org, clock=FakeClock("2026-11-02T09:00:00+08:00"))
+    case.complete("check", "a", at="2026-11-02T10:00:00+08:00", data={"redo": True})
+    # from Mon Nov 2: 20 working days -> Nov 3-6, 9-13, 16-20, 23-27, 30 -> Nov 30
+    assert case.deadlines().promised.day == date(2026, 11, 30)
+    case.complete("check", "a", at="2026-11-09T10:00:00+08:00", data={"redo": False})
+    # restarted Mon Nov 9: Nov 10-13 (4), 16-20 (9), 23-27 (14), Nov 30-Dec 4 (19), Dec 7 (20) -> Dec 7
+    assert case.deadlines().promised.day == date(2026, 12, 7)

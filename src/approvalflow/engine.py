@@ -376,8 +376,10 @@ class Case:
 
     def _after_completion(self, info: StepInfo, key: str, moment: datetime, extra: Mapping[str, Any]) -> None:
         tl = self.definition.time_limit
-        if tl is not None and tl.starts_after == info.id and self.clock_start is None:
-            self.clock_start = moment
+        if tl is not None and tl.starts_after == info.id:
+            self.clock_start = (
+                moment  # a loop back through it restarts the clock (e.g. 补正 under 政府信息公开条例 art. 30)
+            )
         index = self._open_suspensions.pop(key, None)
         if index is not None:
             s = self.suspensions[index]
