@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 LICENSING = ROOT / "processes" / "licensing" / "general_licensing.bpmn"
 SAMPLE_ORG = ROOT / "processes" / "org" / "sample_county.yaml"
+MARKET_ORG = DATA / "market_bureau.yaml"  # the market bureau alone: one unit
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +29,7 @@ def licensing() -> ProcessDefinition:
 
 @pytest.fixture(scope="session")
 def org() -> Organisation:
-    return load_organisation(SAMPLE_ORG)
+    return load_organisation(MARKET_ORG)
 
 
 @pytest.fixture(scope="session")

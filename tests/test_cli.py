@@ -44,7 +44,7 @@ def test_run_example_as_spec_describes(capsys):
 
 def scenario(tmp_path: Path, body: str, name: str = "s.scenario.yaml") -> Path:
     path = tmp_path / name
-    path.write_text(f"process: {PROCESS}\norg: {ORG}\nstart: 2026-09-28T09:00:00+08:00\n" + body, encoding="utf-8")
+    path.write_text(f"process: {PROCESS}\norg: {ORG}\nunit: market-bureau\nstart: 2026-09-28T09:00:00+08:00\n" + body, encoding="utf-8")
     return path
 
 
@@ -101,24 +101,24 @@ def invalid(capsys, path: Path) -> str:
 def test_unknown_actor_names_file_and_line(capsys, tmp_path: Path):
     body = "steps:\n  - task: receive\n    actor: nobody\n    at: 2026-09-28T10:00:00+08:00\n"
     err = invalid(capsys, scenario(tmp_path, body))
-    assert "s.scenario.yaml:6" in err and "nobody" in err and "steps[0]" in err
+    assert "s.scenario.yaml:7" in err and "nobody" in err and "steps[0]" in err
 
 
 def test_unknown_task(capsys, tmp_path: Path):
     err = invalid(capsys, scenario(tmp_path, "steps:\n  - {task: approve, actor: li, at: 2026-09-28T10:00:00+08:00}\n"))
-    assert "s.scenario.yaml:5" in err and "approve" in err
+    assert "s.scenario.yaml:6" in err and "approve" in err
 
 
 def test_step_not_ready(capsys, tmp_path: Path):
     err = invalid(capsys, scenario(tmp_path, "steps:\n  - {task: decide, actor: li, at: 2026-09-28T10:00:00+08:00}\n"))
-    assert "s.scenario.yaml:5" in err and "not ready" in err and "receive" in err
+    assert "s.scenario.yaml:6" in err and "not ready" in err and "receive" in err
 
 
 def test_naive_moment_and_unknown_key(capsys, tmp_path: Path):
     err = invalid(capsys, scenario(tmp_path, "steps:\n  - {task: receive, actor: wang, at: 2026-09-28T10:00:00}\n"))
-    assert "s.scenario.yaml:5" in err and "timezone" in err
+    assert "s.scenario.yaml:6" in err and "timezone" in err
     err = invalid(capsys, scenario(tmp_path, "speed: fast\n"))
-    assert "s.scenario.yaml:4" in err and "speed" in err
+    assert "s.scenario.yaml:5" in err and "speed" in err
 
 
 def test_bad_process_file_is_reported(capsys, tmp_path: Path):

@@ -100,3 +100,14 @@ def test_not_a_mapping(tmp_path: Path):
 def test_missing_file(tmp_path: Path):
     with pytest.raises(OrganisationError, match="cannot read"):
         load_organisation(tmp_path / "absent.yaml")
+
+
+def test_sample_county_file_has_several_units():
+    from .conftest import SAMPLE_ORG
+
+    county = load_organisation(SAMPLE_ORG)
+    assert len(county.units) >= 5
+    assert county.unit("market-bureau").principal == "zhang"
+    for unit in county.units.values():
+        assert unit.principal is not None and unit.domains_of(unit.principal) == frozenset()
+        assert county.people[unit.principal].unit == unit.id

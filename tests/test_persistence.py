@@ -22,7 +22,7 @@ from approvalflow import (
     start_case,
 )
 
-from .conftest import DATA, LICENSING, SAMPLE_ORG
+from .conftest import DATA, LICENSING, MARKET_ORG
 
 ACTORS = ["wang", "chen", "liu", "zhou", "li", "zhao", "zhang"]
 
@@ -50,7 +50,7 @@ def walk(case, rng: random.Random, steps: int, moment: list[int]) -> list[tuple]
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.integers(0, 12), st.sampled_from(list(Policy)))
 def test_restored_case_behaves_exactly_like_the_original(seed, cut, policy):
-    licensing, org = load_process(LICENSING), load_organisation(SAMPLE_ORG)
+    licensing, org = load_process(LICENSING), load_organisation(MARKET_ORG)
     clock = FakeClock("2026-09-28T09:00:00+08:00")
     original = start_case(licensing, org, clock=clock, data={"applicant": "甲公司"}, policy=policy, case_id="c1")
     walk(original, random.Random(seed), cut, [0])

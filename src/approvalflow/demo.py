@@ -33,6 +33,7 @@ class DemoCase:
     check_at: str | None = None  # when to show the cards (default: the last step's moment)
 
 
+_UNIT = "market-bureau"
 _APPLICANT = {"applicant": "某餐饮有限公司"}
 _T = "2026-{}:00+08:00"
 
@@ -148,7 +149,13 @@ def find_processes(start: Path | None = None) -> Path:
 def _play(demo: DemoCase, definition: ProcessDefinition, org: Organisation) -> tuple[Case, list[list[str]]]:
     clock = FakeClock(demo.start)
     case = start_case(
-        definition, org, clock=clock, data=demo.data, policy=demo.policy, case_id=f"demo-{demo.title.split('.')[0]}"
+        definition,
+        org,
+        unit=_UNIT,
+        clock=clock,
+        data=demo.data,
+        policy=demo.policy,
+        case_id=f"demo-{demo.title.split('.')[0]}",
     )
     rows = []
     for task, actor, at, data in demo.steps:
@@ -205,7 +212,7 @@ def run_demo(processes: Path | None = None) -> int:
     power, limit = definition.power, definition.time_limit
     print(
         f"approvalflow demo — {power.name if power else definition.name_or_id} ({power.code if power else ''}), "
-        f"{org.unit().name}"
+        f"{org.unit(_UNIT).name}"
     )
     if limit is not None:
         print(
