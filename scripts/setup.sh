@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything approvalflow needs on a fresh Debian machine with Python 3.11 (run as root):
-# system packages (Graphviz for layout, Noto CJK fonts for measuring Chinese labels), a virtualenv in .venv,
+# system packages (Graphviz for layout, Noto CJK fonts for measuring Chinese labels, Chromium for the browser test of
+# the SVG output), a virtualenv in .venv,
 # and the package itself with its development tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends graphviz fonts-noto-cjk >/dev/null
+  apt-get install -y -qq --no-install-recommends graphviz fonts-noto-cjk chromium >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"
