@@ -8,6 +8,7 @@ naming the file, line and element; never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -86,7 +87,20 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run sample cases of the sample licensing process and show what happened")
     demo.add_argument("--processes", metavar="DIR", help="the processes/ folder (default: the project's)")
     demo.set_defaults(func=_cmd_demo)
+
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:  # a command module still being written
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue
+        module.register(sub)
     return parser
+
+
+# Command modules: each exposes ``register(sub)``, adding its subcommands with ``set_defaults(func=...)``.
+_COMMAND_MODULES = ("cli_catalog", "cli_validate", "cli_render", "cli_simulate", "cli_supervise")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
