@@ -73,6 +73,9 @@ class Scenario(BaseModel):
     check_at: datetime | None = None
     case_id: str | None = None
     calendar: CalendarSettings = CalendarSettings()
+    description: str | None = None
+    # What a test expects of the run (checked by the pytest plugin; ``run`` ignores it).
+    expect: dict[str, Any] | None = None
 
     _aware = field_validator("start", "check_at")(lambda v: v if v is None else _aware(v))
 
