@@ -232,4 +232,37 @@ def run_demo(processes: Path | None = None) -> int:
         trail = "intact" if case.trail.verify() else "BROKEN"
         print(f"→ {status}; findings {len(case.findings)}; audit trail {len(case.trail.entries)} entries, {trail}")
         print("\n".join(_time_lines(case)) + "\n")
+    return _run_library(folder.parent / "examples" / "scenarios")
+
+
+def _run_library(folder: Path) -> int:
+    """Run every example scenario of the process library (one clean case per process) and print a line each."""
+    from .scenario import run_scenario
+
+    files = sorted(folder.glob("*.scenario.yaml"))
+    if not files:
+        return 0
+    print(f"流程库 the process library: one example case per process ({folder})")
+    rows = []
+    for path in files:
+        try:
+            result = run_scenario(path)
+        except ApprovalflowError as exc:
+            print(f"{path.name}: error: {exc}")
+            return 2
+        case = result.case
+        power = case.definition.power
+        deadlines = result.to_json()["deadlines"]
+        rows.append(
+            [
+                power.name if power else case.definition.name_or_id,
+                case.unit.name,
+                str(len(case.path)),
+                "办结 completed" if case.is_completed else "在办 open",
+                str(len(case.findings)),
+                "intact" if case.trail.verify() else "BROKEN",
+                deadlines.get("promised") or "-",
+            ]
+        )
+    print(table(["process", "unit", "steps", "status", "findings", "trail", "promised by"], rows))
     return 0
