@@ -176,3 +176,17 @@ def test_python_dash_m():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["deadlines"] == {"promised": "2026-10-23", "statutory": "2026-10-30"}
+
+
+def test_run_store_keeps_the_case_and_supervise_sees_its_cards(tmp_path, capsys):
+    # The example stops open, waiting at 'decide' (see test_run_example_as_spec_describes); at its check_at
+    # (Oct 30 09:00) the run gives red promised, yellow statutory and red decide. The stored case must give the
+    # same three cards when the store is swept at that moment.
+    store = tmp_path / "cases.db"
+    assert main(["run", str(EXAMPLE), "--store", str(store), "--json"]) == 0
+    alerts = json.loads(capsys.readouterr().out)["alerts"]
+    assert main(["supervise", str(store), "--at", "2026-10-30T09:00:00+08:00", "--json"]) == 0
+    swept = json.loads(capsys.readouterr().out)
+    cards = [{k: c[k] for k in ("level", "scope", "limit", "task", "deadline")} for c in swept["cards"]]
+    assert sorted(cards, key=str) == sorted(alerts, key=str)
+    assert len(cards) == 3

@@ -37,6 +37,14 @@ from .periods import Deadline
 from .persistence import case_state, dump_case, load_case
 from .rules import RULES, Attempt, Completion, Finding, register
 from .scenario import ScenarioResult, load_scenario, run_scenario
+from .store.base import CaseRecord, CaseStore, ConflictError, StoreError, open_store
+from .store.cases import StoredCase, add_case, complete_step, load_case_from, save_case
+from .store.memory import MemoryStore
+from .store.sqlite import SqliteStore
+from .supervision.conformance import TraceCheck, check_log
+from .supervision.efficiency import Evaluation, evaluate
+from .supervision.eventlog import EventLogError, export_log, read_log
+from .supervision.sweep import Card, SweepResult, sweep
 from .timing import Alert, CaseDeadlines, StepTime, Suspension, TimeReport
 from .trail import AuditTrail, TrailHead, VerifyResult, read_jsonl, verify
 
@@ -50,18 +58,24 @@ __all__ = [
     "AuditTrail",
     "BpmnError",
     "CalendarError",
+    "Card",
     "Case",
     "CaseDeadlines",
     "CaseFormatError",
+    "CaseRecord",
+    "CaseStore",
     "Category",
     "ChinaCalendar",
     "Clock",
     "Collective",
     "Completion",
+    "ConflictError",
     "Deadline",
     "DefinitionError",
     "Domain",
     "EngineError",
+    "Evaluation",
+    "EventLogError",
     "ExpressionEvaluator",
     "ExtensionError",
     "FakeCalendar",
@@ -70,6 +84,7 @@ __all__ = [
     "LoopLimitError",
     "Meeting",
     "MeetingRecordError",
+    "MemoryStore",
     "NotExecutableError",
     "OrgUnit",
     "Organisation",
@@ -85,14 +100,19 @@ __all__ = [
     "SafeEvaluator",
     "ScenarioError",
     "ScenarioResult",
+    "SqliteStore",
     "StepInfo",
     "StepNotReady",
     "StepRefused",
     "StepTime",
+    "StoreError",
+    "StoredCase",
     "Suspension",
+    "SweepResult",
     "SystemClock",
     "TimeLimit",
     "TimeReport",
+    "TraceCheck",
     "TrailHead",
     "UnknownActorError",
     "UnknownReferenceError",
@@ -102,17 +122,27 @@ __all__ = [
     "WorkingCalendar",
     "XmlError",
     "__version__",
+    "add_case",
     "case_state",
+    "check_log",
+    "complete_step",
     "dump_case",
+    "evaluate",
+    "export_log",
     "load_case",
+    "load_case_from",
     "load_organisation",
     "load_process",
     "load_process_string",
     "load_scenario",
+    "open_store",
     "organisation_from_dict",
     "read_jsonl",
+    "read_log",
     "register",
     "run_scenario",
+    "save_case",
     "start_case",
+    "sweep",
     "verify",
 ]

@@ -24,6 +24,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .scenario import run_scenario
 
     result = run_scenario(args.scenario)
+    if args.store:
+        from .cli_supervise import store_scenario_case
+
+        store_scenario_case(args.store, result)
     if args.trail:
         result.case.trail.write(args.trail)
     if args.json:
@@ -61,7 +65,7 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(Path(args.processes) if args.processes else None)
+    return run_demo(Path(args.processes) if args.processes else None, Path(args.out) if args.out else None)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="the scenario YAML file")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--trail", metavar="FILE", help="write the audit trail as JSON Lines")
+    run.add_argument(
+        "--store", metavar="STORE", help="keep the case in a case store (SQLite file or postgresql:// URL)"
+    )
     run.set_defaults(func=_cmd_run)
 
     audit = sub.add_parser("audit", help="audit trails")
@@ -86,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run sample cases of the sample licensing process and show what happened")
     demo.add_argument("--processes", metavar="DIR", help="the processes/ folder (default: the project's)")
+    demo.add_argument(
+        "--out", metavar="DIR", help="folder for the supervision case store and report (default: a temp folder)"
+    )
     demo.set_defaults(func=_cmd_demo)
 
     for name in _COMMAND_MODULES:

@@ -200,8 +200,12 @@ def _time_lines(case: Case) -> list[str]:
     return lines
 
 
-def run_demo(processes: Path | None = None) -> int:
-    """Run the demo cases and print a table per case. Returns the exit status."""
+def run_demo(processes: Path | None = None, out: Path | None = None) -> int:
+    """Run the demo cases and print a table per case, then the process library, then supervision.
+
+    The supervision part keeps its case store (SQLite) and efficiency report in ``out`` (default: a new temporary
+    folder, kept and printed so that the report can be opened). Returns the exit status.
+    """
     try:
         folder = find_processes(processes)
     except FileNotFoundError as exc:
@@ -232,7 +236,22 @@ def run_demo(processes: Path | None = None) -> int:
         trail = "intact" if case.trail.verify() else "BROKEN"
         print(f"→ {status}; findings {len(case.findings)}; audit trail {len(case.trail.entries)} entries, {trail}")
         print("\n".join(_time_lines(case)) + "\n")
-    return _run_library(folder.parent / "examples" / "scenarios")
+    status = _run_library(folder.parent / "examples" / "scenarios")
+    if status:
+        return status
+    return _run_supervision(folder, out)
+
+
+def _run_supervision(processes: Path, out: Path | None) -> int:
+    """电子监察: the demo cases in a SQLite case store, a sweep, and the efficiency report."""
+    import tempfile
+
+    from .supervision.demo import run_supervision_demo
+
+    folder = out if out is not None else Path(tempfile.mkdtemp(prefix="approvalflow-demo-"))
+    print()
+    print("\n".join(run_supervision_demo(folder, processes).lines))
+    return 0
 
 
 def _run_library(folder: Path) -> int:

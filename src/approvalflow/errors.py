@@ -17,14 +17,17 @@ line and element; errors about what *happened* while a case runs are
     │   ├── OrganisationError      organisation file (SPEC section 3)
     │   ├── ScenarioError          scenario file (SPEC section 6)
     │   ├── CalendarError          a year the working-day calendar does not cover
-    │   └── CaseFormatError        a serialized case that cannot be restored
+    │   ├── CaseFormatError        a serialized case that cannot be restored
+    │   └── EventLogError          an event log (XES/CSV) that cannot be read (supervision.eventlog)
     └── RunError                   case, step
         ├── StepRefused            rules broken under the enforce policy
         ├── StepNotReady           the step is not ready in this case
         ├── UnknownActorError      the actor is not in the organisation
         ├── MeetingRecordError     a collective step without a usable meeting record
         ├── LoopLimitError         a loop ran deeper than the configured limit
-        └── EngineError            anything the underlying engine raised
+        ├── EngineError            anything the underlying engine raised
+        ├── ConflictError          a case changed in the store since it was read (store.base)
+        └── StoreError             the case store failed (store.base)
 
 SpiffWorkflow's own exceptions never reach the caller: they are wrapped in
 one of these with ``raise ... from exc``.

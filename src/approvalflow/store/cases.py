@@ -1,0 +1,97 @@
+"""The host's API to keep cases in a store: add, load (trail verified), complete a step and save.
+
+::
+
+    store = open_store("cases.db")
+    stored = add_case(store, start_case(process, org, unit="market-bureau"))
+    stored = load_case_from(store, stored.case.id, process, org)
+    complete_step(store, stored, "accept", "wang")      # ConflictError if another host saved the case first
+
+A :class:`StoredCase` is a case and the store version it was read at; saving it writes version + 1 only if
+the store still holds that version (optimistic versioning), otherwise :class:`ConflictError` and nothing is
+written. A refused attempt is saved too (its trail entry is the record of the refusal), then re-raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..calendar import WorkingCalendar
+from ..clock import Clock
+from ..engine import Case
+from ..errors import CaseFormatError, StepRefused
+from ..loader import ProcessDefinition
+from ..meetings import Meeting
+from ..org import Organisation
+from ..persistence import dump_case, load_case
+from ..rules import Finding
+from .base import CaseStore
+from .index import record_of
+
+__all__ = ["StoredCase", "add_case", "complete_step", "load_case_from", "save_case"]
+
+
+@dataclass
+class StoredCase:
+    """A case as read from (or last written to) a store, with the version it has there."""
+
+    case: Case
+    version: int
+
+
+def add_case(store: CaseStore, case: Case) -> StoredCase:
+    """Store a new case (version 1)."""
+    record = store.insert(record_of(case, dump_case(case)))
+    return StoredCase(case, record.version)
+
+
+def save_case(store: CaseStore, stored: StoredCase) -> StoredCase:
+    """Write the case back; :class:`~approvalflow.store.base.ConflictError` if someone saved it meanwhile."""
+    record = store.update(record_of(stored.case, dump_case(stored.case)), expected=stored.version)
+    stored.version = record.version
+    return stored
+
+
+def load_case_from(
+    store: CaseStore,
+    case_id: str,
+    definition: ProcessDefinition,
+    organisation: Organisation,
+    *,
+    clock: Clock | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> StoredCase:
+    """Read a case and restore it; its trail is verified against the head kept in the store's own columns."""
+    record = store.get(case_id)
+    name = f"{store.url} case {case_id}"
+    case = load_case(record.state, definition, organisation, clock=clock, calendar=calendar, name=name)
+    result = case.trail.verify(record.trail_head)
+    if not result.ok:
+        raise CaseFormatError(
+            f"case {case_id}: the audit trail does not match the head the store keeps: " + "; ".join(result.problems),
+            file=name,
+        )
+    return StoredCase(case, record.version)
+
+
+def complete_step(
+    store: CaseStore,
+    stored: StoredCase,
+    step: str,
+    actor: str,
+    *,
+    data: Mapping[str, Any] | None = None,
+    meeting: Meeting | Mapping[str, Any] | None = None,
+    at: datetime | str | None = None,
+) -> list[Finding]:
+    """Complete a step and save the case in one go; a refusal is saved (in the trail) and re-raised."""
+    try:
+        findings = stored.case.complete(step, actor, data=data, meeting=meeting, at=at)
+    except StepRefused:
+        save_case(store, stored)
+        raise
+    save_case(store, stored)
+    return findings

@@ -1,0 +1,257 @@
+"""What a case store indexes from a case, computed with :mod:`approvalflow.timing` when the case is saved.
+
+For every open deadline (the open case's promised and statutory deadlines, each open step's own limit) the
+index keeps the deadline day, the moment it turns red (``end``: the deadline passed) and the first moment it is
+yellow (:func:`yellow_from`), so that a sweep at any moment T is a range query, never a deserialization.
+
+Case deadlines do not move once set, except while a ``suspendsClock`` step is open after the case clock
+started: a suspension still open at T counts up to T (SPEC section 5). Such a case gets no case-deadline rows;
+its ``clock`` facts are kept instead and the sweep computes its case deadlines at T with the same functions the
+engine uses (:func:`clock_deadlines`). Step deadlines never move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from ..calendar import WorkingCalendar
+from ..errors import CalendarError
+from ..model import TimeLimit
+from ..periods import SHANGHAI, Deadline, elapsed_working_days, remaining_working_days
+from ..timing import CaseDeadlines, Suspension, case_deadlines, step_deadline
+from .base import CaseRecord, DeadlineEntry
+
+if TYPE_CHECKING:
+    from ..engine import Case
+
+__all__ = ["clock_deadlines", "record_of", "summary_of", "yellow_from"]
+
+Scope = Literal["case", "step"]
+Limit = Literal["promised", "statutory", "step"]
+_MAX_BACK = 800  # days to look back for working days before a deadline
+
+
+def yellow_from(cal: WorkingCalendar, deadline: Deadline, yellow_days: int = 1) -> datetime:
+    """The first moment at which :func:`~approvalflow.periods.alert_level` gives at least yellow.
+
+    Day deadlines: yellow once at most ``yellow_days`` working days are left after the moment's date, i.e. from
+    the start of the (``yellow_days`` + 1)-th working day counted back from the deadline day (inclusive).
+    Hour deadlines: ``yellow_days`` × 24 hours before the end.
+    """
+    if not deadline.whole_day:
+        return deadline.end - timedelta(days=yellow_days)
+    day, found = deadline.day, 0
+    for _ in range(_MAX_BACK * (yellow_days + 1)):
+        if cal.is_working_day(day):
+            found += 1
+            if found == yellow_days + 1:
+                return datetime.combine(day, time(), tzinfo=SHANGHAI)
+        day -= timedelta(days=1)
+    raise CalendarError(f"calendar {cal.name!r} has no {yellow_days + 1} working days before {deadline.day}")
+
+
+def _moving(case: Case) -> bool:
+    tl = case.definition.time_limit
+    return (
+        tl is not None
+        and not case.is_completed
+        and case.clock_start is not None
+        and any(s.end is None for s in case.suspensions)
+    )
+
+
+def _responsible(case: Case, posts: tuple[str, ...]) -> tuple[str, ...]:
+    people = case.organisation.people.values()
+    return tuple(sorted(p.id for p in people if p.unit == case.unit.id and p.posts & set(posts)))
+
+
+def _power(case: Case) -> str | None:
+    return case.definition.power.code if case.definition.power else None
+
+
+def _deadline_rows(case: Case) -> list[DeadlineEntry]:
+    power, unit, cal, k = _power(case), case.unit.id, case.calendar, case.yellow_days
+    ready = case.ready_steps()
+    rows: list[DeadlineEntry] = []
+
+    def add(scope: Scope, limit: Limit, task: str | None, d: Deadline, posts: tuple[str, ...]) -> None:
+        rows.append(
+            DeadlineEntry(
+                case.id,
+                len(rows),
+                scope,
+                limit,
+                task,
+                d.day,
+                d.end,
+                yellow_from(cal, d, k),
+                unit,
+                power,
+                posts,
+                _responsible(case, posts),
+            )
+        )
+
+    all_posts = tuple(sorted({p for r in ready for p in r.posts}))
+    if not case.is_completed and not _moving(case):
+        deadlines = case_deadlines(case, case.started_at)
+        if deadlines is not None:
+            pairs: tuple[tuple[Limit, Deadline | None], ...] = (
+                ("promised", deadlines.promised),
+                ("statutory", deadlines.statutory),
+            )
+            for limit, d in pairs:
+                if d is not None:
+                    add("case", limit, None, d, all_posts)
+    for r in ready:
+        d = step_deadline(case, r.id, r.since)
+        if d is not None:
+            add("step", "step", r.id, d, r.posts)
+    return rows
+
+
+def _clock_facts(case: Case) -> dict[str, Any] | None:
+    if not _moving(case):
+        return None
+    tl = cast(TimeLimit, case.definition.time_limit)
+    posts = tuple(sorted({p for r in case.ready_steps() for p in r.posts}))
+    return {
+        "promised": tl.promised,
+        "statutory": tl.statutory,
+        "unit": tl.unit,
+        "extension_days": case.extension_days,
+        "clock_start": cast(datetime, case.clock_start).isoformat(),
+        "suspensions": [
+            [s.step, s.reason, s.start.isoformat(), s.end.isoformat() if s.end else None] for s in case.suspensions
+        ],
+        "yellow_days": case.yellow_days,
+        "posts": list(posts),
+        "people": list(_responsible(case, posts)),
+    }
+
+
+@dataclass
+class _Definition:
+    time_limit: TimeLimit
+
+
+@dataclass
+class _ClockView:
+    """Just enough of a case for :func:`~approvalflow.timing.case_deadlines`."""
+
+    definition: _Definition
+    clock_start: datetime
+    suspensions: list[Suspension]
+    calendar: WorkingCalendar
+    extension_days: int | None
+
+
+def clock_deadlines(facts: dict[str, Any], cal: WorkingCalendar, at: datetime) -> CaseDeadlines | None:
+    """The case deadlines at ``at`` from the ``clock`` facts of a record (same arithmetic as the engine)."""
+    tl = TimeLimit(statutory=facts["statutory"], promised=facts["promised"], unit=facts["unit"])
+    suspensions = [
+        Suspension(s[0], s[1], datetime.fromisoformat(s[2]), datetime.fromisoformat(s[3]) if s[3] else None)
+        for s in facts["suspensions"]
+    ]
+    view = _ClockView(
+        _Definition(tl), datetime.fromisoformat(facts["clock_start"]), suspensions, cal, facts["extension_days"]
+    )
+    return case_deadlines(cast("Case", view), at)
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _completions(case: Case) -> list[dict[str, Any]]:
+    posts = [
+        e.get("post")
+        for e in case.trail.entries
+        if e.get("action") == "complete" and e.get("outcome") in ("completed", "recorded")
+    ]
+    out = []
+    for n, c in enumerate(case.history):
+        d = step_deadline(case, c.step, c.since)
+        out.append(
+            {
+                "step": c.step,
+                "actor": c.actor,
+                "post": posts[n] if n < len(posts) else None,
+                "since": c.since.isoformat(),
+                "at": c.at.isoformat(),
+                "limit": case.definition.steps[c.step].time_limit,
+                "working_days": elapsed_working_days(case.calendar, c.since, c.at),
+                "on_time": None if d is None else not d.is_late(c.at),
+                "deadline": _iso(d.day) if d else None,
+            }
+        )
+    return out
+
+
+def _outcome(deadline: Deadline | None, case: Case, end: datetime) -> str | None:
+    if deadline is None:
+        return None
+    if deadline.is_late(end):
+        return "late"
+    return "early" if remaining_working_days(case.calendar, deadline, end) > 0 else "on_time"
+
+
+def summary_of(case: Case) -> dict[str, Any]:
+    """What efficiency figures need of a case: when received and ended, limits, outcome, days, refusals."""
+    tl = case.definition.time_limit
+    refused = [e for e in case.trail.entries if e.get("outcome") == "refused"]
+    summary: dict[str, Any] = {
+        "received_at": (case.clock_start or case.started_at).isoformat(),
+        "ended_at": _iso(case.ended_at),
+        "limit_unit": tl.unit if tl else None,
+        "promised_limit": tl.promised if tl else None,
+        "statutory_limit": tl.statutory if tl else None,
+        "refusals": len(refused),
+        "refused_posts": [e.get("post") for e in refused],
+        "extension_days": case.extension_days,
+        "completions": _completions(case),
+        "outcome": None,
+        "statutory_late": None,
+        "working_days": None,
+        "suspended_days": None,
+        "promised_deadline": None,
+        "statutory_deadline": None,
+    }
+    if case.ended_at is not None:
+        report = case.time_report(case.ended_at)
+        d = report.deadlines
+        summary.update(
+            outcome=_outcome(d.promised if d else None, case, case.ended_at),
+            statutory_late=d.statutory.is_late(case.ended_at) if d and d.statutory else None,
+            working_days=report.elapsed,
+            suspended_days=report.suspended,
+            promised_deadline=_iso(d.promised.day) if d and d.promised else None,
+            statutory_deadline=_iso(d.statutory.day) if d and d.statutory else None,
+        )
+    return summary
+
+
+def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
+    """The store record of ``case`` whose serialized state (:func:`dump_case`) is ``state``."""
+    from ..supervision.anomalies import anomalies_of
+
+    return CaseRecord(
+        id=case.id,
+        process=case.definition.id,
+        digest=case.definition.digest,
+        power=_power(case),
+        unit=case.unit.id,
+        status="completed" if case.is_completed else "open",
+        steps=tuple(r.id for r in case.ready_steps()),
+        started_at=case.started_at,
+        ended_at=case.ended_at,
+        trail_head=case.trail.head,
+        state=state,
+        summary=summary_of(case),
+        clock=_clock_facts(case),
+        deadlines=tuple(_deadline_rows(case)),
+        anomalies=tuple(anomalies_of(case)),
+        version=version,
+    )

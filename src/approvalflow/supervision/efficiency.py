@@ -1,0 +1,155 @@
+"""Efficiency evaluation (效能评估) per unit, power, post and period, from the store's case summaries.
+
+Figures per group:
+
+- ``received``: cases whose clock started (受理) in the group; ``completed``: cases ended (办结);
+- ``on_time_rate`` (按时办结率): completed on or before the promised deadline day / completed with a limit;
+- ``early_rate`` (提前办结率): completed with at least one working day of the promised limit left / the same;
+- ``overdue_rate`` (超期办结率): completed after the promised deadline / the same;
+- ``avg_working_days`` against ``avg_limit`` (the promised limit), ``avg_suspended_days`` (补正, 专家评审 …);
+- ``refusals``: attempts the engine refused.
+
+Per post the figures are the steps done by people in that post: ``completed`` steps, ``on_time_rate`` against
+each step's own limit, ``avg_working_days`` per step, and ``refusals`` of people acting in that post.
+Periods are calendar months (``2026-10``) or quarters (``2026-Q4``) of the receipt and of the completion.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from ..store.base import CaseRecord
+
+__all__ = ["DIMENSIONS", "Evaluation", "Figures", "evaluate"]
+
+DIMENSIONS = ("unit", "power", "post", "period")
+Period = Literal["month", "quarter"]
+
+
+@dataclass
+class Figures:
+    """Counts and sums for one group; rates and averages are derived."""
+
+    received: int = 0
+    completed: int = 0
+    timed: int = 0  # completed with a limit
+    on_time: int = 0
+    early: int = 0
+    late: int = 0
+    working_days: int = 0
+    limit_days: int = 0
+    suspended_days: int = 0
+    refusals: int = 0
+
+    def add_completion(self, outcome: str | None, working: int | None, limit: int | None, suspended: int) -> None:
+        self.completed += 1
+        self.suspended_days += suspended
+        if outcome is None:
+            return
+        self.timed += 1
+        self.on_time += outcome in ("on_time", "early")
+        self.early += outcome == "early"
+        self.late += outcome == "late"
+        self.working_days += working or 0
+        self.limit_days += limit or 0
+
+    def _rate(self, n: int) -> float | None:
+        return round(n / self.timed, 4) if self.timed else None
+
+    def _avg(self, total: int, n: int) -> float | None:
+        return round(total / n, 2) if n else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "completed": self.completed,
+            "on_time_rate": self._rate(self.on_time),
+            "early_rate": self._rate(self.early),
+            "overdue_rate": self._rate(self.late),
+            "avg_working_days": self._avg(self.working_days, self.timed),
+            "avg_limit": self._avg(self.limit_days, self.timed),
+            "avg_suspended_days": self._avg(self.suspended_days, self.completed),
+            "refusals": self.refusals,
+        }
+
+
+@dataclass
+class Evaluation:
+    """Figures per dimension and group, and in total."""
+
+    until: datetime | None
+    period: Period
+    total: Figures = field(default_factory=Figures)
+    groups: dict[str, dict[str, Figures]] = field(default_factory=lambda: {d: {} for d in DIMENSIONS})
+
+    def figures(self, dimension: str, key: str) -> Figures:
+        return self.groups[dimension].setdefault(key, Figures())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "until": self.until.isoformat() if self.until else None,
+            "period": self.period,
+            "total": self.total.to_json(),
+            **{f"by_{d}": {k: f.to_json() for k, f in sorted(self.groups[d].items())} for d in DIMENSIONS},
+        }
+
+    def to_csv(self) -> str:
+        """One row per dimension and group (the total first), rates as fractions."""
+        out = io.StringIO()
+        names = list(Figures().to_json())
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["dimension", "group", *names])
+        writer.writerow(["total", "", *self.total.to_json().values()])
+        for d in DIMENSIONS:
+            for key, f in sorted(self.groups[d].items()):
+                writer.writerow([d, key, *("" if v is None else v for v in f.to_json().values())])
+        return out.getvalue()
+
+    def to_html(self, title: str = "效能评估报告") -> str:
+        from .report_html import render_html
+
+        return render_html(self, title)
+
+
+def _period(moment: str, period: Period) -> str:
+    day = datetime.fromisoformat(moment)
+    return f"{day.year}-{day.month:02d}" if period == "month" else f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def _before(moment: str | None, until: datetime | None) -> bool:
+    return moment is not None and (until is None or datetime.fromisoformat(moment) <= until)
+
+
+def _add_case(ev: Evaluation, r: CaseRecord) -> None:
+    s = r.summary
+    keys = {"unit": r.unit, "power": r.power or r.process}
+    groups = [ev.total, *(ev.figures(d, k) for d, k in keys.items())]
+    if _before(s.get("received_at"), ev.until):
+        for f in [*groups, ev.figures("period", _period(s["received_at"], ev.period))]:
+            f.received += 1
+    if _before(s.get("ended_at"), ev.until):
+        args = (s.get("outcome"), s.get("working_days"), s.get("promised_limit"), s.get("suspended_days") or 0)
+        for f in [*groups, ev.figures("period", _period(s["ended_at"], ev.period))]:
+            f.add_completion(*args)
+    for f in groups:
+        f.refusals += int(s.get("refusals") or 0)
+    for post in s.get("refused_posts") or []:
+        ev.figures("post", post or "?").refusals += 1
+    for c in s.get("completions") or []:
+        if _before(c.get("at"), ev.until):
+            on_time = c.get("on_time")
+            outcome = None if on_time is None else ("on_time" if on_time else "late")
+            ev.figures("post", c.get("post") or "?").add_completion(outcome, c.get("working_days"), c.get("limit"), 0)
+
+
+def evaluate(records: Iterable[CaseRecord], *, until: datetime | None = None, period: Period = "month") -> Evaluation:
+    """Efficiency figures of the cases (e.g. ``store.summaries()``) as of ``until`` (default: everything)."""
+    ev = Evaluation(until, period)
+    for record in records:
+        _add_case(ev, record)
+    return ev

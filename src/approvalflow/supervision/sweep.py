@@ -1,0 +1,184 @@
+"""The supervision sweep (电子监察): every yellow and red card of every open case at a moment T.
+
+A sweep reads the store's index only (:mod:`approvalflow.store.index`): the deadline rows whose yellow moment
+is at or before T, plus the few open cases whose case deadlines move with time (an open ``suspendsClock`` step),
+which it computes from their indexed clock facts. No case is deserialized. The cards are the ones
+:meth:`approvalflow.engine.Case.alerts` gives for the same cases at the same moment.
+
+Each card names the rule (``case-overdue`` for the case's own limits, ``step-overdue`` for a step's), the
+deadline, the unit, the posts and the people responsible (who hold the posts of the open steps in the case's
+unit) and, when a ``responsibility`` mapping is given, the catalog's 责任事项 and 追责情形 of the power::
+
+    sweep(store, at, responsibility={"140500-XK-0001": ("受理、审查、决定、送达", "不在法定期限内作出决定的")})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from ..calendar import ChinaCalendar, WorkingCalendar
+from ..periods import Deadline, alert_level
+from ..store.base import AnomalyEntry, CaseRecord, CaseStore, DeadlineEntry
+from ..store.index import clock_deadlines
+from .anomalies import refusals_by_person
+
+__all__ = ["Card", "Responsibility", "SweepResult", "sweep"]
+
+#: power code -> (责任事项 responsibility item, 追责情形 accountability clause), e.g. from the catalog.
+Responsibility = Mapping[str, tuple[str, str]]
+_LIMIT_ORDER = {"promised": 0, "statutory": 1, "step": 2}
+
+
+@dataclass(frozen=True)
+class Card:
+    """A yellow (黄牌) or red (红牌) card for an open case or step at the sweep's moment."""
+
+    case: str
+    level: Literal["yellow", "red"]
+    scope: Literal["case", "step"]
+    limit: Literal["promised", "statutory", "step"]
+    task: str | None
+    deadline: date
+    unit: str
+    power: str | None
+    posts: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    responsibility: str | None = None
+    accountability: str | None = None
+    ordinal: int = 0
+
+    @property
+    def rule(self) -> str:
+        """The rule id of SPEC section 4 the card is about."""
+        return "case-overdue" if self.scope == "case" else "step-overdue"
+
+    def alert_json(self) -> dict[str, str | None]:
+        """The card as ``approvalflow run`` writes an alert (SPEC section 6)."""
+        return {
+            "level": self.level,
+            "scope": self.scope,
+            "limit": self.limit,
+            "task": self.task,
+            "deadline": self.deadline.isoformat(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            **self.alert_json(),
+            "rule": self.rule,
+            "unit": self.unit,
+            "power": self.power,
+            "posts": list(self.posts),
+            "people": list(self.people),
+            "responsibility": self.responsibility,
+            "accountability": self.accountability,
+        }
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, int]:
+        return (self.case, 0 if self.scope == "case" else 1, _LIMIT_ORDER[self.limit], self.ordinal)
+
+
+@dataclass
+class SweepResult:
+    """The cards at ``at``, and the anomalies recorded up to it."""
+
+    at: datetime
+    open_cases: int
+    cards: list[Card] = field(default_factory=list)
+    anomalies: list[AnomalyEntry] = field(default_factory=list)
+
+    def cards_of(self, case_id: str) -> list[Card]:
+        return [c for c in self.cards if c.case == case_id]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "yellow": sum(c.level == "yellow" for c in self.cards),
+            "red": sum(c.level == "red" for c in self.cards),
+            "cases_with_cards": len({c.case for c in self.cards}),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "open_cases": self.open_cases,
+            "counts": self.counts(),
+            "cards": [c.to_json() for c in self.cards],
+            "anomalies": [_anomaly_json(a) for a in self.anomalies],
+            "refusals_by_person": refusals_by_person(self.anomalies),
+        }
+
+
+def _anomaly_json(a: AnomalyEntry) -> dict[str, Any]:
+    return {
+        "case": a.case_id,
+        "kind": a.kind,
+        "at": a.at.isoformat(),
+        "step": a.step,
+        "actor": a.actor,
+        "rules": list(a.rules),
+        "unit": a.unit,
+        "power": a.power,
+        "detail": a.detail,
+    }
+
+
+def _card(d: DeadlineEntry, at: datetime, duty: Responsibility) -> Card:
+    item, clause = duty.get(d.power or "", (None, None))
+    level: Literal["yellow", "red"] = "red" if at >= d.end else "yellow"
+    return Card(
+        d.case_id, level, d.scope, d.limit, d.task, d.day, d.unit, d.power, d.posts, d.people, item, clause, d.ordinal
+    )
+
+
+def _moving_cards(record: CaseRecord, cal: WorkingCalendar, at: datetime, duty: Responsibility) -> list[Card]:
+    facts = record.clock or {}
+    deadlines = clock_deadlines(facts, cal, at)
+    if deadlines is None:
+        return []
+    item, clause = duty.get(record.power or "", (None, None))
+    posts, people = tuple(facts.get("posts", ())), tuple(facts.get("people", ()))
+    cards = []
+    pairs: tuple[tuple[Literal["promised", "statutory"], Deadline | None], ...] = (
+        ("promised", deadlines.promised),
+        ("statutory", deadlines.statutory),
+    )
+    for limit, d in pairs:
+        level = alert_level(cal, d, at, yellow_days=int(facts.get("yellow_days", 1))) if d else None
+        if level and d:
+            cards.append(
+                Card(
+                    record.id, level, "case", limit, None, d.day, record.unit, record.power, posts, people, item, clause
+                )
+            )
+    return cards
+
+
+def sweep(
+    store: CaseStore,
+    at: datetime,
+    *,
+    calendar: WorkingCalendar | None = None,
+    responsibility: Responsibility | None = None,
+    anomalies: bool = True,
+) -> SweepResult:
+    """Every card of every open case and step at ``at``, with the anomalies recorded up to ``at``.
+
+    ``calendar`` must be the one the cases run with (default: China's official calendar); it is only used for
+    the cases whose deadlines move with an open suspension. ``responsibility`` maps a power code to its
+    responsibility item and accountability clause (责任事项, 追责情形), e.g. from the catalog.
+    """
+    if at.tzinfo is None:
+        raise ValueError(f"the sweep moment {at.isoformat()} has no timezone")
+    duty = responsibility or {}
+    cal = calendar if calendar is not None else ChinaCalendar()
+    cards = [_card(d, at, duty) for d in store.due(at)]
+    for record in store.moving():
+        cards += _moving_cards(record, cal, at, duty)
+    cards.sort(key=lambda c: c.sort_key)
+    found = store.anomalies(at) if anomalies else []
+    return SweepResult(at, store.count("open"), cards, found)
