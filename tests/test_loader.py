@@ -66,9 +66,14 @@ def test_sample_metadata(licensing):
         "notify_correction",
         "accept",
         "review",
+        "hearing",
         "extend",
         "decide",
         "deliver",
+        # the steps of the hearing sub-process (hearing.bpmn), called by 'hearing'
+        "hearing_notice",
+        "hearing_preside",
+        "hearing_record",
     ]
     decide = licensing.step("decide")
     assert decide.posts == ("deputy",) and decide.domain is Domain.APPROVAL
@@ -95,7 +100,10 @@ def test_documentation_and_text_annotations():
 
 
 def test_loading_is_the_same_from_file_and_string(licensing):
-    again = load_process_string(LICENSING.read_bytes(), filename=str(LICENSING))
+    # a string has no folder: the called hearing process is given in the search list
+    again = load_process_string(
+        LICENSING.read_bytes(), filename=str(LICENSING), search=[LICENSING.parent / "hearing.bpmn"]
+    )
     assert again.digest == licensing.digest
     assert list(again.steps) == list(licensing.steps)
 
@@ -214,6 +222,22 @@ def test_call_activity_resolves_from_the_same_folder():
     d = load_process(DATA / "calls" / "main.bpmn")
     assert set(d.processes) == {"main_process", "hearing_process"}
     assert d.steps["preside"].separate_from == ("review",)
+
+
+def test_a_call_activity_in_a_lane_takes_no_posts_from_it(tmp_path: Path):
+    # A task in a lane without af:step/@posts takes the lane's name as its post; a call activity does not (the
+    # called process's own steps carry posts).
+    main = (DATA / "calls" / "main.bpmn").read_text(encoding="utf-8")
+    lanes = (
+        '<bpmn:laneSet id="ls"><bpmn:lane id="L" name="审批科室"><bpmn:flowNodeRef>review</bpmn:flowNodeRef>'
+        "<bpmn:flowNodeRef>hearing</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>"
+    )
+    (tmp_path / "main.bpmn").write_text(main.replace('isExecutable="true">', 'isExecutable="true">' + lanes, 1))
+    (tmp_path / "hearing.bpmn").write_bytes((DATA / "calls" / "hearing.bpmn").read_bytes())
+    d = load_process(tmp_path / "main.bpmn")
+    assert d.steps["hearing"].node.lane == "审批科室"
+    assert d.steps["hearing"].posts == ()
+    assert d.steps["review"].posts == ("reviewer",)  # its own af:step wins over the lane
 
 
 def test_call_activity_resolves_from_a_given_list(tmp_path: Path):

@@ -310,7 +310,7 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
     s = _ext(el, "step")
     posts = _ids(s.get("posts")) if s is not None else ()
     from_lane = False
-    if not posts and node.lane is not None:
+    if not posts and node.lane is not None and node.kind != "callActivity":  # a called process's steps have posts
         posts, from_lane = lane_posts.get(node.lane, ()), True
     same = _ext(el, "sameActorAs")
     sep = _ext(el, "separateFrom")

@@ -236,10 +236,8 @@ def run_demo(processes: Path | None = None, out: Path | None = None) -> int:
         trail = "intact" if case.trail.verify() else "BROKEN"
         print(f"→ {status}; findings {len(case.findings)}; audit trail {len(case.trail.entries)} entries, {trail}")
         print("\n".join(_time_lines(case)) + "\n")
-    status = _run_library(folder.parent / "examples" / "scenarios")
-    if status:
-        return status
-    return _run_supervision(folder, out)
+    code = _run_library(folder.parent / "examples" / "scenarios")
+    return code or _run_supervision(folder, out)
 
 
 def _run_supervision(processes: Path, out: Path | None) -> int:

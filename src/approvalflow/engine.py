@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -400,6 +401,27 @@ class Case:
             if info is not None and info.suspends_clock is not None:
                 self._open_suspensions[key] = len(self.suspensions)
                 self.suspensions.append(Suspension(step, info.suspends_clock, moment))
+        self._track_call_suspensions(set(ready), moment)
+
+    def _track_call_suspensions(self, ready: set[str], moment: datetime) -> None:
+        """A call activity with ``af:suspendsClock`` suspends the case clock while its sub-process runs.
+
+        (听证 in 一般行政许可: hearing time is not counted, 行政许可法 art. 45.) A suspension whose task is neither
+        ready nor a running call activity any more ends at ``moment``.
+        """
+        running = {
+            str(t.id): t.task_spec.bpmn_id
+            for t in self._wf.get_tasks(state=TaskState.STARTED | TaskState.WAITING)
+            if isinstance(t.task_spec, SubWorkflowTask)
+        }
+        for key, step in running.items():
+            info = self.definition.steps.get(step)
+            if key not in self._open_suspensions and info is not None and info.suspends_clock is not None:
+                self._open_suspensions[key] = len(self.suspensions)
+                self.suspensions.append(Suspension(step, info.suspends_clock, moment))
+        for key in [k for k in self._open_suspensions if k not in ready and k not in running]:
+            s = self.suspensions[self._open_suspensions.pop(key)]
+            self.suspensions[self.suspensions.index(s)] = Suspension(s.step, s.reason, s.start, moment)
 
     def _ready_tasks(self) -> list[Any]:
         tasks = self._wf.get_tasks(state=TaskState.READY)

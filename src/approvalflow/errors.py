@@ -169,7 +169,8 @@ class StepRefused(RunError):
     def __init__(self, *, case: str, step: str, actor: str, findings: Sequence[object]) -> None:
         self.actor = actor
         self.findings = list(findings)
-        self.rules = [str(getattr(f, "rule", "")) for f in self.findings]
+        # each rule id once, in the order of the first finding (two separate-actors findings give one id)
+        self.rules = list(dict.fromkeys(str(getattr(f, "rule", "")) for f in self.findings))
         details = "; ".join(f"{getattr(f, 'rule', '?')}: {getattr(f, 'message', '')}" for f in self.findings)
         super().__init__(f"refused for {actor}: {details}", case=case, step=step)
 
