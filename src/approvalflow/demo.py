@@ -278,7 +278,7 @@ def _run_library(folder: Path) -> int:
                 "办结 completed" if case.is_completed else "在办 open",
                 str(len(case.findings)),
                 "intact" if case.trail.verify() else "BROKEN",
-                deadlines.get("promised") or "-",
+                (deadlines or {}).get("promised") or "-",
             ]
         )
     print(table(["process", "unit", "steps", "status", "findings", "trail", "promised by"], rows))

@@ -1,0 +1,80 @@
+"""Scenario tests of processes/procurement/government_procurement.bpmn (政府采购 in 县财政局).
+
+五不直接分管: 钱局长 (qian, principal) may not approve or award; 沈副局长 (shen) holds procurement. 采购经办兼审核
+(cg-jianzhi) holds both posts: the separation rules, not the posts, keep him from checking his own purchase.
+评审专家甲 (cg-zhuanjia1) declared a stake in 某建设工程有限公司. No case limit (the procurement law is not in
+REFERENCE.md); step limits only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from approvalflow import load_process
+from approvalflow.scenario import load_scenario, run_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "tests" / "scenarios" / "government_procurement"
+PROCESS = ROOT / "processes" / "procurement" / "government_procurement.bpmn"
+PATH = ["request", "budget_review", "approve", "evaluate", "award", "contract", "acceptance"]
+
+
+def run(name: str) -> dict[str, Any]:
+    return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
+
+
+def refused(out: dict[str, Any]) -> list[tuple[int, list[str]]]:
+    return [(r["step"], r["rules"]) for r in out["refused"]]
+
+
+def violations(out: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(v["rule"], v["task"], v["actor"]) for v in out["violations"]]
+
+
+def test_metadata():
+    d = load_process(PROCESS)
+    assert [s for s, i in d.steps.items() if i.domain is not None] == ["approve", "award"]
+    assert all(d.step(s).domain.value == "procurement" for s in ("approve", "award"))  # type: ignore[union-attr]
+    assert d.step("budget_review").separate_from == ("request",)
+    assert d.step("acceptance").separate_from == ("request", "contract")
+    assert all(s.node.risks and s.posts and s.time_limit for s in d.steps.values())
+
+
+def test_clean_procurement():
+    out = run("clean")
+    assert out["completed"] is True and out["path"] == PATH
+    assert out["refused"] == [] and out["violations"] == []
+
+
+def test_five_not_direct_separation_and_recusal():
+    out = run("refusals")
+    assert refused(out) == [
+        (1, ["separate-actors"]),  # cg-jianzhi requested: may not review his own budget
+        (3, ["unauthorized", "five-not-direct"]),  # qian is the principal, not a deputy
+        (5, ["recusal"]),  # cg-zhuanjia1 and the supplier 某建设工程有限公司
+        (7, ["unauthorized", "five-not-direct"]),
+        (10, ["separate-actors"]),  # cg-jianzhi requested and signed: may not accept the delivery
+    ]
+    assert out["completed"] is True and out["path"] == PATH and out["violations"] == []
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
+def test_expect_blocks_hold(path: Path):
+    expect = load_scenario(path)[0].expect
+    assert expect, f"{path.name} has no expect: block"
+    out = run_scenario(path).to_json()
+    for key, value in expect.items():
+        if key == "refused":
+            assert refused(out) == [(r["step"], r["rules"]) for r in value]
+        elif key == "violations":
+            assert violations(out) == [(v["rule"], v["task"], v["actor"]) for v in value]
+        else:
+            assert out[key] == value, key
+
+
+def test_the_example_runs_clean():
+    out = run_scenario(ROOT / "examples" / "scenarios" / "government_procurement.scenario.yaml").to_json()
+    assert out["completed"] and out["refused"] == [] and out["violations"] == []

@@ -1,0 +1,98 @@
+"""Scenario tests of processes/decision/major_decision.bpmn (重大行政决策程序暂行条例, 国务院令第713号).
+
+The four procedures (公众参与, 专家论证, 风险评估, 合法性审查) come before 集体讨论决定: the flow makes them
+(a parallel join, then the legality review) and the meeting's af:requires names all four. The 30 days of public
+comment are checked by a gateway on the recorded comment_days (the engine has no minimum-duration rule).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from approvalflow import FakeClock, StepNotReady, load_organisation, load_process, start_case
+from approvalflow.scenario import load_scenario, run_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "tests" / "scenarios" / "major_decision"
+PROCESS = ROOT / "processes" / "decision" / "major_decision.bpmn"
+ORG = ROOT / "processes" / "org" / "sample_county.yaml"
+FOUR = ("public_participation", "expert_review", "risk_assessment", "legality_review")
+
+
+def run(name: str) -> dict[str, Any]:
+    return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
+
+
+def refused(out: dict[str, Any]) -> list[tuple[int, list[str]]]:
+    return [(r["step"], r["rules"]) for r in out["refused"]]
+
+
+def violations(out: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(v["rule"], v["task"], v["actor"]) for v in out["violations"]]
+
+
+def test_metadata():
+    d = load_process(PROCESS)
+    meeting = d.step("collective_decision")
+    assert meeting.requires == FOUR
+    assert meeting.collective is not None and meeting.collective.last_speaker == "principal"
+    assert d.step("legality_review").separate_from == ("draft",)
+    assert d.flows["f_public_join"].condition == 'get("comment_days", 0) >= 30'
+    assert all(s.node.risks and s.posts and s.time_limit for s in d.steps.values())
+
+
+def test_clean_major_decision():
+    out = run("clean")
+    assert out["completed"] is True
+    assert out["path"] == [
+        "draft", "expert_review", "risk_assessment", "public_participation", "legality_review",
+        "collective_decision", "publish", "archive",
+    ]
+    assert out["refused"] == [] and out["violations"] == []
+
+
+def test_short_comment_period_loops_and_the_head_speaks_last():
+    out = run("short_comment_period")
+    # 20 < 30 days: back to 公众参与; 31 >= 30 goes on
+    assert out["path"][3:5] == ["public_participation", "public_participation"]
+    assert refused(out) == [(6, ["last-speaker"])]  # the county head spoke first
+    # 1 for, 3 against: not passed -> no 决策公布, only archiving
+    assert out["completed"] is True and out["path"][-2:] == ["collective_decision", "archive"]
+
+
+def test_the_meeting_cannot_come_before_the_four_procedures():
+    case = start_case(
+        load_process(PROCESS), load_organisation(ORG), unit="county-government",
+        clock=FakeClock("2026-03-02T09:00:00+08:00"),
+    )
+    case.complete("draft", "gz-mishu")
+    for step in ("public_participation", "expert_review", "risk_assessment"):
+        case.complete(step, {"public_participation": "gz-mishu", "expert_review": "gz-zhuanjia",
+                             "risk_assessment": "gz-pinggu"}[step], data={"comment_days": 30})
+    # the three are done; the legality review is not: the meeting is not ready (the flow enforces art. 28)
+    with pytest.raises(StepNotReady):
+        case.complete("collective_decision", "county-head",
+                      meeting={"members": ["county-head"], "present": ["county-head"], "votes": []})
+    assert [s.id for s in case.ready_steps()] == ["legality_review"]
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
+def test_expect_blocks_hold(path: Path):
+    expect = load_scenario(path)[0].expect
+    assert expect, f"{path.name} has no expect: block"
+    out = run_scenario(path).to_json()
+    for key, value in expect.items():
+        if key == "refused":
+            assert refused(out) == [(r["step"], r["rules"]) for r in value]
+        elif key == "violations":
+            assert violations(out) == [(v["rule"], v["task"], v["actor"]) for v in value]
+        else:
+            assert out[key] == value, key
+
+
+def test_the_example_runs_clean():
+    out = run_scenario(ROOT / "examples" / "scenarios" / "major_decision.scenario.yaml").to_json()
+    assert out["completed"] and out["refused"] == [] and out["violations"] == []
