@@ -1,0 +1,169 @@
+"""``validate``: prove a process sound and compliant before any case runs (SPEC section 4).
+
+Each BPMN file is read tolerantly (:mod:`.document`), its graph built once
+(:mod:`.graph`), and every registered check (:data:`CHECKS`, by rule id) runs
+over it and collects all its findings:
+
+* structural (:mod:`.structural`, :mod:`.tokens`): ``unreachable``, ``dead-end``,
+  ``deadlock``, ``no-sync``, ``missing-default``, ``unknown-step-ref``;
+* executable (:mod:`.executable`): ``not-executable``, with every reason;
+* compliance (:mod:`.compliance`): ``no-posts``, ``no-time-limit``,
+  ``risk-coverage``, ``time-budget``, ``requires-not-dominating``;
+* organisation, with ``org`` (:mod:`.staffing`, :mod:`.orgcheck`): ``staffing``,
+  ``org-five-not-direct``, ``org-all-five``.
+
+Reading problems are findings too (``invalid-bpmn``, ``invalid-annotation``).
+Only what cannot be validated at all (a path that does not exist, an
+organisation file that cannot be read, an unknown unit) raises a
+:class:`~approvalflow.errors.DefinitionError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+
+from ..errors import DefinitionError, OrganisationError
+from ..org import Organisation
+from . import compliance, executable, staffing, structural  # noqa: F401  (they register their checks)
+from .context import CHECKS, Check, Context
+from .document import Document, Workspace, read_document
+from .findings import SEVERITY, Severity, StaticFinding
+from .graph import build_graph
+from .orgcheck import load_org_tolerant
+
+__all__ = [
+    "CHECKS",
+    "SEVERITY",
+    "Check",
+    "Severity",
+    "StaticFinding",
+    "bpmn_files",
+    "default_jobs",
+    "has_errors",
+    "validate_definition",
+    "validate_file",
+    "validate_paths",
+    "validate_string",
+]
+
+
+def _run(doc: Document, workspace: Workspace, org: Organisation | None, unit: str | None) -> list[StaticFinding]:
+    found = list(doc.findings)
+    if doc.readable:
+        ctx = Context(doc, build_graph(doc), workspace, org, unit)
+        for fn in dict.fromkeys(CHECKS.values()):
+            found.extend(fn(ctx))
+    return sorted(dict.fromkeys(found), key=StaticFinding.sort_key)
+
+
+def _check_unit(org: Organisation | None, unit: str | None) -> None:
+    if unit is not None and (org is None or unit not in org.units):
+        known = ", ".join(org.units) if org is not None else "no organisation given"
+        raise OrganisationError(f"unit '{unit}' is not in the organisation ({known})", file=org.file if org else None)
+
+
+def validate_file(
+    path: str | Path, *, org: Organisation | None = None, unit: str | None = None, workspace: Workspace | None = None
+) -> list[StaticFinding]:
+    """All findings of one BPMN file; called processes are looked up in its folder."""
+    _check_unit(org, unit)
+    path = Path(path)
+    if not path.is_file():
+        raise DefinitionError("no such file", file=str(path))
+    ws = workspace or Workspace()
+    return _run(ws.document(path), ws, org, unit)
+
+
+def validate_string(
+    text: str | bytes, *, filename: str = "<string>", org: Organisation | None = None, unit: str | None = None
+) -> list[StaticFinding]:
+    """All findings of a BPMN document given as text (called processes must be in it)."""
+    _check_unit(org, unit)
+    return _run(read_document(text, filename=filename), Workspace(), org, unit)
+
+
+def validate_definition(definition: object, *, org: Organisation | None = None) -> list[StaticFinding]:
+    """All findings of the file a loaded :class:`~approvalflow.loader.ProcessDefinition` came from."""
+    file = getattr(definition, "file", None)
+    if not file:
+        raise DefinitionError("the process definition was not loaded from a file; use validate_string")
+    return validate_file(file, org=org)
+
+
+def bpmn_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files named, and the ``.bpmn`` files under the folders named, in order; a missing path is an error."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(p.rglob("*.bpmn"))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise DefinitionError("no such file or folder", file=str(p))
+    return list(dict.fromkeys(files))
+
+
+def validate_paths(
+    paths: Iterable[str | Path],
+    *,
+    org: str | Path | Organisation | None = None,
+    unit: str | None = None,
+    jobs: int = 1,
+    executor: Executor | None = None,
+) -> list[StaticFinding]:
+    """All findings of every BPMN file under ``paths``, and of the organisation file if one is given.
+
+    With ``jobs > 1`` (or an ``executor``) the folders are validated in parallel,
+    one folder per task: call activities and their callers are looked up within a
+    folder, so the findings are exactly those of a serial run, in the same order.
+    Parallel runs pay off from about a hundred files; below that the start-up of the
+    worker processes costs more than it saves.
+    """
+    files = bpmn_files(paths)
+    org_findings: list[StaticFinding] = []
+    if isinstance(org, (str, Path)):
+        org, org_findings = load_org_tolerant(org)
+    _check_unit(org, unit)
+    found = list(org_findings)
+    folders = _by_folder(files)
+    if (jobs > 1 or executor is not None) and len(folders) > 1:
+        if executor is not None:
+            for part in executor.map(_validate_folder, folders, [org] * len(folders), [unit] * len(folders)):
+                found += part
+        else:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(folders))) as pool:
+                for part in pool.map(_validate_folder, folders, [org] * len(folders), [unit] * len(folders)):
+                    found += part
+        return found
+    for group in folders:
+        found += _validate_folder(group, org, unit)
+    return found
+
+
+def default_jobs() -> int:
+    """The number of worker processes ``validate`` uses by default: the CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _by_folder(files: list[Path]) -> list[list[Path]]:
+    """The files grouped by folder, groups in the order their first file was named."""
+    groups: dict[Path, list[Path]] = {}
+    for path in files:
+        groups.setdefault(path.resolve().parent, []).append(path)
+    return list(groups.values())
+
+
+def _validate_folder(files: list[Path], org: Organisation | None, unit: str | None) -> list[StaticFinding]:
+    ws = Workspace()
+    found: list[StaticFinding] = []
+    for path in files:
+        found += _run(ws.document(path), ws, org, unit)
+    return found
+
+
+def has_errors(findings: Iterable[StaticFinding]) -> bool:
+    """True when any finding has severity ``error`` (exit status 1 of ``validate``)."""
+    return any(f.severity == "error" for f in findings)

@@ -1,0 +1,157 @@
+"""Read a BPMN file tolerantly: every problem becomes a finding, and what can be read is kept.
+
+:func:`approvalflow.loader.load_process` stops at the first problem, as it
+must before a case runs. ``validate`` wants all of them, so this module parses
+with :mod:`approvalflow.xmlsafe`, checks the schemas and the ``af:`` placement,
+reads each process with :mod:`approvalflow.annotations`, and turns each error
+into a finding. XML that does not parse, or that fails the BPMN / ``af`` schema,
+is one ``invalid-bpmn`` (or ``invalid-annotation``) finding and nothing else is
+checked in that file, because every later check relies on a valid structure.
+
+A :class:`Workspace` keeps every document read during one run, so that a
+folder of a thousand files is parsed once, and finds the file of a called
+process (same file first, then the same folder, as the loader does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from ..annotations import ProcessInfo, check_af_placement, read_process
+from ..bpmn_schema import validate_schema
+from ..errors import DefinitionError, ExtensionError
+from ..namespaces import BPMN_NS, bpmn
+from ..xmlsafe import parse_xml_file, parse_xml_string
+from .findings import StaticFinding, finding
+
+__all__ = ["Document", "Workspace", "read_document"]
+
+
+@dataclass
+class Document:
+    """One BPMN file as far as it could be read, with the findings of reading it."""
+
+    file: str
+    tree: etree._ElementTree | None
+    processes: dict[str, ProcessInfo] = field(default_factory=dict)
+    findings: list[StaticFinding] = field(default_factory=list)
+    elements: dict[str, etree._Element] = field(default_factory=dict)  # id -> element
+
+    @property
+    def readable(self) -> bool:
+        return self.tree is not None and bool(self.processes)
+
+
+def _from_error(rule: str, exc: DefinitionError, file: str) -> StaticFinding:
+    return finding(rule, exc.message, file=exc.file or file, line=exc.line, element=exc.element)
+
+
+def read_document(source: Path | str | bytes, *, filename: str | None = None) -> Document:
+    """Read a file (a path) or a document (``bytes``, or ``str`` with ``filename``)."""
+    file = filename or str(source)
+    try:
+        if isinstance(source, Path):
+            tree = parse_xml_file(source, filename=file)
+        else:
+            tree = parse_xml_string(source, filename=file)
+    except DefinitionError as exc:
+        return Document(file, None, findings=[_from_error("invalid-bpmn", exc, file)])
+    return _read_tree(tree, file)
+
+
+def _read_tree(tree: etree._ElementTree, file: str) -> Document:
+    root = tree.getroot()
+    if root.tag != bpmn("definitions"):
+        message = f"the root element is <{root.tag}>, not bpmn:definitions ({BPMN_NS})"
+        return Document(
+            file, None, findings=[finding("invalid-bpmn", message, file=file, line=root.sourceline, element=None)]
+        )
+    doc = Document(file, tree)
+    try:
+        validate_schema(tree, file=file)
+        check_af_placement(root, file)
+    except ExtensionError as exc:
+        doc.findings.append(_from_error("invalid-annotation", exc, file))
+        return doc
+    except DefinitionError as exc:
+        doc.findings.append(_from_error("invalid-bpmn", exc, file))
+        return doc
+    doc.elements = {str(el.get("id")): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for proc in root.iter(bpmn("process")):
+        try:
+            info = read_process(proc, file)
+        except (DefinitionError, ValueError, KeyError) as exc:
+            message = exc.message if isinstance(exc, DefinitionError) else f"cannot read the af annotations: {exc}"
+            doc.findings.append(
+                finding("invalid-annotation", message, file=file, line=proc.sourceline, element=proc.get("id"))
+            )
+            continue
+        doc.processes[info.id] = info
+    if not doc.processes and not doc.findings:
+        doc.findings.append(
+            finding("invalid-bpmn", "the file defines no bpmn:process", file=file, line=root.sourceline, element=None)
+        )
+    return doc
+
+
+class Workspace:
+    """The documents read during one validation run, and where each process id is defined."""
+
+    def __init__(self) -> None:
+        self._docs: dict[Path, Document] = {}
+        self._folders: dict[Path, dict[str, Path]] = {}
+        self._callers: dict[Path, dict[str, list[tuple[Document, ProcessInfo]]]] = {}
+
+    def add(self, path: Path, doc: Document) -> None:
+        """Register a document read elsewhere (e.g. from a string) under ``path``."""
+        self._docs[path.resolve()] = doc
+
+    def document(self, path: Path) -> Document:
+        """The document at ``path``, read once."""
+        key = path.resolve()
+        if key not in self._docs:
+            self._docs[key] = read_document(Path(path), filename=str(path))
+        return self._docs[key]
+
+    def _folder_index(self, folder: Path) -> dict[str, Path]:
+        if folder not in self._folders:
+            index: dict[str, Path] = {}
+            for path in sorted(folder.glob("*.bpmn")):
+                doc = self.document(path)
+                for pid in doc.processes:
+                    index.setdefault(pid, path)
+            self._folders[folder] = index
+        return self._folders[folder]
+
+    def find_process(self, doc: Document, process_id: str) -> tuple[Document, ProcessInfo] | None:
+        """The document and process that ``process_id`` names: in ``doc`` itself, else in its folder."""
+        if process_id in doc.processes:
+            return doc, doc.processes[process_id]
+        path = Path(doc.file)
+        if not path.is_file():
+            return None
+        found = self._folder_index(path.resolve().parent).get(process_id)
+        if found is None:
+            return None
+        other = self.document(found)
+        return other, other.processes[process_id]
+
+    def callers(self, doc: Document, process_id: str) -> list[tuple[Document, ProcessInfo]]:
+        """Processes of the same file or folder with a call activity calling ``process_id``."""
+        found = [(doc, info) for info in doc.processes.values() if process_id in info.called.values()]
+        path = Path(doc.file)
+        if not path.is_file():
+            return found
+        folder = path.resolve().parent
+        if folder not in self._callers:
+            index: dict[str, list[tuple[Document, ProcessInfo]]] = {}
+            for other_path in sorted(set(self._folder_index(folder).values())):
+                other = self.document(other_path)
+                for info in other.processes.values():
+                    for called in set(info.called.values()):
+                        index.setdefault(called, []).append((other, info))
+            self._callers[folder] = index
+        return found + [(d, i) for d, i in self._callers[folder].get(process_id, []) if d is not doc]

@@ -1,0 +1,163 @@
+"""``not-executable``: why the engine could not run a model, every reason found, not only the first.
+
+Our own checks come first and each names its element: a process marked
+``isExecutable="false"`` when the file has no executable process, a data store
+(SpiffWorkflow runs one only if the host registered an implementation), a
+multi-instance activity without cardinality or input collection, a sub-process
+without a start event, a condition outside the safe expression language, a
+script task (scripts from files never run), a call activity whose process is
+in no file of the folder. Then SpiffWorkflow builds its specification of each
+root process, and any further reason it gives is added, wrapped, never raised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser import BpmnParser
+
+from ..expressions import UnsafeExpression, check_expression
+from ..namespaces import bpmn, local, owner_id
+from .context import Context, check
+from .findings import StaticFinding, finding
+
+__all__: list[str] = []
+
+_ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
+
+_EXPRESSIONS = (
+    "conditionExpression",
+    "completionCondition",
+    "loopCardinality",
+    "loopCondition",
+    "timeDate",
+    "timeDuration",
+    "timeCycle",
+    "condition",
+)
+
+
+def _at(ctx: Context, el: etree._Element, message: str) -> StaticFinding:
+    return finding("not-executable", message, file=ctx.file, line=el.sourceline, element=owner_id(el))
+
+
+def _root(ctx: Context) -> etree._Element:
+    assert ctx.doc.tree is not None
+    return ctx.doc.tree.getroot()
+
+
+def _own_reasons(ctx: Context) -> Iterator[StaticFinding]:
+    root = _root(ctx)
+    procs = list(root.iter(bpmn("process")))
+    if procs and all(p.get("isExecutable") == "false" for p in procs):
+        for p in procs:
+            yield _at(
+                ctx,
+                p,
+                f"process '{p.get('id')}' is marked isExecutable=\"false\" (a documentation model); "
+                'mark the process to run isExecutable="true"',
+            )
+    for el in root.iter(bpmn("dataStoreReference"), bpmn("dataStore")):
+        name = " ".join((el.get("name") or el.get("id") or "").split())
+        yield _at(
+            ctx,
+            el,
+            f"data store '{name}' has no implementation the engine knows; "
+            "keep data in the case data instead, or register a data store with the host",
+        )
+    for el in root.iter(bpmn("multiInstanceLoopCharacteristics")):
+        if el.find(bpmn("loopCardinality")) is None and el.find(bpmn("loopDataInputRef")) is None:
+            yield _at(
+                ctx,
+                el,
+                "a multi-instance activity without loopCardinality or loopDataInputRef: the engine "
+                "cannot tell how many instances to start",
+            )
+    yield from _scope_reasons(ctx)
+    yield from _expression_reasons(ctx, root)
+
+
+def _scope_reasons(ctx: Context) -> Iterator[StaticFinding]:
+    pg = ctx.graph
+    for scope in pg.scopes.values():
+        if scope.kind == "adHocSubProcess":
+            continue
+        starts = [n for n in scope.nodes if pg.nodes[n].kind == "startEvent"]
+        if not starts:
+            el = ctx.doc.elements[scope.id]
+            yield _at(ctx, el, f"{local(el)} '{scope.id}' has no start event; the engine starts a flow only at one")
+    for node in pg.nodes.values():
+        if node.kind == "callActivity" and node.called and ctx.workspace.find_process(ctx.doc, node.called) is None:
+            el = ctx.doc.elements[node.id]
+            yield _at(
+                ctx,
+                el,
+                f"call activity '{node.id}' calls process '{node.called}', which is in no file of the same folder",
+            )
+
+
+def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFinding]:
+    for tag in _EXPRESSIONS:
+        for el in root.iter(bpmn(tag)):
+            text = "".join(el.itertext()).strip()
+            if not text:
+                continue
+            try:
+                check_expression(text)
+            except UnsafeExpression as exc:
+                yield _at(
+                    ctx,
+                    el,
+                    f"the expression in bpmn:{tag} is outside the safe expression language: "
+                    f"{exc.reason} (expression: {text[:60]!r})",
+                )
+    for el in root.iter(bpmn("scriptTask")):
+        yield _at(
+            ctx,
+            el,
+            f"script task '{el.get('id')}': scripts from BPMN files never run; it runs only if the "
+            "host registers a trusted function of the name it gives",
+        )
+
+
+def _spiff_reason(ctx: Context) -> StaticFinding | None:
+    """SpiffWorkflow's first reason (it stops at one), wrapped; ``None`` when it builds every root process."""
+    parser = BpmnParser()
+    docs = {d.file: d for pid in ctx.roots() for d, _ in ctx.called(pid)}
+    docs[ctx.file] = ctx.doc
+    try:
+        for d in docs.values():
+            if d.tree is not None:
+                parser.add_bpmn_xml(d.tree.getroot(), filename=d.file)
+        for pid in ctx.roots():
+            if ctx.processes[pid].executable:
+                parser.get_spec(pid)
+    except Exception as exc:  # any failure of the engine's parser is a reason, never a traceback
+        element = getattr(exc, "id", None) or None
+        message = str(exc).split(". Error evaluating")[0].strip().rstrip(".")
+        message = " ".join(_ELEMENT_REPR.sub(r"bpmn:\1", message).split())
+        el = ctx.doc.elements.get(element) if element else None
+        if el is None and "Data Store with name" in message:
+            return None  # already reported, with its element, by our own check
+        line = el.sourceline if el is not None else None
+        return finding(
+            "not-executable",
+            f"the engine cannot build this model: {message}",
+            file=ctx.file,
+            line=line,
+            element=element or next(iter(ctx.roots()), None),
+        )
+    return None
+
+
+@check("not-executable")
+def not_executable(ctx: Context) -> Iterator[StaticFinding]:
+    """Every reason we find ourselves, then the engine's own if it names something new."""
+    own = list(_own_reasons(ctx))
+    yield from own
+    if not any("isExecutable" in f.message for f in own):
+        spiff = _spiff_reason(ctx)
+        if spiff is not None and spiff.element not in {f.element for f in own}:
+            yield spiff

@@ -1,0 +1,201 @@
+"""``staffing``: can an organisation's people do a process at all? (workflow satisfiability)
+
+Every step done by a person gets one actor from the unit: someone who holds one
+of the step's posts, never the unit's principal for a step with a domain
+(五不直接分管), different from the actors of its ``af:separateFrom`` steps and
+the same as the actor of its ``af:sameActorAs`` step. The whole process is
+staffed at once, as for a case that passes every step; this is stricter than
+needed only when two steps linked by a rule lie on exclusive branches.
+
+The search is exact: ``sameActorAs`` groups are merged (union-find), then
+groups get people by backtracking, fewest candidates first. When there is no
+assignment, steps are dropped one at a time while the rest stays unstaffable,
+which leaves a minimal set of steps whose rules cannot be met together; the
+finding names those steps, their candidates and the rules between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from ..model import StepInfo
+from ..org import Organisation, OrgUnit
+from .context import Context, check
+from .findings import StaticFinding, finding
+
+__all__ = ["Staffing", "core", "explain", "solve", "staffing_problem"]
+
+_NOT_PERSON = frozenset({"callActivity", "subProcess", "transaction", "adHocSubProcess"})
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """The satisfiability problem of one process in one unit."""
+
+    unit: OrgUnit
+    candidates: Mapping[str, frozenset[str]]  # step -> people who may do it
+    separate: frozenset[frozenset[str]]  # pairs of steps needing different actors
+    same: frozenset[frozenset[str]]  # pairs of steps needing one actor
+    principal_excluded: frozenset[str]  # steps the principal holds a post for but may not do
+
+
+def staffing_problem(steps: Mapping[str, StepInfo], org: Organisation, unit: OrgUnit) -> Staffing:
+    """The candidates of each person step of ``steps`` in ``unit``, and the rules between the steps."""
+    people = [p for p in org.people.values() if p.unit == unit.id]
+    cands: dict[str, frozenset[str]] = {}
+    excluded: set[str] = set()
+    for sid, step in steps.items():
+        if step.node.kind in _NOT_PERSON:
+            continue
+        allowed = {p.id for p in people if not step.posts or p.posts & set(step.posts)}
+        if step.domain is not None and unit.principal in allowed:
+            allowed.discard(unit.principal)
+            excluded.add(sid)
+        cands[sid] = frozenset(allowed)
+    sep = {
+        frozenset((s, r)) for s, st in steps.items() for r in st.separate_from if s in cands and r in cands and s != r
+    }
+    same = {
+        frozenset((s, st.same_actor_as))
+        for s, st in steps.items()
+        if st.same_actor_as in cands and s in cands and s != st.same_actor_as
+    }
+    return Staffing(unit, cands, frozenset(sep), frozenset(same), frozenset(excluded))
+
+
+def _groups(problem: Staffing, steps: Iterable[str]) -> dict[str, str]:
+    parent = {s: s for s in steps}
+
+    def find(s: str) -> str:
+        while parent[s] != s:
+            parent[s] = parent[parent[s]]
+            s = parent[s]
+        return s
+
+    for pair in problem.same:
+        a, b = tuple(pair)
+        if a in parent and b in parent:
+            parent[find(a)] = find(b)
+    return {s: find(s) for s in parent}
+
+
+def solve(problem: Staffing, steps: Iterable[str] | None = None) -> dict[str, str] | None:
+    """An actor for each step (of ``steps``, default all) meeting every rule, or ``None``."""
+    chosen = list(problem.candidates if steps is None else steps)
+    group = _groups(problem, chosen)
+    domain: dict[str, set[str]] = {}
+    for s in chosen:
+        domain.setdefault(group[s], set(problem.candidates[s]))
+        domain[group[s]] &= problem.candidates[s]
+    apart: dict[str, set[str]] = {g: set() for g in domain}
+    for pair in problem.separate:
+        a, b = tuple(pair)
+        if a in group and b in group:
+            if group[a] == group[b]:
+                return None
+            apart[group[a]].add(group[b])
+            apart[group[b]].add(group[a])
+    order = sorted(domain, key=lambda g: (len(domain[g]), -len(apart[g]), g))
+    assigned: dict[str, str] = {}
+    if not _search(order, 0, domain, apart, assigned):
+        return None
+    return {s: assigned[group[s]] for s in chosen}
+
+
+def _search(
+    order: list[str], i: int, domain: dict[str, set[str]], apart: dict[str, set[str]], assigned: dict[str, str]
+) -> bool:
+    if i == len(order):
+        return True
+    g = order[i]
+    taken = {assigned[o] for o in apart[g] if o in assigned}
+    for person in sorted(domain[g] - taken):
+        assigned[g] = person
+        if _search(order, i + 1, domain, apart, assigned):
+            return True
+        del assigned[g]
+    return False
+
+
+def core(problem: Staffing) -> list[str]:
+    """A minimal set of steps that cannot be staffed together (deletion-based shrinking)."""
+    kept = list(problem.candidates)
+    for s in list(kept):
+        trial = [k for k in kept if k != s]
+        if solve(problem, trial) is None:
+            kept = trial
+    return kept
+
+
+def explain(problem: Staffing, steps: list[str], posts: Mapping[str, tuple[str, ...]]) -> str:
+    """Say which steps and which rules cannot be met together in the unit."""
+    unit = problem.unit
+    parts = []
+    for s in steps:
+        who = ", ".join(sorted(problem.candidates[s])) or "nobody"
+        need = " or ".join(posts.get(s, ())) or "any post"
+        parts.append(f"'{s}' ({need}: {who})")
+    rules = [
+        f"af:separateFrom {' / '.join(sorted(p))}" for p in sorted(problem.separate, key=sorted) if p <= set(steps)
+    ]
+    rules += [f"af:sameActorAs {' / '.join(sorted(p))}" for p in sorted(problem.same, key=sorted) if p <= set(steps)]
+    rules += [
+        f"五不直接分管 keeps the principal '{unit.principal}' off '{s}'"
+        for s in steps
+        if s in problem.principal_excluded
+    ]
+    if len(steps) == 1 and not problem.candidates[steps[0]]:
+        return (
+            f"nobody in unit '{unit.id}' can do step {parts[0]}"
+            + (f"; {rules[0]}" if rules else "")
+            + ": give someone the post"
+        )
+    people = set().union(*(problem.candidates[s] for s in steps))
+    return (
+        f"in unit '{unit.id}' steps {', '.join(parts)} cannot be staffed together: "
+        f"{'; '.join(rules) or 'their posts'} need more people than the {len(people)} who hold the posts; "
+        "give another person one of these posts, or relax a rule"
+    )
+
+
+def _units(org: Organisation, wanted: str | None, body: str | None) -> tuple[list[OrgUnit], bool]:
+    """The units to try, and whether they were named (by ``--unit`` or by af:power/@body)."""
+    if wanted is not None:
+        return [org.units[wanted]], True
+    named = [u for u in org.units.values() if body and body in (u.name, u.id)]
+    return (named, True) if named else (list(org.units.values()), False)
+
+
+def _report(problems: list[Staffing], named: bool) -> Staffing:
+    """The unit to explain: the named one, else the one that staffs the most steps."""
+    if named:
+        return problems[0]
+    return max(problems, key=lambda p: sum(1 for c in p.candidates.values() if c))
+
+
+@check("staffing")
+def staffing(ctx: Context) -> Iterator[StaticFinding]:
+    """With ``--org``: for each root process, some unit (the named one) can staff every step under the rules."""
+    if ctx.org is None:
+        return
+    for pid in ctx.roots():
+        info = ctx.processes[pid]
+        steps = ctx.reachable_steps(pid)
+        units, named = _units(ctx.org, ctx.unit, info.power.body if info.power else None)
+        problems = [staffing_problem(steps, ctx.org, u) for u in units]
+        if not any(p.candidates for p in problems) or any(solve(p) is not None for p in problems):
+            continue
+        problem = _report(problems, named)
+        stuck = core(problem)
+        message = explain(problem, stuck, {s: steps[s].posts for s in stuck})
+        if not named:
+            message = f"no unit of the organisation can staff '{pid}'; the closest: {message}"
+        first = steps[stuck[0]].node if stuck and stuck[0] in ctx.steps() else None
+        yield finding(
+            "staffing",
+            message,
+            file=ctx.file,
+            line=first.line if first else info.line,
+            element=first.id if first else pid,
+        )
