@@ -326,3 +326,56 @@ def test_a_refused_step_changes_nothing(licensing, org, moves):
             assert len(case.trail.entries) == entries + 1
             assert case.trail.entries[-1]["outcome"] == "refused"
     assert case.trail.verify()
+
+
+MIN_DURATION_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:af="urn:approvalflow:bpmn:1"
+    id="d" targetNamespace="urn:t">
+  <bpmn:process id="notice" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="publicity" name="公示">
+      <bpmn:extensionElements>
+        <af:step posts="clerk"/>
+        <af:minDuration value="{value}" unit="{unit}" reason="公示期"/>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="publicity"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="publicity" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "too_early", "in_time"),
+    [
+        # ready Wed 2026-09-30 09:00. 5 working days after 09-30: 10-01..10-07 are National Day holidays and
+        # Sat 10-10 is a 调休 working day, so they are 10-08, 10-09, 10-10, 10-12, 10-13; closable from 10-14.
+        ("5", "workday", "2026-10-13T17:00:00+08:00", "2026-10-14T08:30:00+08:00"),
+        # 7 calendar days counted from 10-01 end with 10-07; closable from 10-08.
+        ("7", "day", "2026-10-07T23:00:00+08:00", "2026-10-08T00:00:00+08:00"),
+        # 24 hours from the exact moment.
+        ("24", "hour", "2026-10-01T08:59:00+08:00", "2026-10-01T09:00:00+08:00"),
+    ],
+)
+def test_min_duration_refuses_closing_a_step_too_early(org, value, unit, too_early, in_time):
+    from approvalflow import load_process_string
+
+    process = load_process_string(MIN_DURATION_BPMN.replace("{value}", value).replace("{unit}", unit))
+    case = start_case(process, org, clock=FakeClock("2026-09-30T09:00:00+08:00"))
+    before = case_state(case)
+    with pytest.raises(StepRefused) as exc:
+        case.complete("publicity", "wang", at=too_early)
+    assert exc.value.rules == ["min-duration"]
+    assert case_state(case) == before
+    case.complete("publicity", "wang", at=in_time)
+    assert case.is_completed
+
+
+def test_min_duration_is_recorded_under_record(org):
+    from approvalflow import load_process_string
+
+    process = load_process_string(MIN_DURATION_BPMN.replace("{value}", "7").replace("{unit}", "day"))
+    case = start_case(process, org, clock=FakeClock("2026-09-30T09:00:00+08:00"), policy=Policy.RECORD)
+    case.complete("publicity", "wang", at="2026-10-02T10:00:00+08:00")
+    assert [f.rule for f in case.findings] == ["min-duration"]

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .expressions import ExpressionEvaluator, SafeEvaluator
     from .loader import ProcessDefinition, load_process, load_process_string
     from .meetings import Meeting
-    from .model import Category, Collective, Domain, Power, RiskLevel, RiskPoint, StepInfo, TimeLimit
+    from .model import Category, Collective, Domain, MinDuration, Power, RiskLevel, RiskPoint, StepInfo, TimeLimit
     from .org import Organisation, OrgUnit, Person, load_organisation, organisation_from_dict
     from .periods import Deadline
     from .persistence import case_state, dump_case, load_case
@@ -105,6 +105,7 @@ _LAZY: dict[str, str] = {
     "load_scenario": ".scenario",
     "LoopLimitError": ".errors",
     "Meeting": ".meetings",
+    "MinDuration": ".model",
     "MeetingRecordError": ".errors",
     "MemoryStore": ".store.memory",
     "NotExecutableError": ".errors",
@@ -211,6 +212,7 @@ __all__ = [
     "Meeting",
     "MeetingRecordError",
     "MemoryStore",
+    "MinDuration",
     "NotExecutableError",
     "OrgUnit",
     "Organisation",

@@ -19,6 +19,7 @@ from .model import (
     Collective,
     Domain,
     FlowInfo,
+    MinDuration,
     NodeInfo,
     Power,
     RiskLevel,
@@ -53,6 +54,7 @@ _STEP_ELEMENTS = frozenset(
         "sameActorAs",
         "suspendsClock",
         "once",
+        "minDuration",
         "requires",
         "collective",
         "extension",
@@ -316,6 +318,7 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
     sep = _ext(el, "separateFrom")
     req = _ext(el, "requires")
     sus = _ext(el, "suspendsClock")
+    low = _ext(el, "minDuration")
     return StepInfo(
         node=node,
         posts=posts,
@@ -330,4 +333,9 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
         collective=_collective(_ext(el, "collective")),
         extension=_ext(el, "extension") is not None,
         posts_from_lane=from_lane,
+        min_duration=(
+            MinDuration(_int(low.get("value")) or 0, _unit(low.get("unit") or "day"), low.get("reason"))
+            if low is not None
+            else None
+        ),
     )

@@ -225,6 +225,8 @@ class Case:
         record = self._meeting(info, meeting, base)
         self._check_depth(task, step, base)
         extra = self._extension_facts(changes)
+        key = str(task.id)
+        since = self._since[key]
         attempt = Attempt(
             info,
             person,
@@ -236,13 +238,13 @@ class Case:
             record,
             extra,
             {**self.data, **changes},
+            since,
+            self.calendar,
         )
         findings = check(attempt, self.rules)
         if findings and self.policy is Policy.ENFORCE:
             self.trail.append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
             raise StepRefused(case=self.id, step=step, actor=actor, findings=findings)
-        key = str(task.id)
-        since = self._since[key]
         findings += self._step_overdue(info, since, moment, actor)
         before = case_deadlines(self, moment)  # computed first: a calendar error must change nothing
         if record is not None and info.collective is not None:

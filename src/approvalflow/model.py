@@ -19,6 +19,7 @@ __all__ = [
     "Collective",
     "Domain",
     "FlowInfo",
+    "MinDuration",
     "NodeInfo",
     "Power",
     "RiskLevel",
@@ -134,6 +135,15 @@ class NodeInfo:
 
 
 @dataclass(frozen=True)
+class MinDuration:
+    """``af:minDuration``: the least time a step must stay open (e.g. 征求意见期不少于30日, 公示期不少于7日)."""
+
+    value: int
+    unit: Unit = "day"
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class StepInfo:
     """A step (user, manual or plain task, or call activity) with its ``af:`` annotations."""
 
@@ -150,6 +160,7 @@ class StepInfo:
     collective: Collective | None = None
     extension: bool = False
     posts_from_lane: bool = False
+    min_duration: MinDuration | None = None
 
     @property
     def id(self) -> str:

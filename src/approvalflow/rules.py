@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
+from .calendar import WorkingCalendar
 from .meetings import Meeting
 from .model import StepInfo
 from .org import Organisation, OrgUnit, Person
+from .periods import period_deadline
 
 __all__ = [
     "RULES",
@@ -74,6 +76,8 @@ class Attempt:
     meeting: Meeting | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
     data: Mapping[str, object] = field(default_factory=dict)  # the case data with this completion's data
+    since: datetime | None = None  # when the step became ready
+    calendar: WorkingCalendar | None = None  # the case's working-day calendar
 
     def completed(self, step_id: str) -> list[Completion]:
         return [c for c in self.history if c.step == step_id]
@@ -181,6 +185,23 @@ def precedence(a: Attempt) -> Iterator[Finding]:
     missing = [s for s in a.step.requires if not a.completed(s)]
     if missing:
         yield _finding(a, "precedence", f"'{a.step.id}' requires {', '.join(missing)} to be completed first")
+
+
+@register("min-duration")
+def min_duration(a: Attempt) -> Iterator[Finding]:
+    least = a.step.min_duration
+    if least is None or a.since is None or a.calendar is None:
+        return
+    period = period_deadline(a.calendar, a.since, least.value, least.unit)
+    if not period.is_late(a.at):
+        what = f" ({least.reason})" if least.reason else ""
+        unit = {"workday": "working days", "day": "days", "hour": "hours"}[least.unit]
+        yield _finding(
+            a,
+            "min-duration",
+            f"'{a.step.id}'{what} must stay open at least {least.value} {unit} from "
+            f"{a.since.isoformat()}: it may be completed from {period.end.isoformat()} on",
+        )
 
 
 def _holds(person: str, post: str, a: Attempt) -> bool:
