@@ -31,6 +31,7 @@ for that year. Errors name the file and the (1-based) line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,6 +94,13 @@ class _Year:
         return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
 
 
+@functools.lru_cache(maxsize=8192)
+def _package_is_workday(day: date) -> bool:
+    # chinesecalendar checks each date's range against min()/max() of its whole holiday table on every call,
+    # which made the calendar the largest cost of completing a step; a year holds 365 answers, keep them.
+    return bool(chinese_calendar.is_workday(day))
+
+
 class ChinaCalendar:
     """China's official working-day calendar (statutory holidays and 调休).
 
@@ -137,7 +145,7 @@ class ChinaCalendar:
         if supplement is not None:
             return supplement.is_working_day(day)
         if day.year in _PACKAGE_YEARS:
-            return bool(chinese_calendar.is_workday(day))
+            return _package_is_workday(day)
         if self.fallback:
             self.fallback_years.add(day.year)
             return day.weekday() < 5

@@ -22,6 +22,8 @@ __all__ = ["SqliteStore"]
 class SqliteStore(SqlStoreBase):
     """A case store in one SQLite file; created with its schema on first use."""
 
+    _moving_hint = "INDEXED BY af_cases_moving"
+
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.url = str(path)
