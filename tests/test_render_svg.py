@@ -1,0 +1,134 @@
+"""Flow and risk views of the licensing process: SVG parsed as XML, elements found by data-element-id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from approvalflow.render import diagrams_of, render_views
+
+ROOT = Path(__file__).parent.parent
+LICENSING = ROOT / "processes" / "licensing" / "general_licensing.bpmn"
+SVG = "{http://www.w3.org/2000/svg}"
+NODES = ["start", "receive", "gw_materials", "notify_correction", "accept", "review", "gw_hearing", "hearing",
+         "gw_hearing_join", "gw_extension", "extend", "gw_extension_join", "decide", "deliver", "end"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def flow() -> etree._Element:
+    return etree.fromstring(render_views(LICENSING, "flow")[0].encode())
+
+
+@pytest.fixture(scope="module")
+def risk() -> etree._Element:
+    return etree.fromstring(render_views(LICENSING, "risk")[0].encode())
+
+
+def element(root: etree._Element, ident: str) -> etree._Element:
+    found = root.findall(f".//*[@data-element-id='{ident}']")
+    assert len(found) == 1, f"{ident}: {len(found)} elements"
+    return found[0]
+
+
+def label_text(root: etree._Element, ident: str) -> list[str]:
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text") if t.get("data-label-for") == ident]
+
+
+def test_every_node_flow_and_lane_is_drawn(flow: etree._Element) -> None:
+    for ident in [*NODES, "Lane_window", "Lane_review", "Lane_leaders", "f_gw_accept", "f_notify_receive"]:
+        element(flow, ident)
+
+
+def test_notation(flow: etree._Element) -> None:
+    assert element(flow, "start").find(f"{SVG}circle") is not None
+    assert element(flow, "gw_materials").find(f"{SVG}polygon") is not None
+    assert element(flow, "review").find(f"{SVG}rect").get("rx") == "8"  # tasks are rounded rectangles
+    assert element(flow, "hearing").find(f"{SVG}rect").get("stroke-width") == "4"  # call activity: thick border
+    assert len(element(flow, "hearing").findall(f"{SVG}path")) == 1  # calls a process: the [+] marker
+    end = element(flow, "end").find(f"{SVG}circle")
+    assert end.get("stroke-width") == "4"
+    path = element(flow, "f_start_receive").find(f"{SVG}path")
+    assert path.get("marker-end") == "url(#af-seq-end)"
+    assert len(element(flow, "f_gw_notify").findall(f"{SVG}path")) == 2  # default flow: line and slash
+
+
+def test_step_labels_carry_post_and_time_limit(flow: etree._Element) -> None:
+    assert label_text(flow, "review") == ["审查", "审查员 · 8个工作日"]  # post id reviewer, shown by its title
+    assert label_text(flow, "decide") == ["决定", "分管副职 · 2个工作日"]
+    assert label_text(flow, "f_gw_accept") == ["齐全"]
+    assert label_text(flow, "Lane_review") == ["审批科室"]
+    lane_title = next(t for t in flow.iter(f"{SVG}text") if t.get("data-label-for") == "Lane_review")
+    assert lane_title.get("transform", "").startswith("rotate(-90")
+
+
+def test_header_names_the_power(flow: etree._Element) -> None:
+    header = " ".join("".join(t.itertext()) for t in flow.iter(f"{SVG}text") if t.get("data-label-for") == "header")
+    assert "140500-XK-0001 一般行政许可" in header
+    assert "法定时限：20个工作日" in header and "承诺时限：15个工作日" in header
+    assert "行政许可" in header and "行政许可法" in header
+
+
+def test_labels_lie_inside_their_limits(flow: etree._Element, risk: etree._Element) -> None:
+    for root in (flow, risk):
+        for text in root.iter(f"{SVG}text"):
+            if text.get("data-box") is None:
+                continue
+            x, y, w, h = map(float, text.get("data-box").split())
+            lx, ly, lw, lh = map(float, text.get("data-limit").split())
+            assert lx - 0.01 <= x and x + w <= lx + lw + 0.01, text.get("data-label-for")
+            assert ly - 0.01 <= y and y + h <= ly + lh + 0.01, text.get("data-label-for")
+
+
+def test_no_two_shapes_overlap() -> None:
+    diagram = diagrams_of(LICENSING)[0]
+    nodes = [s for s in diagram.shapes if s.kind != "lane"]
+    for i, a in enumerate(nodes):
+        for b in nodes[i + 1 :]:
+            assert not a.bounds.overlaps(b.bounds), (a.id, b.id)
+
+
+def test_risk_view_colours_badges_and_table(risk: etree._Element) -> None:
+    review = element(risk, "review").find(f"{SVG}rect")
+    assert (review.get("fill"), review.get("stroke")) == ("#fde4e2", "#c62828")  # 高: red
+    deliver = element(risk, "deliver").find(f"{SVG}rect")
+    assert deliver.get("stroke") == "#c9a100"  # 低: yellow
+    badges = [g for g in risk.iter(f"{SVG}g") if g.get("class") == "af-risk-badge"]
+    assert sorted(g.get("data-risk-id") for g in badges) == [f"R-XK-{i}" for i in range(1, 9)]
+    numbers = {g.get("data-risk-id"): "".join(g.itertext()) for g in badges}
+    assert numbers["R-XK-1"] == "1"  # 收件 is the first step from the left
+    rows = [g for g in risk.iter(f"{SVG}g") if g.get("class") == "af-risk-row"]
+    assert len(rows) == 8
+    row = next(r for r in rows if r.get("data-risk-id") == "R-XK-4")
+    cells = "".join(row.itertext())
+    assert "审查" in cells and "高" in cells and "受理与审查岗位分离" in cells and "审查员" in cells
+    legend = "".join(next(g for g in risk.iter(f"{SVG}g") if g.get("class") == "af-risk-legend").itertext())
+    assert "高风险 2 个" in legend and "中风险 5 个" in legend and "低风险 1 个" in legend
+
+
+def test_post_names_can_be_given(tmp_path: Path) -> None:
+    svg = render_views(LICENSING, "flow", post_names={"reviewer": "审核岗"})[0]
+    root = etree.fromstring(svg.encode())
+    assert label_text(root, "review") == ["审查", "审核岗 · 8个工作日"]
+    assert label_text(root, "receive") == ["收件", "窗口人员 · 1个工作日"]  # not in the mapping: the glossary
+
+
+def test_risk_table_names_the_responsible_post(risk: etree._Element) -> None:
+    rows = {r.get("data-risk-id"): r for r in risk.iter(f"{SVG}g") if r.get("class") == "af-risk-row"}
+    post = [t for t in rows["R-XK-6"].iter(f"{SVG}text") if (t.get("data-label-for") or "").endswith(":责任岗位")]
+    assert ["".join(t.itertext()) for t in post] == ["分管副职"]  # decide: posts="deputy"
+    hearing = [t for t in rows["R-XK-8"].iter(f"{SVG}text") if (t.get("data-label-for") or "").endswith(":责任岗位")]
+    assert "工作日" not in "".join("".join(t.itertext()) for t in hearing)  # never the time limit
+
+
+def test_output_is_deterministic() -> None:
+    assert render_views(LICENSING, "risk") == render_views(LICENSING, "risk")
+
+
+def test_the_render_api_is_what_it_says() -> None:
+    import approvalflow.render as render
+
+    assert sorted(render.__all__, key=str.lower) == sorted(set(render.__all__), key=str.lower)
+    for name in render.__all__:
+        assert getattr(render, name) is not None, name
