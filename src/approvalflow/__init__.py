@@ -47,6 +47,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .persistence import case_state, dump_case, load_case
     from .rules import RULES, Attempt, Completion, Finding, register
     from .scenario import ScenarioResult, load_scenario, run_scenario
+    from .simulation import (
+        SimulationError,
+        SimulationModel,
+        SimulationModelError,
+        SimulationResult,
+        load_model,
+        simulate,
+    )
     from .store.base import CaseRecord, CaseStore, ConflictError, StoreError, open_store
     from .store.cases import StoredCase, add_case, complete_step, load_case_from, save_case
     from .store.memory import MemoryStore
@@ -60,6 +68,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .validation import StaticFinding, has_errors, validate_file, validate_paths, validate_string
 
 _LAZY: dict[str, str] = {
+    "load_model": ".simulation",
+    "simulate": ".simulation",
+    "SimulationModel": ".simulation",
+    "SimulationResult": ".simulation",
+    "SimulationModelError": ".simulation",
+    "SimulationError": ".simulation",
     "add_case": ".store.cases",
     "Alert": ".timing",
     "ApprovalflowError": ".errors",
@@ -228,6 +242,10 @@ __all__ = [
     "SafeEvaluator",
     "ScenarioError",
     "ScenarioResult",
+    "SimulationError",
+    "SimulationModel",
+    "SimulationModelError",
+    "SimulationResult",
     "SqliteStore",
     "StaticFinding",
     "StepInfo",
@@ -261,6 +279,7 @@ __all__ = [
     "has_errors",
     "load_case",
     "load_case_from",
+    "load_model",
     "load_organisation",
     "load_process",
     "load_process_string",
@@ -272,6 +291,7 @@ __all__ = [
     "register",
     "run_scenario",
     "save_case",
+    "simulate",
     "start_case",
     "sweep",
     "validate_file",

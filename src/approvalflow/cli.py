@@ -68,7 +68,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.processes) if args.processes else None, Path(args.out) if args.out else None)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="approvalflow",
         description="Run administrative approval processes (BPMN) under the rules of the 六权治本 reform.",
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=_cmd_demo)
 
-    for name in _COMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(f"{__package__}.{name}")
         except ModuleNotFoundError as exc:  # a command module still being written
@@ -111,10 +111,29 @@ def _parser() -> argparse.ArgumentParser:
 
 # Command modules: each exposes ``register(sub)``, adding its subcommands with ``set_defaults(func=...)``.
 _COMMAND_MODULES = ("cli_catalog", "cli_validate", "cli_render", "cli_simulate", "cli_supervise")
+# The module of each subcommand: running one command imports only its module (``simulate`` must start fast:
+# it never imports SpiffWorkflow or pydantic); usage errors and ``--help`` import them all.
+_MODULE_OF = {
+    "catalog": "cli_catalog",
+    "validate": "cli_validate",
+    "render": "cli_render",
+    "layout": "cli_render",
+    "simulate": "cli_simulate",
+    "supervise": "cli_supervise",
+    "log": "cli_supervise",
+}
+
+
+def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command is None or args.index(command) > 0:  # options before the command: let argparse see everything
+        return _COMMAND_MODULES
+    return (_MODULE_OF[command],) if command in _MODULE_OF else _COMMAND_MODULES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

@@ -18,7 +18,10 @@ line and element; errors about what *happened* while a case runs are
     │   ├── ScenarioError          scenario file (SPEC section 6)
     │   ├── CalendarError          a year the working-day calendar does not cover
     │   ├── CaseFormatError        a serialized case that cannot be restored
-    │   └── EventLogError          an event log (XES/CSV) that cannot be read (supervision.eventlog)
+    │   ├── EventLogError          an event log (XES/CSV) that cannot be read (supervision.eventlog)
+    │   ├── SimulationModelError   a simulation model, YAML or Prosimos JSON (simulation.model)
+    │   └── ResultFormatError      a saved simulation result (simulation.outputs)
+    ├── SimulationError            a simulation that cannot go on (simulation.model)
     └── RunError                   case, step
         ├── StepRefused            rules broken under the enforce policy
         ├── StepNotReady           the step is not ready in this case

@@ -1,0 +1,71 @@
+"""Monte Carlo simulation of processes (``approvalflow simulate``): capacity studies before a change.
+
+A model says how cases arrive, how long each step takes, how many staff each
+post has and when they work (China's working days and office hours), and how
+often each branch is taken; the simulator runs thousands of cases through the
+process compiled for speed and reports cycle times, waiting versus
+processing, utilisation and queues per post, on-time shares against the
+promised and statutory limits (承诺时限, 法定时限) and yellow and red cards
+(黄牌, 红牌). See docs/simulation.md.
+
+::
+
+    from approvalflow.simulation import load_model, simulate
+
+    model = load_model("examples/simulation/general_licensing.yaml")
+    result = simulate(model, cases=5000, seed=1)
+    print(result.to_dict()["cycle_time_working_days"])
+
+Models are the project's YAML (:mod:`.yaml_model`) or a Prosimos
+simulation-parameter JSON (:mod:`.prosimos`), told apart by content. Nothing
+here imports SpiffWorkflow or pydantic, so the command starts fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .distributions import Distribution
+from .model import Arrivals, Pool, SimulationError, SimulationModel, SimulationModelError, StepSpec
+from .results import SimulationResult
+from .runner import simulate
+
+__all__ = [
+    "Arrivals",
+    "Distribution",
+    "Pool",
+    "SimulationError",
+    "SimulationModel",
+    "SimulationModelError",
+    "SimulationResult",
+    "StepSpec",
+    "load_model",
+    "simulate",
+]
+
+
+def load_model(path: str | Path, *, bpmn: str | Path | None = None) -> SimulationModel:
+    """Read a simulation model: the project's YAML, or a Prosimos JSON (with ``bpmn`` or the folder's only BPMN).
+
+    Errors are :class:`SimulationModelError` (a :class:`~approvalflow.errors.DefinitionError`)
+    naming the file, the line or JSON path, and the key.
+    """
+    file = Path(path)
+    try:
+        head = file.read_text(encoding="utf-8-sig")[:4096].lstrip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SimulationModelError(f"cannot read the model: {exc}", file=str(file)) from exc
+    if head.startswith("{"):
+        from .prosimos import is_prosimos, load_prosimos, read_json
+
+        data = read_json(file)
+        if not is_prosimos(data):
+            raise SimulationModelError(
+                "a JSON model must be a Prosimos simulation-parameter file "
+                "(with resource_profiles and task_resource_distribution)",
+                file=str(file),
+            )
+        return load_prosimos(file, data, bpmn=bpmn)
+    from .yaml_model import load_yaml_model
+
+    return load_yaml_model(file, bpmn=bpmn)

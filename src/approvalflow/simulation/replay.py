@@ -1,0 +1,551 @@
+"""Replay simulated cases on the real engine: the proof that the simulator only walks paths the engine accepts.
+
+The simulator runs a process in a fast, compiled form of its own. :func:`replay_traces` takes a sample of the
+cases it simulated (each a :class:`Trace`: the steps completed in order, and for each exclusive gateway the
+sequence flows it took, in order) and drives every one through :func:`approvalflow.start_case` and
+:meth:`Case.complete <approvalflow.engine.Case.complete>` under the ``enforce`` policy, with a
+:class:`~approvalflow.clock.FakeClock`:
+
+- **gateway data**: after each step, a small token walk over the BPMN graph (following the trace's decisions,
+  entering called processes, waiting at parallel joins) tells which gateways the engine will evaluate before the
+  next step; case data is then searched (small candidate values and the constants the conditions compare with)
+  so that each condition picks exactly the flow the trace took. A collective step's ``<step>_passed`` is steered
+  by the votes of its meeting record instead, since the engine sets it from the record.
+- **actors**: someone in the unit who holds one of the step's posts and breaks no rule: the first handler again
+  for ``af:sameActorAs``, nobody from an ``af:separateFrom`` step, never the principal on a step of the five
+  domains (五不直接分管), nobody with a declared conflict (回避); the least-used person first. A collective step
+  (三重一大) gets a full meeting of the holders of its posts, the ``lastSpeaker`` post last (末位表态).
+- **time**: the trace's own completion moments when it has them; else one minute apart, but never before an
+  ``af:minDuration`` has run (征求意见期不少于30日).
+
+Each trace gets a :class:`TraceReplay`: accepted or not, the engine's path, the first divergence (position in the
+trace, the step the trace wanted, what the engine had ready, why) and the engine's findings. A trace that names
+the findings it expects (``findings``: rule ids) is accepted only when the engine records the same.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..clock import FakeClock, parse_moment
+from ..engine import Case, Policy, start_case
+from ..errors import ApprovalflowError, StepRefused
+from ..expressions import ExpressionError, evaluate
+from ..loader import ProcessDefinition
+from ..model import FlowInfo
+from ..org import Organisation
+from ..periods import period_deadline
+from ..rules import Finding
+
+__all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_traces"]
+
+_WAITING_KINDS = frozenset({"userTask", "manualTask", "task"})  # the engine stops there for a person
+_DECIDING_KINDS = frozenset({"exclusiveGateway", "inclusiveGateway", "eventBasedGateway"})
+_CANDIDATES: tuple[object, ...] = (True, False, 0, 1, 2, 10, 100, "")
+_MAX_TRIES = 5_000
+_MAX_WALK = 10_000
+_APPLICANT = "模拟申请人"
+_DEFAULT_START = "2026-03-02T09:00:00+08:00"  # a Monday
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One simulated case: ``steps`` completed in order; ``gateways``: gateway id -> the flows it took, in order.
+
+    Optional: ``start`` (when the case arrived), ``times`` (when each step was completed: moments, or hours after
+    the case start), ``findings`` (the rule ids the simulator expects the engine to record, e.g. ``case-overdue``),
+    ``complete`` (False for a case still running when the simulation stopped) and ``case`` (a label).
+    """
+
+    steps: tuple[str, ...]
+    gateways: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    start: datetime | None = None
+    times: tuple[datetime, ...] | None = None
+    findings: tuple[str, ...] | None = None
+    complete: bool = True
+    case: str | None = None
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where engine and trace part: at ``position`` of the trace the trace did ``expected`` (None: it had ended)."""
+
+    position: int
+    expected: str | None
+    ready: tuple[str, ...]
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "expected": self.expected, "ready": list(self.ready), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class TraceReplay:
+    """The outcome of one trace on the engine."""
+
+    index: int
+    case: str | None
+    accepted: bool
+    expected: tuple[str, ...]
+    path: tuple[str, ...]
+    divergence: Divergence | None
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "case": self.case,
+            "accepted": self.accepted,
+            "expected": list(self.expected),
+            "path": list(self.path),
+            "divergence": self.divergence.to_dict() if self.divergence else None,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """Every trace replayed on the engine, with totals."""
+
+    process: str
+    results: tuple[TraceReplay, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.results)
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for r in self.results if r.accepted)
+
+    @property
+    def all_accepted(self) -> bool:
+        return self.accepted == self.total
+
+    @property
+    def rejected(self) -> list[TraceReplay]:
+        return [r for r in self.results if not r.accepted]
+
+    def finding_counts(self) -> dict[str, int]:
+        """How many findings of each rule the engine recorded over all traces."""
+        return dict(sorted(Counter(f.rule for r in self.results for f in r.findings).items()))
+
+    def summary(self) -> str:
+        """One line for people, e.g. ``200 of 200 traces of general_licensing accepted by the engine``."""
+        text = f"{self.accepted} of {self.total} traces of {self.process} accepted by the engine"
+        counts = self.finding_counts()
+        if counts:
+            text += "; findings: " + ", ".join(f"{rule} {n}" for rule, n in counts.items())
+        first = next(iter(self.rejected), None)
+        if first is not None and first.divergence is not None:
+            d = first.divergence
+            text += f"; first rejected: trace {first.index} at step {d.position} ({d.expected or 'end'}): {d.reason}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            "total": self.total,
+            "accepted": self.accepted,
+            "findings": self.finding_counts(),
+            "traces": [r.to_dict() for r in self.results],
+        }
+
+
+# -- reading traces ----------------------------------------------------------------------------------------------
+def _field(obj: object, *names: str) -> Any:
+    for name in names:
+        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def as_trace(obj: object, *, start: datetime | None = None) -> Trace:
+    """A :class:`Trace` from a trace, a mapping or an object with ``steps`` (or ``path``) and ``gateways``.
+
+    Numbers in ``start`` and ``times`` are hours after ``start`` (the replay's start) and after the case start.
+    """
+    if isinstance(obj, Trace):
+        return obj
+    steps = _field(obj, "steps", "path")
+    if steps is None or isinstance(steps, str):
+        raise TypeError(f"a trace needs 'steps', a list of step ids; got {type(obj).__name__}")
+    gateways = _field(obj, "gateways", "decisions") or {}
+    begin = _moment(_field(obj, "start", "arrival"), start)
+    times = _field(obj, "times")
+    if times is not None:
+        times = tuple(_moment(t, begin) for t in times)
+        if len(times) != len(steps):
+            raise TypeError(f"a trace has {len(steps)} steps but {len(times)} times")
+    found = _field(obj, "findings")
+    return Trace(
+        tuple(str(s) for s in steps),
+        {str(g): tuple(str(f) for f in flows) for g, flows in dict(gateways).items()},
+        begin,
+        times,
+        tuple(str(r) for r in found) if found is not None else None,
+        _field(obj, "complete", "completed") is not False,
+        str(label) if (label := _field(obj, "case", "id")) is not None else None,
+    )
+
+
+def _moment(value: object, base: datetime | None) -> Any:
+    if value is None:
+        return base
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if base is None:
+            raise TypeError("a time given in hours needs a start moment")
+        return base + timedelta(hours=float(value))
+    if isinstance(value, str | datetime):
+        return parse_moment(value)
+    raise TypeError(f"a moment is a datetime, an ISO 8601 string or hours after the start; got {value!r}")
+
+
+# -- which gateways the engine evaluates next -------------------------------------------------------------------
+class _Stop(Exception):
+    """The trace cannot be followed on the model (a decision missing or impossible)."""
+
+
+class _Tokens:
+    """A token walk over the BPMN graph that follows the trace's gateway decisions."""
+
+    def __init__(self, definition: ProcessDefinition, decisions: Mapping[str, Sequence[str]]) -> None:
+        self.d = definition
+        self.out: dict[str, list[FlowInfo]] = {}
+        self.inflow: Counter[str] = Counter()
+        for flow in definition.flows.values():
+            self.out.setdefault(flow.source, []).append(flow)
+            self.inflow[flow.target] += 1
+        self.decisions = {g: list(flows) for g, flows in decisions.items()}
+        self.used: Counter[str] = Counter()
+        self.arrived: Counter[str] = Counter()
+        self.called = {a: p for info in definition.processes.values() for a, p in info.called.items()}
+        self.calls: dict[str, list[str]] = {}
+
+    def start(self) -> list[tuple[str, str]]:
+        starts = [n.id for n in self.d.nodes.values() if n.kind == "startEvent" and n.process == self.d.id]
+        return self.after(starts)
+
+    def after(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
+        """The (gateway, flow) decisions taken from ``nodes`` on until every token waits at a step or a join."""
+        taken: list[tuple[str, str]] = []
+        todo = [f for n in nodes for f in self.out.get(n, [])]
+        for _ in range(_MAX_WALK):
+            if not todo:
+                return taken
+            todo += self._enter(todo.pop(0), taken)
+        raise _Stop("the model loops without reaching a step")
+
+    def _enter(self, flow: FlowInfo, taken: list[tuple[str, str]]) -> list[FlowInfo]:
+        node = self.d.nodes[flow.target]
+        outgoing = self.out.get(node.id, [])
+        if node.kind in _WAITING_KINDS:
+            return []
+        if node.kind == "callActivity" and node.id in self.called:
+            self.calls.setdefault(self.called[node.id], []).append(node.id)
+            starts = [
+                n.id for n in self.d.nodes.values() if n.kind == "startEvent" and n.process == self.called[node.id]
+            ]
+            return [f for s in starts for f in self.out.get(s, [])]
+        if node.kind == "endEvent" and self.calls.get(node.process):
+            return list(self.out.get(self.calls[node.process].pop(), []))
+        if node.kind == "parallelGateway" and self.inflow[node.id] > 1:
+            self.arrived[node.id] += 1
+            if self.arrived[node.id] < self.inflow[node.id]:
+                return []
+            self.arrived[node.id] = 0
+        if node.kind in _DECIDING_KINDS and len(outgoing) > 1:
+            return [self._decide(node.id, outgoing, taken)]
+        return list(outgoing)
+
+    def _decide(self, gateway: str, outgoing: list[FlowInfo], taken: list[tuple[str, str]]) -> FlowInfo:
+        queue = self.decisions.get(gateway, [])
+        n = self.used[gateway]
+        if n >= len(queue):
+            raise _Stop(
+                f"the case reaches gateway '{gateway}' for the {_nth(n + 1)} time, "
+                f"but the trace has {len(queue)} decision(s) for it"
+            )
+        wanted = queue[n]
+        flow = next((f for f in outgoing if f.id == wanted), None)
+        if flow is None:
+            ids = ", ".join(f.id for f in outgoing)
+            raise _Stop(f"the trace takes flow '{wanted}' at gateway '{gateway}', which leaves only by {ids}")
+        self.used[gateway] += 1
+        taken.append((gateway, wanted))
+        return flow
+
+    def unused(self) -> dict[str, list[str]]:
+        return {g: q[self.used[g] :] for g, q in self.decisions.items() if len(q) > self.used[g]}
+
+
+def _nth(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
+
+
+# -- data that steers the gateways ------------------------------------------------------------------------------
+def _reads(condition: str) -> tuple[list[str], list[object]]:
+    """The names a condition reads (bare, or through ``get("name", ...)``) and the constants it holds."""
+    names: list[str] = []
+    constants: list[object] = []
+    for node in ast.walk(ast.parse(condition.strip(), mode="eval")):
+        if isinstance(node, ast.Name) and node.id not in ("True", "False", "None", "get"):
+            names.append(node.id)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "get" and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                names.append(first.value)
+        elif isinstance(node, ast.Constant) and not isinstance(node.value, bool):
+            constants.append(node.value)
+            if isinstance(node.value, int | float):
+                constants += [node.value - 1, node.value + 1]
+    return list(dict.fromkeys(names)), constants
+
+
+def _takes(flows: Sequence[FlowInfo], names: Mapping[str, object]) -> list[str] | None:
+    """The flows an exclusive gateway could take with these data; None when a condition cannot be evaluated."""
+    true: list[str] = []
+    for f in flows:
+        if f.default:
+            continue
+        try:
+            if f.condition is None or evaluate(f.condition, names):
+                true.append(f.id)
+        except ExpressionError:
+            return None
+    return true or [f.id for f in flows if f.default]
+
+
+def _values(constants: Sequence[object]) -> list[object]:
+    seen: set[tuple[str, str]] = set()
+    out: list[object] = []
+    for v in (*_CANDIDATES, *constants):
+        key = (type(v).__name__, repr(v))
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
+
+
+def _assignments(free: Sequence[str], values: Sequence[object], owned: str | None) -> Iterator[dict[str, object]]:
+    """Nothing changed first, then one name changed, then all combinations (bounded)."""
+    yield {}
+    pool = {n: ([True, False] if n == owned else list(values)) for n in free}
+    for n in free:
+        for v in pool[n]:
+            yield {n: v}
+    yield from (
+        dict(zip(free, combo, strict=True))
+        for combo in itertools.islice(itertools.product(*(pool[n] for n in free)), _MAX_TRIES)
+    )
+
+
+def _steer(
+    tokens: _Tokens, decisions: Sequence[tuple[str, str]], base: Mapping[str, object], owned: str | None
+) -> dict[str, object]:
+    """Case data under which each gateway in ``decisions`` takes its flow; ``owned`` is set by a meeting record."""
+    chosen: dict[str, object] = {}
+    for gateway, wanted in decisions:
+        flows = tokens.out[gateway]
+        names: list[str] = []
+        constants: list[object] = []
+        for f in flows:
+            if f.condition and not f.default:
+                n, c = _reads(f.condition)
+                names += n
+                constants += c
+        free = [n for n in dict.fromkeys(names) if n not in chosen]
+        values = _values(constants)
+        for assignment in _assignments(free, values, owned):
+            if _takes(flows, {**base, **chosen, **assignment}) == [wanted]:
+                chosen.update(assignment)
+                break
+        else:
+            raise _Stop(f"no case data makes gateway '{gateway}' take flow '{wanted}' alone")
+    return chosen
+
+
+# -- actors and meetings ----------------------------------------------------------------------------------------
+def _holds(case: Case, person: str, posts: Iterable[str]) -> bool:
+    held = case.organisation.people[person].posts
+    return any(p in held or (p == "principal" and case.unit.principal == person) for p in posts)
+
+
+def _candidates(case: Case, step: str) -> list[str]:
+    """People who may complete ``step`` now without breaking a segregation rule, least used first."""
+    info = case.definition.steps[step]
+    unit = sorted(p.id for p in case.organisation.people.values() if p.unit == case.unit.id)
+    people = [p for p in unit if not info.posts or _holds(case, p, info.posts)]
+    done = {s: [c.actor for c in case.history if c.step == s] for s in {*info.separate_from, info.same_actor_as}}
+    if info.same_actor_as and done.get(info.same_actor_as):
+        people = [p for p in people if p == done[info.same_actor_as][-1]]
+    barred = {a for s in info.separate_from for a in done.get(s, [])}
+    if info.domain is not None:
+        barred.add(case.unit.principal or "")
+    parties = set(case.parties)
+    people = [p for p in people if p not in barred and not (case.organisation.conflicts.get(p, frozenset()) & parties)]
+    load = Counter(c.actor for c in case.history)
+    return sorted(people, key=lambda p: (load[p], p))
+
+
+def _meeting(case: Case, step: str, passed: bool) -> dict[str, Any] | None:
+    info = case.definition.steps[step]
+    if info.collective is None:
+        return None
+    posts = (*info.posts, "leader")  # the unit's leadership (领导班子) meets, with whoever holds the step's posts
+    members = sorted(
+        p.id for p in case.organisation.people.values() if p.unit == case.unit.id and _holds(case, p.id, posts)
+    )
+    last = info.collective.last_speaker
+    order = sorted(members, key=lambda m: bool(last and _holds(case, m, (last,))))
+    vote = "for" if passed else "against"
+    return {"members": members, "present": members, "votes": [[m, vote] for m in order]}
+
+
+# -- replaying --------------------------------------------------------------------------------------------------
+@dataclass
+class _Run:
+    case: Case
+    trace: Trace
+    tokens: _Tokens
+    moment: datetime
+    inner: dict[str, set[str]]
+
+    def complete(self, position: int, step: str) -> Divergence | None:
+        ready = [r for r in self.case.ready_steps() if r.id == step]
+        if not ready:
+            return self._diverge(position, step, f"'{step}' is not ready in the engine")
+        at = self._when(position, step, ready[0].since)
+        try:
+            decisions = self.tokens.after([step])
+            owned = f"{step}_passed" if self.case.definition.steps[step].collective else None
+            data = _steer(self.tokens, decisions, self.case.data, owned)
+        except _Stop as stop:
+            return self._diverge(position, step, str(stop))
+        passed = bool(data.pop(owned, True)) if owned else True
+        meeting = _meeting(self.case, step, passed)
+        refused: list[str] = []
+        for actor in _candidates(self.case, step):
+            try:
+                self.case.complete(step, actor, data=data, meeting=meeting, at=at)
+            except StepRefused as exc:
+                refused = list(exc.rules)
+                continue
+            except ApprovalflowError as exc:
+                return self._diverge(position, step, f"the engine failed: {exc}")
+            self.moment = at
+            return None
+        why = f"refused ({', '.join(refused)})" if refused else "nobody in the unit may complete it"
+        return self._diverge(position, step, f"'{step}': {why}")
+
+    def call(self, position: int, activity: str) -> Divergence | None:
+        """A call activity in the trace: complete the called process's steps as they become ready."""
+        inner = self.inner[activity]
+        if not any(r.id in inner for r in self.case.ready_steps()):
+            return self._diverge(position, activity, f"call activity '{activity}' is not running in the engine")
+        while ready := [r.id for r in self.case.ready_steps() if r.id in inner]:
+            problem = self.complete(position, ready[0])
+            if problem is not None:
+                return problem
+        return None
+
+    def _when(self, position: int, step: str, since: datetime) -> datetime:
+        if self.trace.times is not None:
+            return self.trace.times[position]
+        at = self.moment + timedelta(minutes=1)
+        least = self.case.definition.steps[step].min_duration
+        if least is not None:
+            at = max(at, period_deadline(self.case.calendar, since, least.value, least.unit).end + timedelta(minutes=1))
+        return at
+
+    def _diverge(self, position: int, expected: str | None, reason: str) -> Divergence:
+        return Divergence(position, expected, tuple(r.id for r in self.case.ready_steps()), reason)
+
+
+def _inner_steps(definition: ProcessDefinition) -> dict[str, set[str]]:
+    """For each call activity, the steps of the processes it runs (directly or through further calls)."""
+    called = {a: p for info in definition.processes.values() for a, p in info.called.items()}
+
+    def steps_of(process: str, seen: frozenset[str]) -> set[str]:
+        found = {s for s, info in definition.steps.items() if info.node.process == process and s not in called}
+        for activity, sub in called.items():
+            if definition.nodes[activity].process == process and sub not in seen:
+                found |= steps_of(sub, seen | {sub})
+        return found
+
+    return {a: steps_of(p, frozenset({p})) for a, p in called.items()}
+
+
+def _replay_one(
+    index: int, trace: Trace, definition: ProcessDefinition, organisation: Organisation, unit: str | None
+) -> TraceReplay:
+    tokens = _Tokens(definition, trace.gateways)
+    begin = trace.start or parse_moment(_DEFAULT_START)
+    parties = {c for cs in organisation.conflicts.values() for c in cs}
+    names = itertools.chain([_APPLICANT], (f"{_APPLICANT}{i}" for i in itertools.count(2)))
+    applicant = next(a for a in names if a not in parties)
+    divergence: Divergence | None = None
+    try:
+        data = {"applicant": applicant, **_steer(tokens, tokens.start(), {"applicant": applicant}, None)}
+    except _Stop as stop:
+        data, divergence = {"applicant": applicant}, Divergence(0, next(iter(trace.steps), None), (), str(stop))
+    case = start_case(definition, organisation, unit=unit, clock=FakeClock(begin), data=data, policy=Policy.ENFORCE,
+                      case_id=trace.case or f"replay-{index}")  # fmt: skip
+    run = _Run(case, trace, tokens, begin, _inner_steps(definition))
+    for position, step in enumerate(trace.steps):
+        if divergence is not None:
+            break
+        divergence = run.call(position, step) if step in run.inner else run.complete(position, step)
+    if divergence is None:
+        divergence = _at_end(run, len(trace.steps))
+    findings = tuple(case.findings)
+    if divergence is None and trace.findings is not None:
+        got, want = sorted(f.rule for f in findings), sorted(trace.findings)
+        if got != want:
+            reason = f"findings differ: the engine recorded {got or 'none'}, the trace expects {want or 'none'}"
+            divergence = Divergence(len(trace.steps), None, (), reason)
+    return TraceReplay(index, trace.case, divergence is None, trace.steps, tuple(case.path), divergence, findings)
+
+
+def _at_end(run: _Run, position: int) -> Divergence | None:
+    unused = run.tokens.unused()
+    if unused:
+        listed = "; ".join(f"{g}: {', '.join(flows)}" for g, flows in unused.items())
+        return run._diverge(position, None, f"the trace has gateway decisions the case never reached ({listed})")
+    if run.trace.complete and not run.case.is_completed:
+        return run._diverge(position, None, "the trace ends but the case is not completed in the engine")
+    return None
+
+
+def replay_traces(
+    process: ProcessDefinition,
+    organisation: Organisation,
+    traces: Iterable[object],
+    *,
+    unit: str | None = None,
+    start: datetime | str = _DEFAULT_START,
+) -> ReplayReport:
+    """Drive each trace through the real engine and report, per trace, whether the engine accepts it.
+
+    ``traces`` are :class:`Trace` objects, mappings or objects with ``steps`` and ``gateways`` (see
+    :func:`as_trace`); ``unit`` is the organisation unit the cases run in (the only unit if omitted); ``start`` is
+    when a trace without its own start arrives (default: a Monday, 2026-03-02 09:00 in Shanghai).
+    """
+    begin = parse_moment(start)
+    results = []
+    for index, raw in enumerate(traces):
+        try:
+            trace = as_trace(raw, start=begin)
+        except TypeError as exc:
+            raise TypeError(f"trace {index}: {exc}") from exc
+        if trace.start is None:
+            trace = replace(trace, start=begin)
+        results.append(_replay_one(index, trace, process, organisation, unit))
+    return ReplayReport(process.id, tuple(results))
