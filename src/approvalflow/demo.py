@@ -237,7 +237,27 @@ def run_demo(processes: Path | None = None, out: Path | None = None) -> int:
         print(f"→ {status}; findings {len(case.findings)}; audit trail {len(case.trail.entries)} entries, {trail}")
         print("\n".join(_time_lines(case)) + "\n")
     code = _run_library(folder.parent / "examples" / "scenarios")
+    code = code or _run_catalog(folder / "catalog" / "sample_county.yaml")
     return code or _run_supervision(folder, out)
+
+
+def _run_catalog(path: Path) -> int:
+    """权力清单: load the sample county catalog, check it against its flowcharts and print one line."""
+    if not path.is_file():
+        return 0
+    from .catalog import check_catalog, load_catalog
+
+    try:
+        report = check_catalog(load_catalog(path))
+    except ApprovalflowError as exc:
+        print(f"{path.name}: error: {exc}")
+        return 2
+    errors = sum(f.severity == "error" for f in report.findings)
+    print(
+        f"\n权力清单 the sample county catalog ({path}): {report.powers} powers, {report.risk_points} risk points, "
+        f"{len(report.findings)} findings ({errors} errors) against their flowcharts"
+    )
+    return 0
 
 
 def _run_supervision(processes: Path, out: Path | None) -> int:

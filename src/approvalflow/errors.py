@@ -17,6 +17,7 @@ line and element; errors about what *happened* while a case runs are
     │   ├── OrganisationError      organisation file (SPEC section 3)
     │   ├── ScenarioError          scenario file (SPEC section 6)
     │   ├── CalendarError          a year the working-day calendar does not cover
+    │   ├── CatalogError           a catalog file (catalog.problems: every bad cell, row and column)
     │   ├── CaseFormatError        a serialized case that cannot be restored
     │   ├── EventLogError          an event log (XES/CSV) that cannot be read (supervision.eventlog)
     │   ├── SimulationModelError   a simulation model, YAML or Prosimos JSON (simulation.model)
