@@ -71,3 +71,43 @@ def test_supervise_human_output(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     # Oct 15: review red in lic-review-open (Oct 14); lic-decide-refused: decide red (Oct 14).
     assert "2 open cases, 2 red and 0 yellow cards" in out
+
+
+def test_supervise_with_a_catalog_names_the_responsibility_and_accountability(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "cases.db"
+    _fill(db)
+    catalog = tmp_path / "catalog.yaml"
+    # the licensing cases run processes/licensing/general_licensing.bpmn, whose af:power code is 140500-XK-0001
+    catalog.write_text(
+        "powers:\n"
+        "- {code: 140500-XK-0001, name: 一般行政许可, category: licensing,"
+        " responsibilities: 审查阶段责任：对申请材料进行审查, accountability: 不在法定期限内作出决定的}\n"
+        "- {code: 140500-XK-9999, name: 另一项许可, category: licensing, accountability: 别的情形}\n",
+        encoding="utf-8",
+    )
+    at = "2026-10-30T09:00:00+08:00"
+    assert main(["supervise", str(db), "--at", at, "--json", "--catalog", str(catalog)]) == 0
+    cards = json.loads(capsys.readouterr().out)["cards"]
+    assert len(cards) == 6
+    assert {(c["responsibility"], c["accountability"]) for c in cards} == {
+        ("审查阶段责任：对申请材料进行审查", "不在法定期限内作出决定的")
+    }
+    assert main(["supervise", str(db), "--at", at, "--catalog", str(catalog)]) == 0
+    assert capsys.readouterr().out.count("追责情形: 不在法定期限内作出决定的") == 6
+
+
+def test_supervise_without_a_catalog_leaves_the_clauses_empty(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "cases.db"
+    _fill(db)
+    assert main(["supervise", str(db), "--at", "2026-10-30T09:00:00+08:00", "--json"]) == 0
+    cards = json.loads(capsys.readouterr().out)["cards"]
+    assert cards and all(not c.get("responsibility") and not c.get("accountability") for c in cards)
+
+
+def test_supervise_with_a_bad_catalog_is_bad_input(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "cases.db"
+    _fill(db)
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("powers:\n- {code: X-1, name: 无类别}\n", encoding="utf-8")
+    assert main(["supervise", str(db), "--at", "2026-10-30T09:00:00+08:00", "--catalog", str(catalog)]) == 2
+    assert "catalog.yaml" in capsys.readouterr().err

@@ -1,8 +1,9 @@
 """Command line of electronic supervision (SPEC section 7): ``supervise``, ``log export``, ``log check``.
 
-``supervise STORE --at T [--json] [--html FILE] [--csv FILE]``: the yellow and red cards of every open case at
-T, the anomalies up to T and the efficiency figures; ``log export STORE OUT`` (``.xes`` or ``.csv``);
-``log check LOG BPMN [--org FILE] [--unit UNIT] [--json]``: exit 1 when a trace deviates or breaks a rule.
+``supervise STORE --at T [--json] [--html FILE] [--csv FILE] [--catalog FILE]``: the yellow and red cards of every
+open case at T (with the catalog's 责任事项 and 追责情形), the anomalies up to T and the efficiency figures;
+``log export STORE OUT`` (``.xes`` or ``.csv``); ``log check LOG BPMN [--org FILE] [--unit UNIT] [--json]``: exit 1
+when a trace deviates or breaks a rule.
 :func:`store_scenario_case` is what ``run --store`` calls.
 """
 
@@ -58,9 +59,10 @@ def _cmd_supervise(args: argparse.Namespace) -> int:
         at = parse_moment(args.at)
     except ValueError as exc:
         raise ScenarioError(f"--at: {exc}") from None
+    duty = _responsibility(Path(args.catalog)) if args.catalog else None
     store = open_existing_store(args.store)
     try:
-        result = sweep(store, at)
+        result = sweep(store, at, responsibility=duty)
         ev = evaluate(store.summaries(), until=at, period=args.period)
     finally:
         store.close()
@@ -79,11 +81,26 @@ def _cmd_supervise(args: argparse.Namespace) -> int:
     for c in result.cards:
         who = ", ".join(c.people) or ", ".join(c.posts) or "-"
         print(f"  {c.level:6} {c.case:24} {c.task or 'case ' + c.limit:18} due {c.deadline}  {c.unit}  {who}")
+        if c.accountability:
+            print(f"         追责情形: {_clip(c.accountability)}")
     for a in result.anomalies:
         print(f"  anomaly {a.kind:20} {a.case_id:24} {a.detail}")
     total = ev.total.to_json()
     print("efficiency: " + ", ".join(f"{k} {v}" for k, v in total.items()))
     return 0
+
+
+def _responsibility(path: Path) -> dict[str, tuple[str, str]]:
+    """责任事项 and 追责情形 of each power of a catalog (权力清单), by 职权编码: what a card of that power carries."""
+    from .catalog import load_catalog
+
+    catalog = load_catalog(path)
+    return {p.code: (p.responsibilities or "", p.accountability or "") for p in catalog.powers}
+
+
+def _clip(text: str, width: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _cmd_log_export(args: argparse.Namespace) -> int:
@@ -149,6 +166,11 @@ def register(sub: Any) -> None:
     sup.add_argument("--period", choices=("month", "quarter"), default="month", help="efficiency periods")
     sup.add_argument("--html", metavar="FILE", help="write the efficiency report as HTML")
     sup.add_argument("--csv", metavar="FILE", help="write the efficiency figures as CSV")
+    sup.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="a power list (权力清单, any catalog format): cards of a power it lists carry its 责任事项 and 追责情形",
+    )
     sup.set_defaults(func=_cmd_supervise)
 
     log = sub.add_parser("log", help="event logs: export a store, check a log against a process")
