@@ -132,3 +132,49 @@ def test_the_render_api_is_what_it_says() -> None:
     assert sorted(render.__all__, key=str.lower) == sorted(set(render.__all__), key=str.lower)
     for name in render.__all__:
         assert getattr(render, name) is not None, name
+
+
+ANNOTATED = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+  id="d" targetNamespace="t">
+  <process id="p">
+    <task id="t1" name="审查"/>
+    <textAnnotation id="n1"><text>依据第三十四条</text></textAnnotation>
+    <textAnnotation id="n2"><text>两人核查</text></textAnnotation>
+    <textAnnotation id="n3"><text>说明</text></textAnnotation>
+    <association id="a_none" sourceRef="t1" targetRef="n1" associationDirection="None"/>
+    <association id="a_one" sourceRef="t1" targetRef="n2" associationDirection="One"/>
+    <association id="a_both" sourceRef="t1" targetRef="n3" associationDirection="Both"/>
+  </process>
+  <bpmndi:BPMNDiagram id="dg"><bpmndi:BPMNPlane id="pl" bpmnElement="p">
+    <bpmndi:BPMNShape id="s_t1" bpmnElement="t1"><dc:Bounds x="100" y="100" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s_n1" bpmnElement="n1"><dc:Bounds x="300" y="20" width="120" height="40"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s_n2" bpmnElement="n2"><dc:Bounds x="300" y="120" width="120" height="40"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s_n3" bpmnElement="n3"><dc:Bounds x="300" y="220" width="120" height="40"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="e1" bpmnElement="a_none"><di:waypoint x="200" y="120"/><di:waypoint x="300" y="40"/>
+    </bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="e2" bpmnElement="a_one"><di:waypoint x="200" y="140"/><di:waypoint x="300" y="140"/>
+    </bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="e3" bpmnElement="a_both"><di:waypoint x="200" y="160"/><di:waypoint x="300" y="240"/>
+    </bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</definitions>
+"""
+
+
+def test_associations_point_as_their_direction_says() -> None:
+    root = etree.fromstring(render_views(ANNOTATED, "flow")[0].encode())
+    ends = {}
+    for ident in ("a_none", "a_one", "a_both"):
+        (path,) = element(root, ident).findall(f"{SVG}path")
+        assert path.get("stroke-dasharray")  # an association is dotted
+        ends[ident] = (path.get("marker-start"), path.get("marker-end"))
+    assert ends == {
+        "a_none": (None, None),
+        "a_one": (None, "url(#af-assoc-end)"),
+        "a_both": ("url(#af-assoc-end)", "url(#af-assoc-end)"),
+    }
+    # the same open arrowhead serves both ends: reversed at the start
+    marker = root.find(f".//{SVG}marker[@id='af-assoc-end']")
+    assert marker is not None and marker.get("orient") == "auto-start-reverse"

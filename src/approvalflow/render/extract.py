@@ -160,7 +160,10 @@ def _edge(le: LayoutEdge, el: etree._Element, index: dict[str, etree._Element]) 
         and source is not None
         and not _local(source).endswith("Gateway")
     )
-    return Edge(le.element, _local(el), _name(el, index), le.waypoints, le.label, is_default, conditional, _risks(el))
+    direction = el.get("associationDirection", "None") if _local(el) == "association" else "None"
+    return Edge(
+        le.element, _local(el), _name(el, index), le.waypoints, le.label, is_default, conditional, _risks(el), direction
+    )
 
 
 def _process_of(layout: Layout, index: dict[str, etree._Element]) -> etree._Element | None:

@@ -97,6 +97,9 @@ class Edge:
     default: bool = False
     conditional: bool = False
     risks: tuple[RiskPoint, ...] = ()
+    #: an association's ``associationDirection``: ``None`` (a plain dotted line), ``One`` (an arrowhead at the
+    #: target) or ``Both``
+    direction: str = "None"
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ MARKER_DEFS = (
     f'markerUnits="userSpaceOnUse"><circle cx="10" cy="10" r="8" fill="#fff" stroke="{EDGE}" stroke-width="2.5"/>'
     "</marker>"
     f'<marker id="af-assoc-end" viewBox="0 0 20 20" refX="19" refY="10" markerWidth="10" markerHeight="10" '
-    f'markerUnits="userSpaceOnUse" orient="auto"><path d="M1 2 L19 10 L1 18" fill="none" stroke="{EDGE}" '
+    f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M1 2 L19 10 L1 18" fill="none" stroke="{EDGE}" '
     'stroke-width="2"/></marker>'
     f'<marker id="af-cond-start" viewBox="0 0 20 20" refX="1" refY="10" markerWidth="16" markerHeight="16" '
     f'markerUnits="userSpaceOnUse" orient="auto"><path d="M1 10 L10 5 L19 10 L10 15 Z" fill="#fff" '
@@ -246,7 +246,11 @@ def edge_svg(e: Edge, color: str = EDGE) -> list[str]:
         return [f'<path {base} stroke-width="{fmt(STROKE)}" stroke-dasharray="8 5" '
                 'marker-start="url(#af-msg-start)" marker-end="url(#af-msg-end)"/>']  # fmt: skip
     if e.kind in {"association", "dataInputAssociation", "dataOutputAssociation"}:
-        end = ' marker-end="url(#af-assoc-end)"' if e.kind != "association" else ""
+        # data associations always point; an association as its associationDirection says (One, Both, or None)
+        arrow = e.kind != "association" or e.direction in {"One", "Both"}
+        end = ' marker-end="url(#af-assoc-end)"' if arrow else ""
+        if e.kind == "association" and e.direction == "Both":
+            end += ' marker-start="url(#af-assoc-end)"'
         return [f'<path {base} stroke-width="1.2" stroke-dasharray="2 4" stroke-linecap="round"{end}/>']
     start = ' marker-start="url(#af-cond-start)"' if e.conditional else ""
     parts = [f'<path {base} stroke-width="{fmt(STROKE)}"{start} marker-end="url(#af-seq-end)"/>']
