@@ -25,10 +25,9 @@ the findings it expects (``findings``: rule ids) is accepted only when the engin
 
 from __future__ import annotations
 
-import ast
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,19 +35,17 @@ from typing import Any
 from ..clock import FakeClock, parse_moment
 from ..engine import Case, Policy, start_case
 from ..errors import ApprovalflowError, StepRefused
-from ..expressions import ExpressionError, evaluate
 from ..loader import ProcessDefinition
 from ..model import FlowInfo
 from ..org import Organisation
 from ..periods import period_deadline
 from ..rules import Finding
+from ._steering import _assignments, _reads, _takes, _values
 
 __all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_traces"]
 
 _WAITING_KINDS = frozenset({"userTask", "manualTask", "task"})  # the engine stops there for a person
 _DECIDING_KINDS = frozenset({"exclusiveGateway", "inclusiveGateway", "eventBasedGateway"})
-_CANDIDATES: tuple[object, ...] = (True, False, 0, 1, 2, 10, 100, "")
-_MAX_TRIES = 5_000
 _MAX_WALK = 10_000
 _APPLICANT = "模拟申请人"
 _DEFAULT_START = "2026-03-02T09:00:00+08:00"  # a Monday
@@ -290,63 +287,7 @@ def _nth(n: int) -> str:
     return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
 
 
-# -- data that steers the gateways ------------------------------------------------------------------------------
-def _reads(condition: str) -> tuple[list[str], list[object]]:
-    """The names a condition reads (bare, or through ``get("name", ...)``) and the constants it holds."""
-    names: list[str] = []
-    constants: list[object] = []
-    for node in ast.walk(ast.parse(condition.strip(), mode="eval")):
-        if isinstance(node, ast.Name) and node.id not in ("True", "False", "None", "get"):
-            names.append(node.id)
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "get" and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                names.append(first.value)
-        elif isinstance(node, ast.Constant) and not isinstance(node.value, bool):
-            constants.append(node.value)
-            if isinstance(node.value, int | float):
-                constants += [node.value - 1, node.value + 1]
-    return list(dict.fromkeys(names)), constants
-
-
-def _takes(flows: Sequence[FlowInfo], names: Mapping[str, object]) -> list[str] | None:
-    """The flows an exclusive gateway could take with these data; None when a condition cannot be evaluated."""
-    true: list[str] = []
-    for f in flows:
-        if f.default:
-            continue
-        try:
-            if f.condition is None or evaluate(f.condition, names):
-                true.append(f.id)
-        except ExpressionError:
-            return None
-    return true or [f.id for f in flows if f.default]
-
-
-def _values(constants: Sequence[object]) -> list[object]:
-    seen: set[tuple[str, str]] = set()
-    out: list[object] = []
-    for v in (*_CANDIDATES, *constants):
-        key = (type(v).__name__, repr(v))
-        if key not in seen:
-            seen.add(key)
-            out.append(v)
-    return out
-
-
-def _assignments(free: Sequence[str], values: Sequence[object], owned: str | None) -> Iterator[dict[str, object]]:
-    """Nothing changed first, then one name changed, then all combinations (bounded)."""
-    yield {}
-    pool = {n: ([True, False] if n == owned else list(values)) for n in free}
-    for n in free:
-        for v in pool[n]:
-            yield {n: v}
-    yield from (
-        dict(zip(free, combo, strict=True))
-        for combo in itertools.islice(itertools.product(*(pool[n] for n in free)), _MAX_TRIES)
-    )
-
-
+# -- data that steers the gateways (the search itself is in _steering) ---------------------------------------------
 def _steer(
     tokens: _Tokens, decisions: Sequence[tuple[str, str]], base: Mapping[str, object], owned: str | None
 ) -> dict[str, object]:
