@@ -91,7 +91,7 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     av.add_argument("--json", action="store_true")
     av.set_defaults(func=_cmd_audit_verify)
 
-    demo = sub.add_parser("demo", help="run sample cases of the sample licensing process and show what happened")
+    demo = sub.add_parser("demo", help="run sample cases of every process, check the sample power list, sweep a store")
     demo.add_argument("--processes", metavar="DIR", help="the processes/ folder (default: the project's)")
     demo.add_argument(
         "--out", metavar="DIR", help="folder for the supervision case store and report (default: a temp folder)"
