@@ -174,3 +174,44 @@ def test_layout_command_and_check(folder: Path, capsys: pytest.CaptureFixture[st
     assert main(["layout", str(folder / "missing.bpmn")]) == 2
     err = capsys.readouterr().err
     assert "missing.bpmn" in err and "Traceback" not in err
+
+
+WITH_BOUNDARY = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:x">
+  <process id="p" isExecutable="false">
+    <startEvent id="s"/>
+    <userTask id="review" name="审查"/>
+    <boundaryEvent id="late" name="超时" attachedToRef="review" cancelActivity="false">
+      <timerEventDefinition><timeDuration>P3D</timeDuration></timerEventDefinition>
+    </boundaryEvent>
+    <userTask id="remind" name="督办"/>
+    <endEvent id="e"/>
+    <endEvent id="e2"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="review"/>
+    <sequenceFlow id="f_late" sourceRef="late" targetRef="remind"/>
+    <sequenceFlow id="f_rem" sourceRef="remind" targetRef="e2"/>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="e"/>
+  </process>
+</definitions>
+"""
+
+
+def test_boundary_events_sit_on_their_activity_and_their_flows_are_drawn(tmp_path: Path) -> None:
+    path = tmp_path / "escalation.bpmn"
+    path.write_text(WITH_BOUNDARY, encoding="utf-8")
+    write_layout(path)
+    assert missing_di(path) == []  # the boundary event and the flow leaving it have DI too
+    (layout,) = read_layouts(etree.parse(str(path)).getroot())
+    shapes = {s.element: s.bounds for s in layout.shapes}
+    host, event, target = shapes["review"], shapes["late"], shapes["remind"]
+    centre_x, centre_y = event.x + event.width / 2, event.y + event.height / 2
+    assert host.x < centre_x < host.right and centre_y == host.bottom  # on the activity's lower edge
+    assert target.y >= host.bottom  # the escalation is a branch below, not the main line
+    assert shapes["e"].y < host.bottom  # the normal way on stays in the activity's row
+    edges = {e.element: e.waypoints for e in layout.edges}
+    first, last = edges["f_late"][0], edges["f_late"][-1]
+    assert first == (centre_x, event.bottom)  # leaves the event downwards
+    assert last[0] == target.x and target.y < last[1] < target.bottom  # enters the target's side
+    svg = etree.fromstring(render_views(path, "flow")[0].encode())
+    drawn = {el.get("data-element-id") for el in svg.iter() if el.get("data-element-id")}
+    assert {"late", "f_late", "remind"} <= drawn

@@ -7,6 +7,7 @@ gateways branch from their top or bottom corner, joins are entered the same way,
 flows that go back are drawn under or over the rows.  Coordinates are rounded, so that
 writing the layout as DI (:mod:`.di_write`) and reading it back gives the same drawing.
 
+Boundary events sit on the lower edge of their activity; a flow leaving one goes down, then across.
 Not laid out here: data objects, text annotations and groups (left out of the drawing),
 expanded sub-processes (drawn collapsed) and nested lanes (only the innermost are drawn).
 """
@@ -41,9 +42,23 @@ TASK_MAX_WIDTH = 170.0
 LANE_PAD = 10.0
 BAND = 30.0
 LEFT = BAND + 40.0
-_SKIP = {"laneSet", "sequenceFlow", "textAnnotation", "association", "group", "dataObject", "dataObjectReference",
-         "dataStoreReference", "dataInputAssociation", "dataOutputAssociation", "ioSpecification", "documentation",
-         "extensionElements", "boundaryEvent", "property"}  # fmt: skip
+_SKIP = {
+    "laneSet",
+    "sequenceFlow",
+    "textAnnotation",
+    "association",
+    "group",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "ioSpecification",
+    "documentation",
+    "extensionElements",
+    "boundaryEvent",
+    "property",
+}  # fmt: skip  (boundary events: placed on their activity)
 
 
 @dataclass
@@ -84,9 +99,7 @@ def _leaf_lanes(proc: etree._Element) -> list[etree._Element]:
 
 
 def _nodes(proc: etree._Element, lanes: list[etree._Element]) -> dict[str, _Node]:
-    lane_of = {
-        (ref.text or "").strip(): i for i, lane in enumerate(lanes) for ref in lane.iterfind(f"{_B}flowNodeRef")
-    }
+    lane_of = {(ref.text or "").strip(): i for i, lane in enumerate(lanes) for ref in lane.iterfind(f"{_B}flowNodeRef")}
     nodes: dict[str, _Node] = {}
     sources = {f.get("targetRef"): f.get("sourceRef") for f in proc.iterfind(f"{_B}sequenceFlow")}
     for el in proc:
@@ -139,8 +152,11 @@ class _Rows:
     then sits beside a straight bypass), else the one with the longest path still to go.
     """
 
-    def __init__(self, nodes: dict[str, _Node], flows: list[tuple[str, str, str]]) -> None:
+    def __init__(
+        self, nodes: dict[str, _Node], flows: list[tuple[str, str, str]], side: frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
         self.nodes = nodes
+        self.side = side  # (activity, target) of flows leaving a boundary event: never the main successor
         forward = [(s, t) for _, s, t in flows if s in nodes and t in nodes and nodes[t].x > nodes[s].x]
         self.succ: dict[str, list[str]] = {n: [] for n in nodes}
         self.pred: dict[str, list[str]] = {n: [] for n in nodes}
@@ -169,7 +185,7 @@ class _Rows:
         return False
 
     def main(self, n: str) -> str | None:
-        succs = self.succ[n]
+        succs = [t for t in self.succ[n] if (n, t) not in self.side] or self.succ[n]
         joins = [s for s in succs if len(self.pred[s]) > 1 and all(self._reaches(o, s) for o in succs if o != s)]
         if joins:
             return joins[0]
@@ -199,10 +215,15 @@ class _Rows:
         return self.row
 
 
-def _place(nodes: dict[str, _Node], flows: list[tuple[str, str, str]], lane_count: int) -> list[tuple[float, float]]:
+def _place(
+    nodes: dict[str, _Node],
+    flows: list[tuple[str, str, str]],
+    lane_count: int,
+    side: frozenset[tuple[str, str]] = frozenset(),
+) -> list[tuple[float, float]]:
     """Snap nodes into lane bands on a row grid; returns each lane's (top, height)."""
     min_x = min((n.x - n.width / 2 for n in nodes.values()), default=0.0)
-    all_rows = _Rows(nodes, flows).assign()
+    all_rows = _Rows(nodes, flows, side).assign()
     bands, top = [], 0.0
     for lane in range(max(lane_count, 1)):
         members = [n for n in nodes.values() if n.lane == lane]
@@ -228,8 +249,17 @@ def _layout(proc: etree._Element, file: str | None) -> Layout:
         for f in proc.iterfind(f"{_B}sequenceFlow")
         if f.get("id")
     ]
-    _dot(nodes, [(i, s, t) for i, s, t, _ in flows], len(lanes), file)
-    bands = _place(nodes, [(i, s, t) for i, s, t, _ in flows], len(lanes))
+    host_of = {
+        str(b.get("id")): b.get("attachedToRef") or ""
+        for b in proc.iterfind(f"{_B}boundaryEvent")
+        if b.get("id") and b.get("attachedToRef") in nodes
+    }
+    # a flow from a boundary event is ranked and rowed as a branch of the activity the event is attached to
+    ranked = [(i, host_of.get(s, s), t) for i, s, t, _ in flows]
+    _dot(nodes, ranked, len(lanes), file)
+    side = frozenset((host_of[s], t) for _, s, t, _ in flows if s in host_of)
+    bands = _place(nodes, ranked, len(lanes), side)
+    attached = _attach(proc, host_of, nodes)
     right = max((n.box.right for n in nodes.values()), default=LEFT) + 50
     outs = [s for _, s, _, _ in flows]
     ins = [t for _, _, t, _ in flows]
@@ -243,18 +273,63 @@ def _layout(proc: etree._Element, file: str | None) -> Layout:
     lines = [Bounds(0, top - 1, right, 2) for top, _ in bands] + [Bounds(0, 0, BAND, bands[-1][0] + bands[-1][1])]
     if bands:
         lines.append(Bounds(0, bands[-1][0] + bands[-1][1] - 1, right, 2))
-    placer = LabelPlacer((n.box for n in nodes.values()), (r.points for r in routes), lines)
+    boundary_routes = [
+        (i, s, name, _boundary_route(attached[s].box, nodes[t].box))
+        for i, s, t, name in flows
+        if s in attached and t in nodes
+    ]
+    placer = LabelPlacer(
+        [*(n.box for n in nodes.values()), *(b.box for b in attached.values())],
+        [*(r.points for r in routes), *(pts for *_, pts in boundary_routes)],
+        lines,
+    )
     for lane, (top, height) in zip(lanes, bands, strict=False):
         layout.shapes.append(LayoutShape(str(lane.get("id")), Bounds(0, top, right, height), horizontal=True))
     for node in nodes.values():
         external = node.name and (node.kind.endswith("Event") or node.kind.endswith("Gateway"))
         label = placer.node_label(node.name, node.box) if external else None
         layout.shapes.append(LayoutShape(node.id, node.box, label))
+    for event in attached.values():
+        label = placer.node_label(event.name, event.box) if event.name else None
+        layout.shapes.append(LayoutShape(event.id, event.box, label))
     for (ident, source, name), r in zip(drawn, routes, strict=True):
         points = tuple((round(x, 2), round(y, 2)) for x, y in r.points)
         label = placer.edge_label(name, points, source in splits) if name else None
         layout.edges.append(LayoutEdge(ident, points, label))
+    for ident, _, name, pts in boundary_routes:
+        points = tuple((round(x, 2), round(y, 2)) for x, y in pts)
+        layout.edges.append(LayoutEdge(ident, points, placer.edge_label(name, points, False) if name else None))
     return layout
+
+
+def _attach(proc: etree._Element, host_of: dict[str, str], nodes: dict[str, _Node]) -> dict[str, _Node]:
+    """Boundary events on the lower edge of their activity, spread evenly from the right, as modellers draw them."""
+    by_host: dict[str, list[etree._Element]] = {}
+    for b in proc.iterfind(f"{_B}boundaryEvent"):
+        if str(b.get("id")) in host_of:
+            by_host.setdefault(host_of[str(b.get("id"))], []).append(b)
+    placed: dict[str, _Node] = {}
+    for host, events in by_host.items():
+        box = nodes[host].box
+        step = box.width / (len(events) + 1)
+        for k, b in enumerate(events):
+            cx = round(box.right - step * (k + 1))
+            node = _Node(str(b.get("id")), "boundaryEvent", " ".join((b.get("name") or "").split()), *EVENT, -1)
+            node.box = Bounds(cx - EVENT[0] / 2, box.bottom - EVENT[1] / 2, *EVENT)
+            placed[node.id] = node
+    return placed
+
+
+def _boundary_route(event: Bounds, target: Bounds) -> tuple[tuple[float, float], ...]:
+    """Down from the event, then across into the target's side (or up into its bottom when it is not lower)."""
+    x, y = event.x + event.width / 2, event.bottom
+    ty = target.y + target.height / 2
+    if ty > y + 10:
+        side = target.x if target.x > x else target.right
+        return ((x, y), (x, ty), (side, ty))
+    below = max(y, target.bottom) + 30
+    tx = target.x + target.width / 2
+    return ((x, y), (x, below), (tx, below), (tx, target.bottom))
 
 
 def auto_layouts(root: etree._Element, file: str | None = None, skip: frozenset[str] = frozenset()) -> list[Layout]:
