@@ -54,3 +54,14 @@ def test_rules_page_example_registers_a_working_rule(licensing, org, clock):
             raise AssertionError("the example rule did not refuse")
     finally:
         approvalflow.RULES.pop("amount-cap", None)
+
+
+def test_the_process_index_lists_every_process_with_its_page():
+    index = (ROOT / "docs" / "processes" / "README.md").read_text(encoding="utf-8")
+    for path in sorted((ROOT / "processes").rglob("*.bpmn")):
+        relative = path.relative_to(ROOT).as_posix()
+        assert f"`{relative}`" in index, f"{relative} is missing from docs/processes/README.md"
+    for page in re.findall(r"\]\(([a-z_0-9]+\.md)\)", index):
+        assert (ROOT / "docs" / "processes" / page).is_file(), page
+    for picture in re.findall(r"\]\(\.\./\.\./(diagrams/[^)]+)\)", index):
+        assert (ROOT / picture).is_file(), picture
