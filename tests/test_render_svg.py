@@ -178,3 +178,49 @@ def test_associations_point_as_their_direction_says() -> None:
     # the same open arrowhead serves both ends: reversed at the start
     marker = root.find(f".//{SVG}marker[@id='af-assoc-end']")
     assert marker is not None and marker.get("orient") == "auto-start-reverse"
+
+
+MESSAGES = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+  id="d" targetNamespace="t">
+  <collaboration id="c">
+    <participant id="applicant" name="申请人"/>
+    <participant id="bureau" name="县市场监督管理局" processRef="p"/>
+    <messageFlow id="m_apply" sourceRef="applicant" targetRef="t1"/>
+    <messageFlow id="m_notice" sourceRef="t1" targetRef="applicant"/>
+    <messageFlow id="m_plain" sourceRef="applicant" targetRef="t1"/>
+  </collaboration>
+  <process id="p"><task id="t1" name="受理"/></process>
+  <bpmndi:BPMNDiagram id="dg"><bpmndi:BPMNPlane id="pl" bpmnElement="c">
+    <bpmndi:BPMNShape id="s_a" bpmnElement="applicant" isHorizontal="true"><dc:Bounds x="0" y="0" width="400" height="60"/>
+    </bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s_b" bpmnElement="bureau" isHorizontal="true"><dc:Bounds x="0" y="200" width="400" height="150"/>
+    </bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s_t1" bpmnElement="t1"><dc:Bounds x="150" y="240" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="e1" bpmnElement="m_apply" messageVisibleKind="initiating">
+      <di:waypoint x="170" y="60"/><di:waypoint x="170" y="240"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="e2" bpmnElement="m_notice" messageVisibleKind="non_initiating">
+      <di:waypoint x="230" y="240"/><di:waypoint x="230" y="160"/><di:waypoint x="230" y="60"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="e3" bpmnElement="m_plain"><di:waypoint x="200" y="60"/><di:waypoint x="200" y="240"/>
+    </bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</definitions>
+"""
+
+
+def test_message_flows_show_the_envelope_their_di_asks_for() -> None:
+    root = etree.fromstring(render_views(MESSAGES, "flow")[0].encode())
+    envelopes = {}
+    for ident in ("m_apply", "m_notice", "m_plain"):
+        found = [g for g in element(root, ident).iter(f"{SVG}g") if g.get("data-message")]
+        envelopes[ident] = [(g.get("data-message"), g.find(f"{SVG}rect")) for g in found]
+    assert envelopes["m_plain"] == []
+    ((kind, rect),) = envelopes["m_apply"]
+    # halfway along (170, 60) -> (170, 240) is (170, 150); the envelope is 20 x 14 around it, white
+    assert kind == "initiating" and rect.get("fill") == "#ffffff"
+    assert (float(rect.get("x")), float(rect.get("y"))) == (160.0, 143.0)
+    ((kind, rect),) = envelopes["m_notice"]
+    # halfway along the two legs (80 + 100 = 180 long) is 90 from the start: (230, 150); shaded
+    assert kind == "non_initiating" and rect.get("fill") != "#ffffff"
+    assert (float(rect.get("x")), float(rect.get("y"))) == (220.0, 143.0)

@@ -39,6 +39,9 @@ class LayoutEdge:
     element: str
     waypoints: tuple[Point, ...]
     label: Bounds | None = None
+    #: ``messageVisibleKind`` of a message flow's edge: ``initiating`` (a white envelope) or ``non_initiating`` (a
+    #: shaded one); None draws no envelope
+    message: str | None = None
 
 
 @dataclass
@@ -84,7 +87,9 @@ def _edge(el: etree._Element) -> LayoutEdge | None:
     points = tuple((_float(p.get("x")), _float(p.get("y"))) for p in el.iterfind(f"{{{DI_NS}}}waypoint"))
     if not ref or len(points) < 2:
         return None
-    return LayoutEdge(ref, points, _bounds(el.find(f"{{{BPMNDI_NS}}}BPMNLabel")))
+    kind = el.get("messageVisibleKind")
+    message = kind if kind in ("initiating", "non_initiating") else None
+    return LayoutEdge(ref, points, _bounds(el.find(f"{{{BPMNDI_NS}}}BPMNLabel")), message)
 
 
 def read_layouts(root: etree._Element) -> list[Layout]:

@@ -162,7 +162,16 @@ def _edge(le: LayoutEdge, el: etree._Element, index: dict[str, etree._Element]) 
     )
     direction = el.get("associationDirection", "None") if _local(el) == "association" else "None"
     return Edge(
-        le.element, _local(el), _name(el, index), le.waypoints, le.label, is_default, conditional, _risks(el), direction
+        le.element,
+        _local(el),
+        _name(el, index),
+        le.waypoints,
+        le.label,
+        is_default,
+        conditional,
+        _risks(el),
+        direction,
+        le.message if _local(el) == "messageFlow" else None,
     )
 
 

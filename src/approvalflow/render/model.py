@@ -100,6 +100,8 @@ class Edge:
     #: an association's ``associationDirection``: ``None`` (a plain dotted line), ``One`` (an arrowhead at the
     #: target) or ``Both``
     direction: str = "None"
+    #: a message flow's envelope as its DI says (``initiating``, ``non_initiating``), or None
+    message: str | None = None
 
 
 @dataclass(frozen=True)

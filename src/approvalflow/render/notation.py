@@ -7,6 +7,7 @@ scaled, with ``vector-effect="non-scaling-stroke"`` so every line has the same w
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from .model import Bounds, Edge, Point, Shape
@@ -238,13 +239,40 @@ def _default_slash(points: tuple[Point, ...]) -> str:
     return f'<path d="M{fmt(ax)} {fmt(ay)} L{fmt(bx)} {fmt(by)}" stroke="{EDGE}" stroke-width="{fmt(STROKE)}"/>'
 
 
+def _midpoint(points: tuple[Point, ...]) -> Point:
+    """The point halfway along a polyline."""
+    lengths = [math.hypot(x2 - x1, y2 - y1) for (x1, y1), (x2, y2) in itertools.pairwise(points)]
+    left = sum(lengths) / 2
+    for ((x1, y1), (x2, y2)), length in zip(itertools.pairwise(points), lengths, strict=True):
+        if left <= length and length > 0:
+            t = left / length
+            return x1 + (x2 - x1) * t, y1 + (y2 - y1) * t
+        left -= length
+    return points[-1]
+
+
+def _envelope(e: Edge) -> list[str]:
+    """A message flow's envelope at its middle, as its DI asks: white when initiating, shaded when not."""
+    if e.message is None:
+        return []
+    x, y = _midpoint(e.waypoints)
+    fill = "#ffffff" if e.message == "initiating" else "#c9ced6"
+    left, top, right = x - 10, y - 7, x + 10
+    return [
+        f'<g data-message="{e.message}"><rect x="{fmt(left)}" y="{fmt(top)}" width="20" height="14" fill="{fill}" '
+        f'stroke="{EDGE}" stroke-width="1.4"/><path d="M{fmt(left)} {fmt(top)} L{fmt(x)} {fmt(y + 1)} '
+        f'L{fmt(right)} {fmt(top)}" fill="none" stroke="{EDGE}" stroke-width="1.4"/></g>'
+    ]
+
+
 def edge_svg(e: Edge, color: str = EDGE) -> list[str]:
     """The line and its markers of one connection (no label)."""
     d = _path(e.waypoints)
     base = f'd="{d}" fill="none" stroke="{color}" stroke-linejoin="round"'
     if e.kind == "messageFlow":
-        return [f'<path {base} stroke-width="{fmt(STROKE)}" stroke-dasharray="8 5" '
-                'marker-start="url(#af-msg-start)" marker-end="url(#af-msg-end)"/>']  # fmt: skip
+        line = (f'<path {base} stroke-width="{fmt(STROKE)}" stroke-dasharray="8 5" '
+                'marker-start="url(#af-msg-start)" marker-end="url(#af-msg-end)"/>')  # fmt: skip
+        return [line, *_envelope(e)]
     if e.kind in {"association", "dataInputAssociation", "dataOutputAssociation"}:
         # data associations always point; an association as its associationDirection says (One, Both, or None)
         arrow = e.kind != "association" or e.direction in {"One", "Both"}
