@@ -114,6 +114,13 @@ def test_invalid_yaml_names_the_line(tmp_path):
     assert info.value.line is not None and info.value.line >= 2
 
 
+def test_a_bpmn_file_given_as_the_model_is_named_for_what_it_is():
+    path = ROOT / "bench" / "prosimos-approval" / "approval.bpmn"
+    with pytest.raises(SimulationModelError, match="not a simulation model") as info:
+        load_model(path)
+    assert info.value.file == str(path) and info.value.line == 1
+
+
 @pytest.mark.parametrize(
     ("dist", "mean", "sd"),
     [

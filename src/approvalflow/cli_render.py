@@ -17,7 +17,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
     files = bpmn_files(args.paths)
     if not files:
-        print("approvalflow: no .bpmn file found", file=sys.stderr)
+        print("approvalflow: error: no .bpmn file found", file=sys.stderr)
         return 2
     out = Path(args.out)
     failed = 0
@@ -26,7 +26,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             for path in write_svgs(bpmn, out, args.view):
                 print(path)
         except ApprovalflowError as exc:
-            print(f"approvalflow: {exc}", file=sys.stderr)
+            print(f"approvalflow: error: {exc}", file=sys.stderr)
             failed += 1
     return 2 if failed else 0
 

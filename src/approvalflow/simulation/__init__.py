@@ -55,6 +55,13 @@ def load_model(path: str | Path, *, bpmn: str | Path | None = None) -> Simulatio
         head = file.read_text(encoding="utf-8-sig")[:4096].lstrip()
     except (OSError, UnicodeDecodeError) as exc:
         raise SimulationModelError(f"cannot read the model: {exc}", file=str(file)) from exc
+    if head.startswith("<"):
+        raise SimulationModelError(
+            "this is an XML file (a BPMN process?), not a simulation model: give a YAML model whose `process` names "
+            "the BPMN, or a Prosimos simulation-parameter JSON (see docs/simulation.md)",
+            file=str(file),
+            line=1,
+        )
     if head.startswith("{"):
         from .prosimos import is_prosimos, load_prosimos, read_json
 
