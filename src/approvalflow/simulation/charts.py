@@ -165,6 +165,18 @@ def _histogram_body(
 
 
 # -- utilisation ----------------------------------------------------------------------------------------------------
+def _share_scale(c: _Canvas, x0: float, track: float, head: float, top: float, end: float) -> float:
+    """A 0-100% scale over a bar track: tick labels at ``head``, grid lines and the 70% and 90% thresholds of
+    :func:`utilization_colour` from ``top`` to ``end`` (returned)."""
+    for t in (0, 0.25, 0.5, 0.75, 1.0):
+        c.text(x0 + t * track, head, f"{t * 100:.0f}%", size=11.5, anchor="middle", fill=MUTED, role="tick")
+    for t in (0.25, 0.5, 0.75, 1.0):
+        c.line(x0 + t * track, top, x0 + t * track, end, GRID)
+    for t, colour in ((0.7, ORANGE), (0.9, RED)):
+        c.line(x0 + t * track, top, x0 + t * track, end, colour, ' stroke-dasharray="3 3" stroke-opacity="0.6"')
+    return end
+
+
 def _queue_text(queue: Mapping[str, Any] | None) -> str:
     if not isinstance(queue, Mapping):
         return "–"
@@ -184,14 +196,8 @@ def _utilization_svg(result: Mapping[str, Any]) -> str:
     head = top + 14
     c.text(MARGIN, head, "岗位 post", size=11.5, fill=MUTED, role="column")
     c.text(WIDTH - MARGIN, head, "排队 queue mean (max)", size=11.5, anchor="end", fill=MUTED, role="column")
-    for t in (0, 0.25, 0.5, 0.75, 1.0):
-        c.text(x0 + t * track, head, f"{t * 100:.0f}%", size=11.5, anchor="middle", fill=MUTED, role="tick")
     row_top, row_h = head + 12, 34.0
-    end = row_top + row_h * max(1, len(pools))
-    for t in (0.25, 0.5, 0.75, 1.0):
-        c.line(x0 + t * track, row_top, x0 + t * track, end, GRID)
-    for t, colour in ((0.7, ORANGE), (0.9, RED)):
-        c.line(x0 + t * track, row_top, x0 + t * track, end, colour, ' stroke-dasharray="3 3" stroke-opacity="0.6"')
+    end = _share_scale(c, x0, track, head, row_top, row_top + row_h * max(1, len(pools)))
     for i, pool in enumerate(pools):
         y = row_top + i * row_h
         share, mid = util[pool], y + row_h / 2
@@ -348,14 +354,8 @@ def _paired_utilization(c: _Canvas, top: float, rows: Mapping[str, Mapping[str, 
     x0 = MARGIN + label_w + 12
     track = WIDTH - MARGIN - 70 - x0
     head = top + 26
-    for t in (0, 0.25, 0.5, 0.75, 1.0):
-        c.text(x0 + t * track, head, f"{t * 100:.0f}%", size=11.5, anchor="middle", fill=MUTED, role="tick")
     row_top, row_h = head + 10, 40.0
-    end = row_top + row_h * max(1, len(pools))
-    for t in (0.25, 0.5, 0.75, 1.0):
-        c.line(x0 + t * track, row_top, x0 + t * track, end, GRID)
-    for t, colour in ((0.7, ORANGE), (0.9, RED)):
-        c.line(x0 + t * track, row_top, x0 + t * track, end, colour, ' stroke-dasharray="3 3" stroke-opacity="0.6"')
+    end = _share_scale(c, x0, track, head, row_top, row_top + row_h * max(1, len(pools)))
     for i, pool in enumerate(pools):
         y = row_top + i * row_h
         c.text(
