@@ -60,6 +60,7 @@ def test_condition_payloads_are_refused_at_load_time(tmp_path: Path):
         assert not marker.exists(), payload
 
 
+@pytest.mark.allow_code_execution
 def test_bare_engine_would_have_run_it(tmp_path: Path):
     """Why this matters: SpiffWorkflow's default engine evaluates the same text with eval() and builtins."""
     from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine

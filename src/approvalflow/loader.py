@@ -39,21 +39,38 @@ from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .namespaces import BPMN_NS, bpmn, owner_id
 from .xmlsafe import element_label, parse_xml, parse_xml_string
 
-__all__ = ["ProcessDefinition", "TrustedFunction", "load_process", "load_process_string"]
+__all__ = [
+    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "ProcessDefinition", "TrustedFunction", "load_process", "load_process_string",
+]  # fmt: skip
 
 TrustedFunction = Callable[[dict[str, Any]], Mapping[str, Any] | None]
 
-# Every BPMN element whose text the engine evaluates as an expression.
-_EXPRESSION_TAGS = (
+#: Every BPMN 2.0 element whose text is an expression (``tExpression`` / ``tFormalExpression`` in the schema),
+#: wherever it stands in ``bpmn:definitions``: inside processes, and outside them (correlation properties and their
+#: ``messagePath``, data associations, resource assignments). All are checked against the safe language when a
+#: file is loaded, so that a refused expression is reported with its line before anything runs.
+EXPRESSION_TAGS = (
     "conditionExpression",
     "completionCondition",
+    "activationCondition",
     "loopCardinality",
     "loopCondition",
     "timeDate",
     "timeDuration",
     "timeCycle",
     "condition",
+    "messagePath",
+    "dataPath",
+    "transformation",
+    "from",
+    "to",
+    "expression",
+    "resourceAssignmentExpression",
 )
+
+MAX_CALL_DEPTH = 10
+"""Deepest chain of call activities a process may have (a process calling one calling one ...). A process that
+calls itself, directly or through others, is refused at load time: it would start sub-processes without end."""
 
 
 @dataclass(frozen=True)
@@ -139,10 +156,10 @@ def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[
     validate_schema(tree, file=file)
     check_af_placement(root, file)
     processes: dict[str, ProcessInfo] = {}
+    _check_expressions(root, file, trusted)
     for proc in root.iter(bpmn("process")):
         info = read_process(proc, file)
         _check_structure(proc, info, file)
-        _check_expressions(proc, file, trusted)
         processes[info.id] = info
     if not processes:
         raise BpmnError("the file defines no bpmn:process", file=file, line=root.sourceline)
@@ -210,22 +227,23 @@ def _check_step_refs(infos: Mapping[str, ProcessInfo], steps: Mapping[str, StepI
                     )
 
 
-def _check_expressions(proc: etree._Element, file: str | None, trusted: Mapping[str, TrustedFunction]) -> None:
-    for tag in _EXPRESSION_TAGS:
-        for el in proc.iter(bpmn(tag)):
-            text = "".join(el.itertext()).strip()
-            if not text:
-                continue
-            try:
-                check_expression(text)
-            except UnsafeExpression as exc:
-                raise UnsafeContentError(
-                    f"the expression in bpmn:{tag} is refused: {exc.reason} (expression: {text[:80]!r})",
-                    file=file,
-                    line=el.sourceline,
-                    element=owner_id(el),
-                ) from exc
-    for el in proc.iter(bpmn("scriptTask")):
+def _check_expressions(root: etree._Element, file: str | None, trusted: Mapping[str, TrustedFunction]) -> None:
+    """Every expression of the whole document, and every script task, before anything runs."""
+    for el in root.iter(*(bpmn(tag) for tag in EXPRESSION_TAGS)):
+        text = "".join(el.itertext()).strip()
+        if not text:
+            continue
+        try:
+            check_expression(text)
+        except UnsafeExpression as exc:
+            tag = etree.QName(el).localname
+            raise UnsafeContentError(
+                f"the expression in bpmn:{tag} is refused: {exc.reason} (expression: {text[:80]!r})",
+                file=file,
+                line=el.sourceline,
+                element=owner_id(el),
+            ) from exc
+    for el in root.iter(bpmn("scriptTask")):
         script = "".join(t for s in el.iterfind(bpmn("script")) for t in s.itertext()).strip()
         name = script.removesuffix("()").strip()
         if name not in trusted:
@@ -301,10 +319,38 @@ def _build(
                     docs.setdefault(pid_in_file, loaded)
             needed.append(called)
     infos = {pid: docs[pid].processes[pid] for pid in order}
+    _check_call_graph(main, infos)
     unique = list({id(d): d for d in docs.values()}.values())
     spec, subspecs = _spiff_specs(main, unique, docs[main])
     digest = hashlib.sha256(b"".join(sorted(d.source for d in unique))).hexdigest()
     return _definition(main, doc, infos, spec, subspecs, trusted, digest)
+
+
+def _check_call_graph(main: str, infos: Mapping[str, ProcessInfo]) -> None:
+    """Refuse a process that calls itself (directly or through others) and call chains deeper than the limit."""
+    stack: list[tuple[str, tuple[str, ...]]] = [(main, (main,))]
+    while stack:
+        pid, chain = stack.pop()
+        info = infos[pid]
+        for activity, called in info.called.items():
+            if called in chain:
+                cycle = " -> ".join((*chain[chain.index(called) :], called))
+                raise NotExecutableError(
+                    f"call activity '{activity}' calls process '{called}', which is already running above it "
+                    f"({cycle}): a recursive call would start sub-processes without end",
+                    file=info.file,
+                    line=info.nodes[activity].line,
+                    element=activity,
+                )
+            if len(chain) >= MAX_CALL_DEPTH:
+                raise NotExecutableError(
+                    f"call activity '{activity}' nests call activities {len(chain) + 1} deep "
+                    f"({' -> '.join((*chain, called))}); the limit is {MAX_CALL_DEPTH} (loader.MAX_CALL_DEPTH)",
+                    file=info.file,
+                    line=info.nodes[activity].line,
+                    element=activity,
+                )
+            stack.append((called, (*chain, called)))
 
 
 def _merge(infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]) -> dict[str, Any]:
