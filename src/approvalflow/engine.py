@@ -16,10 +16,13 @@ expression evaluator, never through ``eval``.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,9 +32,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .calendar import ChinaCalendar, WorkingCalendar
+from .casedata import plain_data, plain_name
 from .clock import Clock, SystemClock, parse_moment
 from .errors import (
+    ApprovalflowError,
     EngineError,
+    InvalidInputError,
     LoopLimitError,
     MeetingRecordError,
     RunError,
@@ -45,7 +51,7 @@ from .meetings import Meeting, meeting_from, meeting_passed, meeting_problems
 from .model import StepInfo
 from .org import Organisation, OrgUnit, Person
 from .rules import RULES, Attempt, Completion, Finding, Rule, check
-from .scripting import SafeScriptEngine
+from .scripting import MAX_CARDINALITY, SafeScriptEngine
 from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
 from .trail import AuditTrail
 
@@ -84,18 +90,21 @@ class ReadyStep:
     since: datetime
 
 
-def _jsonable(value: Any, where: str) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v, where) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v, where) for v in value]
-    raise TypeError(
-        f"{where}: case data must be JSON-like (str, number, bool, list, mapping, date); got {type(value).__name__}"
-    )
+#: Case data keys that name the parties (回避). They are set when the case starts and changed only by
+#: :meth:`Case.change_parties`, a recorded operation; step data that tries to change them is refused.
+PARTY_KEYS = ("applicant", "parties")
+
+
+def _check_parties(data: Mapping[str, Any], where: str) -> None:
+    applicant = data.get("applicant")
+    if applicant is not None and not isinstance(applicant, str):
+        raise InvalidInputError(f"{where}: 'applicant' must be a name (text), not {type(applicant).__name__}")
+    parties = data.get("parties")
+    if parties is not None and not (isinstance(parties, list) and all(isinstance(p, str) for p in parties)):
+        raise InvalidInputError(
+            f"{where}: 'parties' must be a list of names, not {type(parties).__name__} "
+            "(a mapping or a bare text would hide parties from the recusal check)"
+        )
 
 
 class Case:
@@ -115,6 +124,8 @@ class Case:
         max_depth: int,
         calendar: WorkingCalendar,
         yellow_days: int = 1,
+        trail_key: bytes | None = None,
+        max_cardinality: int = MAX_CARDINALITY,
     ) -> None:
         self.id = case_id
         self.definition = definition
@@ -131,7 +142,10 @@ class Case:
         self.path: list[str] = []
         self.history: list[Completion] = []
         self.findings: list[Finding] = []
-        self.trail = AuditTrail()
+        self.trail = AuditTrail(key=trail_key)
+        self.max_cardinality = max_cardinality
+        self._state_bytes = b""  # canonical JSON of the state after the last action (persistence.case_state)
+        self._state_digest = ""  # its SHA-256, carried by every trail entry as ``state``
         self.started_at: datetime = clock.now()
         self.clock_start: datetime | None = None  # when the case clock started (af:timeLimit/@startsAfter)
         self.ended_at: datetime | None = None
@@ -166,8 +180,6 @@ class Case:
         extra = self.data.get("parties")
         if isinstance(extra, list):
             found.extend(str(p) for p in extra)
-        elif isinstance(extra, str):
-            found.append(extra)
         return tuple(found)
 
     # -- time (SPEC section 5) ------------------------------------------------------------------------------
@@ -208,8 +220,10 @@ class Case:
         :class:`~approvalflow.errors.CalendarError`; in every one of these cases the case is left
         as it was (the audit trail records the attempt).
         """
-        moment = parse_moment(at) if at is not None else self.clock.now()
-        changes = _jsonable(dict(data or {}), f"data of step '{step}'")
+        step = plain_name(step, "step")
+        actor = plain_name(actor, "actor")
+        moment = self._moment(at, step)
+        changes = plain_data(data or {}, f"data of step '{step}'")
         base: dict[str, Any] = {
             "action": "complete",
             "at": moment.isoformat(),
@@ -241,30 +255,115 @@ class Case:
             since,
             self.calendar,
         )
-        findings = check(attempt, self.rules)
+        findings = check(attempt, self.rules) + self._party_changes(step, actor, changes, moment)
         if findings and self.policy is Policy.ENFORCE:
-            self.trail.append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
+            self._append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
             raise StepRefused(case=self.id, step=step, actor=actor, findings=findings)
         findings += self._step_overdue(info, since, moment, actor)
         before = case_deadlines(self, moment)  # computed first: a calendar error must change nothing
         if record is not None and info.collective is not None:
             changes[f"{step}_passed"] = meeting_passed(info.collective, record)
-        self._run(task, changes, base)
-        self.history.append(Completion(step, actor, moment, since))
-        self.path.append(step)
-        self._after_completion(info, key, moment, extra)
-        if self.is_completed:
-            self.ended_at = moment
-            findings += self._case_overdue(before, step, actor, moment)
-        self.findings.extend(findings)
-        self._mark_ready(moment)
-        self.trail.append(
-            **base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "completed"
-        )
-        self._note_fallback()
+        with self._all_or_nothing(base):
+            self._run(task, changes)
+            self.history.append(Completion(step, actor, moment, since))
+            self.path.append(step)
+            self._after_completion(info, key, moment, extra)
+            if self.is_completed:
+                self.ended_at = moment
+                findings += self._case_overdue(before, step, actor, moment)
+            self.findings.extend(findings)
+            self._mark_ready(moment)
+            self._state_changed()
+            self._append(
+                **base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "completed"
+            )
+            self._note_fallback()
+        return findings
+
+    def change_parties(
+        self,
+        actor: str,
+        *,
+        applicant: str | None = None,
+        parties: list[str] | None = None,
+        reason: str,
+        at: datetime | str | None = None,
+    ) -> list[Finding]:
+        """Change the case's applicant or parties (回避 facts) as a recorded operation.
+
+        The change and its reason go into the audit trail. Recusal is then checked again for every actor who
+        has completed a step of the case: each one with a declared conflict of interest with the new parties is
+        a ``recusal`` finding, recorded on the case and returned (the past cannot be refused; later steps are
+        checked against the new parties as usual).
+        """
+        actor = plain_name(actor, "actor")
+        moment = self._moment(at, None)
+        person = self.organisation.person(actor)
+        if person is None:
+            raise UnknownActorError(f"'{actor}' is not a person of the organisation", case=self.id)
+        update: dict[str, Any] = {}
+        if applicant is not None:
+            update["applicant"] = applicant
+        if parties is not None:
+            update["parties"] = parties
+        update = plain_data(update, "the new parties")
+        _check_parties(update, "the new parties")
+        reason = plain_data({"reason": reason}, "the reason")["reason"]
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInputError("a change of parties needs a reason (text)", case=self.id)
+        base = {"action": "change-parties", "at": moment.isoformat(), "step": None, "actor": actor,
+                "post": None, "unit": self.unit.id, "data": {**update, "reason": reason}}  # fmt: skip
+        with self._all_or_nothing(base):
+            self.data.update(update)
+            findings = self._recheck_recusal(moment)
+            self.findings.extend(findings)
+            self._state_changed()
+            self._append(**base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "noted")
         return findings
 
     # -- checks before a completion ----------------------------------------------------------------------
+    def _moment(self, at: datetime | str | None, step: str | None) -> datetime:
+        try:
+            return parse_moment(at) if at is not None else self.clock.now()
+        except ApprovalflowError as exc:
+            raise InvalidInputError(f"the moment is not usable: {exc}", case=self.id, step=step) from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            text = str(at)[:60]
+            raise InvalidInputError(f"the moment {text!r} is not usable: {exc}", case=self.id, step=step) from None
+
+    def _party_changes(self, step: str, actor: str, changes: Mapping[str, Any], moment: datetime) -> list[Finding]:
+        """Step data may not rewrite the parties: that would move the recusal check (回避) under its feet."""
+        changed = [k for k in PARTY_KEYS if k in changes and changes[k] != self.data.get(k)]
+        if not changed:
+            return []
+        return [
+            Finding(
+                "parties-changed",
+                step,
+                actor,
+                f"step data changes {', '.join(repr(k) for k in changed)}; the parties of a case change only "
+                "through Case.change_parties, which is recorded and checks recusal again",
+                moment,
+            )
+        ]
+
+    def _recheck_recusal(self, moment: datetime) -> list[Finding]:
+        rule = self.rules.get("recusal")
+        if rule is None:
+            return []
+        found: list[Finding] = []
+        for done in self.history:
+            person = self.organisation.person(done.actor)
+            info = self.definition.steps.get(done.step)
+            if person is None or info is None:
+                continue
+            attempt = Attempt(info, person, self.unit, self.organisation, (), self.parties, moment, None, {},
+                              dict(self.data), done.since, self.calendar)  # fmt: skip
+            for f in check(attempt, {"recusal": rule}):
+                found.append(Finding("recusal", done.step, done.actor,
+                                     f"after the change of parties: {f.message}", moment, "warning"))  # fmt: skip
+        return found
+
     def _find_ready(self, step: str, base: dict[str, Any]) -> Any:
         for task in self._ready_tasks():
             if task.task_spec.bpmn_id == step:
@@ -361,21 +460,55 @@ class Case:
         ]
 
     # -- running and bookkeeping -------------------------------------------------------------------------
-    def _run(self, task: Any, changes: dict[str, Any], base: dict[str, Any]) -> None:
-        snapshot = self._dump_workflow()
-        saved_data = copy.deepcopy(self.data)
+    def _run(self, task: Any, changes: dict[str, Any]) -> None:
         try:
             self.data.update(changes)
             task.data.update(copy.deepcopy(self.data))
             task.run()
             self._wf.do_engine_steps()
         except _ENGINE_FAILURES as exc:
-            self._wf = self._load_workflow(snapshot)
-            self.data = saved_data
-            self._log_failure(base, "engine-error")
             raise EngineError(
                 f"the engine could not complete the step: {_short(exc)}", case=self.id, step=task.task_spec.bpmn_id
             ) from exc
+
+    @contextmanager
+    def _all_or_nothing(self, base: dict[str, Any]) -> Iterator[None]:
+        """Run an action; if anything in it fails, put the case and its trail back exactly as they were.
+
+        The state to go back to is the one the last trail entry binds (``_state_bytes``), so nothing is
+        serialized up front. The failure itself is then recorded (``engine-error``) and raised as an
+        :class:`EngineError` (or as the library error it already was).
+        """
+        saved, count = self._state_bytes, len(self.trail.entries)
+        try:
+            yield
+        except BaseException as exc:
+            from .persistence import apply_state
+
+            apply_state(self, json.loads(saved))
+            self._state_bytes, self._state_digest = saved, hashlib.sha256(saved).hexdigest()
+            self.trail.truncate(count)
+            if not isinstance(exc, Exception):
+                raise
+            self._log_failure(base, "engine-error")
+            if isinstance(exc, ApprovalflowError):
+                raise
+            raise EngineError(
+                f"the action could not be completed: {type(exc).__name__}: {_short(exc)}",
+                case=self.id,
+                step=base.get("step"),
+            ) from exc
+
+    def _state_changed(self) -> None:
+        """Remember the state after an action: the snapshot to roll back to, and the digest the trail binds."""
+        from .persistence import canonical, case_state
+
+        state = case_state(self)
+        self._state_bytes = canonical(state)
+        self._state_digest = hashlib.sha256(self._state_bytes).hexdigest()
+
+    def _append(self, **fields: Any) -> None:
+        self.trail.append(**fields, state=self._state_digest)
 
     def _after_completion(self, info: StepInfo, key: str, moment: datetime, extra: Mapping[str, Any]) -> None:
         tl = self.definition.time_limit
@@ -430,14 +563,15 @@ class Case:
         return [t for t in tasks if t.task_spec.manual]
 
     def _log_failure(self, base: dict[str, Any], outcome: str) -> None:
-        self.trail.append(**base, findings=[], outcome=outcome)
+        self._append(**base, findings=[], outcome=outcome)
 
     def _note_fallback(self) -> None:
         used = set(getattr(self.calendar, "fallback_years", set()))
         new = sorted(used - self.fallback_years)
         if new:
             self.fallback_years.update(new)
-            self.trail.append(
+            self._state_changed()
+            self._append(
                 action="calendar-fallback",
                 at=self.clock.now().isoformat(),
                 step=None,
@@ -450,20 +584,11 @@ class Case:
             )
 
     def _script_engine(self) -> SafeScriptEngine:
-        return SafeScriptEngine(self.evaluator, self.definition._trusted)
-
-    def _dump_workflow(self) -> str:
-        from .persistence import dump_workflow
-
-        return dump_workflow(self._wf)
-
-    def _load_workflow(self, text: str) -> Any:
-        from .persistence import load_workflow
-
-        return load_workflow(text, self._script_engine())
+        return SafeScriptEngine(self.evaluator, self.definition._trusted, max_cardinality=self.max_cardinality)
 
     def _begin(self, data: Mapping[str, Any]) -> None:
-        self.data = _jsonable(dict(data), "initial case data")
+        self.data = plain_data(data, "initial case data")
+        _check_parties(self.data, "initial case data")
         self._wf = BpmnWorkflow(
             self.definition._spec, self.definition._subprocess_specs, script_engine=self._script_engine()
         )
@@ -477,7 +602,8 @@ class Case:
         if tl is not None and tl.starts_after is None:
             self.clock_start = self.started_at
         self._mark_ready(self.started_at)
-        self.trail.append(
+        self._state_changed()
+        self._append(
             action="start",
             at=self.started_at.isoformat(),
             step=None,
@@ -513,11 +639,15 @@ def start_case(
     max_depth: int = DEFAULT_MAX_DEPTH,
     calendar: WorkingCalendar | None = None,
     yellow_days: int = 1,
+    trail_key: bytes | None = None,
+    max_cardinality: int = MAX_CARDINALITY,
 ) -> Case:
     """Start a case of ``definition`` in ``unit`` of ``organisation`` (the only unit if omitted).
 
     ``calendar`` defaults to China's official calendar; ``yellow_days`` is how many working days before a
-    deadline a yellow card (黄牌) is raised.
+    deadline a yellow card (黄牌) is raised. With ``trail_key`` (a secret of at least 16 bytes the host keeps),
+    every audit-trail entry is signed (HMAC-SHA256), so a rewritten trail is detected even when its hashes were
+    recomputed. ``max_cardinality`` bounds multi-instance activities.
     """
     try:
         org_unit = organisation.unit(unit)
@@ -528,11 +658,13 @@ def start_case(
         chosen = Policy(policy)
     except ValueError as exc:
         raise RunError(f"unknown policy {policy!r}; use 'enforce' or 'record'", case=case_id) from exc
+    if trail_key is not None and len(trail_key) < 16:
+        raise RunError(f"a trail key must have at least 16 bytes; this one has {len(trail_key)}", case=case_id)
     case = Case(
         definition,
         organisation,
         org_unit,
-        case_id=case_id or uuid.uuid4().hex[:12],
+        case_id=plain_name(case_id, "case id") if case_id is not None else uuid.uuid4().hex[:12],
         clock=clock or SystemClock(),
         policy=chosen,
         evaluator=evaluator or SafeEvaluator(),
@@ -540,6 +672,8 @@ def start_case(
         max_depth=max_depth,
         calendar=calendar if calendar is not None else ChinaCalendar(),
         yellow_days=yellow_days,
+        trail_key=trail_key,
+        max_cardinality=max_cardinality,
     )
     case._begin(data or {})
     return case

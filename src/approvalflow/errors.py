@@ -30,6 +30,7 @@ line and element; errors about what *happened* while a case runs are
         ├── MeetingRecordError     a collective step without a usable meeting record
         ├── LoopLimitError         a loop ran deeper than the configured limit
         ├── EngineError            anything the underlying engine raised
+        ├── InvalidInputError      data, actor, step or moment that cannot be accepted (casedata)
         ├── ConflictError          a case changed in the store since it was read (store.base)
         └── StoreError             the case store failed (store.base)
 
@@ -51,6 +52,7 @@ __all__ = [
     "DefinitionError",
     "EngineError",
     "ExtensionError",
+    "InvalidInputError",
     "LoopLimitError",
     "MeetingRecordError",
     "NotExecutableError",
@@ -201,3 +203,9 @@ class LoopLimitError(RunError):
 
 class EngineError(RunError):
     """The underlying BPMN engine failed; the original error is the ``__cause__``."""
+
+
+class InvalidInputError(RunError, ValueError):
+    """An input to an action that cannot be accepted as given: case data that is not JSON-like, too large or too
+    deep, a lone surrogate, a number too large, an actor or step name that is not a short text. Raised before the
+    engine moves: the case and its audit trail are exactly as before."""
