@@ -94,7 +94,14 @@ def meeting_process() -> ProcessDefinition:
 def meeting_org() -> Organisation:
     return organisation_from_dict(
         {
-            "units": [{"id": "gov", "principal": "boss", "deputies": {"dep1": ["finance"], "dep2": ["approval"]}}],
+            "units": [
+                {
+                    "id": "gov",
+                    "principal": "boss",
+                    "deputies": {"dep1": ["finance"], "dep2": ["approval"]},
+                    "groups": {"leadership": {"name": "领导班子", "members": ["boss", "dep1", "dep2"]}},
+                }
+            ],
             "people": {
                 "boss": {"unit": "gov", "posts": ["principal", "leader"]},
                 "dep1": {"unit": "gov", "posts": ["deputy", "leader"]},

@@ -187,6 +187,7 @@ def _collective(el: etree._Element | None) -> Collective | None:
         quorum=_fraction(el.get("quorum", "2/3")),
         last_speaker=el.get("lastSpeaker"),
         pass_rule=el.get("pass", "majority-of-present"),
+        group=el.get("group", "leadership").strip() or "leadership",
     )
 
 
@@ -333,6 +334,7 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
         collective=_collective(_ext(el, "collective")),
         extension=_ext(el, "extension") is not None,
         posts_from_lane=from_lane,
+        units=_ids(s.get("units")) if s is not None else (),
         min_duration=(
             MinDuration(_int(low.get("value")) or 0, _unit(low.get("unit") or "day"), low.get("reason"))
             if low is not None

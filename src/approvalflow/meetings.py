@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .model import Collective
 from .org import Organisation
@@ -26,17 +25,75 @@ class Meeting:
         return {"members": list(self.members), "present": list(self.present), "votes": [list(v) for v in self.votes]}
 
 
-def meeting_from(value: Meeting | Mapping[str, Any]) -> Meeting:
-    """A :class:`Meeting` from a mapping ``{members, present, votes: [[who, vote], ...]}``; TypeError if malformed."""
+_FIELDS = ("members", "present", "votes")
+
+
+def meeting_from(value: object) -> Meeting:
+    """A :class:`Meeting` from a mapping ``{members: [...], present: [...], votes: [[who, vote], ...]}``.
+
+    ``members`` and ``present`` are lists of person ids (strings); ``votes`` (optional) a list of ``[person, vote]``
+    pairs of strings in speaking order. Anything else (a missing or unknown key, a string where a list belongs, a
+    vote given as a mapping, a number or ``true`` where a string belongs) raises :class:`TypeError` with a message
+    saying what is wrong; no other exception escapes, whatever the value. A :class:`Meeting` is checked the same way.
+    """
     if isinstance(value, Meeting):
-        return value
+        value = {"members": value.members, "present": value.present, "votes": value.votes}
     if not isinstance(value, Mapping):
-        raise TypeError("a meeting record is a mapping with members, present and votes")
-    try:
-        votes = tuple((str(v[0]), str(v[1])) for v in value.get("votes", ()))
-    except (TypeError, IndexError) as exc:
-        raise TypeError("each vote is a pair [person, vote]") from exc
-    return Meeting(tuple(map(str, value.get("members", ()))), tuple(map(str, value.get("present", ()))), votes)
+        raise TypeError(f"a meeting record is a mapping with members, present and votes; got {type(value).__name__}")
+    keys = list(value)
+    unknown = [k for k in keys if k not in _FIELDS]
+    if unknown:
+        raise TypeError(f"unknown key(s) {', '.join(map(repr, unknown))}; a meeting record has members, present, votes")
+    for name in ("members", "present"):
+        if name not in value:
+            raise TypeError(f"the record has no '{name}': list the person ids")
+    members = _ids(value["members"], "members")
+    present = _ids(value["present"], "present")
+    votes = _votes(value.get("votes", ()))
+    return Meeting(members, present, votes)
+
+
+def _ids(value: object, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"'{name}' is a list of person ids; got {type(value).__name__}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item:
+            raise TypeError(f"'{name}' item {i + 1} is {_show(item)}; a person id is a non-empty string")
+    return tuple(value)
+
+
+def _votes(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list | tuple):
+        raise TypeError(
+            f"'votes' is a list of [person, vote] pairs in speaking order; got {type(value).__name__}"
+            + (
+                " (a mapping has no speaking order: write [[li, for], [zhang, for]])"
+                if isinstance(value, Mapping)
+                else ""
+            )
+        )
+    found: list[tuple[str, str]] = []
+    for i, vote in enumerate(value):
+        if not isinstance(vote, list | tuple) or len(vote) != 2:
+            raise TypeError(f"vote {i + 1} is {_show(vote)}; each vote is a pair [person, vote]")
+        who, what = vote
+        if not isinstance(who, str) or not who:
+            raise TypeError(f"vote {i + 1}: the person is {_show(who)}; a person id is a non-empty string")
+        if not isinstance(what, str) or not what:
+            raise TypeError(
+                f"vote {i + 1} of '{who}' is {_show(what)}; a vote is a non-empty string such as for, against, "
+                "abstain (in YAML, quote yes and no)"
+            )
+        found.append((who, what))
+    return tuple(found)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return "an empty string" if not value else repr(value[:40])
+    if isinstance(value, bool | int | float) or value is None:
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 def meeting_problems(record: Meeting, organisation: Organisation) -> list[str]:
@@ -46,6 +103,9 @@ def meeting_problems(record: Meeting, organisation: Organisation) -> list[str]:
         for pid in sorted({*record.members, *record.present, *(v for v, _ in record.votes)})
         if organisation.person(pid) is None
     ]
+    for name, ids in (("members", record.members), ("present", record.present)):
+        if len(ids) != len(set(ids)):
+            problems.append(f"{name} lists someone twice")
     if not set(record.present) <= set(record.members):
         extra = ", ".join(sorted(set(record.present) - set(record.members)))
         problems.append(f"present lists people who are not members: {extra}")

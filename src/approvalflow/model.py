@@ -117,6 +117,7 @@ class Collective:
     quorum: Fraction = Fraction(2, 3)
     last_speaker: str | None = None
     pass_rule: str = "majority-of-present"
+    group: str = "leadership"  # the unit's group (organisation file, units[].groups) whose members meet
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class StepInfo:
     extension: bool = False
     posts_from_lane: bool = False
     min_duration: MinDuration | None = None
+    units: tuple[str, ...] = ()  # other units whose people may do the step (af:step/@units), besides the case's
 
     @property
     def id(self) -> str:

@@ -233,8 +233,13 @@ def _meeting(definition: ProcessDefinition, case: Case, task: str) -> dict[str, 
     info = definition.steps[task]
     if info.collective is None:
         return None
-    posts = set(info.posts) or {"leader"}
-    members = sorted(p.id for p in case.organisation.people.values() if p.unit == case.unit.id and posts & p.posts)
+    group = case.unit.groups.get(info.collective.group)
+    if group is not None:  # who meets is the organisation's group (rule meeting-members), not whoever holds a post
+        members = sorted(group.members)
+    else:
+        posts = set(info.posts) or {"leader"}
+        people = case.organisation.people.values()
+        members = sorted(p.id for p in people if p.unit == case.unit.id and posts & p.posts)
     last = info.collective.last_speaker
     order = sorted(members, key=lambda m: bool(last and last in case.organisation.people[m].posts))
     return {"members": members, "present": members, "votes": [[m, "for"] for m in order]}

@@ -11,10 +11,11 @@ sequence flows it took, in order) and drives every one through :func:`approvalfl
   next step; case data is then searched (small candidate values and the constants the conditions compare with)
   so that each condition picks exactly the flow the trace took. A collective step's ``<step>_passed`` is steered
   by the votes of its meeting record instead, since the engine sets it from the record.
-- **actors**: someone in the unit who holds one of the step's posts and breaks no rule: the first handler again
-  for ``af:sameActorAs``, nobody from an ``af:separateFrom`` step, never the principal on a step of the five
-  domains (五不直接分管), nobody with a declared conflict (回避); the least-used person first. A collective step
-  (三重一大) gets a full meeting of the holders of its posts, the ``lastSpeaker`` post last (末位表态).
+- **actors**: someone in the unit (or in a unit the step names in ``af:step/@units``) who holds one of the step's
+  posts and breaks no rule: the first handler again for ``af:sameActorAs``, nobody from an ``af:separateFrom``
+  step, never a principal on a step of the five domains (五不直接分管), nobody with a declared conflict (回避);
+  the least-used person first. A collective step (三重一大) gets a full meeting of its group in the unit
+  (``af:collective/@group``, from the organisation file), the ``lastSpeaker`` post last (末位表态).
 - **time**: the trace's own completion moments when it has them; else one minute apart, but never before an
   ``af:minDuration`` has run (征求意见期不少于30日).
 
@@ -37,7 +38,7 @@ from ..engine import Case, Policy, start_case
 from ..errors import ApprovalflowError, StepRefused
 from ..loader import ProcessDefinition
 from ..model import FlowInfo
-from ..org import Organisation
+from ..org import Organisation, party_key
 from ..periods import period_deadline
 from ..rules import Finding
 from ._steering import _assignments, _reads, _takes, _values
@@ -322,16 +323,16 @@ def _holds(case: Case, person: str, posts: Iterable[str]) -> bool:
 def _candidates(case: Case, step: str) -> list[str]:
     """People who may complete ``step`` now without breaking a segregation rule, least used first."""
     info = case.definition.steps[step]
-    unit = sorted(p.id for p in case.organisation.people.values() if p.unit == case.unit.id)
+    units = {case.unit.id, *info.units}
+    unit = sorted(p.id for p in case.organisation.people.values() if p.unit in units)
     people = [p for p in unit if not info.posts or _holds(case, p, info.posts)]
     done = {s: [c.actor for c in case.history if c.step == s] for s in {*info.separate_from, info.same_actor_as}}
     if info.same_actor_as and done.get(info.same_actor_as):
         people = [p for p in people if p == done[info.same_actor_as][-1]]
     barred = {a for s in info.separate_from for a in done.get(s, [])}
     if info.domain is not None:
-        barred.add(case.unit.principal or "")
-    parties = set(case.parties)
-    people = [p for p in people if p not in barred and not (case.organisation.conflicts.get(p, frozenset()) & parties)]
+        barred |= {u.principal or "" for uid in units if (u := case.organisation.units.get(uid)) is not None}
+    people = [p for p in people if p not in barred and not case.organisation.conflicted(p, case.parties)]
     load = Counter(c.actor for c in case.history)
     return sorted(people, key=lambda p: (load[p], p))
 
@@ -340,10 +341,8 @@ def _meeting(case: Case, step: str, passed: bool) -> dict[str, Any] | None:
     info = case.definition.steps[step]
     if info.collective is None:
         return None
-    posts = (*info.posts, "leader")  # the unit's leadership (领导班子) meets, with whoever holds the step's posts
-    members = sorted(
-        p.id for p in case.organisation.people.values() if p.unit == case.unit.id and _holds(case, p.id, posts)
-    )
+    group = case.unit.groups.get(info.collective.group)
+    members = list(group.members) if group is not None else []  # no group: rule meeting-members refuses
     last = info.collective.last_speaker
     order = sorted(members, key=lambda m: bool(last and _holds(case, m, (last,))))
     vote = "for" if passed else "against"
@@ -429,9 +428,9 @@ def _replay_one(
 ) -> TraceReplay:
     tokens = _Tokens(definition, trace.gateways)
     begin = trace.start or parse_moment(_DEFAULT_START)
-    parties = {c for cs in organisation.conflicts.values() for c in cs}
+    parties = {party_key(c) for cs in organisation.conflicts.values() for c in cs}
     names = itertools.chain([_APPLICANT], (f"{_APPLICANT}{i}" for i in itertools.count(2)))
-    applicant = next(a for a in names if a not in parties)
+    applicant = next(a for a in names if party_key(a) not in parties)
     divergence: Divergence | None = None
     try:
         data = {"applicant": applicant, **_steer(tokens, tokens.start(), {"applicant": applicant}, None)}

@@ -15,7 +15,12 @@ took; without data a gateway takes its default flow). Deviations (stable ``kind`
 - ``not-replayable``: the engine could not take the event (e.g. a collective step without a meeting record).
 
 Rule findings are those the engine records under ``record`` for the trace's own events: segregation
-(``separate-actors``, ``five-not-direct`` …) and time (``step-overdue``, ``case-overdue``).
+(``separate-actors``, ``five-not-direct``, ``other-unit`` …), time (``step-overdue``, ``case-overdue``) and
+``backdated``: an event whose timestamp goes backwards in its trace (earlier than the event replayed before it),
+or precedes the moment its step became ready in the replay, or the case's start (the trace's first event). Such
+an event is still replayed at its own moment, so ``case-overdue`` is judged on the dates the other system wrote;
+the finding says the dates cannot be trusted. An out-of-order event held back and replayed after the steps it
+overtook is ``backdated`` too, when its moment is earlier than theirs.
 """
 
 from __future__ import annotations
@@ -130,10 +135,9 @@ class _Replay:
             if not ready or ev.activity in [r.id for r in ready]:
                 break
             step = ready[0]
+            units = {self.case.unit.id, *self.case.definition.steps[step.id].units}
             holders = [
-                p.id
-                for p in self.case.organisation.people.values()
-                if p.unit == self.case.unit.id and p.posts & set(step.posts)
+                p.id for p in self.case.organisation.people.values() if p.unit in units and p.posts & set(step.posts)
             ]
             try:
                 self.case.complete(

@@ -1,9 +1,14 @@
 """``staffing``: can an organisation's people do a process at all? (workflow satisfiability)
 
-Every step done by a person gets one actor from the unit: someone who holds one
-of the step's posts, never the unit's principal for a step with a domain
-(五不直接分管), different from the actors of its ``af:separateFrom`` steps and
-the same as the actor of its ``af:sameActorAs`` step. The whole process is
+Every step done by a person gets one actor from the unit (or from a unit the
+step names in ``af:step/@units``, as the run-time rule ``other-unit`` allows):
+someone who holds one of the step's posts, never a unit's principal for a step
+with a domain (五不直接分管), different from the actors of its
+``af:separateFrom`` steps and the same as the actor of its ``af:sameActorAs``
+step. A collective step also needs its group (``af:collective/@group``) in the
+unit, and every unit a step names must exist: both are ``staffing`` findings,
+because without them no case can complete the step (rule ``meeting-members``,
+``other-unit``). The whole process is
 staffed at once, as for a case that passes every step; this is stricter than
 needed only when two steps linked by a rule lie on exclusive branches.
 
@@ -42,15 +47,17 @@ class Staffing:
 
 def staffing_problem(steps: Mapping[str, StepInfo], org: Organisation, unit: OrgUnit) -> Staffing:
     """The candidates of each person step of ``steps`` in ``unit``, and the rules between the steps."""
-    people = [p for p in org.people.values() if p.unit == unit.id]
     cands: dict[str, frozenset[str]] = {}
     excluded: set[str] = set()
     for sid, step in steps.items():
         if step.node.kind in _NOT_PERSON:
             continue
+        units = {unit.id, *step.units}
+        people = [p for p in org.people.values() if p.unit in units]
         allowed = {p.id for p in people if not step.posts or p.posts & set(step.posts)}
-        if step.domain is not None and unit.principal in allowed:
-            allowed.discard(unit.principal)
+        principals = {u.principal for uid in units if (u := org.units.get(uid)) is not None and u.principal}
+        if step.domain is not None and allowed & principals:
+            allowed -= principals
             excluded.add(sid)
         cands[sid] = frozenset(allowed)
     sep = {
@@ -174,6 +181,38 @@ def _report(problems: list[Staffing], named: bool) -> Staffing:
     return max(problems, key=lambda p: sum(1 for c in p.candidates.values() if c))
 
 
+def _unknown_units(ctx: Context, org: Organisation, steps: Mapping[str, StepInfo]) -> Iterator[StaticFinding]:
+    for step in steps.values():
+        for uid in step.units:
+            if uid not in org.units:
+                yield finding(
+                    "staffing",
+                    f"step '{step.id}' names unit '{uid}' in af:step/@units, which the organisation does not "
+                    f"define (units: {', '.join(org.units)}); nobody of it can do the step",
+                    file=ctx.file if step.id in ctx.steps() else None,
+                    line=step.node.line if step.id in ctx.steps() else None,
+                    element=step.id,
+                )
+
+
+def _missing_groups(ctx: Context, steps: Mapping[str, StepInfo], units: list[OrgUnit]) -> Iterator[StaticFinding]:
+    """A collective step whose group no candidate unit defines: no meeting record can be accepted."""
+    for step in steps.values():
+        rule = step.collective
+        if rule is None or any(rule.group in u.groups for u in units):
+            continue
+        where = f"unit '{units[0].id}' does not define" if len(units) == 1 else "no unit of the organisation defines"
+        yield finding(
+            "staffing",
+            f"collective step '{step.id}' meets as group '{rule.group}' (af:collective/@group), which {where}: "
+            "add it under units[].groups in the organisation file (rule meeting-members "
+            "refuses every meeting record otherwise)",
+            file=ctx.file if step.id in ctx.steps() else None,
+            line=step.node.line if step.id in ctx.steps() else None,
+            element=step.id,
+        )
+
+
 @check("staffing")
 def staffing(ctx: Context) -> Iterator[StaticFinding]:
     """With ``--org``: for each root process, some unit (the named one) can staff every step under the rules."""
@@ -183,6 +222,8 @@ def staffing(ctx: Context) -> Iterator[StaticFinding]:
         info = ctx.processes[pid]
         steps = ctx.reachable_steps(pid)
         units, named = _units(ctx.org, ctx.unit, info.power.body if info.power else None)
+        yield from _unknown_units(ctx, ctx.org, steps)
+        yield from _missing_groups(ctx, steps, units)
         problems = [staffing_problem(steps, ctx.org, u) for u in units]
         if not any(p.candidates for p in problems) or any(solve(p) is not None for p in problems):
             continue
