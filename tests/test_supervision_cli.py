@@ -41,12 +41,21 @@ def test_supervise_json_gives_cards_anomalies_and_efficiency(tmp_path: Path, cap
     assert "<svg" in html.read_text(encoding="utf-8")
 
 
-def test_run_store_replaces_a_rerun_scenario(tmp_path: Path) -> None:
+def test_run_store_never_replaces_a_stored_case(tmp_path: Path) -> None:
+    import pytest
+
+    from approvalflow.store.base import StoreError
+
     db = tmp_path / "cases.db"
     _fill(db)
-    _fill(db)  # running the same scenarios again replaces the cases
     store = open_store(db)
-    assert store.count() == 3 and store.get("lic-done").version == 2
+    before = store.get("lic-done")
+    store.close()
+    with pytest.raises(StoreError, match="never replaces a stored case"):
+        store_scenario_case(str(db), run_scenario(DATA / "lic_done.scenario.yaml"))  # the same id again
+    store = open_store(db)
+    after = store.get("lic-done")
+    assert store.count() == 3 and after.version == 1 and after.state == before.state
     store.close()
 
 

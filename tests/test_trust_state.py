@@ -298,3 +298,37 @@ def test_changing_parties_is_recorded_and_rechecks_recusal(licensing, org):
     assert restored.parties == (APPLICANT["applicant"], party)
     with pytest.raises(InvalidInputError, match="reason"):
         case.change_parties("zhang", parties=[], reason="  ")
+
+
+# -- the command line: audit verify --key --head, audit key ---------------------------------------------------
+def test_audit_verify_with_a_key_and_an_anchor(licensing, org, tmp_path, capsys):
+    from approvalflow.cli import main
+
+    key_file = tmp_path / "trail.key"
+    assert main(["audit", "key", str(key_file)]) == 0
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert main(["audit", "key", str(key_file)]) == 2  # never overwrites a key
+    from approvalflow.trail import read_key
+
+    key = read_key(key_file)
+    case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT, trail_key=key)
+    to_review(case)
+    with pytest.raises(StepRefused):
+        case.complete("review", "wang")
+    anchor = case.trail.anchor()["hash"]
+    genuine = tmp_path / "genuine.jsonl"
+    case.trail.write(genuine)
+    forged = tmp_path / "forged.jsonl"
+    AuditTrail(rechain([e for e in case.trail.entries if e["outcome"] != "refused"])).write(forged)
+    capsys.readouterr()
+    assert main(["audit", "verify", str(genuine), "--key", str(key_file), "--head", anchor]) == 0
+    assert main(["audit", "verify", str(forged)]) == 0  # without key or anchor, a rechained trail verifies
+    assert "without --key" in capsys.readouterr().out
+    assert main(["audit", "verify", str(forged), "--key", str(key_file)]) == 1
+    assert "signature" in capsys.readouterr().out
+    assert main(["audit", "verify", str(forged), "--head", anchor, "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and any("anchored" in p for p in out["problems"])
+    short = tmp_path / "short.key"
+    short.write_text("abc\n")
+    assert main(["audit", "verify", str(genuine), "--key", str(short)]) == 2

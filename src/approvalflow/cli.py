@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ApprovalflowError
-from .trail import read_jsonl, verify
 
 __all__ = ["main"]
 
@@ -23,13 +24,32 @@ __all__ = ["main"]
 def _cmd_run(args: argparse.Namespace) -> int:
     from .scenario import run_scenario
 
-    result = run_scenario(args.scenario)
+    key = None
     if args.store:
-        from .cli_supervise import store_scenario_case
+        from .cli_supervise import key_of
 
-        store_scenario_case(args.store, result)
-    if args.trail:
-        result.case.trail.write(args.trail)
+        key = key_of(args)
+    _check_run_outputs(args.trail, args.store)
+    result = run_scenario(args.scenario)
+    # every output is checked before anything is written; the trail is written beside its place first and
+    # renamed only once the store has the case, so that a refused store leaves no trail and the reverse
+    staged = _stage(Path(args.trail), result.case.trail.to_jsonl()) if args.trail else None
+    try:
+        if args.store:
+            from .cli_supervise import store_scenario_case
+
+            store_scenario_case(args.store, result, key=key)
+        if staged is not None:
+            try:
+                os.replace(staged, args.trail)
+            except OSError as exc:
+                from .store.base import StoreError
+
+                stored = " (the case is in the store)" if args.store else ""
+                raise StoreError(f"--trail {args.trail}: cannot write ({exc.strerror or exc}){stored}") from None
+    finally:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return 0
@@ -39,27 +59,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_audit_verify(args: argparse.Namespace) -> int:
+def _check_run_outputs(trail: str | None, store: str | None) -> None:
+    """``run``'s outputs can all be written: checked before the scenario runs and before anything is written."""
+    from .store.base import StoreError
+
+    local_store = store if store and not store.startswith(("postgresql://", "postgres://", "memory:")) else None
+    if local_store and local_store.startswith("sqlite:///"):
+        local_store = local_store.removeprefix("sqlite:///")
+    for option, path in (("--trail", trail), ("--store", local_store)):
+        if path is None:
+            continue
+        target = Path(path)
+        if target.is_dir():
+            raise StoreError(f"{option} {path}: is a folder, not a file")
+        if not target.parent.is_dir():
+            raise StoreError(f"{option} {path}: no such folder {target.parent}; nothing was written")
+        if not os.access(target.parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+            raise StoreError(f"{option} {path}: not writable; nothing was written")
+    if trail and local_store and Path(trail).resolve() == Path(local_store).resolve():
+        raise StoreError(f"--trail and --store are the same file {trail}; nothing was written")
+
+
+def _stage(target: Path, text: str) -> Path:
+    """``text`` in a new temporary file beside ``target`` (renamed onto it when everything else succeeded)."""
+    from .store.base import StoreError
+
     try:
-        entries = read_jsonl(args.trail)
-    except (OSError, ValueError) as exc:
-        print(f"approvalflow: cannot read the trail: {exc}", file=sys.stderr)
-        return 2
-    result = verify(entries)
-    if args.json:
-        print(
-            json.dumps(
-                {"ok": result.ok, "entries": len(entries), "problems": list(result.problems)},
-                ensure_ascii=False,
-            )
-        )
-    elif result.ok:
-        print(f"{args.trail}: intact ({len(entries)} entries)")
-    else:
-        print(f"{args.trail}: BROKEN")
-        for problem in result.problems:
-            print(f"  {problem}")
-    return 0 if result.ok else 1
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise StoreError(f"--trail {target}: cannot write ({exc.strerror or exc}); nothing was written") from None
+    return Path(name)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -82,14 +113,11 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     run.add_argument(
         "--store", metavar="STORE", help="keep the case in a case store (SQLite file or postgresql:// URL)"
     )
+    run.add_argument(
+        "--key-file", metavar="FILE", help="with --store: the host's secret key the store's index digests use"
+    )
     run.set_defaults(func=_cmd_run)
 
-    audit = sub.add_parser("audit", help="audit trails")
-    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    av = audit_sub.add_parser("verify", help="check that a trail's hash chain is intact")
-    av.add_argument("trail", help="the JSON Lines trail")
-    av.add_argument("--json", action="store_true")
-    av.set_defaults(func=_cmd_audit_verify)
 
     demo = sub.add_parser("demo", help="run sample cases of every process, check the sample power list, sweep a store")
     demo.add_argument("--processes", metavar="DIR", help="the processes/ folder (default: the project's)")
@@ -110,10 +138,13 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 # Command modules: each exposes ``register(sub)``, adding its subcommands with ``set_defaults(func=...)``.
-_COMMAND_MODULES = ("cli_catalog", "cli_validate", "cli_render", "cli_simulate", "cli_supervise")
+_COMMAND_MODULES = (
+    "cli_audit", "cli_catalog", "cli_validate", "cli_render", "cli_simulate", "cli_supervise", "cli_store",
+)  # fmt: skip
 # The module of each subcommand: running one command imports only its module (``simulate`` must start fast:
 # it never imports SpiffWorkflow or pydantic); usage errors and ``--help`` import them all.
 _MODULE_OF = {
+    "audit": "cli_audit",
     "catalog": "cli_catalog",
     "validate": "cli_validate",
     "render": "cli_render",
@@ -121,6 +152,7 @@ _MODULE_OF = {
     "simulate": "cli_simulate",
     "supervise": "cli_supervise",
     "log": "cli_supervise",
+    "store": "cli_store",
 }
 
 
@@ -138,7 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except ApprovalflowError as exc:
-        print(f"approvalflow: error: {exc}", file=sys.stderr)
+        from .store.base import redact
+
+        print(f"approvalflow: error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

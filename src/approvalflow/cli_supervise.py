@@ -1,5 +1,9 @@
 """Command line of electronic supervision (SPEC section 7): ``supervise``, ``log export``, ``log check``.
 
+``supervise`` and ``log export`` open the store READ-ONLY (:func:`open_existing_store`) and trust no index row
+they cannot tie to its case row (:mod:`approvalflow.store.integrity`): ``supervise`` lists such cases as index
+problems and exits 1; ``log export`` refuses the store (exit 2) and leaves OUT as it was.
+
 ``supervise STORE --at T [--json] [--html FILE] [--csv FILE] [--catalog FILE]``: the yellow and red cards of every
 open case at T (with the catalog's 责任事项 and 追责情形), the anomalies up to T and the efficiency figures;
 ``log export STORE OUT`` (``.xes`` or ``.csv``); ``log check LOG BPMN [--org FILE] [--unit UNIT] [--json]``: exit 1
@@ -11,44 +15,90 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .clock import parse_moment
-from .errors import ScenarioError
+from .errors import DefinitionError, ScenarioError
 from .loader import ProcessDefinition, load_process
 from .org import Organisation, load_organisation, organisation_from_dict
-from .store.base import CaseStore, StoreError, open_store
+from .store.base import CaseRecord, CaseStore, CollectingStore, IndexProblem, StoreError, open_store, redact
 
-__all__ = ["open_existing_store", "register", "store_scenario_case"]
+__all__ = ["add_key_option", "key_of", "open_existing_store", "register", "store_scenario_case"]
 
-
-def open_existing_store(url: str) -> CaseStore:
-    """Open a store that must already exist (a missing SQLite file is an error, never silently created)."""
-    if not url.startswith(("postgresql://", "postgres://")) and not Path(url).is_file():
-        raise StoreError(f"{url}: no such case store (a SQLite file or a postgresql:// URL)")
-    return open_store(url)
+#: What a damaged record's contents raise inside code that trusts them (summaries, saved states); turned into a
+#: StoreError naming the case.
+_DAMAGE = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError)
 
 
-def store_scenario_case(store_url: str, result: Any) -> str:
+def open_existing_store(url: str, *, key: bytes | None = None) -> CaseStore:
+    """Open an existing store READ-ONLY: a missing or empty file is an error, never a new store; nothing is written."""
+    return open_store(url, readonly=True, key=key)
+
+
+def add_key_option(parser: argparse.ArgumentParser) -> None:
+    """``--key-file FILE``: the host's secret key the store's index digests are HMACs with."""
+    parser.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="the host's secret key (a file of at least 16 bytes): index digests are HMAC-SHA256 with it",
+    )
+
+
+def key_of(args: argparse.Namespace) -> bytes | None:
+    """The key of ``--key-file``, or None; a file that cannot be a key is bad input."""
+    from .store.integrity import read_key_file
+
+    path = getattr(args, "key_file", None)
+    if not path:
+        return None
+    try:
+        return read_key_file(path)
+    except ValueError as exc:
+        raise StoreError(f"--key-file: {exc}") from None
+
+
+def store_scenario_case(store_url: str, result: Any, *, key: bytes | None = None) -> str:
     """Keep the case of a scenario run (``run --store``) in a case store; returns the case id.
 
-    A new case is inserted; a case with the same id already stored is replaced (a scenario re-run).
+    A new case is inserted. A stored case is never replaced: when the store already has a case with this id
+    (another run, or another host's case), the run is refused with a StoreError and nothing is written. A
+    scenario run again is a new case: give it another ``case_id`` or keep it in another store.
     """
     from .persistence import dump_case
     from .store.base import ConflictError
     from .store.index import record_of
 
-    store = open_store(store_url)
+    store = open_store(store_url, key=key)
     try:
         record = record_of(result.case, dump_case(result.case))
         try:
             store.insert(record)
         except ConflictError:
-            store.update(record, expected=store.get(record.id).version)
+            raise StoreError(
+                f"{store.url} already has a case with this id (another run or another host's case); run --store "
+                "never replaces a stored case: give the scenario another case_id or use another store; nothing "
+                "was written",
+                case=record.id,
+            ) from None
     finally:
         store.close()
     return str(result.case.id)
+
+
+def _tracking(records: Iterator[CaseRecord], seen: list[str]) -> Iterator[CaseRecord]:
+    """The records, remembering the id of the last one handed out (to name a case whose contents break a reader)."""
+    for record in records:
+        seen[:] = [record.id]
+        yield record
+
+
+def _damaged(store: CaseStore, seen: list[str], what: str, exc: BaseException) -> StoreError:
+    case = seen[0] if seen else None
+    return StoreError(f"{store.url}: table af_cases, column {what}: damaged ({type(exc).__name__}: {exc})", case=case)
 
 
 def _cmd_supervise(args: argparse.Namespace) -> int:
@@ -59,23 +109,34 @@ def _cmd_supervise(args: argparse.Namespace) -> int:
         at = parse_moment(args.at)
     except ValueError as exc:
         raise ScenarioError(f"--at: {exc}") from None
+    _check_output_folders(args.html, args.csv)
     duty = _responsibility(Path(args.catalog)) if args.catalog else None
-    store = open_existing_store(args.store)
+    checked = CollectingStore(open_existing_store(args.store, key=key_of(args)))
+    seen: list[str] = []
     try:
-        result = sweep(store, at, responsibility=duty)
-        ev = evaluate(store.summaries(), until=at, period=args.period)
+        result = sweep(checked, at, responsibility=duty)
+        try:
+            ev = evaluate(_tracking(checked.summaries(), seen), until=at, period=args.period)
+        except _DAMAGE as exc:
+            raise _damaged(checked, seen, "summary", exc) from None
     finally:
-        store.close()
+        checked.close()
+    problems = _unique(checked.problems)
+    untied = {p.case_id for p in problems}
+    if untied:  # nothing of a case whose index does not tie is shown, not even the rows that do
+        result.cards = [c for c in result.cards if c.case not in untied]
+        result.anomalies = [a for a in result.anomalies if a.case_id not in untied]
     if args.html:
-        Path(args.html).write_text(ev.to_html(), encoding="utf-8")
+        _write_text(Path(args.html), ev.to_html())
     if args.csv:
-        Path(args.csv).write_text(ev.to_csv(), encoding="utf-8")
+        _write_text(Path(args.csv), ev.to_csv())
     if args.json:
-        print(json.dumps({**result.to_json(), "efficiency": ev.to_json()}, ensure_ascii=False))
-        return 0
+        doc = {**result.to_json(), "efficiency": ev.to_json(), "integrity": [p.to_json() for p in problems]}
+        print(json.dumps(doc, ensure_ascii=False))
+        return 1 if problems else 0
     counts = result.counts()
     print(
-        f"{args.store} at {at.isoformat()}: {result.open_cases} open cases, "
+        f"{redact(args.store)} at {at.isoformat()}: {result.open_cases} open cases, "
         f"{counts['red']} red and {counts['yellow']} yellow cards"
     )
     for c in result.cards:
@@ -87,7 +148,37 @@ def _cmd_supervise(args: argparse.Namespace) -> int:
         print(f"  anomaly {a.kind:20} {a.case_id:24} {a.detail}")
     total = ev.total.to_json()
     print("efficiency: " + ", ".join(f"{k} {v}" for k, v in total.items()))
-    return 0
+    if problems:
+        print(
+            f"INDEX PROBLEMS: {len({p.case_id for p in problems})} cases whose index does not tie to the case "
+            "(their cards and anomalies are not shown; run 'approvalflow store check'):"
+        )
+        for p in problems:
+            print(f"  {p}")
+    return 1 if problems else 0
+
+
+def _unique(problems: list[IndexProblem]) -> list[IndexProblem]:
+    return list(dict.fromkeys(problems))
+
+
+def _check_output_folders(*paths: str | None) -> None:
+    """Every output's folder exists and no output is a folder: checked before anything is read or written."""
+    for path in paths:
+        if not path:
+            continue
+        target = Path(path)
+        if target.is_dir():
+            raise StoreError(f"{path}: is a folder, not a file to write")
+        if not target.parent.is_dir():
+            raise StoreError(f"{path}: no such folder {target.parent}")
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _responsibility(path: Path) -> dict[str, tuple[str, str]]:
@@ -106,13 +197,41 @@ def _clip(text: str, width: int = 70) -> str:
 def _cmd_log_export(args: argparse.Namespace) -> int:
     from .supervision.eventlog import export_log
 
-    store = open_existing_store(args.store)
+    out = Path(args.out)
+    _check_output_folders(args.out)
+    store = open_existing_store(args.store, key=key_of(args))
+    seen: list[str] = []
+    # written to a temporary file beside OUT and renamed at the end: a refused export leaves OUT as it was
+    suffix = "".join(out.suffixes[-2:]) if out.suffix.lower() == ".gz" else out.suffix
+    fd, name = tempfile.mkstemp(prefix=".af-export-", suffix=suffix, dir=out.parent)
+    os.close(fd)
+    staged = Path(name)
     try:
-        n = export_log(store, args.out)
+        try:
+            n = export_log(_Records(store, seen), staged)
+        except StoreError:
+            raise
+        except DefinitionError as exc:  # e.g. an unknown extension: name OUT, not the temporary file
+            raise DefinitionError(str(exc).replace(str(staged), str(out))) from None
+        except _DAMAGE as exc:
+            raise _damaged(store, seen, "state", exc) from None
+        os.replace(staged, out)
     finally:
         store.close()
+        staged.unlink(missing_ok=True)
     print(f"{args.out}: {n} cases")
     return 0
+
+
+class _Records(CollectingStore):
+    """The store as ``export_log`` reads it: records whose case row ties, the last one handed out remembered."""
+
+    def __init__(self, store: CaseStore, seen: list[str]) -> None:
+        super().__init__(store)
+        self._seen = seen
+
+    def records(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
+        return _tracking(self.store.records(problems=problems), self._seen)
 
 
 def _log_organisation(traces: list[Any], definition: ProcessDefinition) -> Organisation:
@@ -171,6 +290,7 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="a power list (权力清单, any catalog format): cards of a power it lists carry its 责任事项 and 追责情形",
     )
+    add_key_option(sup)
     sup.set_defaults(func=_cmd_supervise)
 
     log = sub.add_parser("log", help="event logs: export a store, check a log against a process")
@@ -178,6 +298,7 @@ def register(sub: Any) -> None:
     ex = log_sub.add_parser("export", help="export a case store as XES or CSV (by extension)")
     ex.add_argument("store")
     ex.add_argument("out", help="the log file: .xes or .csv")
+    add_key_option(ex)
     ex.set_defaults(func=_cmd_log_export)
     ck = log_sub.add_parser("check", help="replay an event log through a process: deviations and rules")
     ck.add_argument("log", help="the event log: .xes or .csv")

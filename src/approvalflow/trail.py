@@ -34,13 +34,15 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "GENESIS", "MIN_KEY_BYTES", "AuditTrail", "TrailHead", "VerifyResult", "entry_hash", "entry_mac", "read_jsonl",
-    "read_key", "verify",
+    "GENESIS", "MAX_KEY_FILE_BYTES", "MIN_KEY_BYTES", "AuditTrail", "TrailHead", "VerifyResult", "entry_hash",
+    "entry_mac", "read_jsonl", "read_key", "verify",
 ]  # fmt: skip
 
 GENESIS = "0" * 64
 MIN_KEY_BYTES = 16
-"""Shortest trail key accepted (HMAC-SHA256 keys should be 32 random bytes)."""
+"""Shortest key accepted (HMAC-SHA256 keys should be 32 random bytes; ``approvalflow audit key`` writes one)."""
+MAX_KEY_FILE_BYTES = 4096
+"""Largest key file read."""
 _UNHASHED = ("hash", "mac")
 
 
@@ -66,14 +68,27 @@ def _check_key(key: bytes | None) -> bytes | None:
 
 
 def read_key(path: str | Path) -> bytes:
-    """A trail key from a file: its bytes, less one trailing newline; ValueError when too short or unreadable."""
+    """The host's secret key from a file: its bytes less one trailing newline; ValueError when unusable.
+
+    One key file serves trails and the store's index seals. Only a regular file of at most
+    :data:`MAX_KEY_FILE_BYTES` is read (a FIFO or a device is refused unopened), and the key needs
+    :data:`MIN_KEY_BYTES` at least.
+    """
+    from .errors import DefinitionError
+    from .inputfiles import read_regular_file
+
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path}: the key file cannot be read ({exc.strerror})") from exc
+        raw = read_regular_file(
+            path,
+            max_bytes=MAX_KEY_FILE_BYTES,
+            error=DefinitionError,
+            hint="a key is a few dozen bytes (trail.MAX_KEY_FILE_BYTES)",
+        )
+    except DefinitionError as exc:
+        raise ValueError(f"the key file {exc}") from None
     key = raw[:-1] if raw.endswith(b"\n") else raw
     if len(key) < MIN_KEY_BYTES:
-        raise ValueError(f"{path}: a trail key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}")
+        raise ValueError(f"{path}: a key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}")
     return key
 
 

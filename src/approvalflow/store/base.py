@@ -17,6 +17,7 @@ Implementations: :class:`~approvalflow.store.memory.MemoryStore` (tests),
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -30,12 +31,15 @@ __all__ = [
     "AnomalyEntry",
     "CaseRecord",
     "CaseStore",
+    "CollectingStore",
     "ConflictError",
     "DeadlineEntry",
+    "IndexProblem",
     "StoreError",
     "from_micros",
     "micros",
     "open_store",
+    "redact",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,6 +71,55 @@ class ConflictError(RunError):
 
 class StoreError(RunError):
     """The case store cannot do what was asked (unknown case, damaged record, unreachable server)."""
+
+
+_SECRET_IN_AUTHORITY = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/?# \t\r\n]*):(?P<secret>[^@/?# \t\r\n]*)@"
+)
+_SECRET_IN_QUERY = re.compile(r"(?i)(?P<key>[?&; \t\r\n](?:password|passwd|pwd|sslpassword)=)(?P<secret>[^&; \t\r\n]*)")
+
+
+def redact(text: str, url: str | None = None) -> str:
+    """``text`` with every password of a URL replaced by ``***``: the one helper for messages, reprs and logs.
+
+    Removes the password of ``scheme://user:password@host`` forms and of ``password=`` query parameters
+    wherever they appear in ``text``; with ``url``, also every literal occurrence of that URL's password (a
+    driver message that quotes it without the URL around it).
+    """
+    secrets: list[str] = []
+    if url:
+        secrets += [m.group("secret") for m in _SECRET_IN_AUTHORITY.finditer(url)]
+        secrets += [m.group("secret") for m in _SECRET_IN_QUERY.finditer(" " + url)]
+    out = _SECRET_IN_AUTHORITY.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
+    out = _SECRET_IN_QUERY.sub(lambda m: f"{m.group('key')}***", out)
+    for secret in sorted({s for s in secrets if s and s != "***"}, key=len, reverse=True):
+        out = out.replace(secret, "***")
+    return out
+
+
+@dataclass(frozen=True)
+class IndexProblem:
+    """A case whose index rows do not tie to its case row (or index rows without a case): never trusted.
+
+    ``table`` is where the problem is (``af_cases``, ``af_deadlines``, ``af_anomalies``), ``row`` the row
+    (``ordinal`` or ``seq``) when one row is at fault.
+    """
+
+    case_id: str
+    table: str
+    message: str
+    row: int | None = None
+
+    @property
+    def where(self) -> str:
+        """The table and row, e.g. ``af_deadlines row 2``."""
+        return f"{self.table}" + (f" row {self.row}" if self.row is not None else "")
+
+    def __str__(self) -> str:
+        return f"case {self.case_id}: {self.where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"case": self.case_id, "table": self.table, "row": self.row, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -165,24 +218,30 @@ class CaseStore(Protocol):
         """The ids of the stored cases (of one status), sorted."""
         ...
 
-    def due(self, at: datetime) -> list[DeadlineEntry]:
-        """Every indexed open deadline that is yellow or red at ``at`` (``yellow_from <= at``)."""
+    def due(self, at: datetime, *, problems: list[IndexProblem] | None = None) -> list[DeadlineEntry]:
+        """Every indexed open deadline that is yellow or red at ``at`` (``yellow_from <= at``).
+
+        Only rows that tie to their case row (its index digest) are returned. A case whose rows do not tie
+        raises :class:`StoreError`, or, with a ``problems`` list, is appended to it and left out.
+        """
         ...
 
-    def moving(self) -> list[CaseRecord]:
+    def moving(self, *, problems: list[IndexProblem] | None = None) -> list[CaseRecord]:
         """Open cases whose case deadlines move with time (``clock`` set); ``state`` may be left empty."""
         ...
 
-    def anomalies(self, until: datetime | None = None) -> list[AnomalyEntry]:
-        """Anomalies recorded up to ``until`` (all without it)."""
+    def anomalies(
+        self, until: datetime | None = None, *, problems: list[IndexProblem] | None = None
+    ) -> list[AnomalyEntry]:
+        """Anomalies recorded up to ``until`` (all without it), of cases whose rows tie (as :meth:`due`)."""
         ...
 
-    def summaries(self) -> Iterator[CaseRecord]:
-        """Every case without its state (``state`` empty): for efficiency figures."""
+    def summaries(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
+        """Every case without its state (``state`` empty), its case row sealed: for efficiency figures."""
         ...
 
-    def records(self) -> Iterator[CaseRecord]:
-        """Every case with its state, in id order: for event-log export."""
+    def records(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
+        """Every case with its state, in id order, its case row sealed: for event-log export."""
         ...
 
     def count(self, status: Status | None = None) -> int:
@@ -194,17 +253,79 @@ class CaseStore(Protocol):
         ...
 
 
-def open_store(url_or_path: str | Path) -> CaseStore:
-    """A store from a file path (SQLite), ``sqlite:///path``, ``memory:`` or a ``postgresql://`` URL."""
+def open_store(
+    url_or_path: str | Path, *, readonly: bool = False, key: bytes | None = None, upgrade: bool = False
+) -> CaseStore:
+    """A store from a file path (SQLite), ``sqlite:///path``, ``memory:`` or a ``postgresql://`` URL.
+
+    ``readonly=True`` opens an existing store for reading only (SQLite ``mode=ro``, PostgreSQL read-only
+    transactions): a missing or empty file is a :class:`StoreError`, never a new store, and nothing is
+    written, not even the schema. Otherwise a missing SQLite file or an empty database gets the schema.
+    ``key`` (the host's secret) makes the index digests HMAC-SHA256 instead of SHA-256
+    (:mod:`approvalflow.store.integrity`). ``upgrade=True`` (writable only) brings a store of an older schema
+    version to this one (``store reindex`` then fills the new columns).
+    """
     text = str(url_or_path)
     if text.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 
-        return PostgresStore(text)
+        return PostgresStore(text, readonly=readonly, key=key, upgrade=upgrade)
     if text in ("memory:", ":memory:"):
         from .memory import MemoryStore
 
         return MemoryStore()
     from .sqlite import SqliteStore
 
-    return SqliteStore(text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text)
+    path = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text
+    return SqliteStore(path, readonly=readonly, key=key, upgrade=upgrade)
+
+
+class CollectingStore:
+    """A store whose index readings collect :class:`IndexProblem` in ``problems`` instead of raising.
+
+    What ``supervise`` sweeps: cases whose index rows do not tie are left out of the cards and listed in
+    ``problems``, so that one damaged case neither hides nor blocks the others.
+    """
+
+    def __init__(self, store: CaseStore) -> None:
+        self.store = store
+        self.url = store.url
+        self.problems: list[IndexProblem] = []
+
+    def insert(self, record: CaseRecord) -> CaseRecord:
+        return self.store.insert(record)
+
+    def update(self, record: CaseRecord, *, expected: int) -> CaseRecord:
+        return self.store.update(record, expected=expected)
+
+    def insert_many(self, records: Iterable[CaseRecord]) -> int:
+        return self.store.insert_many(records)
+
+    def get(self, case_id: str) -> CaseRecord:
+        return self.store.get(case_id)
+
+    def ids(self, status: Status | None = None) -> list[str]:
+        return self.store.ids(status)
+
+    def due(self, at: datetime, *, problems: list[IndexProblem] | None = None) -> list[DeadlineEntry]:
+        return self.store.due(at, problems=self.problems if problems is None else problems)
+
+    def moving(self, *, problems: list[IndexProblem] | None = None) -> list[CaseRecord]:
+        return self.store.moving(problems=self.problems if problems is None else problems)
+
+    def anomalies(
+        self, until: datetime | None = None, *, problems: list[IndexProblem] | None = None
+    ) -> list[AnomalyEntry]:
+        return self.store.anomalies(until, problems=self.problems if problems is None else problems)
+
+    def summaries(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
+        return self.store.summaries(problems=self.problems if problems is None else problems)
+
+    def records(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
+        return self.store.records(problems=self.problems if problems is None else problems)
+
+    def count(self, status: Status | None = None) -> int:
+        return self.store.count(status)
+
+    def close(self) -> None:
+        self.store.close()

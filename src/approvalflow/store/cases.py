@@ -28,7 +28,7 @@ from ..meetings import Meeting
 from ..org import Organisation
 from ..persistence import dump_case, load_case
 from ..rules import Finding
-from .base import CaseStore
+from .base import CaseStore, StoreError
 from .index import record_of
 
 __all__ = ["StoredCase", "add_case", "complete_step", "load_case_from", "save_case"]
@@ -43,7 +43,19 @@ class StoredCase:
 
 
 def add_case(store: CaseStore, case: Case) -> StoredCase:
-    """Store a new case (version 1)."""
+    """Store a new case (version 1).
+
+    A store opened with the host's key (``open_store(url, key=KEY)``) keeps only cases whose trail is signed with
+    that same key (``start_case(..., trail_key=KEY)``): an unsigned trail in a keyed store is refused here rather
+    than found later by ``store check``.
+    """
+    key = getattr(store, "key", None)
+    if key is not None and case.trail.key != key:
+        raise StoreError(
+            f"the store signs with a key, but case {case.id}'s trail is not signed with it: start the case with "
+            "trail_key= the same key",
+            case=case.id,
+        )
     record = store.insert(record_of(case, dump_case(case)))
     return StoredCase(case, record.version)
 
@@ -63,11 +75,19 @@ def load_case_from(
     *,
     clock: Clock | None = None,
     calendar: WorkingCalendar | None = None,
+    trail_key: bytes | None = None,
 ) -> StoredCase:
-    """Read a case and restore it; its trail is verified against the head kept in the store's own columns."""
+    """Read a case and restore it; its trail is verified against the head kept in the store's own columns.
+
+    ``trail_key`` (default: the key the store was opened with, if any) makes every trail entry's signature
+    checked too.
+    """
     record = store.get(case_id)
     name = f"{store.url} case {case_id}"
-    case = load_case(record.state, definition, organisation, clock=clock, calendar=calendar, name=name)
+    key = trail_key if trail_key is not None else getattr(store, "key", None)
+    case = load_case(
+        record.state, definition, organisation, clock=clock, calendar=calendar, name=name, trail_key=key
+    )
     result = case.trail.verify(record.trail_head)
     if not result.ok:
         raise CaseFormatError(

@@ -1,4 +1,8 @@
-"""An in-memory case store: the test double of :class:`~approvalflow.store.base.CaseStore`."""
+"""An in-memory case store: the test double of :class:`~approvalflow.store.base.CaseStore`.
+
+Its records are Python objects nobody else can reach, so there is nothing to tie: the ``problems`` arguments
+of the protocol are accepted and never used.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 
-from .base import AnomalyEntry, CaseRecord, ConflictError, DeadlineEntry, Status, StoreError
+from .base import AnomalyEntry, CaseRecord, ConflictError, DeadlineEntry, IndexProblem, Status, StoreError
 
 __all__ = ["MemoryStore"]
 
@@ -59,20 +63,22 @@ class MemoryStore:
     def ids(self, status: Status | None = None) -> list[str]:
         return sorted(k for k, r in self._cases.items() if status is None or r.status == status)
 
-    def due(self, at: datetime) -> list[DeadlineEntry]:
+    def due(self, at: datetime, *, problems: list[IndexProblem] | None = None) -> list[DeadlineEntry]:
         return [d for r in self._cases.values() for d in r.deadlines if d.yellow_from <= at]
 
-    def moving(self) -> list[CaseRecord]:
+    def moving(self, *, problems: list[IndexProblem] | None = None) -> list[CaseRecord]:
         return [r for r in self._cases.values() if r.clock is not None and r.status == "open"]
 
-    def anomalies(self, until: datetime | None = None) -> list[AnomalyEntry]:
+    def anomalies(
+        self, until: datetime | None = None, *, problems: list[IndexProblem] | None = None
+    ) -> list[AnomalyEntry]:
         return [a for r in self._cases.values() for a in r.anomalies if until is None or a.at <= until]
 
-    def summaries(self) -> Iterator[CaseRecord]:
+    def summaries(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
         for key in sorted(self._cases):
             yield replace(self._cases[key], state="")
 
-    def records(self) -> Iterator[CaseRecord]:
+    def records(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
         for key in sorted(self._cases):
             yield self._cases[key]
 

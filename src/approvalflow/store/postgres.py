@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .base import StoreError
+from .base import StoreError, redact
 from .sql import Cursor, SqlStoreBase
 
-__all__ = ["PostgresStore"]
+__all__ = ["CONNECT_TIMEOUT", "PostgresStore"]
+
+#: Seconds to wait for the server when opening a store (an unreachable host fails after this long).
+#: Raise it with ``PostgresStore(url, connect_timeout=N)`` or ``?connect_timeout=N`` in the URL.
+CONNECT_TIMEOUT = 10
 
 
 def _psycopg() -> Any:
@@ -29,52 +33,88 @@ def _psycopg() -> Any:
     return psycopg
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, sep, tail = url.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, user = head.partition("//")
-    return f"{scheme}//{user.split(':', 1)[0]}:***@{tail}"
-
-
 class PostgresStore(SqlStoreBase):
-    """A case store in a PostgreSQL database; the tables are created on first use."""
+    """A case store in a PostgreSQL database; the tables are created on first use unless opened ``readonly``.
+
+    Read-only: every transaction of the session is ``READ ONLY`` (``default_transaction_read_only``) and the
+    schema is only checked, never created. Each read runs in one ``REPEATABLE READ`` transaction (one snapshot).
+    The URL's password never appears in a message or a repr (:func:`~approvalflow.store.base.redact`).
+    """
 
     placeholder = "%s"
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        readonly: bool = False,
+        key: bytes | None = None,
+        upgrade: bool = False,
+        connect_timeout: int | None = None,
+    ) -> None:
         self._pg = _psycopg()
-        self.url = _safe(url)
+        self._secret_url = url
+        self.url = redact(url)
+        self.readonly = readonly
+        self.key = key
+        self.upgrade = upgrade
+        self._conn: Any = None
         try:
-            self._conn = self._pg.connect(url, autocommit=True)
-            self._create()
+            timeout = (
+                {}
+                if "connect_timeout=" in url and connect_timeout is None
+                else {"connect_timeout": connect_timeout or CONNECT_TIMEOUT}
+            )
+            self._conn = self._pg.connect(url, autocommit=True, **timeout)
+            if readonly:
+                self._conn.execute("SET default_transaction_read_only = on")
         except self._pg.Error as exc:
-            raise StoreError(f"{self.url}: cannot open the case store ({_first_line(exc)})") from None
+            self.close()
+            raise StoreError(f"{self.url}: cannot open the case store ({self._message(exc)})") from None
+        except Exception as exc:  # a URL psycopg cannot even parse (ProgrammingError is a psycopg.Error)
+            self.close()
+            raise StoreError(f"{self.url}: cannot open the case store ({self._message(exc)})") from None
+        try:
+            if readonly:
+                self._check_schema()
+            else:
+                self._create()
+        except BaseException:
+            self.close()
+            raise
+
+    def _message(self, exc: BaseException) -> str:
+        return redact(_first_line(exc), self._secret_url)
+
+    def _tables_query(self) -> str:
+        return "information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'af\\_%'"
 
     @contextmanager
     def _tx(self) -> Iterator[Cursor]:
+        if self.readonly:
+            raise StoreError(f"{self.url}: the case store is open read-only; nothing was written")
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:
                 yield cur
         except self._pg.errors.UniqueViolation:
             raise
         except self._pg.Error as exc:
-            raise StoreError(f"{self.url}: the write failed ({_first_line(exc)})") from None
+            raise StoreError(f"{self.url}: the write failed ({self._message(exc)})") from None
 
     @contextmanager
-    def _read(self) -> Iterator[Cursor]:
+    def _read(self, what: str = "the case store") -> Iterator[Cursor]:
         try:
-            with self._conn.cursor() as cur:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield cur
         except self._pg.Error as exc:
-            raise StoreError(f"{self.url}: cannot read the case store ({_first_line(exc)})") from None
+            raise StoreError(f"{self.url}: cannot read {what} ({self._message(exc)})") from None
 
     def _is_duplicate(self, exc: BaseException) -> bool:
         if isinstance(exc, self._pg.errors.UniqueViolation):
             return True
         if isinstance(exc, self._pg.Error):
-            raise StoreError(f"{self.url}: the write failed ({_first_line(exc)})") from None
+            raise StoreError(f"{self.url}: the write failed ({self._message(exc)})") from None
         return False
 
     def drop(self) -> None:
@@ -84,7 +124,9 @@ class PostgresStore(SqlStoreBase):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _first_line(exc: BaseException) -> str:

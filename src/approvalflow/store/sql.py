@@ -17,19 +17,43 @@ from typing import Any, Protocol
 
 from ..periods import SHANGHAI
 from ..trail import TrailHead
-from .base import AnomalyEntry, CaseRecord, ConflictError, DeadlineEntry, Status, from_micros, micros
+from .base import (
+    AnomalyEntry,
+    CaseRecord,
+    ConflictError,
+    DeadlineEntry,
+    IndexProblem,
+    Status,
+    StoreError,
+    from_micros,
+    micros,
+)
+from .integrity import check_seal, rows_digest, seal, tie
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "Cursor", "SqlStoreBase"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "TABLES", "Cursor", "Damaged", "SqlStoreBase", "case_row"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: The tables of a case store, each with the columns this version reads (checked when a store is opened).
+TABLES = {
+    "af_meta": "key, value",
+    "af_cases": "id, version, process, digest, power, unit, status, steps, started_at, ended_at, trail_hash,"
+    " trail_count, clock, summary, deadline_count, anomaly_count, next_yellow, first_anomaly, index_rows,"
+    " index_seal, state",
+    "af_deadlines": "case_id, ordinal, scope, lim, task, day, end_at, yellow_at, unit, power, posts, people",
+    "af_anomalies": "case_id, seq, kind, at, at_text, step, actor, rules, unit, power, detail",
+}
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS af_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS af_cases (id TEXT PRIMARY KEY, version INTEGER NOT NULL, process TEXT NOT NULL,"
     " digest TEXT NOT NULL, power TEXT, unit TEXT NOT NULL, status TEXT NOT NULL, steps TEXT NOT NULL,"
     " started_at TEXT NOT NULL, ended_at TEXT, trail_hash TEXT NOT NULL, trail_count INTEGER NOT NULL,"
-    " clock TEXT, summary TEXT NOT NULL, state TEXT NOT NULL)",
+    " clock TEXT, summary TEXT NOT NULL, deadline_count INTEGER NOT NULL, anomaly_count INTEGER NOT NULL,"
+    " next_yellow BIGINT, first_anomaly BIGINT, index_rows TEXT NOT NULL, index_seal TEXT NOT NULL,"
+    " state TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS af_cases_status ON af_cases (status, unit, power)",
     "CREATE INDEX IF NOT EXISTS af_cases_moving ON af_cases (id) WHERE clock IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS af_cases_next_yellow ON af_cases (next_yellow) WHERE next_yellow IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS af_cases_first_anomaly ON af_cases (first_anomaly) WHERE first_anomaly IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS af_deadlines (case_id TEXT NOT NULL, ordinal INTEGER NOT NULL, scope TEXT NOT NULL,"
     " lim TEXT NOT NULL, task TEXT, day TEXT NOT NULL, end_at BIGINT NOT NULL, yellow_at BIGINT NOT NULL,"
     " unit TEXT NOT NULL, power TEXT, posts TEXT NOT NULL, people TEXT NOT NULL, PRIMARY KEY (case_id, ordinal))",
@@ -39,12 +63,26 @@ SCHEMA = (
     " power TEXT, detail TEXT NOT NULL, PRIMARY KEY (case_id, seq))",
     "CREATE INDEX IF NOT EXISTS af_anomalies_at ON af_anomalies (at)",
 )
-_CASE_COLUMNS = (
-    "id, version, process, digest, power, unit, status, steps, started_at, ended_at, trail_hash, trail_count,"
-    " clock, summary, state"
+#: The columns schema version 2 added to af_cases (what ``store reindex`` adds to a version-1 store).
+_UPGRADE_1_2 = (
+    "deadline_count INTEGER NOT NULL DEFAULT 0",
+    "anomaly_count INTEGER NOT NULL DEFAULT 0",
+    "next_yellow BIGINT",
+    "first_anomaly BIGINT",
+    "index_rows TEXT NOT NULL DEFAULT ''",
+    "index_seal TEXT NOT NULL DEFAULT ''",
 )
-_DEADLINE_COLUMNS = "case_id, ordinal, scope, lim, task, day, end_at, yellow_at, unit, power, posts, people"
-_ANOMALY_COLUMNS = "case_id, seq, kind, at, at_text, step, actor, rules, unit, power, detail"
+_CASE_COLUMNS = TABLES["af_cases"]
+_HEADER_COLUMNS = _CASE_COLUMNS.replace(", state", ", ''")  # everything but the state
+_DEADLINE_COLUMNS = TABLES["af_deadlines"]
+_ANOMALY_COLUMNS = TABLES["af_anomalies"]
+#: The longest ``summary`` or ``clock`` JSON text a reader parses (characters); a longer one is a damaged row.
+#: A real summary has a few hundred characters per completed step. Raise it for a process with thousands of steps
+#: by assigning ``approvalflow.store.sql.MAX_INDEX_JSON_CHARS`` before opening the store.
+MAX_INDEX_JSON_CHARS = 1_000_000
+_SCOPES = ("case", "step")
+_LIMITS = ("promised", "statutory", "step")
+_STATUSES = ("open", "completed")
 
 
 class Cursor(Protocol):
@@ -57,26 +95,6 @@ class Cursor(Protocol):
     def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> Any: ...
     def fetchall(self) -> list[Any]: ...
     def fetchone(self) -> Any: ...
-
-
-def _case_row(r: CaseRecord, version: int) -> tuple[Any, ...]:
-    return (
-        r.id,
-        version,
-        r.process,
-        r.digest,
-        r.power,
-        r.unit,
-        r.status,
-        " ".join(r.steps),
-        r.started_at.isoformat(),
-        r.ended_at.isoformat() if r.ended_at else None,
-        r.trail_head.hash,
-        r.trail_head.count,
-        json.dumps(r.clock, ensure_ascii=False) if r.clock is not None else None,
-        json.dumps(r.summary, ensure_ascii=False),
-        r.state,
-    )
 
 
 def _deadline_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
@@ -118,50 +136,263 @@ def _anomaly_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
     ]
 
 
+def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
+    """The ``af_cases`` row of a record (columns of :data:`TABLES`), sealed (:mod:`.integrity`)."""
+    deadlines, anomalies = _deadline_rows(r), _anomaly_rows(r)
+    header = (
+        r.id,
+        r.process,
+        r.digest,
+        r.power,
+        r.unit,
+        r.status,
+        " ".join(r.steps),
+        r.started_at.isoformat(),
+        r.ended_at.isoformat() if r.ended_at else None,
+        r.trail_head.hash,
+        r.trail_head.count,
+        json.dumps(r.clock, ensure_ascii=False, sort_keys=True) if r.clock is not None else None,
+        json.dumps(r.summary, ensure_ascii=False, sort_keys=True),
+        len(deadlines),
+        len(anomalies),
+        min((d[7] for d in deadlines), default=None),
+        min((a[3] for a in anomalies), default=None),
+    )
+    rows = rows_digest(deadlines, anomalies)
+    return (header[0], version, *header[1:], rows, seal(header, rows, key), r.state)
+
+
+def _header(row: Sequence[Any]) -> tuple[Any, ...]:
+    """The sealed columns of an ``af_cases`` row read with :data:`_CASE_COLUMNS`."""
+    return (row[0], *row[2:18])
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(text.split()) if text else ()
 
 
+class Damaged(Exception):
+    """A column of a row is not what the schema says (raised by the readers below, turned into StoreError)."""
+
+    def __init__(self, column: str, what: str) -> None:
+        super().__init__(f"column {column}: {what}")
+        self.column = column
+
+
+def _text(value: Any, column: str, *, null: bool = False, choices: tuple[str, ...] = ()) -> Any:
+    if value is None and null:
+        return None
+    if not isinstance(value, str):
+        raise Damaged(column, f"expected text, found {_kind(value)}")
+    if choices and value not in choices:
+        raise Damaged(column, f"{_clip(value)!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _int(value: Any, column: str, *, null: bool = False) -> Any:
+    if value is None and null:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Damaged(column, f"expected an integer, found {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "NULL" if value is None else f"{type(value).__name__} {_clip(repr(value))}"
+
+
+def _clip(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _moment(value: Any, column: str, *, null: bool = False) -> datetime | None:
+    text = _text(value, column, null=null)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Damaged(column, f"{_clip(text)!r} is not an ISO 8601 moment") from None
+    if moment.tzinfo is None:
+        raise Damaged(column, f"{_clip(text)!r} has no timezone")
+    return moment
+
+
+def _micros(value: Any, column: str) -> datetime:
+    number = _int(value, column)
+    try:
+        return from_micros(number).astimezone(SHANGHAI)
+    except (OverflowError, ValueError):
+        raise Damaged(column, f"{number} is not a moment (microseconds since 1970)") from None
+
+
+def _json(value: Any, column: str, *, null: bool = False) -> Any:
+    text = _text(value, column, null=null)
+    if text is None:
+        return None
+    if len(text) > MAX_INDEX_JSON_CHARS:
+        raise Damaged(
+            column,
+            f"{len(text):,} characters of JSON, at most {MAX_INDEX_JSON_CHARS:,} "
+            "(approvalflow.store.sql.MAX_INDEX_JSON_CHARS)",
+        )
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, an integer of too many digits, too deep
+        raise Damaged(column, f"not JSON ({_clip(str(exc), 120)})") from None
+    if not isinstance(doc, dict):
+        raise Damaged(column, f"expected a JSON object, found {type(doc).__name__}")
+    return doc
+
+
+def _clock(value: Any) -> dict[str, Any] | None:
+    facts = _json(value, "clock", null=True)
+    if facts is None:
+        return None
+    try:
+        for name in ("promised", "statutory", "extension_days"):
+            _int(facts.get(name), f"clock.{name}", null=True)
+        _int(facts.get("yellow_days", 1), "clock.yellow_days")
+        _text(facts.get("unit"), "clock.unit", choices=("workday", "day", "hour"))
+        _moment(facts.get("clock_start"), "clock.clock_start")
+        suspensions = facts.get("suspensions")
+        if not isinstance(suspensions, list):
+            raise Damaged("clock.suspensions", "expected a list")
+        for s in suspensions:
+            if not isinstance(s, list) or len(s) != 4:
+                raise Damaged("clock.suspensions", "each suspension is [step, reason, start, end]")
+            _moment(s[2], "clock.suspensions start")
+            _moment(s[3], "clock.suspensions end", null=True)
+        for name in ("posts", "people"):
+            items = facts.get(name, [])
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise Damaged(f"clock.{name}", "expected a list of text")
+    except AttributeError:
+        raise Damaged("clock", "expected a JSON object") from None
+    return dict(facts)
+
+
 def record_from_row(row: Sequence[Any]) -> CaseRecord:
-    """A :class:`CaseRecord` (without deadlines and anomalies) from an ``af_cases`` row."""
+    """A :class:`CaseRecord` (without deadlines and anomalies) from an ``af_cases`` row; :class:`Damaged` if bad."""
+    if len(row) != 21:
+        raise Damaged("*", f"{len(row)} columns, expected 21")
     return CaseRecord(
-        id=row[0],
-        version=int(row[1]),
-        process=row[2],
-        digest=row[3],
-        power=row[4],
-        unit=row[5],
-        status=row[6],
-        steps=_split(row[7]),
-        started_at=datetime.fromisoformat(row[8]),
-        ended_at=datetime.fromisoformat(row[9]) if row[9] else None,
-        trail_head=TrailHead(row[10], int(row[11])),
-        clock=json.loads(row[12]) if row[12] else None,
-        summary=json.loads(row[13]),
-        state=row[14] or "",
+        id=_text(row[0], "id"),
+        version=_int(row[1], "version"),
+        process=_text(row[2], "process"),
+        digest=_text(row[3], "digest"),
+        power=_text(row[4], "power", null=True),
+        unit=_text(row[5], "unit"),
+        status=_text(row[6], "status", choices=_STATUSES),
+        steps=_split(_text(row[7], "steps")),
+        started_at=_moment(row[8], "started_at") or datetime.min,
+        ended_at=_moment(row[9], "ended_at", null=True),
+        trail_head=TrailHead(_text(row[10], "trail_hash"), _int(row[11], "trail_count")),
+        clock=_clock(row[12]),
+        summary=_json(row[13], "summary"),
+        state=_state(row[20]),
     )
 
 
+def _state(value: Any) -> str:
+    from .. import persistence
+
+    text = _text(value, "state")
+    if len(text) > persistence.MAX_CASE_BYTES:
+        raise Damaged(
+            "state",
+            f"{len(text):,} characters, a saved case has at most {persistence.MAX_CASE_BYTES:,} "
+            "(approvalflow.persistence.MAX_CASE_BYTES)",
+        )
+    return str(text)
+
+
+def _check_case_row(row: Sequence[Any]) -> None:
+    """The index columns of an ``af_cases`` row have their types (before they are hashed)."""
+    _int(row[14], "deadline_count")
+    _int(row[15], "anomaly_count")
+    _int(row[16], "next_yellow", null=True)
+    _int(row[17], "first_anomaly", null=True)
+    _text(row[18], "index_rows")
+    _text(row[19], "index_seal")
+
+
 def deadline_from_row(row: Sequence[Any]) -> DeadlineEntry:
+    """A :class:`DeadlineEntry` from an ``af_deadlines`` row; :class:`Damaged` naming the column if bad."""
+    try:  # the fast path: every check inline (a sweep converts every due row)
+        case_id, ordinal, scope, lim, task, day, end_at, yellow_at, unit, power, posts, people = row
+        if (
+            type(case_id) is str
+            and type(ordinal) is int
+            and scope in _SCOPES
+            and lim in _LIMITS
+            and (task is None or type(task) is str)
+            and type(day) is str
+            and type(end_at) is int
+            and type(yellow_at) is int
+            and type(unit) is str
+            and (power is None or type(power) is str)
+            and type(posts) is str
+            and type(people) is str
+        ):
+            return DeadlineEntry(
+                case_id,
+                ordinal,
+                scope,
+                lim,
+                task,
+                date.fromisoformat(day),
+                from_micros(end_at).astimezone(SHANGHAI),
+                from_micros(yellow_at).astimezone(SHANGHAI),
+                unit,
+                power,
+                tuple(posts.split()),
+                tuple(people.split()),
+            )
+    except (ValueError, OverflowError, TypeError):
+        pass
+    return _deadline_checked(row)
+
+
+def _deadline_checked(row: Sequence[Any]) -> DeadlineEntry:
+    if len(row) != 12:
+        raise Damaged("*", f"{len(row)} columns, expected 12")
+    day = _text(row[5], "day")
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        raise Damaged("day", f"{_clip(day)!r} is not a date") from None
     return DeadlineEntry(
-        row[0],
-        int(row[1]),
-        row[2],
-        row[3],
-        row[4],
-        date.fromisoformat(row[5]),
-        from_micros(int(row[6])).astimezone(SHANGHAI),
-        from_micros(int(row[7])).astimezone(SHANGHAI),
-        row[8],
-        row[9],
-        _split(row[10]),
-        _split(row[11]),
+        _text(row[0], "case_id"),
+        _int(row[1], "ordinal"),
+        _text(row[2], "scope", choices=_SCOPES),
+        _text(row[3], "lim", choices=_LIMITS),
+        _text(row[4], "task", null=True),
+        parsed,
+        _micros(row[6], "end_at"),
+        _micros(row[7], "yellow_at"),
+        _text(row[8], "unit"),
+        _text(row[9], "power", null=True),
+        _split(_text(row[10], "posts")),
+        _split(_text(row[11], "people")),
     )
 
 
 def anomaly_from_row(row: Sequence[Any]) -> AnomalyEntry:
+    if len(row) != 11:
+        raise Damaged("*", f"{len(row)} columns, expected 11")
+    _int(row[1], "seq")
+    _micros(row[3], "at")
     return AnomalyEntry(
-        row[0], row[2], datetime.fromisoformat(row[4]), row[5], row[6], _split(row[7]), row[8], row[9], row[10]
+        _text(row[0], "case_id"),
+        _text(row[2], "kind"),
+        _moment(row[4], "at_text") or datetime.min,
+        _text(row[5], "step", null=True),
+        _text(row[6], "actor", null=True),
+        _split(_text(row[7], "rules")),
+        _text(row[8], "unit"),
+        _text(row[9], "power", null=True),
+        _text(row[10], "detail"),
     )
 
 
@@ -169,6 +400,10 @@ class SqlStoreBase:
     """The queries of a SQL case store; subclasses give the transactions, placeholders and errors."""
 
     url: str
+    key: bytes | None = None
+    readonly: bool = False
+    #: Upgrade a store of an older schema version when opening it for writing (``store reindex`` does).
+    upgrade: bool = False
     placeholder = "?"
     batch = 5000
     #: How ``moving()`` reaches the few cases with a moving clock; SQLite without statistics would otherwise pick
@@ -178,7 +413,7 @@ class SqlStoreBase:
     def _tx(self) -> AbstractContextManager[Cursor]:  # one transaction, a cursor in it
         raise NotImplementedError
 
-    def _read(self) -> AbstractContextManager[Cursor]:  # a cursor for reading
+    def _read(self, what: str = "the case store") -> AbstractContextManager[Cursor]:  # one read transaction
         raise NotImplementedError
 
     def _is_duplicate(self, exc: BaseException) -> bool:
@@ -190,13 +425,93 @@ class SqlStoreBase:
     def _marks(self, n: int) -> str:
         return ", ".join([self.placeholder] * n)
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r}{', readonly' if self.readonly else ''})"
+
+    # -- opening ------------------------------------------------------------------------------------------
+
     def _create(self) -> None:
         with self._tx() as cur:
-            for statement in SCHEMA:
-                cur.execute(statement)
-            cur.execute(self._q("SELECT value FROM af_meta WHERE key = ?"), ("schema",))
-            if cur.fetchone() is None:
+            cur.execute("SELECT count(*) FROM " + self._tables_query())
+            existing = int(cur.fetchone()[0])
+            if existing == 0:
+                for statement in SCHEMA:
+                    cur.execute(statement)
                 cur.execute(self._q("INSERT INTO af_meta (key, value) VALUES (?, ?)"), ("schema", SCHEMA_VERSION))
+            elif self.upgrade:
+                self._upgrade(cur)
+                for statement in SCHEMA:  # indexes a damaged store lost
+                    if statement.startswith("CREATE INDEX"):
+                        cur.execute(statement)
+        self._check_schema()
+
+    def _upgrade(self, cur: Cursor) -> None:
+        """Schema 1 to 2: the index digest columns (filled by ``store reindex``, which asks for this)."""
+        try:
+            cur.execute(self._q("SELECT value FROM af_meta WHERE key = ?"), ("schema",))
+            found = cur.fetchone()
+        except Exception:  # no af_meta: left to _check_schema's message
+            return
+        if found is None or found[0] != "1":
+            return
+        for column in _UPGRADE_1_2:
+            cur.execute(f"ALTER TABLE af_cases ADD COLUMN {column}")
+        for statement in SCHEMA:
+            if "af_cases_next_yellow" in statement or "af_cases_first_anomaly" in statement:
+                cur.execute(statement)
+        cur.execute(self._q("UPDATE af_meta SET value = ? WHERE key = ?"), (SCHEMA_VERSION, "schema"))
+
+    def _tables_query(self) -> str:
+        """A FROM clause counting the store's tables that exist (SQLite and PostgreSQL differ)."""
+        raise NotImplementedError
+
+    def _check_schema(self) -> None:
+        """The store has every table and column this version reads, and its schema version: else StoreError."""
+        for table, columns in TABLES.items():
+            with self._read(f"table {table}") as cur:
+                cur.execute(f"SELECT {columns} FROM {table} WHERE 1 = 0")
+                cur.fetchall()
+        with self._read("table af_meta") as cur:
+            cur.execute(self._q("SELECT value FROM af_meta WHERE key = ?"), ("schema",))
+            found = cur.fetchone()
+        version = None if found is None else found[0]
+        if version != SCHEMA_VERSION:
+            hint = "; run 'approvalflow store reindex' with this version to upgrade it" if version == "1" else ""
+            raise StoreError(
+                f"{self.url}: table af_meta: schema version {_clip(repr(version))}, this approvalflow reads version "
+                f"{SCHEMA_VERSION!r}{hint}"
+            )
+
+    def _damaged(self, table: str, row: Sequence[Any], exc: Damaged, key: str = "") -> StoreError:
+        case = row[0] if row and isinstance(row[0], str) else None
+        where = (
+            f"table {table}" + (f", {key}" if key else "") + ("" if case else f", row {_clip(repr(tuple(row)), 60)}")
+        )
+        return StoreError(f"{self.url}: {where}: damaged row: {exc}", case=case)
+
+    def _record(self, row: Sequence[Any]) -> CaseRecord:
+        try:
+            return record_from_row(row)
+        except Damaged as exc:
+            raise self._damaged("af_cases", row, exc) from None
+
+    def _deadline(self, row: Sequence[Any]) -> DeadlineEntry:
+        try:
+            return deadline_from_row(row)
+        except Damaged as exc:
+            raise self._damaged(
+                "af_deadlines", row, exc, f"ordinal {_clip(repr(row[1]))}" if len(row) > 1 else ""
+            ) from None
+
+    def _anomaly(self, row: Sequence[Any]) -> AnomalyEntry:
+        try:
+            return anomaly_from_row(row)
+        except Damaged as exc:
+            raise self._damaged(
+                "af_anomalies", row, exc, f"seq {_clip(repr(row[1]))}" if len(row) > 1 else ""
+            ) from None
+
+    # -- writing ------------------------------------------------------------------------------------------
 
     def _write_children(self, cur: Cursor, record: CaseRecord) -> None:
         cur.execute(self._q("DELETE FROM af_deadlines WHERE case_id = ?"), (record.id,))
@@ -211,10 +526,14 @@ class SqlStoreBase:
         if anomalies:
             cur.executemany(f"INSERT INTO af_anomalies ({_ANOMALY_COLUMNS}) VALUES ({self._marks(11)})", anomalies)
 
+    def _row(self, record: CaseRecord, version: int) -> tuple[Any, ...]:
+        return case_row(record, version, self.key)
+
     def insert(self, record: CaseRecord) -> CaseRecord:
+        row = self._row(record, 1)
         try:
             with self._tx() as cur:
-                cur.execute(f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(15)})", _case_row(record, 1))
+                cur.execute(f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(21)})", row)
                 self._insert_children(cur, [record])
         except Exception as exc:
             if self._is_duplicate(exc):
@@ -223,7 +542,19 @@ class SqlStoreBase:
         return record.with_version(1)
 
     def update(self, record: CaseRecord, *, expected: int) -> CaseRecord:
-        row = _case_row(record, expected + 1)
+        self._replace(record, expected=expected, version=expected + 1)
+        return record.with_version(expected + 1)
+
+    def reindex(self, record: CaseRecord, *, expected: int) -> CaseRecord:
+        """Rewrite a case's index columns and rows (and state, unchanged) keeping its version: ``store reindex``.
+
+        :class:`ConflictError` if the stored version is no longer ``expected`` (a writer saved it meanwhile).
+        """
+        self._replace(record, expected=expected, version=expected)
+        return record.with_version(expected)
+
+    def _replace(self, record: CaseRecord, *, expected: int, version: int) -> None:
+        row = self._row(record, version)
         sets = ", ".join(f"{c.strip()} = {self.placeholder}" for c in _CASE_COLUMNS.split(",")[1:])
         with self._tx() as cur:
             cur.execute(
@@ -239,7 +570,15 @@ class SqlStoreBase:
                     expected=expected,
                 )
             self._write_children(cur, record)
-        return record.with_version(expected + 1)
+
+    def delete_orphans(self) -> int:
+        """Delete index rows whose case row does not exist (``store reindex``); returns how many."""
+        n = 0
+        with self._tx() as cur:
+            for table in ("af_deadlines", "af_anomalies"):
+                cur.execute(f"DELETE FROM {table} WHERE case_id NOT IN (SELECT id FROM af_cases)")
+                n += max(cur.rowcount, 0)
+        return n
 
     def insert_many(self, records: Iterable[CaseRecord]) -> int:
         total, chunk = 0, []
@@ -251,12 +590,10 @@ class SqlStoreBase:
         return total + (self._insert_chunk(chunk) if chunk else 0)
 
     def _insert_chunk(self, chunk: Sequence[CaseRecord]) -> int:
+        rows = [self._row(r, 1) for r in chunk]
         try:
             with self._tx() as cur:
-                cur.executemany(
-                    f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(15)})",
-                    [_case_row(r, 1) for r in chunk],
-                )
+                cur.executemany(f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(21)})", rows)
                 self._insert_children(cur, chunk)
         except Exception as exc:
             if self._is_duplicate(exc):
@@ -266,72 +603,266 @@ class SqlStoreBase:
             raise
         return len(chunk)
 
-    def get(self, case_id: str) -> CaseRecord:
-        from .base import StoreError
+    # -- reading ------------------------------------------------------------------------------------------
 
-        with self._read() as cur:
+    def get(self, case_id: str) -> CaseRecord:
+        with self._read(f"case {case_id}") as cur:
             cur.execute(self._q(f"SELECT {_CASE_COLUMNS} FROM af_cases WHERE id = ?"), (case_id,))
             row = cur.fetchone()
             if row is None:
                 raise StoreError(f"no such case in the store {self.url}", case=case_id)
             where = " WHERE case_id = ? ORDER BY "
             cur.execute(self._q(f"SELECT {_DEADLINE_COLUMNS} FROM af_deadlines{where}ordinal"), (case_id,))
-            deadlines = tuple(deadline_from_row(r) for r in cur.fetchall())
+            deadlines = cur.fetchall()
             cur.execute(self._q(f"SELECT {_ANOMALY_COLUMNS} FROM af_anomalies{where}seq"), (case_id,))
-            anomalies = tuple(anomaly_from_row(r) for r in cur.fetchall())
-        return replace(record_from_row(row), deadlines=deadlines, anomalies=anomalies)
+            anomalies = cur.fetchall()
+        record = self._record(row)
+        return replace(
+            record,
+            deadlines=tuple(self._deadline(r) for r in deadlines),
+            anomalies=tuple(self._anomaly(r) for r in anomalies),
+        )
+
+    def raw_case(self, case_id: str) -> tuple[Any, list[Any], list[Any]]:
+        """The stored rows of a case as they are (``af_cases`` row or None, deadline rows, anomaly rows)."""
+        with self._read(f"case {case_id}") as cur:
+            cur.execute(self._q(f"SELECT {_CASE_COLUMNS} FROM af_cases WHERE id = ?"), (case_id,))
+            row = cur.fetchone()
+            where = " WHERE case_id = ? ORDER BY "
+            cur.execute(self._q(f"SELECT {_DEADLINE_COLUMNS} FROM af_deadlines{where}ordinal"), (case_id,))
+            deadlines = cur.fetchall()
+            cur.execute(self._q(f"SELECT {_ANOMALY_COLUMNS} FROM af_anomalies{where}seq"), (case_id,))
+            anomalies = cur.fetchall()
+        return row, deadlines, anomalies
+
+    def raw_ids(self) -> list[Any]:
+        """Every ``id`` of ``af_cases`` as stored (even when not text), and ``case_id`` of index rows without one."""
+        with self._read("table af_cases") as cur:
+            cur.execute("SELECT id FROM af_cases ORDER BY id")
+            ids = [r[0] for r in cur.fetchall()]
+        return ids
+
+    def integrity_check(self) -> list[str]:
+        """What the database engine itself finds wrong with its files (SQLite ``quick_check``); [] when fine."""
+        return []
+
+    def orphans(self) -> list[tuple[str, Any, Any]]:
+        """Index rows whose case row does not exist: ``(table, case_id, ordinal or seq)`` each."""
+        found: list[tuple[str, Any, Any]] = []
+        for table, key in (("af_deadlines", "ordinal"), ("af_anomalies", "seq")):
+            with self._read(f"table {table}") as cur:
+                cur.execute(
+                    f"SELECT case_id, {key} FROM {table} WHERE case_id NOT IN (SELECT id FROM af_cases) "
+                    f"ORDER BY case_id, {key}"
+                )
+                found += [(table, r[0], r[1]) for r in cur.fetchall()]
+        return found
 
     def ids(self, status: Status | None = None) -> list[str]:
-        with self._read() as cur:
+        with self._read("table af_cases") as cur:
             if status is None:
                 cur.execute("SELECT id FROM af_cases ORDER BY id")
             else:
                 cur.execute(self._q("SELECT id FROM af_cases WHERE status = ? ORDER BY id"), (status,))
-            return [r[0] for r in cur.fetchall()]
+            rows = cur.fetchall()
+        for r in rows:
+            if not isinstance(r[0], str):
+                raise StoreError(
+                    f"{self.url}: table af_cases: damaged row: column id: expected text, found {_kind(r[0])}"
+                )
+        return [r[0] for r in rows]
 
     def count(self, status: Status | None = None) -> int:
-        with self._read() as cur:
+        with self._read("table af_cases") as cur:
             if status is None:
                 cur.execute("SELECT count(*) FROM af_cases")
             else:
                 cur.execute(self._q("SELECT count(*) FROM af_cases WHERE status = ?"), (status,))
             return int(cur.fetchone()[0])
 
-    def due(self, at: datetime) -> list[DeadlineEntry]:
-        with self._read() as cur:
-            cur.execute(self._q(f"SELECT {_DEADLINE_COLUMNS} FROM af_deadlines WHERE yellow_at <= ?"), (micros(at),))
-            return [deadline_from_row(r) for r in cur.fetchall()]
+    # -- reading index rows, tied to their cases ------------------------------------------------------------
 
-    def moving(self) -> list[CaseRecord]:
-        columns = _CASE_COLUMNS.replace("state", "''")
-        with self._read() as cur:
-            hint = self._moving_hint
-            cur.execute(f"SELECT {columns} FROM af_cases {hint} WHERE clock IS NOT NULL AND status = 'open'")
-            return [record_from_row(r) for r in cur.fetchall()]
+    def _plain(self, table: str, row: Sequence[Any], convert: Any) -> None:
+        """Every cell is text, an integer or NULL (what can be hashed); otherwise the converter's error."""
+        for value in row:
+            if value is not None and type(value) is not str and type(value) is not int:
+                convert(row)  # raises the StoreError naming the column
+                raise self._damaged(table, row, Damaged("*", f"a cell of type {type(value).__name__}"))
 
-    def anomalies(self, until: datetime | None = None) -> list[AnomalyEntry]:
-        with self._read() as cur:
-            sql = f"SELECT {_ANOMALY_COLUMNS} FROM af_anomalies"
-            if until is None:
-                cur.execute(sql + " ORDER BY case_id, seq")
+    def _tied(
+        self,
+        heads: Sequence[Sequence[Any]],
+        problems: list[IndexProblem] | None,
+        *,
+        deadlines: Sequence[Sequence[Any]] | None = None,
+        anomalies: Sequence[Sequence[Any]] | None = None,
+        until: int | None = None,
+    ) -> set[str]:
+        """The ids of the cases whose case row and rows read tie; the others are problems (raised without a list).
+
+        Index rows read whose case is not among ``heads`` are problems too (a row the reader would use that no
+        case row lists). Only what hashing needs is checked here (cells are text, integers or NULL); rows are
+        converted, with every column checked, when they are returned.
+        """
+        by_case_d: dict[Any, list[Sequence[Any]]] = {}
+        by_case_a: dict[Any, list[Sequence[Any]]] = {}
+        for r in deadlines or ():
+            if type(r[1]) is not int or type(r[7]) is not int:
+                self._deadline(r)  # raises naming the column
+            self._plain("af_deadlines", r, self._deadline)
+            by_case_d.setdefault(r[0], []).append(r)
+        for r in anomalies or ():
+            if type(r[1]) is not int or type(r[3]) is not int:
+                self._anomaly(r)
+            self._plain("af_anomalies", r, self._anomaly)
+            by_case_a.setdefault(r[0], []).append(r)
+        good: set[str] = set()
+        key = self.key
+        for row in heads:
+            self._plain("af_cases", row, self._record)
+            try:
+                _text(row[0], "id")
+                _check_case_row(row)
+            except Damaged as exc:
+                raise self._damaged("af_cases", row, exc) from None
+            case_id = row[0]
+            d_rows = a_rows = None
+            if deadlines is not None:
+                d_rows = by_case_d.pop(case_id, [])
+                if len(d_rows) > 1:
+                    d_rows.sort(key=lambda r: r[1])
+            if anomalies is not None:
+                a_rows = by_case_a.pop(case_id, [])
+                if len(a_rows) > 1:
+                    a_rows.sort(key=lambda r: r[1])
+            found = tie(
+                _header(row),
+                (row[14], row[15]),
+                (row[16], row[17]),
+                row[18],
+                row[19],
+                key,
+                deadlines=d_rows,
+                anomalies=a_rows,
+                until=until,
+            )
+            if not found:
+                good.add(case_id)
             else:
-                cur.execute(self._q(sql + " WHERE at <= ? ORDER BY case_id, seq"), (micros(until),))
-            return [anomaly_from_row(r) for r in cur.fetchall()]
+                self._diagnose(case_id)  # a damaged row of the case is an error naming it, not a mismatch
+            for table, n, message in found:
+                self._problem(IndexProblem(case_id, table, message, n), problems)
+        for table, left in (("af_deadlines", by_case_d), ("af_anomalies", by_case_a)):
+            for case_id in sorted(left, key=str):
+                for r in sorted(left[case_id], key=lambda r: r[1]):
+                    self._problem(
+                        IndexProblem(
+                            str(case_id),
+                            table,
+                            "an index row the sweep would read, but no case row lists it (case row missing or changed)",
+                            r[1],
+                        ),
+                        problems,
+                    )
+        return good
 
-    def _iterate(self, columns: str) -> Iterator[CaseRecord]:
+    def _diagnose(self, case_id: str) -> None:
+        """Read every index row of a case that does not tie; :class:`StoreError` naming a damaged one."""
+        _, deadlines, anomalies = self.raw_case(case_id)
+        for r in deadlines:
+            self._deadline(r)
+        for r in anomalies:
+            self._anomaly(r)
+
+    def _problem(self, problem: IndexProblem, problems: list[IndexProblem] | None) -> None:
+        if problems is None:
+            raise StoreError(
+                f"{self.url}: the index does not tie to the case row: {problem.where}: {problem.message}",
+                case=problem.case_id,
+            )
+        problems.append(problem)
+
+    def _heads_sql(self, where: str) -> str:
+        header = ", ".join(c.strip() for c in _HEADER_COLUMNS.split(","))
+        return self._q(f"SELECT {header} FROM af_cases WHERE {where}")
+
+    def due(self, at: datetime, *, problems: list[IndexProblem] | None = None) -> list[DeadlineEntry]:
+        t = micros(at)
+        with self._read("table af_deadlines") as cur:  # one snapshot: the case rows and the rows due
+            cur.execute(self._heads_sql("next_yellow <= ?"), (t,))
+            heads = cur.fetchall()
+            cur.execute(self._q(f"SELECT {_DEADLINE_COLUMNS} FROM af_deadlines WHERE yellow_at <= ?"), (t,))
+            rows = cur.fetchall()
+        good = self._tied(heads, problems, deadlines=rows, until=t)
+        return [self._deadline(r) for r in rows if r[0] in good]
+
+    def moving(self, *, problems: list[IndexProblem] | None = None) -> list[CaseRecord]:
+        where = "clock IS NOT NULL AND status = 'open'"
+        if self._moving_hint:
+            return self._moving_hinted(where, problems)
+        with self._read("table af_cases") as cur:
+            cur.execute(self._heads_sql(where))
+            heads = cur.fetchall()
+        good = self._tied(heads, problems)
+        return sorted((self._record(r) for r in heads if r[0] in good), key=lambda r: r.id)
+
+    def _moving_hinted(self, where: str, problems: list[IndexProblem] | None) -> list[CaseRecord]:
+        # restrict to the partial index's ids first (the planner would otherwise scan the status index)
+        with self._read("table af_cases") as cur:
+            cur.execute(f"SELECT id FROM af_cases {self._moving_hint} WHERE clock IS NOT NULL AND status = 'open'")
+            ids = [r[0] for r in cur.fetchall()]
+        out: list[CaseRecord] = []
+        for n in range(0, len(ids), 500):
+            chunk = ids[n : n + 500]
+            marks = ", ".join("?" * len(chunk))
+            with self._read("table af_cases") as cur:
+                cur.execute(self._heads_sql(f"{where} AND id IN ({marks})"), chunk)
+                heads = cur.fetchall()
+            good = self._tied(heads, problems)
+            out += [self._record(r) for r in heads if r[0] in good]
+        return sorted(out, key=lambda r: r.id)
+
+    def anomalies(
+        self, until: datetime | None = None, *, problems: list[IndexProblem] | None = None
+    ) -> list[AnomalyEntry]:
+        t = None if until is None else micros(until)
+        with self._read("table af_anomalies") as cur:  # one snapshot: the case rows and the rows up to t
+            if t is None:
+                cur.execute(self._heads_sql("first_anomaly IS NOT NULL"))
+                heads = cur.fetchall()
+                cur.execute(f"SELECT {_ANOMALY_COLUMNS} FROM af_anomalies")
+            else:
+                cur.execute(self._heads_sql("first_anomaly <= ?"), (t,))
+                heads = cur.fetchall()
+                cur.execute(self._q(f"SELECT {_ANOMALY_COLUMNS} FROM af_anomalies WHERE at <= ?"), (t,))
+            rows = cur.fetchall()
+        good = self._tied(heads, problems, anomalies=rows, until=t)
+        chosen = sorted((r for r in rows if r[0] in good), key=lambda r: (r[0], r[1]))
+        return [self._anomaly(r) for r in chosen]
+
+    def _iterate(self, columns: str, problems: list[IndexProblem] | None) -> Iterator[CaseRecord]:
         last = ""
         while True:  # keyset pagination: no cursor held open between pages
-            with self._read() as cur:
+            with self._read("table af_cases") as cur:
                 cur.execute(self._q(f"SELECT {columns} FROM af_cases WHERE id > ? ORDER BY id LIMIT 1000"), (last,))
                 rows = cur.fetchall()
             if not rows:
                 return
             for row in rows:
-                yield record_from_row(row)
+                record = self._record(row)
+                try:
+                    _check_case_row(row)
+                except Damaged as exc:
+                    raise self._damaged("af_cases", row, exc) from None
+                problem = check_seal(_header(row), row[18], row[19], self.key)
+                if problem:
+                    self._problem(IndexProblem(record.id, "af_cases", problem), problems)
+                    continue
+                yield record
             last = rows[-1][0]
 
-    def summaries(self) -> Iterator[CaseRecord]:
-        return self._iterate(_CASE_COLUMNS.replace("state", "''"))
+    def summaries(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
+        return self._iterate(_HEADER_COLUMNS, problems)
 
-    def records(self) -> Iterator[CaseRecord]:
-        return self._iterate(_CASE_COLUMNS)
+    def records(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
+        return self._iterate(_CASE_COLUMNS, problems)

@@ -2,43 +2,130 @@
 
 WAL lets readers (a supervision sweep) run while a writer commits; ``synchronous=NORMAL`` keeps every committed
 transaction across a killed process (an operating-system crash may lose the last commits, never half of one).
-Writes take the write lock at their start (``BEGIN IMMEDIATE``) and wait up to ``timeout`` seconds for it.
+Writes take the write lock at their start (``BEGIN IMMEDIATE``) and wait up to ``timeout`` seconds for it; the
+queries of one read run in one read transaction (one snapshot).
+
+Opened ``readonly``, the file is opened with SQLite's ``mode=ro`` (nothing can be written through the
+connection, not even the schema) and must already be a case store: a missing, empty or non-SQLite file is a
+:class:`~approvalflow.store.base.StoreError` and is left as it was. A WAL file in a read-only folder (no
+``-shm`` file can be created) is opened ``immutable``: nobody can be writing it.
 sqlite3's own errors never reach the caller: they become :class:`~approvalflow.store.base.StoreError`.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from urllib.parse import quote
 
 from .base import StoreError
 from .sql import Cursor, SqlStoreBase
 
-__all__ = ["SqliteStore"]
+__all__ = ["SQLITE_MAGIC", "SqliteStore"]
+
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class SqliteStore(SqlStoreBase):
-    """A case store in one SQLite file; created with its schema on first use."""
+    """A case store in one SQLite file; created with its schema on first use unless opened ``readonly``."""
 
     _moving_hint = "INDEXED BY af_cases_moving"
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        timeout: float = 30.0,
+        readonly: bool = False,
+        key: bytes | None = None,
+        upgrade: bool = False,
+    ) -> None:
         self.path = Path(path)
         self.url = str(path)
+        self.readonly = readonly
+        self.key = key
+        self.upgrade = upgrade
+        self._conn: sqlite3.Connection | None = None
+        if readonly:
+            self._check_file()
         try:
-            self._conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            if readonly:
+                self._conn = self._connect_readonly(timeout)
+            else:
+                self._conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            self._create()
         except sqlite3.Error as exc:
+            self.close()
             raise StoreError(f"{path}: not a usable case store ({exc})") from None
+        try:
+            if readonly:
+                self._check_schema()
+            else:
+                self._create()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_file(self) -> None:
+        """An existing, non-empty SQLite file (before SQLite sees it): read the first 16 bytes only."""
+        if not self.path.exists():
+            raise StoreError(f"{self.url}: no such case store (a SQLite file or a postgresql:// URL)")
+        if not self.path.is_file():
+            raise StoreError(f"{self.url}: not a case store (not a file)")
+        try:
+            with self.path.open("rb") as f:
+                magic = f.read(len(SQLITE_MAGIC))
+        except OSError as exc:
+            raise StoreError(f"{self.url}: cannot read the case store ({exc.strerror or exc})") from None
+        if not magic:
+            raise StoreError(f"{self.url}: an empty file, not a case store")
+        if magic != SQLITE_MAGIC:
+            raise StoreError(f"{self.url}: not a case store (not a SQLite database file)")
+
+    def _connect_readonly(self, timeout: float) -> sqlite3.Connection:
+        uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
+        writable_folder = os.access(self.path.parent, os.W_OK)
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            if writable_folder and not self._wal_without_shm():
+                raise
+        # WAL mode in a folder where the -shm file cannot be created: nobody can be writing the file either
+        conn = sqlite3.connect(
+            uri + "&immutable=1", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+
+    def _wal_without_shm(self) -> bool:
+        shm = self.path.with_name(self.path.name + "-shm")
+        return not shm.exists() and not os.access(self.path.parent, os.W_OK)
+
+    def _tables_query(self) -> str:
+        return "sqlite_master WHERE type = 'table' AND name LIKE 'af!_%' ESCAPE '!'"
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.url}: the case store is closed")
+        return self._conn
 
     @contextmanager
     def _tx(self) -> Iterator[Cursor]:
-        cur = self._conn.cursor()
+        if self.readonly:
+            raise StoreError(f"{self.url}: the case store is open read-only; nothing was written")
+        conn = self._connection()
+        cur = conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -46,26 +133,52 @@ class SqliteStore(SqlStoreBase):
         try:
             yield cur
         except sqlite3.IntegrityError:
-            self._conn.rollback()
+            conn.rollback()
             raise
         except sqlite3.Error as exc:
-            self._conn.rollback()
+            conn.rollback()
             raise StoreError(f"{self.url}: the write failed ({exc})") from None
         except BaseException:
-            self._conn.rollback()
+            conn.rollback()
             raise
         try:
-            self._conn.commit()
+            conn.commit()
         except sqlite3.Error as exc:
-            self._conn.rollback()
+            conn.rollback()
             raise StoreError(f"{self.url}: the write failed ({exc})") from None
 
     @contextmanager
-    def _read(self) -> Iterator[Cursor]:
+    def _read(self, what: str = "the case store") -> Iterator[Cursor]:
+        conn = self._connection()
+        began = False
         try:
-            yield self._conn.cursor()
+            cur = conn.cursor()
+            if not conn.in_transaction:
+                cur.execute("BEGIN")
+                began = True
+            yield cur
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.url}: cannot read the case store ({exc})") from None
+            raise StoreError(f"{self.url}: cannot read {what} ({exc})") from None
+        finally:
+            if began and conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.rollback()
+
+    def integrity_check(self) -> list[str]:
+        from .sql import SCHEMA
+
+        with self._read("the database file") as cur:
+            cur.execute("PRAGMA quick_check")
+            found = [str(r[0]) for r in cur.fetchall()]
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            indexes = {r[0] for r in cur.fetchall()}
+        problems = [] if found == ["ok"] else found
+        for statement in SCHEMA:
+            if statement.startswith("CREATE INDEX"):
+                name = statement.split()[5]
+                if name not in indexes:
+                    problems.append(f"index {name} is missing ('approvalflow store reindex' creates it)")
+        return problems
 
     def _is_duplicate(self, exc: BaseException) -> bool:
         if isinstance(exc, sqlite3.IntegrityError):
@@ -75,4 +188,6 @@ class SqliteStore(SqlStoreBase):
         return False
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

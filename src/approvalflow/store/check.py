@@ -1,0 +1,265 @@
+"""Check a whole case store, and rebuild its index: ``approvalflow store check`` and ``store reindex``.
+
+:func:`check_store` reads every case as stored and reports, case by case, every row whose columns are not what
+the schema says, every trail that does not verify against the head kept in the case row, every state that does
+not load onto its process, every index row (and index column of the case row) that differs from what the index
+computes from the loaded case, every case row whose index does not tie (:mod:`.integrity`) and every index
+row without a case. :func:`reindex_store` rewrites the index of every case whose trail verifies and whose state
+loads, and refuses (lists) the others.
+
+Loading a case needs its process (matched by the digest the case row keeps) and an organisation that has its
+unit; the calendar is China's official one (as :func:`~approvalflow.persistence.load_case` by default).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine import Case
+from ..errors import ApprovalflowError
+from ..loader import ProcessDefinition
+from ..org import Organisation
+from ..persistence import load_case
+from ..trail import verify
+from .base import CaseRecord, ConflictError, IndexProblem, StoreError
+from .index import record_of
+from .integrity import tie
+from .sql import (
+    TABLES,
+    Damaged,
+    SqlStoreBase,
+    _anomaly_rows,
+    _check_case_row,
+    _deadline_rows,
+    _header,
+    anomaly_from_row,
+    case_row,
+    deadline_from_row,
+    record_from_row,
+)
+
+__all__ = ["CheckResult", "ReindexResult", "check_store", "reindex_store"]
+
+_HEADER_NAMES = [c.strip() for c in TABLES["af_cases"].split(",")]
+_HEADER_NAMES = [_HEADER_NAMES[0], *_HEADER_NAMES[2:18]]
+_DEADLINE_NAMES = [c.strip() for c in TABLES["af_deadlines"].split(",")]
+_ANOMALY_NAMES = [c.strip() for c in TABLES["af_anomalies"].split(",")]
+
+
+@dataclass
+class CheckResult:
+    """What ``store check`` found: how many cases it read and every problem."""
+
+    cases: int = 0
+    problems: list[IndexProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "cases": self.cases, "problems": [p.to_json() for p in self.problems]}
+
+
+@dataclass
+class ReindexResult:
+    """What ``store reindex`` did: the cases reindexed, those refused (with why), index rows without a case removed."""
+
+    reindexed: int = 0
+    refused: list[IndexProblem] = field(default_factory=list)
+    orphans_removed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reindexed": self.reindexed,
+            "refused": [p.to_json() for p in self.refused],
+            "orphans_removed": self.orphans_removed,
+        }
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _loaded(
+    store: SqlStoreBase,
+    record: CaseRecord,
+    processes: Mapping[str, ProcessDefinition],
+    organisations: Sequence[Organisation],
+) -> Case | IndexProblem:
+    """The case restored from its state (trail verified against the case row's head), or why not."""
+    cid = record.id
+    try:
+        doc = json.loads(record.state)
+    except (ValueError, RecursionError) as exc:
+        return IndexProblem(cid, "af_cases", f"column state: not JSON ({exc})")
+    entries = doc.get("trail") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return IndexProblem(cid, "af_cases", "column state: not a saved case (no list of trail entries)")
+    result = verify(entries, head=record.trail_head, key=store.key)
+    if not result.ok:
+        return IndexProblem(
+            cid,
+            "af_cases",
+            "the audit trail does not verify against the case row's head: " + "; ".join(result.problems),
+        )
+    definition = processes.get(record.digest)
+    if definition is None:
+        return IndexProblem(
+            cid,
+            "af_cases",
+            f"the case ran on process '{record.process}' with digest {record.digest[:12]}…: no such process was given",
+        )
+    org = next((o for o in organisations if record.unit in o.units), None)
+    if org is None:
+        return IndexProblem(cid, "af_cases", f"no organisation given has the case's unit '{record.unit}'")
+    try:
+        case = load_case(record.state, definition, org, name=f"{store.url} case {cid}", trail_key=store.key)
+    except ApprovalflowError as exc:
+        return IndexProblem(cid, "af_cases", f"the state does not load: {exc}")
+    check = case.trail.verify(record.trail_head)
+    if not check.ok:
+        return IndexProblem(
+            cid, "af_cases", "the audit trail does not match the case row's head: " + "; ".join(check.problems)
+        )
+    return case
+
+
+def _differences(
+    cid: str, stored: Sequence[Sequence[Any]], computed: Sequence[Sequence[Any]], table: str, names: list[str]
+) -> list[IndexProblem]:
+    found = []
+    for n in range(max(len(stored), len(computed))):
+        if n >= len(stored):
+            found.append(IndexProblem(cid, table, "row missing (the index computes it from the case)", n))
+        elif n >= len(computed):
+            found.append(IndexProblem(cid, table, "row the case does not give (added)", n))
+        elif list(stored[n]) != list(computed[n]):
+            cols = [
+                f"{names[i]} {_show(stored[n][i])} (expected {_show(computed[n][i])})"
+                for i in range(min(len(names), len(stored[n]), len(computed[n])))
+                if stored[n][i] != computed[n][i]
+            ]
+            found.append(IndexProblem(cid, table, "differs from the case: " + ", ".join(cols), n))
+    return found
+
+
+def _check_case(
+    store: SqlStoreBase,
+    case_id: Any,
+    processes: Mapping[str, ProcessDefinition],
+    organisations: Sequence[Organisation],
+) -> list[IndexProblem]:
+    row, deadlines, anomalies = store.raw_case(case_id)
+    cid = case_id if isinstance(case_id, str) else repr(case_id)
+    if row is None:
+        return [IndexProblem(cid, "af_cases", "the case row vanished while checking")]
+    problems: list[IndexProblem] = []
+    try:
+        record = record_from_row(row)
+        _check_case_row(row)
+    except Damaged as exc:
+        return [IndexProblem(cid, "af_cases", f"damaged row: {exc}")]
+    readable = True
+    for table, rows, parse in (
+        ("af_deadlines", deadlines, deadline_from_row),
+        ("af_anomalies", anomalies, anomaly_from_row),
+    ):
+        for r in rows:
+            try:
+                parse(r)
+            except Damaged as exc:
+                problems.append(
+                    IndexProblem(cid, table, f"damaged row: {exc}", r[1] if isinstance(r[1], int) else None)
+                )
+                readable = False
+    if readable:
+        for table, n, message in tie(
+            _header(row),
+            (row[14], row[15]),
+            (row[16], row[17]),
+            row[18],
+            row[19],
+            store.key,
+            deadlines=deadlines,
+            anomalies=anomalies,
+        ):
+            problems.append(IndexProblem(cid, table, message, n))
+    case = _loaded(store, record, processes, organisations)
+    if isinstance(case, IndexProblem):
+        return [*problems, case]
+    computed = record_of(case, record.state)
+    expected = case_row(computed, record.version, store.key)
+    header_expected = (expected[0], *expected[2:18])
+    problems += _differences(cid, [_header(row)], [header_expected], "af_cases", _HEADER_NAMES)
+    problems += _differences(cid, deadlines, _deadline_rows(computed), "af_deadlines", _DEADLINE_NAMES)
+    problems += _differences(cid, anomalies, _anomaly_rows(computed), "af_anomalies", _ANOMALY_NAMES)
+    for p in problems:
+        if p.table == "af_cases" and p.row == 0:  # the case row has no row number of its own
+            problems[problems.index(p)] = IndexProblem(p.case_id, p.table, p.message)
+    return problems
+
+
+def check_store(
+    store: SqlStoreBase,
+    processes: Iterable[ProcessDefinition],
+    organisations: Sequence[Organisation],
+) -> CheckResult:
+    """Every problem of every case of ``store`` (see the module docstring); the store is only read."""
+    by_digest = {p.digest: p for p in processes}
+    result = CheckResult()
+    for message in store.integrity_check():
+        result.problems.append(IndexProblem("-", "(database file)", message))
+    for case_id in store.raw_ids():
+        result.cases += 1
+        result.problems += _check_case(store, case_id, by_digest, organisations)
+    for table, case_id, n in store.orphans():
+        result.problems.append(
+            IndexProblem(
+                str(case_id), table, "index row of a case the store does not have", n if isinstance(n, int) else None
+            )
+        )
+    return result
+
+
+def reindex_store(
+    store: SqlStoreBase,
+    processes: Iterable[ProcessDefinition],
+    organisations: Sequence[Organisation],
+) -> ReindexResult:
+    """Rebuild the index of every case whose trail verifies and whose state loads; list the others as refused.
+
+    Each case is rewritten in its own transaction at the version it was read at (a case saved meanwhile is
+    refused, not overwritten: run again). Index rows of no case are removed.
+    """
+    by_digest = {p.digest: p for p in processes}
+    result = ReindexResult()
+    for case_id in store.raw_ids():
+        cid = case_id if isinstance(case_id, str) else repr(case_id)
+        row, _, _ = store.raw_case(case_id)
+        if row is None:
+            continue
+        try:
+            record = record_from_row(row)
+        except Damaged as exc:
+            result.refused.append(IndexProblem(cid, "af_cases", f"damaged row: {exc}"))
+            continue
+        case = _loaded(store, record, by_digest, organisations)
+        if isinstance(case, IndexProblem):
+            result.refused.append(case)
+            continue
+        try:
+            store.reindex(record_of(case, record.state), expected=record.version)
+        except ConflictError:
+            result.refused.append(IndexProblem(cid, "af_cases", "saved by someone else while reindexing; run again"))
+            continue
+        except StoreError as exc:
+            result.refused.append(IndexProblem(cid, "af_cases", str(exc)))
+            continue
+        result.reindexed += 1
+    result.orphans_removed = store.delete_orphans()
+    return result
