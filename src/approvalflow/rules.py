@@ -16,7 +16,7 @@ from fractions import Fraction
 from .calendar import WorkingCalendar
 from .meetings import Meeting
 from .model import StepInfo
-from .org import Organisation, OrgUnit, Person
+from .org import Organisation, OrgUnit, Person, party_key
 from .periods import period_deadline
 
 __all__ = [
@@ -121,15 +121,34 @@ def unauthorized(a: Attempt) -> Iterator[Finding]:
         )
 
 
+@register("other-unit")
+def other_unit(a: Attempt) -> Iterator[Finding]:
+    """The actor belongs to the case's unit, or to a unit the step names (af:step/@units)."""
+    if a.actor.unit == a.unit.id or a.actor.unit in a.step.units:
+        return
+    allowed = ", ".join((a.unit.id, *a.step.units))
+    yield _finding(
+        a,
+        "other-unit",
+        f"{a.actor.id} belongs to unit '{a.actor.unit}', not to the case's unit '{a.unit.id}'; "
+        f"step '{a.step.id}' may be done by people of {allowed} (a step names other units in af:step/@units)",
+    )
+
+
 @register("five-not-direct")
 def five_not_direct(a: Attempt) -> Iterator[Finding]:
-    if a.step.domain is not None and a.unit.principal == a.actor.id:
-        yield _finding(
-            a,
-            "five-not-direct",
-            f"{a.actor.id} is the principal of {a.unit.id} and may not directly "
-            f"handle the {a.step.domain.value} domain (五不直接分管): a deputy in charge handles it",
-        )
+    if a.step.domain is None:
+        return
+    own = a.organisation.units.get(a.actor.unit)
+    for unit in (a.unit, own):
+        if unit is not None and unit.principal == a.actor.id:
+            yield _finding(
+                a,
+                "five-not-direct",
+                f"{a.actor.id} is the principal of {unit.id} and may not directly "
+                f"handle the {a.step.domain.value} domain (五不直接分管): a deputy in charge handles it",
+            )
+            return
 
 
 @register("separate-actors")
@@ -158,15 +177,18 @@ def same_actor(a: Attempt) -> Iterator[Finding]:
 
 @register("recusal")
 def recusal(a: Attempt) -> Iterator[Finding]:
-    conflicts = a.organisation.conflicts.get(a.actor.id, frozenset())
-    for party in a.parties:
-        if party in conflicts:
-            yield _finding(
-                a,
-                "recusal",
-                f"{a.actor.id} has a declared conflict of interest with {party}, a party "
-                "of this case, and must recuse (回避)",
-            )
+    """Parties and declared conflicts compare by :func:`~approvalflow.org.party_key` (width, case, spaces)."""
+    seen: set[str] = set()
+    for party in a.organisation.conflicted(a.actor.id, a.parties):
+        if party_key(party) in seen:
+            continue  # the same party named twice (e.g. as applicant and among parties): one finding
+        seen.add(party_key(party))
+        yield _finding(
+            a,
+            "recusal",
+            f"{a.actor.id} has a declared conflict of interest with {party.strip()}, a party "
+            "of this case, and must recuse (回避)",
+        )
 
 
 @register("once")
@@ -185,6 +207,27 @@ def precedence(a: Attempt) -> Iterator[Finding]:
     missing = [s for s in a.step.requires if not a.completed(s)]
     if missing:
         yield _finding(a, "precedence", f"'{a.step.id}' requires {', '.join(missing)} to be completed first")
+
+
+@register("backdated")
+def backdated(a: Attempt) -> Iterator[Finding]:
+    """A completion may not be dated before its step became ready, nor before the case's last completion."""
+    if a.since is not None and a.at < a.since:
+        yield _finding(
+            a,
+            "backdated",
+            f"'{a.step.id}' is dated {a.at.isoformat()}, before it became ready at {a.since.isoformat()} "
+            "(倒签: a moment earlier than the step was ready)",
+        )
+        return
+    last = a.history[-1] if a.history else None
+    if last is not None and a.at < last.at:
+        yield _finding(
+            a,
+            "backdated",
+            f"'{a.step.id}' is dated {a.at.isoformat()}, before the case's last completion "
+            f"('{last.step}' at {last.at.isoformat()}); completions are recorded in time order (倒签)",
+        )
 
 
 @register("min-duration")
@@ -250,6 +293,37 @@ def last_speaker(a: Attempt) -> Iterator[Finding]:
             a,
             "last-speaker",
             f"{who} ({post}) must speak last (末位表态); the last to speak was {last or 'nobody'}",
+        )
+
+
+@register("meeting-members")
+def meeting_members(a: Attempt) -> Iterator[Finding]:
+    """The record's members are exactly the members of the step's group in the case's unit (organisation file)."""
+    rule = a.step.collective
+    if rule is None or a.meeting is None:
+        return  # without a record, ``quorum`` already refuses
+    group = a.unit.groups.get(rule.group)
+    if group is None:
+        known = ", ".join(sorted(a.unit.groups)) or "none"
+        yield _finding(
+            a,
+            "meeting-members",
+            f"unit '{a.unit.id}' defines no group '{rule.group}' (units[].groups in the organisation file; its "
+            f"groups: {known}): who may meet for '{a.step.id}' is unknown, so the meeting cannot be accepted",
+        )
+        return
+    listed, wanted = set(a.meeting.members), set(group.members)
+    if listed != wanted:
+        parts = []
+        if wanted - listed:
+            parts.append("leaves out " + ", ".join(m for m in group.members if m not in listed))
+        if listed - wanted:
+            parts.append("adds " + ", ".join(sorted(listed - wanted)))
+        yield _finding(
+            a,
+            "meeting-members",
+            f"the members of '{a.step.id}' are the {group.name} ('{group.id}') of {a.unit.id}: "
+            f"{', '.join(group.members)}; the record {' and '.join(parts)}",
         )
 
 
