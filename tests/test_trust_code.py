@@ -333,3 +333,62 @@ def test_engine_states_this_version_does_not_write_are_refused(damage: str):
         task["data"] = {"x": float("nan")}
     with pytest.raises(ValueError):
         check_workflow_state(wf, definition)
+
+
+def test_ad_hoc_sub_processes_are_refused_by_name():
+    """SpiffWorkflow 3.2 evaluates an ad-hoc completion condition at the start and then fails: refused, not run."""
+    body = (
+        '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>\n'
+        '<bpmn:adHocSubProcess id="adhoc"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+        '<bpmn:userTask id="a1"/><bpmn:completionCondition>done</bpmn:completionCondition></bpmn:adHocSubProcess>\n'
+        '<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>\n'
+        '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="adhoc"/>\n'
+        '<bpmn:sequenceFlow id="f2" sourceRef="adhoc" targetRef="end"/>'
+    )
+    with pytest.raises(NotExecutableError, match="ad-hoc") as info:
+        load_process_string(model(body), filename="adhoc.bpmn")
+    assert (info.value.line, info.value.element) == (5, "adhoc")
+
+
+BOUNDED_RUN = r"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (768 * 2**20, 768 * 2**20))
+from approvalflow import EngineError, FakeClock, NotExecutableError, load_process_string, organisation_from_dict, start_case
+org = organisation_from_dict({"units": [{"id": "u"}], "people": {"a": {"unit": "u"}}})
+text = sys.stdin.read()
+try:
+    definition = load_process_string(text, filename="bomb.bpmn", process_id="a" if 'id="a"' in text else None)
+    case = start_case(definition, org, clock=FakeClock("2026-01-05T09:00:00+08:00"))
+    case.complete("t1", "a", data={"n": 10**9})
+except (EngineError, NotExecutableError) as exc:
+    print(type(exc).__name__, str(exc)[:200])
+"""
+
+
+@pytest.mark.parametrize("kind", ["cardinality", "recursion"])
+def test_refusals_are_bounded_in_memory_and_time(kind: str):
+    """Run in a child with 768 MiB of address space and 60 s: a clear error, not an exhausted host."""
+    import subprocess
+    import sys
+
+    if kind == "cardinality":
+        text = model(
+            '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>\n'
+            '<bpmn:userTask id="t1"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>\n'
+            '<bpmn:userTask id="mi"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>'
+            "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>n</bpmn:loopCardinality>"
+            "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>\n"
+            '<bpmn:endEvent id="e1"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>\n'
+            '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="t1"/>\n'
+            '<bpmn:sequenceFlow id="f2" sourceRef="t1" targetRef="mi"/>\n'
+            '<bpmn:sequenceFlow id="f3" sourceRef="mi" targetRef="e1"/>'
+        )
+        expected = "EngineError"
+    else:
+        text = processes([("a", "a")])
+        expected = "NotExecutableError"
+    done = subprocess.run(
+        [sys.executable, "-c", BOUNDED_RUN], input=text, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(expected), done.stdout

@@ -40,7 +40,8 @@ from .namespaces import BPMN_NS, bpmn, owner_id
 from .xmlsafe import element_label, parse_xml, parse_xml_string
 
 __all__ = [
-    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "ProcessDefinition", "TrustedFunction", "load_process", "load_process_string",
+    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "UNSUPPORTED", "ProcessDefinition", "TrustedFunction", "load_process",
+    "load_process_string",
 ]  # fmt: skip
 
 TrustedFunction = Callable[[dict[str, Any]], Mapping[str, Any] | None]
@@ -67,6 +68,14 @@ EXPRESSION_TAGS = (
     "expression",
     "resourceAssignmentExpression",
 )
+
+#: BPMN elements the engine cannot run correctly, refused by name at load time (and reported by ``validate`` as
+#: ``not-executable``) rather than run approximately.
+UNSUPPORTED = {
+    "adHocSubProcess": "ad-hoc sub-processes are not run by this engine (SpiffWorkflow 3.2 evaluates the completion "
+    "condition when the sub-process starts and fails on its data objects); model the steps as a sub-process with "
+    "an inclusive gateway instead",
+}
 
 MAX_CALL_DEPTH = 10
 """Deepest chain of call activities a process may have (a process calling one calling one ...). A process that
@@ -157,6 +166,9 @@ def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[
     check_af_placement(root, file)
     processes: dict[str, ProcessInfo] = {}
     _check_expressions(root, file, trusted)
+    for tag, reason in UNSUPPORTED.items():
+        for el in root.iter(bpmn(tag)):
+            raise NotExecutableError(reason, file=file, line=el.sourceline, element=el.get("id"))
     for proc in root.iter(bpmn("process")):
         info = read_process(proc, file)
         _check_structure(proc, info, file)

@@ -19,6 +19,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser import BpmnParser
 
 from ..expressions import UnsafeExpression, check_expression
+from ..loader import EXPRESSION_TAGS, UNSUPPORTED
 from ..namespaces import bpmn, local, owner_id
 from .context import Context, check
 from .findings import StaticFinding, finding
@@ -27,16 +28,6 @@ __all__: list[str] = []
 
 _ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
 
-_EXPRESSIONS = (
-    "conditionExpression",
-    "completionCondition",
-    "loopCardinality",
-    "loopCondition",
-    "timeDate",
-    "timeDuration",
-    "timeCycle",
-    "condition",
-)
 
 
 def _at(ctx: Context, el: etree._Element, message: str) -> StaticFinding:
@@ -99,20 +90,22 @@ def _scope_reasons(ctx: Context) -> Iterator[StaticFinding]:
 
 
 def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFinding]:
-    for tag in _EXPRESSIONS:
+    for el in root.iter(*(bpmn(tag) for tag in EXPRESSION_TAGS)):
+        text = "".join(el.itertext()).strip()
+        if not text:
+            continue
+        try:
+            check_expression(text)
+        except UnsafeExpression as exc:
+            yield _at(
+                ctx,
+                el,
+                f"the expression in bpmn:{local(el)} is outside the safe expression language: "
+                f"{exc.reason} (expression: {text[:60]!r})",
+            )
+    for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
-            text = "".join(el.itertext()).strip()
-            if not text:
-                continue
-            try:
-                check_expression(text)
-            except UnsafeExpression as exc:
-                yield _at(
-                    ctx,
-                    el,
-                    f"the expression in bpmn:{tag} is outside the safe expression language: "
-                    f"{exc.reason} (expression: {text[:60]!r})",
-                )
+            yield _at(ctx, el, reason)
     for el in root.iter(bpmn("scriptTask")):
         yield _at(
             ctx,
