@@ -44,6 +44,7 @@ import yaml
 from chinese_calendar import constants as _cc_constants
 
 from approvalflow.errors import CalendarError
+from approvalflow.yamlio import parse_yaml
 
 __all__ = ["ChinaCalendar", "FakeCalendar", "WeekendCalendar", "WorkingCalendar"]
 
@@ -197,18 +198,7 @@ def _fail(path: Path, node: yaml.Node | None, message: str, element: str | None 
 
 def _load_supplement(path: Path) -> tuple[int, _Year]:
     """Read and check one supplement file; every problem names the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalendarError(f"cannot read calendar supplement: {exc}", file=path) from exc
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise CalendarError(f"not valid YAML: {exc.problem}", file=path, line=line) from exc
-    except yaml.YAMLError as exc:
-        raise CalendarError(f"not valid YAML: {exc}", file=path) from exc
+    root = parse_yaml(path, error=CalendarError, construct=False).node
     if not isinstance(root, yaml.MappingNode):
         raise _fail(path, root, "a calendar supplement must be a mapping with year, source, holidays, workdays")
     fields: dict[str, yaml.Node] = {}

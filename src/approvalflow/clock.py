@@ -8,9 +8,30 @@ from typing import Protocol, runtime_checkable
 
 from .periods import SHANGHAI
 
-__all__ = ["Clock", "FakeClock", "SystemClock", "parse_moment"]
+__all__ = [
+    "MAX_MOMENT_CHARS",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "Clock",
+    "FakeClock",
+    "SystemClock",
+    "check_moment",
+    "parse_moment",
+]
+
+MIN_YEAR = 1900
+"""The earliest year of a moment the package accepts (scenarios, ``supervise --at``, the engine's ``at=``)."""
+
+MAX_YEAR = 2999
+"""The latest year of a moment the package accepts. Dates near Python's year 9999 overflow in deadline arithmetic
+and timezone conversion; no approval runs a thousand years. Both bounds are fixed: a moment outside them is a
+typing mistake, not a case."""
+
+MAX_MOMENT_CHARS = 64
+"""Longest text read as a moment (``2026-09-28T09:00:00.000000+08:00:00`` has 35 characters)."""
 
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_EXAMPLE = "2026-09-28T09:00:00+08:00"
 
 
 @runtime_checkable
@@ -28,10 +49,37 @@ class SystemClock:
 
 
 def parse_moment(value: str | datetime) -> datetime:
-    """A timezone-aware moment from an ISO 8601 string or datetime; naive moments are refused."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        raise ValueError(f"the moment {value!s} has no timezone; write it like 2026-09-28T09:00:00+08:00")
+    """A timezone-aware moment from an ISO 8601 string or datetime, in the years :data:`MIN_YEAR`-:data:`MAX_YEAR`.
+
+    Anything else (naive moments, other years, text that is no moment, other types) raises :class:`ValueError`
+    with a message that says what is wrong; never another exception.
+    """
+    if isinstance(value, str):
+        if len(value) > MAX_MOMENT_CHARS:
+            raise ValueError(f"not a moment: {len(value):,} characters of text (a moment is like {_EXAMPLE})")
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:  # UnicodeError (a lone surrogate) is a ValueError too
+            raise ValueError(f"not an ISO 8601 moment such as {_EXAMPLE}: {value!r}") from None
+    elif isinstance(value, datetime):
+        moment = value
+    else:
+        raise ValueError(f"a moment is text like {_EXAMPLE} or a datetime, not {type(value).__name__}")
+    return check_moment(moment)
+
+
+def check_moment(moment: datetime) -> datetime:
+    """``moment`` itself if it is timezone-aware and in the years :data:`MIN_YEAR`-:data:`MAX_YEAR`, else ValueError."""
+    try:
+        offset = moment.utcoffset()
+    except (ValueError, TypeError, OverflowError) as exc:  # a tzinfo of someone else's making
+        raise ValueError(f"the moment's timezone cannot be read: {exc}") from None
+    if offset is None:
+        raise ValueError(f"the moment {moment.isoformat()} has no timezone; write it like {_EXAMPLE}")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(
+            f"the moment {moment.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR} the package accepts"
+        )
     return moment
 
 
@@ -42,7 +90,10 @@ def _duration(value: str | timedelta) -> timedelta:
     if not m or value == "P":
         raise ValueError(f"not an ISO 8601 duration such as P3D or PT4H: {value!r}")
     weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"the duration {value!r} is too long") from None
 
 
 class FakeClock:
@@ -59,5 +110,9 @@ class FakeClock:
         return self._now
 
     def advance(self, by: str | timedelta) -> datetime:
-        self._now = self._now + _duration(by)
+        try:
+            moment = self._now + _duration(by)
+        except OverflowError:
+            raise ValueError(f"advancing {self._now.isoformat()} by {by} leaves the calendar") from None
+        self._now = check_moment(moment)
         return self._now

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .calendar import ChinaCalendar
-from .clock import FakeClock
+from .clock import FakeClock, check_moment
 from .engine import Case, Policy, start_case
 from .errors import CalendarError, RunError, ScenarioError, StepRefused
 from .loader import ProcessDefinition, load_process
@@ -32,9 +32,10 @@ __all__ = ["CalendarSettings", "Scenario", "ScenarioResult", "ScenarioStep", "lo
 
 
 def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
+    """A moment of a scenario: timezone-aware and within the years of :func:`approvalflow.clock.check_moment`."""
+    if value.utcoffset() is None:
         raise ValueError("a moment needs a timezone, e.g. 2026-09-28T09:00:00+08:00")
-    return value
+    return check_moment(value)
 
 
 class ScenarioStep(BaseModel):

@@ -26,13 +26,16 @@ import re
 from lxml import etree
 
 from .errors import XmlError
+from .inputfiles import read_regular_file
 from .namespaces import AF_NS, BPMN_NS
 
 __all__ = [
     "DEFAULT_MAX_BYTES", "element_id", "element_label", "parse_xml", "parse_xml_file", "parse_xml_string",
+    "read_xml_bytes",
 ]  # fmt: skip
 
 DEFAULT_MAX_BYTES = 50 * 2**20
+"""Largest XML document parsed, in bytes; raise it with ``max_bytes=`` of the parse functions."""
 _PREFIXES = {
     BPMN_NS: "bpmn", AF_NS: "af", "http://www.omg.org/spec/BPMN/20100524/DI": "bpmndi",
     "http://www.omg.org/spec/DD/20100524/DC": "dc", "http://www.omg.org/spec/DD/20100524/DI": "di",
@@ -102,6 +105,18 @@ def parse_xml_string(
     return tree
 
 
+def read_xml_bytes(
+    path: str | os.PathLike[str], *, filename: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``max_bytes``; a FIFO, device or folder is refused.
+
+    The file is opened without blocking and checked on the opened descriptor, so a FIFO named ``*.bpmn``
+    never hangs a reader (see :mod:`approvalflow.inputfiles`).
+    """
+    hint = "raise the limit with max_bytes= (approvalflow.xmlsafe)"
+    return read_regular_file(path, max_bytes=max_bytes, error=XmlError, filename=filename, hint=hint)
+
+
 def parse_xml_file(
     path: str | os.PathLike[str], *, filename: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> etree._ElementTree:
@@ -110,13 +125,7 @@ def parse_xml_file(
     ``filename`` is the name used in error messages (default: the path).
     """
     filename = filename or os.fspath(path)
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(max_bytes + 1)  # bounded even for devices and growing files
-    except OSError as exc:
-        raise XmlError(f"cannot read the file: {exc.strerror or exc}", file=filename) from exc
-    if len(data) > max_bytes:
-        raise XmlError(f"the file is larger than the limit of {max_bytes:,} bytes", file=filename)
+    data = read_xml_bytes(path, filename=filename, max_bytes=max_bytes)
     return parse_xml_string(data, filename=filename, max_bytes=max_bytes)
 
 

@@ -21,7 +21,7 @@ from .di import Layout, read_layouts
 from .errors import RenderError
 from .extract import extract, index_elements
 from .model import Bounds, Diagram, Edge, Header, RiskBadge, Shape
-from .names import POST_NAMES
+from .names import MAX_LABEL_CHARS, POST_NAMES
 from .risk import render_risk
 from .svg import render_flow
 from .text import FONT_STACK
@@ -43,30 +43,41 @@ def layouts_of(root: etree._Element, file: str | None = None) -> list[Layout]:
     skip = frozenset(
         str(proc.get("id"))
         for proc in root.iterfind(f"{{{BPMN_NS}}}process")
-        if any(child.get("id") in drawn for child in proc)
+        if any(child.get("id") in drawn for child in proc if isinstance(child.tag, str))
     )
     return layouts + auto_layouts(root, file, skip) if layouts else auto_layouts(root, file)
 
 
 def diagrams_of(
-    source: str | os.PathLike[str] | bytes, *, post_names: Mapping[str, str] | None = None
+    source: str | os.PathLike[str] | bytes,
+    *,
+    post_names: Mapping[str, str] | None = None,
+    max_label: int = MAX_LABEL_CHARS,
 ) -> list[Diagram]:
     """The drawing model of every diagram of a BPMN file (a path or the document).
 
-    ``post_names`` maps post ids to the titles shown in step labels (default :data:`POST_NAMES`).
+    ``post_names`` maps post ids to the titles shown in step labels (default :data:`POST_NAMES`); labels longer
+    than ``max_label`` characters are cut with an ellipsis, the whole name kept in a ``<title>``.
     """
     tree = parse_xml(source)
     root = tree.getroot()
     file = os.fspath(source) if not isinstance(source, bytes) and not str(source).lstrip().startswith("<") else None
     index = index_elements(root)
-    return [extract(root, layout, index, post_names) for layout in layouts_of(root, file)]
+    return [extract(root, layout, index, post_names, max_label=max_label) for layout in layouts_of(root, file)]
 
 
 def render_views(
-    source: str | os.PathLike[str] | bytes, view: View = "flow", *, post_names: Mapping[str, str] | None = None
+    source: str | os.PathLike[str] | bytes,
+    view: View = "flow",
+    *,
+    post_names: Mapping[str, str] | None = None,
+    max_label: int = MAX_LABEL_CHARS,
 ) -> list[str]:
-    """One SVG document per diagram of the file, in the given view (``flow`` 运行流程图, ``risk`` 廉政风险防控图)."""
-    diagrams = diagrams_of(source, post_names=post_names)
+    """One SVG document per diagram of the file, in the given view (``flow`` 运行流程图, ``risk`` 廉政风险防控图).
+
+    Labels longer than ``max_label`` characters (default :data:`~.names.MAX_LABEL_CHARS`) are cut with "…".
+    """
+    diagrams = diagrams_of(source, post_names=post_names, max_label=max_label)
     if view == "risk":
         return [render_risk(d) for d in diagrams]
     return [render_flow(d) for d in diagrams]

@@ -28,6 +28,7 @@ from .errors import RenderError
 from .extract import step_detail
 from .labels import DETAIL_SIZE, LABEL_SIZE
 from .model import Bounds
+from .names import MAX_TITLE_CHARS, clip
 from .routing import Box, LabelPlacer, route, spread_channels
 from .text import measure
 
@@ -75,13 +76,19 @@ class _Node:
 
 
 def _local(el: etree._Element) -> str:
-    return str(etree.QName(el).localname)
+    """The local name of an element; ``""`` for a comment or processing instruction (their ``tag`` is a function)."""
+    return str(etree.QName(el).localname) if isinstance(el.tag, str) else ""
+
+
+def _label(el: etree._Element) -> str:
+    """The name of ``el`` as drawn: spaces collapsed, cut to :data:`~.names.MAX_LABEL_CHARS` as :mod:`.extract` does."""
+    return clip(" ".join((el.get("name") or "")[: MAX_TITLE_CHARS + 1].split()))
 
 
 def _task_width(el: etree._Element) -> float:
     """Wide enough for the name on two lines and the post · limit line on one, within limits."""
-    name = " ".join((el.get("name") or "").split())
-    detail = step_detail(el, None)
+    name = _label(el)
+    detail = clip(step_detail(el, None))
     need = max(measure(name, LABEL_SIZE) / 2 + 2 * LABEL_SIZE, measure(detail, DETAIL_SIZE)) + 16
     return min(TASK_MAX_WIDTH, max(TASK[0], 10 * math.ceil(need / 10)))
 
@@ -99,7 +106,8 @@ def _leaf_lanes(proc: etree._Element) -> list[etree._Element]:
 
 
 def _nodes(proc: etree._Element, lanes: list[etree._Element]) -> dict[str, _Node]:
-    lane_of = {(ref.text or "").strip(): i for i, lane in enumerate(lanes) for ref in lane.iterfind(f"{_B}flowNodeRef")}
+    refs = ((i, ref) for i, lane in enumerate(lanes) for ref in lane.iterfind(f"{_B}flowNodeRef"))
+    lane_of = {"".join(ref.itertext()).strip(): i for i, ref in refs}  # all its text: a comment inside splits it
     nodes: dict[str, _Node] = {}
     sources = {f.get("targetRef"): f.get("sourceRef") for f in proc.iterfind(f"{_B}sequenceFlow")}
     for el in proc:
@@ -109,7 +117,7 @@ def _nodes(proc: etree._Element, lanes: list[etree._Element]) -> dict[str, _Node
         width, height = _size(kind)
         if (width, height) == TASK:
             width = _task_width(el)
-        nodes[ident] = _Node(ident, kind, " ".join((el.get("name") or "").split()), width, height, -1)
+        nodes[ident] = _Node(ident, kind, _label(el), width, height, -1)
     for ident, node in nodes.items():  # a node in no lane joins the lane of the node before it
         seen, current = set(), ident
         while current not in lane_of and current in sources and current not in seen:
@@ -245,7 +253,7 @@ def _layout(proc: etree._Element, file: str | None) -> Layout:
     lanes = _leaf_lanes(proc)
     nodes = _nodes(proc, lanes)
     flows = [
-        (str(f.get("id")), f.get("sourceRef") or "", f.get("targetRef") or "", " ".join((f.get("name") or "").split()))
+        (str(f.get("id")), f.get("sourceRef") or "", f.get("targetRef") or "", _label(f))
         for f in proc.iterfind(f"{_B}sequenceFlow")
         if f.get("id")
     ]
@@ -314,7 +322,7 @@ def _attach(proc: etree._Element, host_of: dict[str, str], nodes: dict[str, _Nod
         step = box.width / (len(events) + 1)
         for k, b in enumerate(events):
             cx = round(box.right - step * (k + 1))
-            node = _Node(str(b.get("id")), "boundaryEvent", " ".join((b.get("name") or "").split()), *EVENT, -1)
+            node = _Node(str(b.get("id")), "boundaryEvent", _label(b), *EVENT, -1)
             node.box = Bounds(cx - EVENT[0] / 2, box.bottom - EVENT[1] / 2, *EVENT)
             placed[node.id] = node
     return placed

@@ -101,7 +101,7 @@ def read_layouts(root: etree._Element) -> list[Layout]:
             continue
         ident = diagram.get("id") or f"diagram-{number}"
         layout = Layout(ident, diagram.get("name") or "", plane.get("bpmnElement") or "")
-        for el in plane:
+        for el in plane:  # comments and processing instructions have a function as tag: never equal
             if el.tag == f"{{{BPMNDI_NS}}}BPMNShape" and (shape := _shape(el)) is not None:
                 layout.shapes.append(shape)
             elif el.tag == f"{{{BPMNDI_NS}}}BPMNEdge" and (edge := _edge(el)) is not None:

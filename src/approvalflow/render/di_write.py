@@ -23,7 +23,7 @@ from lxml import etree
 
 from ..errors import XmlError
 from ..namespaces import BPMN_NS
-from ..xmlsafe import parse_xml_file, parse_xml_string
+from ..xmlsafe import parse_xml_file, parse_xml_string, read_xml_bytes
 from .autolayout import auto_layouts
 from .di import BPMNDI_NS, DC_NS, DI_NS, Layout, read_layouts
 from .errors import RenderError
@@ -88,7 +88,7 @@ def _drawn_processes(root: etree._Element) -> frozenset[str]:
     return frozenset(
         str(proc.get("id"))
         for proc in root.iterfind(f"{{{BPMN_NS}}}process")
-        if proc.get("id") in drawn or any(child.get("id") in drawn for child in proc)
+        if proc.get("id") in drawn or any(child.get("id") in drawn for child in proc if isinstance(child.tag, str))
     )
 
 
@@ -106,7 +106,7 @@ def write_layout(path: str | os.PathLike[str], *, force: bool = False) -> int:
     layouts = auto_layouts(root, file, skip)
     if not layouts:
         return 0
-    raw = Path(file).read_bytes()
+    raw = read_xml_bytes(file)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

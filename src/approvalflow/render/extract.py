@@ -4,10 +4,17 @@ Works on the XML alone (no loading for execution), so that any model renders, al
 the BPMN MIWG reference models our engine cannot run.  ``af:`` annotations add the
 second label line of steps (post · time limit), the header and the risk points; their
 absence is fine.
+
+The file may come from anyone: comments and processing instructions may sit inside any
+element (they are skipped), and every text that reaches the drawing is cut to a bound
+(:data:`~.names.MAX_LABEL_CHARS` for labels, :data:`~.names.MAX_TITLE_CHARS` for
+``<title>`` and risk texts), so that a name of millions of characters renders as fast
+as a short one.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 from lxml import etree
@@ -16,9 +23,12 @@ from ..model import RiskLevel, RiskPoint
 from ..namespaces import AF_NS, BPMN_NS
 from .di import Layout, LayoutEdge, LayoutShape
 from .model import Diagram, Edge, Header, RiskBadge, Shape
-from .names import CATEGORY_NAMES, format_limit, post_title
+from .names import CATEGORY_NAMES, MAX_LABEL_CHARS, MAX_TITLE_CHARS, clip, format_limit, post_title
 
 __all__ = ["extract", "index_elements", "step_detail"]
+
+MAX_MEASURES = 50
+"""Most measures (防控措施) of one risk point drawn in the risk table; more are shown as "…"."""
 
 _EXPANDABLE = frozenset({"subProcess", "transaction", "adHocSubProcess", "callActivity"})
 _B = f"{{{BPMN_NS}}}"
@@ -35,15 +45,26 @@ def index_elements(root: etree._Element) -> dict[str, etree._Element]:
 
 
 def _local(el: etree._Element) -> str:
-    return str(etree.QName(el).localname)
+    """The local name of an element; ``""`` for a comment or processing instruction (their ``tag`` is a function)."""
+    return str(etree.QName(el).localname) if isinstance(el.tag, str) else ""
 
 
-def _text(el: etree._Element | None) -> str:
-    return "" if el is None else " ".join("".join(el.itertext()).split())
+def _children(el: etree._Element) -> list[etree._Element]:
+    """The child elements of ``el``: comments and processing instructions left out."""
+    return [child for child in el if isinstance(child.tag, str)]
+
+
+def _text(el: etree._Element | None, limit: int = MAX_TITLE_CHARS) -> str:
+    """The text content of ``el`` (comments and processing instructions skipped), spaces collapsed, cut to ``limit``."""
+    return "" if el is None else clip(" ".join("".join(el.itertext()).split()), limit)
 
 
 def _ext(el: etree._Element, name: str) -> etree._Element | None:
     return el.find(f"{_B}extensionElements/{_AF}{name}")
+
+
+def _clip(value: str | None) -> str | None:
+    return None if value is None else clip(value)
 
 
 def _risks(el: etree._Element) -> tuple[RiskPoint, ...]:
@@ -53,27 +74,36 @@ def _risks(el: etree._Element) -> tuple[RiskPoint, ...]:
             level = RiskLevel(r.get("level"))
         except ValueError:
             continue
-        measures = tuple(t for m in r.iterfind(f"{_AF}measure") if (t := _text(m)))
+        measures = [t for m in itertools.islice(r.iterfind(f"{_AF}measure"), MAX_MEASURES + 1) if (t := _text(m))]
+        if len(measures) > MAX_MEASURES:
+            measures[MAX_MEASURES:] = ["…"]
         found.append(
-            RiskPoint(r.get("id", ""), level, _text(r.find(f"{_AF}description")), measures,
-                      r.get("category"), r.get("post"), el.get("id"), r.sourceline)
+            RiskPoint(clip(r.get("id", ""), MAX_LABEL_CHARS), level, _text(r.find(f"{_AF}description")),
+                      tuple(measures), _clip(r.get("category")), _clip(r.get("post")), el.get("id"), r.sourceline)
         )  # fmt: skip
     return tuple(found)
 
 
 def _name(el: etree._Element, index: dict[str, etree._Element]) -> str:
+    """The whole name of ``el`` (up to :data:`MAX_TITLE_CHARS`); :func:`_label` cuts it for display."""
     kind = _local(el)
     if kind == "textAnnotation":
         return _text(el.find(f"{_B}text"))
     if kind == "group" and el.get("categoryValueRef") in index:
-        return index[str(el.get("categoryValueRef"))].get("value") or ""
-    return " ".join((el.get("name") or "").split("\r")).replace("&#10;", "\n").strip()
+        return clip(index[str(el.get("categoryValueRef"))].get("value") or "", MAX_TITLE_CHARS)
+    name = (el.get("name") or "")[: MAX_TITLE_CHARS + 1]
+    return clip(" ".join(name.split("\r")).replace("&#10;", "\n").strip(), MAX_TITLE_CHARS)
+
+
+def _label(name: str, limit: int) -> tuple[str, str]:
+    """The name as drawn (cut to ``limit``) and the ``<title>`` (the whole name if it was cut, else "")."""
+    return (name, "") if len(name) <= limit else (clip(name, limit), name)
 
 
 def _markers(el: etree._Element) -> tuple[str, ...]:
     kind = _local(el)
-    found = [_local(d).removesuffix("EventDefinition") for d in el if _local(d).endswith("EventDefinition")]
-    found += [f"ref:{_local(d)}" for d in el if _local(d) == "eventDefinitionRef"]
+    found = [_local(d).removesuffix("EventDefinition") for d in _children(el) if _local(d).endswith("EventDefinition")]
+    found += [f"ref:{_local(d)}" for d in _children(el) if _local(d) == "eventDefinitionRef"]
     if len(found) > 1:
         found = ["parallelMultiple" if el.get("parallelMultiple") == "true" else "multiple"]
     loop = el.find(f"{_B}multiInstanceLoopCharacteristics")
@@ -102,7 +132,7 @@ def _calls_global_task(el: etree._Element) -> bool:
     """Whether a call activity calls a global task (drawn like a task) rather than a process."""
     called = el.get("calledElement") or ""
     root = el.getroottree().getroot()
-    return any(_local(g).startswith("global") for g in root if isinstance(g.tag, str) and g.get("id") == called)
+    return any(_local(g).startswith("global") for g in _children(root) if g.get("id") == called)
 
 
 def _collection(el: etree._Element) -> bool:
@@ -133,27 +163,29 @@ def _lane_of(root: etree._Element) -> dict[str, str]:
     found: dict[str, str] = {}
     for lane in root.iter(f"{_B}lane"):
         for ref in lane.iterfind(f"{_B}flowNodeRef"):
-            if ref.text:
-                found[ref.text.strip()] = lane.get("name") or ""
+            if target := _text(ref):  # all its text: a comment inside splits it
+                found[target] = lane.get("name") or ""
     return found
 
 
 def _shape(
-    ls: LayoutShape, el: etree._Element, index: dict[str, etree._Element], names: Mapping[str, str] | None
+    ls: LayoutShape, el: etree._Element, index: dict[str, etree._Element], names: Mapping[str, str] | None, limit: int
 ) -> Shape:
     kind = _local(el)
+    name, title = _label(_name(el, index), limit)
     horizontal = ls.horizontal if ls.horizontal is not None else ls.bounds.width >= ls.bounds.height
     interrupting = el.get("cancelActivity", "true") != "false" and el.get("isInterrupting", "true") != "false"
     return Shape(
-        id=ls.element, kind=kind, name=_name(el, index), bounds=ls.bounds, label_bounds=ls.label,
-        markers=_markers(el), detail=step_detail(el, names), horizontal=horizontal,
+        id=ls.element, kind=kind, name=name, bounds=ls.bounds, label_bounds=ls.label,
+        markers=_markers(el), detail=clip(step_detail(el, names), limit), horizontal=horizontal,
         expanded=bool(ls.expanded) if kind in _EXPANDABLE else False,
-        interrupting=interrupting, risks=_risks(el),
+        interrupting=interrupting, risks=_risks(el), title=title,
     )  # fmt: skip
 
 
-def _edge(le: LayoutEdge, el: etree._Element, index: dict[str, etree._Element]) -> Edge:
+def _edge(le: LayoutEdge, el: etree._Element, index: dict[str, etree._Element], limit: int) -> Edge:
     source = index.get(el.get("sourceRef") or "")
+    name, title = _label(_name(el, index), limit)
     is_default = source is not None and source.get("default") == le.element
     conditional = (
         el.find(f"{_B}conditionExpression") is not None
@@ -164,7 +196,7 @@ def _edge(le: LayoutEdge, el: etree._Element, index: dict[str, etree._Element]) 
     return Edge(
         le.element,
         _local(el),
-        _name(el, index),
+        name,
         le.waypoints,
         le.label,
         is_default,
@@ -172,6 +204,7 @@ def _edge(le: LayoutEdge, el: etree._Element, index: dict[str, etree._Element]) 
         _risks(el),
         direction,
         le.message if _local(el) == "messageFlow" else None,
+        title,
     )
 
 
@@ -188,7 +221,15 @@ def _process_of(layout: Layout, index: dict[str, etree._Element]) -> etree._Elem
     return el
 
 
-def _header(layout: Layout, index: dict[str, etree._Element]) -> Header | None:
+def _header(layout: Layout, index: dict[str, etree._Element], limit: int) -> Header | None:
+    """The title block, each line cut to ``limit`` characters."""
+    header = _full_header(layout, index)
+    if header is None:
+        return None
+    return Header(clip(header.title, limit), tuple(clip(line, limit) for line in header.lines))
+
+
+def _full_header(layout: Layout, index: dict[str, etree._Element]) -> Header | None:
     proc = _process_of(layout, index)
     power = None if proc is None else _ext(proc, "power")
     if power is None:
@@ -242,22 +283,28 @@ def extract(
     layout: Layout,
     index: dict[str, etree._Element] | None = None,
     post_names: Mapping[str, str] | None = None,
+    *,
+    max_label: int = MAX_LABEL_CHARS,
 ) -> Diagram:
-    """The drawing of one layout plane of the document ``root``; ``post_names`` titles post ids (see :mod:`.names`)."""
+    """The drawing of one layout plane of the document ``root``; ``post_names`` titles post ids (see :mod:`.names`).
+
+    Labels longer than ``max_label`` characters are cut with an ellipsis (the whole name goes to a ``<title>``).
+    """
     index = index_elements(root) if index is None else index
     lanes = _lane_of(root)
-    diagram = Diagram(layout.diagram_id, layout.name, header=_header(layout, index))
+    name = clip(layout.name, MAX_TITLE_CHARS)
+    diagram = Diagram(layout.diagram_id, name, header=_header(layout, index, max_label))
     for ls in layout.shapes:
         el = index.get(ls.element)
         if el is not None:
-            diagram.shapes.append(_shape(ls, el, index, post_names))
-            posts = _posts(el, post_names) or lanes.get(ls.element, "")
+            diagram.shapes.append(_shape(ls, el, index, post_names, max_label))
+            posts = clip(_posts(el, post_names) or lanes.get(ls.element, ""), max_label)
             if posts:
                 diagram.step_posts[ls.element] = posts
     for le in layout.edges:
         el = index.get(le.element)
         if el is not None:
-            diagram.edges.append(_edge(le, el, index))
+            diagram.edges.append(_edge(le, el, index, max_label))
     diagram.risks = _risk_order(diagram)
     diagram.badges = _badges(diagram)
     return diagram

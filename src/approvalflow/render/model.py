@@ -76,6 +76,7 @@ class Shape:
     expanded: bool = False  # sub-processes drawn open
     interrupting: bool = True  # boundary and event sub-process start events
     risks: tuple[RiskPoint, ...] = ()
+    title: str = ""  # the whole name when ``name`` was cut for display (see names.MAX_LABEL_CHARS), else ""
 
     @property
     def highest_risk(self) -> RiskLevel | None:
@@ -102,6 +103,8 @@ class Edge:
     direction: str = "None"
     #: a message flow's envelope as its DI says (``initiating``, ``non_initiating``), or None
     message: str | None = None
+    #: the whole name when ``name`` was cut for display (see names.MAX_LABEL_CHARS), else ""
+    title: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["CATEGORY_NAMES", "POST_NAMES", "format_limit", "post_title"]
+__all__ = ["CATEGORY_NAMES", "MAX_LABEL_CHARS", "MAX_TITLE_CHARS", "POST_NAMES", "clip", "format_limit", "post_title"]
+
+MAX_LABEL_CHARS = 200
+"""Longest text drawn as one label (a step's name, a flow's condition, a header line, a lane's title); longer text
+is cut with an ellipsis "…" (a label of 200 characters already fills a task six times over). Raise it with
+``render_views(..., max_label=...)``; the whole name, up to :data:`MAX_TITLE_CHARS`, stays in the element's
+``<title>`` (a tooltip in browsers)."""
+
+MAX_TITLE_CHARS = 2000
+"""Longest text kept in a ``<title>`` (an element's full name, the document title) and in a risk point's
+description or measure; longer text is cut with an ellipsis. Bounds the size of the SVG for any input."""
 
 CATEGORY_NAMES: Mapping[str, str] = {
     "licensing": "行政许可", "penalty": "行政处罚", "coercion": "行政强制", "levy": "行政征收",
@@ -36,11 +46,16 @@ POST_NAMES: Mapping[str, str] = {
 _UNITS = {"workday": "个工作日", "day": "日", "hour": "小时"}
 
 
+def clip(text: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """``text`` if it has at most ``limit`` characters, else its first ``limit - 1`` and "…"."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
 def format_limit(value: str | None, unit: str | None) -> str:
     """A limit as people write it: ``10`` workdays -> ``10个工作日``, ``30`` days -> ``30日``, ``0`` -> ``即办``."""
     if value is None or not value.strip():
         return ""
-    return "即办" if value.strip() == "0" else f"{value.strip()}{_UNITS.get(unit or 'workday', '个工作日')}"
+    return "即办" if value.strip() == "0" else f"{clip(value.strip(), 20)}{_UNITS.get(unit or 'workday', '个工作日')}"
 
 
 def post_title(post: str, names: Mapping[str, str] | None = None) -> str:

@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..inputfiles import regular_files
 from . import View, render_views
 from .errors import RenderError
 
@@ -13,11 +14,15 @@ __all__ = ["bpmn_files", "svg_names", "write_svgs"]
 
 
 def bpmn_files(paths: list[str | os.PathLike[str]]) -> list[Path]:
-    """The ``.bpmn`` files named, folders searched recursively, sorted within each folder."""
+    """The ``.bpmn`` files named, folders searched recursively, sorted within each folder.
+
+    A folder yields only its regular files (a FIFO or device named ``*.bpmn`` is not a document); a path named
+    directly is kept as it is, and reading it refuses anything but a regular file with a clear error.
+    """
     found: list[Path] = []
     for item in paths:
         path = Path(item)
-        found += sorted(path.rglob("*.bpmn")) if path.is_dir() else [path]
+        found += regular_files(path, "*.bpmn") if path.is_dir() else [path]
     return found
 
 

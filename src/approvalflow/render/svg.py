@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .labels import PlacedText, edge_label, shape_labels
 from .model import Bounds, Diagram, Edge, Header, Shape
+from .names import MAX_TITLE_CHARS, clip
 from .notation import INK, MARKER_DEFS, edge_svg, fmt, shape_svg
 from .text import ASCENT, FONT_STACK, LINE_HEIGHT, block_height, measure, wrap
 
@@ -62,8 +63,10 @@ def text_svg(p: PlacedText, color: str = TEXT, weight: str = "normal") -> str:
     )
 
 
-def _group(kind: str, ident: str, parts: list[str]) -> str:
-    return f'<g class="af-element af-{kind}" data-element-id={quoteattr(ident)}>{"".join(parts)}</g>'
+def _group(kind: str, ident: str, parts: list[str], title: str = "") -> str:
+    """One element's drawing; ``title`` (its whole name when the label was cut) as a ``<title>`` tooltip."""
+    tip = f"<title>{escape(title)}</title>" if title else ""
+    return f'<g class="af-element af-{kind}" data-element-id={quoteattr(ident)}>{tip}{"".join(parts)}</g>'
 
 
 def _default_style(shape: Shape) -> tuple[str, str]:
@@ -92,14 +95,14 @@ def draw(diagram: Diagram, style: ShapeStyle = _default_style) -> Drawing:
     ordered = _order(diagram.shapes)
     for shape in (s for s in ordered if s.kind not in _ON_TOP):
         fill, stroke = style(shape)
-        body.append(_group(shape.kind, shape.id, shape_svg(shape, fill, stroke)))
+        body.append(_group(shape.kind, shape.id, shape_svg(shape, fill, stroke), shape.title))
         labels.extend(shape_labels(shape))
     for edge in diagram.edges:
-        body.append(_group(edge.kind, edge.id, edge_svg(edge)))
+        body.append(_group(edge.kind, edge.id, edge_svg(edge), edge.title))
         if (placed := edge_label(edge)) is not None:
             labels.append(placed)
     for shape in (s for s in ordered if s.kind in _ON_TOP):
-        body.append(_group(shape.kind, shape.id, shape_svg(shape)))
+        body.append(_group(shape.kind, shape.id, shape_svg(shape), shape.title))
         labels.extend(shape_labels(shape))
     extent = diagram.extent()
     for placed in labels:
@@ -136,7 +139,7 @@ def document(parts: list[str], box: Bounds, title: str = "") -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{fmt(w)}" height="{fmt(h)}" '
         f'viewBox="{fmt(x)} {fmt(y)} {fmt(w)} {fmt(h)}" font-family={quoteattr(FONT_STACK)}>'
     )
-    title_el = f"<title>{escape(title)}</title>" if title else ""
+    title_el = f"<title>{escape(clip(title, MAX_TITLE_CHARS))}</title>" if title else ""
     background = f'<rect x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" height="{fmt(h)}" fill="#fff"/>'
     return "\n".join([head + title_el, MARKER_DEFS, background, *parts, "</svg>"]) + "\n"
 

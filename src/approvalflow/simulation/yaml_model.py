@@ -28,8 +28,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..errors import OrganisationError
+from ..yamlio import parse_yaml
 from .calendars import DAY, DayRule, Hours
 from .compile import ProcessGraph, compile_bpmn
 from .distributions import KINDS, Distribution
@@ -52,31 +52,9 @@ class _Doc:
 
     def __init__(self, file: Path) -> None:
         self.file = file
-        try:
-            text = file.read_text(encoding="utf-8-sig")
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(text)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SimulationModelError(f"cannot read the model: {exc}", file=str(file)) from exc
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            raise SimulationModelError(
-                f"not valid YAML: {exc.problem or exc}", file=str(file), line=mark.line + 1 if mark else None
-            ) from exc
-        self.lines: dict[Key, int] = {}
-        if root is not None:
-            self._walk(root, ())
-
-    def _walk(self, node: yaml.Node, path: Key) -> None:
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = (*path, str(k.value))
-                self.lines[key] = k.start_mark.line + 1
-                self._walk(v, key)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                self._walk(v, (*path, i))
+        doc = parse_yaml(file, error=SimulationModelError)
+        self.data: Any = doc.data
+        self.lines: dict[Key, int] = doc.lines().by_path
 
     def fail(self, path: Key, message: str) -> SimulationModelError:
         probe = path
@@ -177,8 +155,8 @@ def _distribution(doc: _Doc, value: Any, path: Key) -> Distribution:
 def _org_staff(doc: _Doc, org: Path, unit: str | None, key: Key) -> dict[str, int]:
     """People per post in the organisation file (in ``unit``, or in all units)."""
     try:
-        data = yaml.safe_load(org.read_text(encoding="utf-8-sig")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = parse_yaml(org, error=OrganisationError).data or {}
+    except OrganisationError as exc:
         raise doc.fail(key, f"cannot read the organisation file {org}: {exc}") from None
     people = data.get("people") if isinstance(data, dict) else None
     if not isinstance(people, dict):

@@ -13,8 +13,8 @@ over it and collects all its findings:
   ``org-five-not-direct``, ``org-all-five``.
 
 Reading problems are findings too (``invalid-bpmn``, ``invalid-annotation``).
-Only what cannot be validated at all (a path that does not exist, an
-organisation file that cannot be read, an unknown unit) raises a
+Only what cannot be validated at all (a path that does not exist or is not a
+regular file, an organisation file that cannot be read, an unknown unit) raises a
 :class:`~approvalflow.errors.DefinitionError`.
 """
 
@@ -26,6 +26,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 from ..errors import DefinitionError, OrganisationError
+from ..inputfiles import file_kind, is_regular_file, regular_files
 from ..org import Organisation
 from . import compliance, executable, staffing, structural  # noqa: F401  (they register their checks)
 from .context import CHECKS, Check, Context
@@ -71,8 +72,8 @@ def validate_file(
     """All findings of one BPMN file; called processes are looked up in its folder."""
     _check_unit(org, unit)
     path = Path(path)
-    if not path.is_file():
-        raise DefinitionError("no such file", file=str(path))
+    if not is_regular_file(path):
+        raise DefinitionError(_not_a_file(path), file=str(path))
     ws = workspace or Workspace()
     return _run(ws.document(path), ws, org, unit)
 
@@ -94,16 +95,29 @@ def validate_definition(definition: object, *, org: Organisation | None = None) 
 
 
 def bpmn_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The files named, and the ``.bpmn`` files under the folders named, in order; a missing path is an error."""
+    """The files named, and the ``.bpmn`` files under the folders named, in order.
+
+    A folder yields only its regular files (a FIFO or device named ``*.bpmn`` is not a document). A path that
+    does not exist, or names a FIFO, device or socket, is an error.
+    """
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(p.rglob("*.bpmn"))
-        elif p.is_file():
+            files += regular_files(p, "*.bpmn")
+        elif is_regular_file(p):
             files.append(p)
         else:
-            raise DefinitionError("no such file or folder", file=str(p))
+            raise DefinitionError(_not_a_file(p, folder_ok=True), file=str(p))
     return list(dict.fromkeys(files))
+
+
+def _not_a_file(path: Path, *, folder_ok: bool = False) -> str:
+    """Why ``path`` cannot be validated: missing, or not a regular file (said without opening it)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return "no such file or folder" if folder_ok else "no such file"
+    return f"cannot read the file: it is {file_kind(mode)}, and only regular files are read"
 
 
 def validate_paths(

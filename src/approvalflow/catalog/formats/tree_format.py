@@ -6,27 +6,54 @@ Chinese headers of SPEC section 9; columns a government added go under
 (``licensing``, ``high``) and read in either language; limits in people's words.
 Rows are numbered by YAML line (of the item's first key) and by JSON item
 number (1-based, in its list).
+
+Both formats are read within bounds (a catalog comes from another system): a
+regular file of at most :data:`CATALOG_MAX_BYTES` bytes; YAML through the
+package's one bounded reader (:func:`approvalflow.yamlio.parse_yaml`, with libyaml
+for speed) with at most :data:`CATALOG_MAX_YAML_NODES` nodes, aliases expanded, and
+:data:`~approvalflow.yamlio.MAX_YAML_DEPTH` levels; JSON nested at most as deep
+(Python's decoder recurses). ``read_yaml(path, max_bytes=..., max_nodes=...)`` and
+``read_json(path, max_bytes=...)`` raise the bounds.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ...errors import DefinitionError
+from ...inputfiles import read_regular_file
+from ...yamlio import MAX_YAML_DEPTH, collection_paused, parse_yaml
 from ..build import RawRecord, RawTable, build_catalog
 from ..columns import POWER_COLUMNS, RISK_COLUMNS, Column
 from ..model import Catalog, PowerRow, RiskPointRow
 from ..problems import CatalogError, CatalogProblem
 
-__all__ = ["catalog_to_data", "read_json", "read_yaml", "write_json", "write_yaml"]
+__all__ = [
+    "CATALOG_MAX_BYTES",
+    "CATALOG_MAX_YAML_NODES",
+    "catalog_to_data",
+    "read_json",
+    "read_yaml",
+    "write_json",
+    "write_yaml",
+]
+
+CATALOG_MAX_BYTES = 128 * 2**20
+"""Largest YAML or JSON catalog read, in bytes: a county list (5,700 powers, 94,000 risk points) is 25 MB of YAML
+and 31 MB of JSON. Raise it with ``read_yaml(path, max_bytes=...)`` or ``read_json(path, max_bytes=...)``."""
+
+CATALOG_MAX_YAML_NODES = 4_000_000
+"""Most YAML nodes a catalog may stand for, aliases expanded: a county list has 1.9 million, which take about
+1 GB while they are read. Raise it with ``read_yaml(path, max_nodes=...)``."""
 
 _LISTS = ("powers", "risk_points")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -105,44 +132,80 @@ def _item_lines(node: Any) -> dict[str, list[int]]:
     return lines
 
 
-def _read_text(path: Path) -> str:
+def _catalog_error(
+    message: str, *, file: str | Path | None = None, line: int | None = None, element: str | None = None
+) -> DefinitionError:
+    """A :class:`CatalogError` with one problem (the shape :mod:`approvalflow.yamlio` raises errors in)."""
+    name = str(file) if file is not None else None
+    return CatalogError([CatalogProblem(message, name, None, line, element, None, "line")], file=name)
+
+
+def _read_text(path: Path, max_bytes: int, option: str) -> str:
+    hint = f"raise the limit with {option}(path, max_bytes=...)"
+    data = read_regular_file(path, max_bytes=max_bytes, error=_catalog_error, hint=hint)
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError([CatalogProblem(f"cannot read as UTF-8 text: {exc}", str(path))], file=str(path)) from exc
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _catalog_error(f"cannot read as UTF-8 text: {exc.reason}", file=path, line=line) from None
 
 
-def read_yaml(path: Path) -> Catalog:
+def read_yaml(path: Path, *, max_bytes: int = CATALOG_MAX_BYTES, max_nodes: int = CATALOG_MAX_YAML_NODES) -> Catalog:
     """A catalog from a YAML file; rows are YAML line numbers."""
-    loader = _Loader(_read_text(path))
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        problem = CatalogProblem(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            str(path),
-            None,
-            None if line is None else line + 1,
-            None,
-            None,
-            "line",
-        )
-        raise CatalogError([problem], file=str(path)) from exc
-    finally:
-        loader.dispose()
-    return _from_data(data, str(path), _item_lines(node), "line")
+    text = _read_text(path, max_bytes, "read_yaml")
+    doc = parse_yaml(path, error=_catalog_error, text=text, max_bytes=max_bytes, max_nodes=max_nodes)
+    with collection_paused():  # a county list is millions of objects, none in a cycle
+        return _from_data(doc.data, str(path), _item_lines(doc.node), "line")
 
 
-def read_json(path: Path) -> Catalog:
-    """A catalog from a JSON file; rows are item numbers (1-based) in ``powers`` / ``risk_points``."""
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+
+
+def read_json(path: Path, *, max_bytes: int = CATALOG_MAX_BYTES) -> Catalog:
+    """A catalog from a JSON file; rows are item numbers (1-based) in ``powers`` / ``risk_points``.
+
+    Nesting deeper than :data:`~approvalflow.yamlio.MAX_YAML_DEPTH` is refused (a catalog nests 4 deep).
+    """
+    text = _read_text(path, max_bytes, "read_json")
     try:
-        data = json.loads(_read_text(path))
+        data = json.loads(text)
+        deep = _too_deep(data, MAX_YAML_DEPTH)
     except json.JSONDecodeError as exc:
         problem = CatalogProblem(f"not valid JSON: {exc.msg}", str(path), None, exc.lineno, None, None, "line")
         raise CatalogError([problem], file=str(path)) from exc
-    return _from_data(data, str(path), {}, "item")
+    except RecursionError:  # the decoder recurses once per level
+        deep = True
+    if deep:
+        message = f"not valid here: JSON nested more than {MAX_YAML_DEPTH} levels deep"
+        raise _catalog_error(message, file=path, line=_deep_json_line(text, MAX_YAML_DEPTH))
+    with collection_paused():
+        return _from_data(data, str(path), {}, "item")
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` deep (a loop, no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def _deep_json_line(text: str, limit: int) -> int | None:
+    """The line where the brackets of ``text`` first open more than ``limit`` deep (strings skipped)."""
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return text.count("\n", 0, match.start()) + 1
+        elif token in "]}":
+            depth -= 1
+    return None
 
 
 def _power(p: PowerRow) -> dict[str, Any]:
