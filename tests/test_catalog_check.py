@@ -87,7 +87,9 @@ def test_generated_catalog_checks_clean(tmp_path: Path) -> None:
     # the flowchart and its called hearing process carry af:risk annotations; each becomes one row
     assert len(catalog.risk_points) >= 5
     assert {r.power for r in catalog.risk_points} == {"140500-XK-0001"}
-    assert check_catalog(catalog, base=tmp_path).findings == []
+    # the skeleton points out of its folder, into the process library: checked within that library
+    assert check_catalog(catalog, base=tmp_path, root=ROOT / "processes").findings == []
+    assert {f.rule for f in check_catalog(catalog, base=tmp_path).findings} == {"catalog-flowchart-outside"}
 
 
 def test_synthetic_is_deterministic_and_consistent(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Property: any catalog, however awkward its text, survives any chain of formats unchanged.
 
 Random catalogs (commas, quotes and line breaks inside cells, CJK including characters outside GBK, blank
-optional fields, extra columns, every way of writing a time limit) go through random chains of YAML, JSON,
+optional fields, extra columns, every way of writing a time limit, cells starting with a formula character or a
+quote) go through random chains of YAML, JSON,
 CSV in UTF-8, CSV in GB18030 and XLSX, and must come back equal to the original after every step.
 """
 
@@ -29,7 +30,10 @@ _PIECES = st.sampled_from(
 )  # fmt: skip
 _WORD = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp", "Cn")), max_size=6)
 _RAW = st.lists(_PIECES | _WORD, min_size=1, max_size=6).map("".join)
-_CELL = _RAW.map(str.strip).filter(bool)  # the model trims cells, so generate trimmed ones
+# cells that start with a character a spreadsheet takes for a formula (CSV writes them with a ' prefix that the
+# reader strips again), with the quote itself, or that are plain negative numbers (written as they are)
+_FORMULA_START = st.sampled_from(["=", "+", "-", "@", "'", "''", "'=", "＝", "＋", "－", "＠", "-3.5", "+2", "'-1"])
+_CELL = (_RAW | st.builds(str.__add__, _FORMULA_START, _RAW | st.just(""))).map(str.strip).filter(bool)
 _LINE = _CELL.filter(lambda t: "\n" not in t and "\r" not in t)  # one 防控措施 a line
 _MAYBE = st.none() | _CELL
 _LIMIT_WORDS = st.sampled_from(["{}个工作日", "{}工作日", "{}日", "{}天", "{}小时", "{}个自然日", "{} 个工作日"])

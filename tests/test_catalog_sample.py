@@ -53,7 +53,8 @@ def sample() -> Catalog:
 
 
 def test_catalog_check_finds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["catalog", "check", str(SAMPLE), "--json"]) == 0
+    # the sample sits in processes/catalog beside the flowcharts it names (../licensing/...): checked within processes/
+    assert main(["catalog", "check", str(SAMPLE), "--json", "--root", str(PROCESSES)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["findings"] == []
     assert 20 <= out["powers"] <= 30
@@ -78,7 +79,7 @@ def test_includes_the_seal_and_power_list_processes(sample: Catalog) -> None:
 
 
 def test_risk_table_is_the_one_the_flowcharts_give(sample: Catalog) -> None:
-    generated = risk_table(sample)
+    generated = risk_table(sample, root=PROCESSES)
     assert sample.risk_points == generated, (
         "the flowcharts' af:risk annotations changed: regenerate the risk table with "
         "approvalflow.catalog.risk_table (see the comment at the top of the file)"
@@ -125,10 +126,10 @@ def test_to_xlsx_and_back_is_the_same_catalog(sample: Catalog, tmp_path: Path) -
     save_catalog(sample, tmp_path / "c.xlsx")
     again = load_catalog(tmp_path / "c.xlsx")
     assert again == sample
-    # the flowchart paths are relative to the catalog file: in another folder they do not resolve
-    findings = check_catalog(again).findings
-    assert {f.rule for f in findings} == {"catalog-flowchart-missing"}
-    assert check_catalog(again, base=SAMPLE.parent).findings == []
+    # the flowchart paths are relative to the catalog file: in another folder they leave it, or do not resolve
+    assert {f.rule for f in check_catalog(again).findings} == {"catalog-flowchart-outside"}
+    assert {f.rule for f in check_catalog(again, allow_outside=True).findings} == {"catalog-flowchart-missing"}
+    assert check_catalog(again, base=SAMPLE.parent, root=PROCESSES).findings == []
 
 
 def test_diagram_layout_is_not_annotation(tmp_path: Path) -> None:
@@ -142,6 +143,6 @@ def test_diagram_layout_is_not_annotation(tmp_path: Path) -> None:
         stripped += new != text
         path.write_text(new, encoding="utf-8")
     assert stripped > 0  # some files of the project carry layout
-    with_layout = check_catalog(load_catalog(SAMPLE))
-    without = check_catalog(load_catalog(copy / "catalog" / "sample_county.yaml"))
+    with_layout = check_catalog(load_catalog(SAMPLE), root=PROCESSES)
+    without = check_catalog(load_catalog(copy / "catalog" / "sample_county.yaml"), root=copy)
     assert without.to_json() == with_layout.to_json()

@@ -1,6 +1,8 @@
 """``approvalflow catalog``: check, convert and generate power lists (SPEC sections 7 and 9).
 
-- ``catalog check FILE [--json]``: the catalog against its flowcharts; exit 1 when a finding is an error.
+- ``catalog check FILE [--json] [--root DIR | --allow-outside]``: the catalog against its flowcharts; exit 1
+  when a finding is an error. A ``流程图`` must stay inside the catalog's folder (or ``--root DIR``) unless
+  ``--allow-outside``.
 - ``catalog convert IN OUT [--encoding gb18030]``: between YAML, JSON, CSV and XLSX by extension.
 - ``catalog init BPMN_OR_DIR... -o FILE``: a catalog skeleton and risk table from BPMN files.
 """
@@ -29,7 +31,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         problems = [p.to_json() for p in exc.problems]
         print(json.dumps({"error": str(exc), "problems": problems}, ensure_ascii=False))
         return 2
-    report = check_catalog(catalog)
+    report = check_catalog(catalog, root=args.root, allow_outside=args.allow_outside)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -77,6 +79,16 @@ def register(sub: Any) -> None:
     check = actions.add_parser("check", help="check a catalog against its flowcharts")
     check.add_argument("file", help="the catalog (.yaml, .yml, .json, .csv, .xlsx)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument(
+        "--root",
+        metavar="DIR",
+        help="the folder every 流程图 must stay inside (default: the catalog's folder)",
+    )
+    check.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="open a 流程图 wherever it points (absolute, .., links out): only for a catalog you trust",
+    )
     check.set_defaults(func=_cmd_check)
     convert = actions.add_parser("convert", help="convert a catalog between formats (by extension)")
     convert.add_argument("input", help="the catalog to read")

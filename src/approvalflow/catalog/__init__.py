@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .check import CatalogFinding, CatalogReport, check_catalog
-from .formats import FORMATS, Format, read_catalog_file, register_format, write_catalog_file
+from .formats import FORMATS, Format, SpreadsheetLimits, read_catalog_file, register_format, write_catalog_file
 from .generate import catalog_from_bpmn, risk_rows_for, risk_table
 from .limits import Limit, format_limit, parse_limit
 from .model import CATEGORY_NAMES, Catalog, PowerRow, RiskPointRow, StageItem, split_stages
@@ -31,6 +31,7 @@ __all__ = [
     "Limit",
     "PowerRow",
     "RiskPointRow",
+    "SpreadsheetLimits",
     "StageItem",
     "catalog_from_bpmn",
     "check_catalog",
@@ -45,9 +46,13 @@ __all__ = [
 ]
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read a catalog file by extension (.yaml/.yml, .json, .csv, .xlsx); :class:`CatalogError` lists bad cells."""
-    return read_catalog_file(Path(path))
+def load_catalog(path: str | Path, *, limits: SpreadsheetLimits | None = None) -> Catalog:
+    """Read a catalog file by extension (.yaml/.yml, .json, .csv, .xlsx); :class:`CatalogError` lists bad cells.
+
+    Spreadsheets are read within ``limits`` (default :class:`SpreadsheetLimits`: file and part sizes, rows,
+    columns, cells, shared strings); pass ``SpreadsheetLimits(max_rows=...)`` and so on to raise one.
+    """
+    return read_catalog_file(Path(path), limits=limits)
 
 
 def save_catalog(catalog: Catalog, path: str | Path, **options: Any) -> None:

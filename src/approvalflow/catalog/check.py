@@ -4,7 +4,9 @@ The BPMN is the source: a power's 法定/承诺办结时限 must be its flowchar
 ``af:timeLimit``, and its rows of 廉政风险点 must be the flowchart's ``af:risk``
 annotations (same ids, on the same step, at the same level). Each flowchart is
 loaded once however many powers share it. Every finding has a stable rule id
-and a severity (documented in ``docs/catalog.md``).
+and a severity (documented in ``docs/catalog.md``). A ``流程图`` is opened only
+when it stays inside the catalog's folder (or ``root``) and is a regular file
+(:mod:`.paths`), unless ``allow_outside`` is given.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .build import paused_gc
 from .columns import POWER_SHEET, RISK_SHEET
 from .limits import Limit
 from .model import LEVEL_NAMES, Catalog, PowerRow, RiskPointRow
+from .paths import FlowchartPathError, flowchart_path
 
 __all__ = ["RULES", "CatalogFinding", "CatalogReport", "FlowchartCache", "check_catalog"]
 
@@ -31,6 +34,8 @@ RULES: dict[str, Severity] = {
     "catalog-duplicate-code": "error",
     "catalog-no-flowchart": "warning",
     "catalog-flowchart-missing": "error",
+    "catalog-flowchart-outside": "error",
+    "catalog-flowchart-not-file": "error",
     "catalog-flowchart-invalid": "error",
     "catalog-limit-mismatch": "error",
     "catalog-limit-blank": "warning",
@@ -194,14 +199,23 @@ def _check_risks(p: PowerRow, rows: list[RiskPointRow], chart: _Flowchart, memo:
             yield CatalogFinding("catalog-risk-missing", p.row, "流程图", msg, power=p.code)
 
 
-def _flowchart(p: PowerRow, base: Path, cache: FlowchartCache) -> tuple[_Flowchart | None, CatalogFinding | None]:
+@dataclass(frozen=True)
+class _Where:
+    """Where flowcharts are: ``base`` (paths are relative to it), ``root`` (they must stay inside), or anywhere."""
+
+    base: Path
+    root: Path | None = None
+    allow_outside: bool = False
+
+
+def _flowchart(p: PowerRow, where: _Where, cache: FlowchartCache) -> tuple[_Flowchart | None, CatalogFinding | None]:
     if not p.flowchart:
         msg = f"{p.code}: no 流程图; the power cannot be checked against a flowchart"
         return None, CatalogFinding("catalog-no-flowchart", p.row, "流程图", msg, power=p.code)
-    path = Path(p.flowchart) if Path(p.flowchart).is_absolute() else base / p.flowchart
-    if not path.is_file():
-        msg = f"{p.code}: the flowchart {p.flowchart} does not exist (looked for {path})"
-        return None, CatalogFinding("catalog-flowchart-missing", p.row, "流程图", msg, power=p.code)
+    try:
+        path = flowchart_path(p.flowchart, where.base, root=where.root, allow_outside=where.allow_outside)
+    except FlowchartPathError as exc:
+        return None, CatalogFinding(exc.rule, p.row, "流程图", f"{p.code}: {exc}", power=p.code)
     chart = cache.get(path)
     if isinstance(chart, DefinitionError):
         msg = f"{p.code}: the flowchart {p.flowchart} does not load: {chart}"
@@ -239,18 +253,27 @@ def _table_findings(catalog: Catalog) -> Iterator[CatalogFinding]:
 
 
 def check_catalog(
-    catalog: Catalog, *, base: str | Path | None = None, cache: FlowchartCache | None = None
+    catalog: Catalog,
+    *,
+    base: str | Path | None = None,
+    cache: FlowchartCache | None = None,
+    root: str | Path | None = None,
+    allow_outside: bool = False,
 ) -> CatalogReport:
     """Check a catalog against its flowcharts (paths relative to ``base``, default the catalog's folder).
 
-    Risk points are compared only when the catalog has a risk table (at least one risk point).
+    A ``流程图`` must stay inside ``root`` (default: ``base``) and be a regular file, else the power gets a
+    ``catalog-flowchart-outside`` or ``catalog-flowchart-not-file`` finding and nothing is opened;
+    ``allow_outside=True`` lifts the first rule for a catalog you trust. Risk points are compared only when the
+    catalog has a risk table (at least one risk point).
     """
-    with paused_gc():
-        return _check(catalog, base, cache or FlowchartCache())
-
-
-def _check(catalog: Catalog, base: str | Path | None, cache: FlowchartCache) -> CatalogReport:
     folder = Path(base) if base is not None else (Path(catalog.file).parent if catalog.file else Path.cwd())
+    where = _Where(folder, Path(root) if root is not None else None, allow_outside)
+    with paused_gc():
+        return _check(catalog, where, cache or FlowchartCache())
+
+
+def _check(catalog: Catalog, where: _Where, cache: FlowchartCache) -> CatalogReport:
     report = CatalogReport(len(catalog.powers), len(catalog.risk_points), list(_table_findings(catalog)))
     by_power: dict[str, list[RiskPointRow]] = {}
     for r in catalog.risk_points:
@@ -263,7 +286,7 @@ def _check(catalog: Catalog, base: str | Path | None, cache: FlowchartCache) -> 
         first = p.code not in checked
         checked.add(p.code)
         if p.flowchart not in charts:
-            charts[p.flowchart] = _flowchart(p, folder, cache)
+            charts[p.flowchart] = _flowchart(p, where, cache)
         chart, problem = charts[p.flowchart]
         if problem is not None:
             report.findings.append(problem if problem.power == p.code else _again(problem, p))

@@ -18,6 +18,8 @@ from ..errors import DefinitionError
 from ..loader import ProcessDefinition, load_process
 from .limits import Limit, format_limit
 from .model import Catalog, PowerRow, RiskPointRow
+from .paths import FlowchartPathError, flowchart_path
+from .problems import CatalogError, CatalogProblem
 
 __all__ = ["bpmn_files", "catalog_from_bpmn", "power_row_for", "risk_rows_for", "risk_table"]
 
@@ -105,21 +107,31 @@ def catalog_from_bpmn(
     return catalog, skipped
 
 
-def risk_table(catalog: Catalog, *, base: str | Path | None = None) -> list[RiskPointRow]:
+def risk_table(
+    catalog: Catalog, *, base: str | Path | None = None, root: str | Path | None = None, allow_outside: bool = False
+) -> list[RiskPointRow]:
     """The 廉政风险点 rows of every power of ``catalog``, generated from its flowchart's ``af:risk`` annotations.
 
     The BPMN is the source: use this to write (or rewrite) a catalog's risk table. Rows come in power order;
-    ``流程图`` paths are relative to ``base`` (default: the catalog's folder). Each flowchart is loaded once;
-    a power without a flowchart gets no rows, and a flowchart that does not load raises its
-    :class:`~approvalflow.errors.DefinitionError`.
+    ``流程图`` paths are relative to ``base`` (default: the catalog's folder) and must stay inside ``root``
+    (default: ``base``) unless ``allow_outside``. Each flowchart is loaded once; a power without a flowchart
+    gets no rows, a refused path raises a :class:`CatalogError` naming the row and column, and a flowchart
+    that does not load raises its :class:`~approvalflow.errors.DefinitionError`.
     """
     folder = Path(base) if base is not None else (Path(catalog.file).parent if catalog.file else Path.cwd())
+    inside = Path(root) if root is not None else None
     loaded: dict[Path, ProcessDefinition] = {}
     rows: list[RiskPointRow] = []
     for p in catalog.powers:
         if not p.flowchart:
             continue
-        path = (folder / p.flowchart).resolve()
+        try:
+            path = flowchart_path(p.flowchart, folder, root=inside, allow_outside=allow_outside).resolve()
+        except FlowchartPathError as exc:
+            problem = CatalogProblem(
+                f"{exc} ({exc.rule})", catalog.file, "权力清单", p.row, "流程图", None, catalog.row_kind
+            )
+            raise CatalogError([problem], file=catalog.file) from None
         if path not in loaded:
             loaded[path] = load_process(path)
         rows.extend(risk_rows_for(loaded[path], p.code))

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..csvsafe import neutralise_row
 from ..errors import DefinitionError
 
 __all__ = [
@@ -123,7 +124,7 @@ def _cell(value: object) -> str:
 
 
 def csv_rows(result: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str]]:
-    """The rows of :func:`write_csv` (without the header), in a fixed order."""
+    """The rows of :func:`write_csv` (without the header), in a fixed order, before formula neutralisation."""
     for metric in ("model", "cases", "seed", "replications", "wall_seconds"):
         yield ("run", "", metric, _cell(result.get(metric)))
     for section in ("cycle_time_hours", "cycle_time_working_days"):
@@ -164,16 +165,18 @@ def write_csv(result: Mapping[str, Any], path: str | Path) -> None:
     ``section`` is the key of the result (``cycle_time_hours``, ``utilization``, ``steps``...), ``key`` the pool,
     post, step id or histogram bin (empty for single figures), ``metric`` the figure. Every number of the result
     is a row, written in full precision; a null is an empty cell, and a null section (no working-day calendar,
-    no time limits) has no rows; the folder is created if missing. A pivot table or
-    ``pandas.read_csv(...).pivot_table`` turns it into any wide layout.
+    no time limits) has no rows; the folder is created if missing. Text a spreadsheet could run as a formula
+    (a model, pool or step name starting with ``=``, ``+``, ``-``, ``@``...) gets a ``'`` prefix
+    (:func:`approvalflow.csvsafe.neutralise`); numbers, negative ones included, are written as they are. A pivot
+    table or ``pandas.read_csv(...).pivot_table`` turns it into any wide layout.
     """
     check_result(result)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(csv_rows(result))
+        writer.writerow(neutralise_row(CSV_COLUMNS))
+        writer.writerows(map(neutralise_row, csv_rows(result)))
 
 
 # -- comparison -------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from ..csvsafe import neutralise_row
 from ..store.base import CaseRecord
 
 __all__ = ["DIMENSIONS", "Evaluation", "Figures", "evaluate"]
@@ -99,15 +100,20 @@ class Evaluation:
         }
 
     def to_csv(self) -> str:
-        """One row per dimension and group (the total first), rates as fractions."""
+        """One row per dimension and group (the total first), rates as fractions.
+
+        Every cell goes through :func:`approvalflow.csvsafe.neutralise`: a group (a unit, power or post id from
+        the store) that a spreadsheet could run as a formula gets a ``'`` prefix; figures are plain numbers and
+        are written as they are (a negative number is a number, not a formula).
+        """
         out = io.StringIO()
         names = list(Figures().to_json())
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["dimension", "group", *names])
-        writer.writerow(["total", "", *self.total.to_json().values()])
+        writer.writerow(neutralise_row(["dimension", "group", *names]))
+        writer.writerow(neutralise_row(["total", "", *self.total.to_json().values()]))
         for d in DIMENSIONS:
             for key, f in sorted(self.groups[d].items()):
-                writer.writerow([d, key, *("" if v is None else v for v in f.to_json().values())])
+                writer.writerow(neutralise_row([d, key, *f.to_json().values()]))
         return out.getvalue()
 
     def to_html(self, title: str = "效能评估报告") -> str:

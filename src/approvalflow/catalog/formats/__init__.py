@@ -15,11 +15,20 @@ from typing import Any
 from ..build import paused_gc
 from ..model import Catalog
 from ..problems import CatalogError, CatalogProblem
+from .bounds import SpreadsheetLimits
 from .csv_format import read_csv, write_csv
 from .tree_format import read_json, read_yaml, write_json, write_yaml
 from .xlsx_format import read_xlsx, write_xlsx
 
-__all__ = ["FORMATS", "Format", "format_for", "read_catalog_file", "register_format", "write_catalog_file"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "SpreadsheetLimits",
+    "format_for",
+    "read_catalog_file",
+    "register_format",
+    "write_catalog_file",
+]
 
 
 @dataclass(frozen=True)
@@ -27,7 +36,7 @@ class Format:
     """A catalog file format: its name, reader and writer (writer options are keyword arguments)."""
 
     name: str
-    read: Callable[[Path], Catalog]
+    read: Callable[..., Catalog]  # (path, *, limits=...) for spreadsheet formats
     write: Callable[..., None]
 
 
@@ -55,13 +64,15 @@ def format_for(path: Path) -> Format:
     return fmt
 
 
-def read_catalog_file(path: Path) -> Catalog:
-    """Read by extension."""
+def read_catalog_file(path: Path, *, limits: SpreadsheetLimits | None = None) -> Catalog:
+    """Read by extension; ``limits`` go to the readers that take them (CSV and XLSX)."""
     if not path.is_file():
-        raise CatalogError([CatalogProblem("no such file", str(path))], file=str(path))
+        what = "not a regular file" if path.exists() else "no such file"
+        raise CatalogError([CatalogProblem(what, str(path))], file=str(path))
     fmt = format_for(path)
+    options = {"limits": limits} if limits is not None and "limits" in inspect.signature(fmt.read).parameters else {}
     with paused_gc():
-        return fmt.read(path)
+        return fmt.read(path, **options)
 
 
 def write_catalog_file(catalog: Catalog, path: Path, **options: Any) -> None:

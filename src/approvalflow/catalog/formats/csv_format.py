@@ -4,19 +4,27 @@ Reading detects the encoding without being told: a UTF-8 BOM means UTF-8;
 otherwise strict UTF-8 is tried, then GB18030 (a superset of GBK, which Excel
 in China writes). Writing uses UTF-8 with a BOM so that Excel opens it, or
 GB18030 when asked.
+
+Every cell written goes through :func:`approvalflow.csvsafe.neutralise` (a text
+a spreadsheet could run as a formula gets a ``'`` prefix) and every cell read
+through :func:`approvalflow.csvsafe.restore`, so a conversion stays lossless.
+Reading is bounded (:mod:`.bounds`): file size, rows, columns, cells, field size.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ...csvsafe import CsvLimitError, neutralise_row, read_rows
+from ...errors import DefinitionError
+from ...inputfiles import read_regular_file
 from ..build import RawTable, build_catalog
-from ..columns import POWER_COLUMNS, POWER_SHEET, RISK_COLUMNS, RISK_SHEET, power_cells, risk_cells
+from ..columns import POWER_COLUMNS, POWER_SHEET, RISK_COLUMNS, RISK_SHEET, column_letter, power_cells, risk_cells
 from ..model import Catalog
 from ..problems import CatalogError, CatalogProblem
+from .bounds import DEFAULT_LIMITS, SpreadsheetLimitError, SpreadsheetLimits
 from .table import TableReader, table_rows
 
 __all__ = ["ENCODINGS", "decode", "read_csv", "risk_path", "write_csv"]
@@ -41,37 +49,54 @@ def decode(data: bytes, file: str) -> str:
     raise CatalogError([CatalogProblem("neither UTF-8 nor GB18030/GBK; save the sheet as CSV UTF-8", file)], file=file)
 
 
-def _rows(text: str) -> Iterator[tuple[int, Sequence[str]]]:
-    """(row number as a spreadsheet shows it, cells); a quoted cell may span lines."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    yield from enumerate(reader, start=1)
+def _file_error(
+    message: str, *, file: str | Path | None = None, line: int | None = None, element: str | None = None
+) -> DefinitionError:
+    """A :class:`CatalogError` built as ``read_regular_file`` builds its errors."""
+    return CatalogError([CatalogProblem(message, None if file is None else str(file))], file=file)
 
 
-def _read_table(path: Path, reader: TableReader) -> RawTable:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CatalogError([CatalogProblem(f"cannot read: {exc.strerror}", str(path))], file=str(path)) from exc
+def _fail(path: Path, message: str, row: int | None = None, letter: str | None = None, sheet: str = "") -> CatalogError:
+    problem = CatalogProblem(message, str(path), sheet or None, row, None, letter)
+    return CatalogError([problem], file=str(path))
+
+
+def _read_table(path: Path, reader: TableReader, limits: SpreadsheetLimits) -> RawTable:
+    hint = "raise it with load_catalog(..., limits=SpreadsheetLimits(max_file_bytes=...))"
+    data = read_regular_file(path, max_bytes=limits.max_file_bytes, error=_file_error, hint=hint)
     try:
         text = decode(data, str(path))
     except UnicodeDecodeError as exc:
-        raise CatalogError([CatalogProblem("a UTF-8 BOM but not UTF-8", str(path))], file=str(path)) from exc
+        raise _fail(path, "a UTF-8 BOM but not UTF-8") from exc
+    del data
     try:
-        return reader.read(_rows(text))
-    except csv.Error as exc:
-        raise CatalogError([CatalogProblem(f"not a CSV file: {exc}", str(path))], file=str(path)) from exc
+        rows = read_rows(
+            text,
+            max_field=limits.max_field,
+            max_columns=limits.max_columns,
+            max_rows=limits.max_rows,
+            max_cells=limits.max_cells,
+        )
+        del text
+        return reader.read(iter(rows))
+    except CsvLimitError as exc:
+        letter = None if exc.column is None else column_letter(exc.column - 1)
+        hint = f"; raise it with load_catalog(..., limits=SpreadsheetLimits({exc.option}=...))" if exc.option else ""
+        raise _fail(path, exc.message + hint, exc.row, letter, reader.sheet) from None
+    except SpreadsheetLimitError as exc:
+        raise _fail(path, exc.message, exc.row, exc.letter, reader.sheet) from None
 
 
-def read_csv(path: Path) -> Catalog:
-    """A catalog from ``path`` and, when it exists, its sibling risk table."""
-    powers_reader = TableReader(POWER_COLUMNS, POWER_SHEET, str(path))
-    powers = _read_table(path, powers_reader)
+def read_csv(path: Path, *, limits: SpreadsheetLimits = DEFAULT_LIMITS) -> Catalog:
+    """A catalog from ``path`` and, when it exists, its sibling risk table, read within ``limits``."""
+    powers_reader = TableReader(POWER_COLUMNS, POWER_SHEET, str(path), max_cells=limits.max_cells)
+    powers = _read_table(path, powers_reader, limits)
     problems = list(powers_reader.problems)
     risks = RawTable()
     sibling = risk_path(path)
     if sibling.exists():
-        risk_reader = TableReader(RISK_COLUMNS, RISK_SHEET, str(sibling))
-        risks = _read_table(sibling, risk_reader)
+        risk_reader = TableReader(RISK_COLUMNS, RISK_SHEET, str(sibling), max_cells=limits.max_cells)
+        risks = _read_table(sibling, risk_reader, limits)
         problems += risk_reader.problems
     return build_catalog(powers, risks, file=str(path), problems=problems, risk_file=str(sibling))
 
@@ -79,8 +104,8 @@ def read_csv(path: Path) -> Catalog:
 def _write_table(path: Path, header: list[str], body: list[list[str | None]], encoding: str) -> None:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in body])
+    writer.writerow(neutralise_row(header))
+    writer.writerows(map(neutralise_row, body))
     try:
         data = buf.getvalue().encode(encoding)
     except UnicodeEncodeError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 from ..build import RawTable
 from ..columns import Column, cell_text, column_letter
 from ..problems import CatalogProblem
+from .bounds import MAX_CELLS, SpreadsheetLimitError, over
 
 __all__ = ["TableReader", "table_rows"]
 
@@ -31,6 +32,7 @@ class TableReader:
     sheet: str
     file: str | None
     problems: list[CatalogProblem] = field(default_factory=list)
+    max_cells: int = MAX_CELLS  # rows x the widest row, as the columns are laid out
 
     def _problem(self, msg: str, row: int | None = None, col: str | None = None, letter: str | None = None) -> None:
         self.problems.append(CatalogProblem(msg, self.file, self.sheet, row, col, letter))
@@ -77,6 +79,10 @@ class TableReader:
                 continue
             numbers.append(number)
             data.append(cells)
+        width = max(map(len, data), default=0)
+        if len(numbers) * width > self.max_cells:
+            what = over("cells", len(numbers) * width, self.max_cells, "max_cells")
+            raise SpreadsheetLimitError(f"{len(numbers):,} rows and {width:,} columns make {what}", sheet=self.sheet)
         by_index = list(zip_longest(*data)) if data else []
         blank = (None,) * len(numbers)
         table = RawTable(rows=numbers, letters={name: column_letter(i) for i, name, _ in layout})
