@@ -140,12 +140,6 @@ def test_yaml_inputs_that_are_fifos(folder: Path) -> None:
     one_line_error(cli("catalog", "check", str(folder / "c.yaml")), "c.yaml", "regular file")
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=subprocess.TimeoutExpired,
-    reason="simulation.load_model sniffs the file with read_text before the YAML reader runs (issue 14, reported)",
-)
 def test_simulation_model_that_is_a_fifo(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "m.yaml")
     result = subprocess.run(
@@ -156,3 +150,14 @@ def test_simulation_model_that_is_a_fifo(tmp_path: Path) -> None:
         check=False,
     )
     one_line_error(result, "m.yaml", "FIFO")
+
+
+def test_trails_and_prosimos_models_that_are_fifos(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "t.jsonl")
+    os.mkfifo(tmp_path / "m.json")
+    for args in (["audit", "verify", str(tmp_path / "t.jsonl")], ["simulate", str(tmp_path / "m.json")]):
+        result = subprocess.run(
+            [sys.executable, "-m", "approvalflow", *args], capture_output=True, text=True, timeout=20, check=False
+        )
+        assert result.returncode == 2, result.stderr
+        assert "FIFO" in result.stderr and "Traceback" not in result.stderr

@@ -392,3 +392,30 @@ def test_refusals_are_bounded_in_memory_and_time(kind: str):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith(expected), done.stdout
+
+
+BRANCHES = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:userTask id="t1"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+<bpmn:exclusiveGateway id="gw" default="f_no"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f_yes</bpmn:outgoing><bpmn:outgoing>f_no</bpmn:outgoing></bpmn:exclusiveGateway>
+<bpmn:userTask id="big"><bpmn:incoming>f_yes</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+<bpmn:userTask id="small"><bpmn:incoming>f_no</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+<bpmn:endEvent id="e1"><bpmn:incoming>f3</bpmn:incoming><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="t1"/>
+<bpmn:sequenceFlow id="f2" sourceRef="t1" targetRef="gw"/>
+<bpmn:sequenceFlow id="f_yes" sourceRef="gw" targetRef="big"><bpmn:conditionExpression>amount<!-- note --><?pi x?> &gt; 5</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="f_no" sourceRef="gw" targetRef="small"/>
+<bpmn:sequenceFlow id="f3" sourceRef="big" targetRef="e1"/>
+<bpmn:sequenceFlow id="f4" sourceRef="small" targetRef="e1"/>"""
+
+
+@pytest.mark.parametrize(("amount", "branch"), [(3, "small"), (9, "big")])
+def test_a_comment_inside_a_condition_does_not_change_what_runs(amount: int, branch: str):
+    """SpiffWorkflow reads a condition as .text, which stops at a comment: 'amount' alone would always be true."""
+    from approvalflow.validation import validate_string
+
+    definition = load_process_string(model(BRANCHES), filename="c.bpmn")
+    case = start_case(definition, ORG, clock=FakeClock("2026-01-05T09:00:00+08:00"), data={"amount": amount})
+    case.complete("t1", "a")
+    assert [s.id for s in case.ready_steps()] == [branch]
+    findings = validate_string(model(BRANCHES), filename="c.bpmn")
+    assert not [f for f in findings if f.rule == "not-executable"], findings

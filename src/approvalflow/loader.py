@@ -35,9 +35,10 @@ from .errors import (
     UnsafeContentError,
 )
 from .expressions import UnsafeExpression, check_expression
+from .inputfiles import is_regular_file
 from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .namespaces import BPMN_NS, bpmn, owner_id
-from .xmlsafe import element_label, parse_xml, parse_xml_string
+from .xmlsafe import element_label, parse_xml, parse_xml_string, strip_comments
 
 __all__ = [
     "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "UNSUPPORTED", "ProcessDefinition", "TrustedFunction", "load_process",
@@ -135,7 +136,7 @@ def load_process(
     """Load a BPMN file. Call activities resolve against ``search`` files, then the file's folder."""
     path = Path(path)
     doc = _read_document(parse_xml(path, filename=str(path)), str(path), trusted_functions or {})
-    folder = sorted(path.resolve().parent.glob("*.bpmn"))
+    folder = sorted(p for p in path.resolve().parent.glob("*.bpmn") if is_regular_file(p))
     candidates = [Path(p) for p in search] + [p for p in folder if p.resolve() != path.resolve()]
     return _build(doc, candidates, process_id, trusted_functions or {})
 
@@ -155,7 +156,7 @@ def load_process_string(
 
 
 def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[str, TrustedFunction]) -> _Document:
-    root = tree.getroot()
+    root = strip_comments(tree).getroot()
     if root.tag != bpmn("definitions"):
         raise BpmnError(
             f"the root element is <{root.tag}>, not bpmn:definitions ({BPMN_NS})",

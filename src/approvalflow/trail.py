@@ -41,6 +41,8 @@ __all__ = [
 GENESIS = "0" * 64
 MIN_KEY_BYTES = 16
 """Shortest key accepted (HMAC-SHA256 keys should be 32 random bytes; ``approvalflow audit key`` writes one)."""
+MAX_TRAIL_BYTES = 512 * 2**20
+"""Largest JSON Lines trail file read."""
 MAX_KEY_FILE_BYTES = 4096
 """Largest key file read."""
 _UNHASHED = ("hash", "mac")
@@ -213,8 +215,17 @@ class AuditTrail:
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Read a JSON Lines trail; a line that is not a JSON object raises ValueError naming the line."""
+    from .errors import DefinitionError
+    from .inputfiles import read_regular_file
+
     entries: list[dict[str, Any]] = []
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        raw = read_regular_file(path, max_bytes=MAX_TRAIL_BYTES, error=DefinitionError, hint="trail.MAX_TRAIL_BYTES")
+        text = raw.decode("utf-8")
+    except DefinitionError as exc:
+        raise ValueError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -222,6 +233,8 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{number}: not a JSON object ({exc.msg})") from exc
+        except RecursionError:
+            raise ValueError(f"{path}:{number}: nested too deeply to be a trail entry") from None
         if not isinstance(value, dict):
             raise ValueError(f"{path}:{number}: not a JSON object")
         entries.append(value)

@@ -105,6 +105,17 @@ def parse_xml_string(
     return tree
 
 
+def strip_comments(tree: etree._ElementTree) -> etree._ElementTree:
+    """Remove comments and processing instructions, keeping the text around them, in place.
+
+    SpiffWorkflow reads an expression as an element's ``.text``, which stops at the first comment: a condition
+    ``a<!-- -->> 1`` would run as ``a``. Every reader whose tree reaches the engine, validation or the simulator
+    strips them first, so what is checked is what runs.
+    """
+    etree.strip_tags(tree, etree.Comment, etree.ProcessingInstruction)
+    return tree
+
+
 def read_xml_bytes(
     path: str | os.PathLike[str], *, filename: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> bytes:

@@ -43,6 +43,9 @@ __all__ = [
     "simulate",
 ]
 
+MAX_MODEL_BYTES = 64 * 2**20
+"""Largest simulation model file read (YAML or Prosimos JSON); only regular files are read."""
+
 
 def load_model(path: str | Path, *, bpmn: str | Path | None = None) -> SimulationModel:
     """Read a simulation model: the project's YAML, or a Prosimos JSON (with ``bpmn`` or the folder's only BPMN).
@@ -50,10 +53,13 @@ def load_model(path: str | Path, *, bpmn: str | Path | None = None) -> Simulatio
     Errors are :class:`SimulationModelError` (a :class:`~approvalflow.errors.DefinitionError`)
     naming the file, the line or JSON path, and the key.
     """
+    from ..inputfiles import read_regular_file
+
     file = Path(path)
+    raw = read_regular_file(file, max_bytes=MAX_MODEL_BYTES, error=SimulationModelError, hint="MAX_MODEL_BYTES")
     try:
-        head = file.read_text(encoding="utf-8-sig")[:4096].lstrip()
-    except (OSError, UnicodeDecodeError) as exc:
+        head = raw.decode("utf-8-sig")[:4096].lstrip()
+    except UnicodeDecodeError as exc:
         raise SimulationModelError(f"cannot read the model: {exc}", file=str(file)) from exc
     if head.startswith("<"):
         raise SimulationModelError(

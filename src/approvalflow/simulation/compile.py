@@ -121,9 +121,9 @@ class _Builder:
     def root(self, path: Path) -> etree._Element:
         if path not in self.cache:
             from approvalflow.annotations import check_af_placement
-            from approvalflow.xmlsafe import parse_xml_file
+            from approvalflow.xmlsafe import parse_xml_file, strip_comments
 
-            root = parse_xml_file(path).getroot()
+            root = strip_comments(parse_xml_file(path)).getroot()
             check_af_placement(root, str(path))
             self.cache[path] = root
         return self.cache[path]
@@ -203,14 +203,17 @@ class _Builder:
 
 
 def _find_process(b: _Builder, called: str | None, file: Path) -> tuple[etree._Element, Path] | None:
+    from approvalflow.errors import DefinitionError
+    from approvalflow.inputfiles import is_regular_file
     from approvalflow.namespaces import bpmn
+    from approvalflow.xmlsafe import read_xml_bytes
 
-    candidates = [file, *sorted(p for p in file.parent.glob("*.bpmn") if p != file)]
+    candidates = [file, *sorted(p for p in file.parent.glob("*.bpmn") if p != file and is_regular_file(p))]
     for path in candidates:
-        try:
-            if path != file and f'"{called}"' not in path.read_text(encoding="utf-8", errors="replace"):
+        try:  # a cheap look first: only files that mention the process id are parsed
+            if path != file and f'"{called}"'.encode() not in read_xml_bytes(path):
                 continue
-        except OSError:
+        except DefinitionError:
             continue
         for proc in b.root(path).iter(bpmn("process")):
             if proc.get("id") == called:

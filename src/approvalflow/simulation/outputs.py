@@ -100,11 +100,14 @@ def _check_histogram(histogram: object, file: str | Path | None) -> None:
 
 def read_result(path: str | Path) -> dict[str, Any]:
     """Read a result written by ``approvalflow simulate --json`` (or ``json.dump(result.to_dict())``) and check it."""
+    from ..inputfiles import read_regular_file
+
     path = Path(path)
+    raw = read_regular_file(path, max_bytes=64 * 2**20, error=ResultFormatError, hint="a result is small")
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise ResultFormatError(f"cannot read the file: {exc.strerror or exc}", file=path) from exc
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise ResultFormatError(f"not JSON: {type(exc).__name__}", file=path) from None
     except json.JSONDecodeError as exc:
         raise ResultFormatError(f"not JSON: {exc.msg}", file=path, line=exc.lineno) from exc
     check_result(data, file=path)

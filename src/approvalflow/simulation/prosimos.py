@@ -251,10 +251,14 @@ def _branches(r: _Reader, data: dict[str, Any], graph: ProcessGraph) -> dict[str
 
 def read_json(path: Path) -> Any:
     """Parse a JSON file; errors name the file and line."""
+    from ..inputfiles import read_regular_file
+    from . import MAX_MODEL_BYTES
+
+    raw = read_regular_file(path, max_bytes=MAX_MODEL_BYTES, error=SimulationModelError, hint="MAX_MODEL_BYTES")
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise SimulationModelError(f"cannot read the model: {exc.strerror or exc}", file=str(path)) from exc
+        return json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise SimulationModelError(f"not valid JSON: {type(exc).__name__}", file=str(path)) from None
     except json.JSONDecodeError as exc:
         raise SimulationModelError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=str(path),
                                    line=exc.lineno) from exc  # fmt: skip

@@ -23,8 +23,9 @@ from lxml import etree
 from ..annotations import ProcessInfo, check_af_placement, read_process
 from ..bpmn_schema import validate_schema
 from ..errors import DefinitionError, ExtensionError
+from ..inputfiles import is_regular_file
 from ..namespaces import BPMN_NS, bpmn
-from ..xmlsafe import parse_xml_file, parse_xml_string
+from ..xmlsafe import parse_xml_file, parse_xml_string, strip_comments
 from .findings import StaticFinding, finding
 
 __all__ = ["Document", "Workspace", "read_document"]
@@ -59,7 +60,7 @@ def read_document(source: Path | str | bytes, *, filename: str | None = None) ->
             tree = parse_xml_string(source, filename=file)
     except DefinitionError as exc:
         return Document(file, None, findings=[_from_error("invalid-bpmn", exc, file)])
-    return _read_tree(tree, file)
+    return _read_tree(strip_comments(tree), file)
 
 
 def _read_tree(tree: etree._ElementTree, file: str) -> Document:
@@ -119,7 +120,7 @@ class Workspace:
     def _folder_index(self, folder: Path) -> dict[str, Path]:
         if folder not in self._folders:
             index: dict[str, Path] = {}
-            for path in sorted(folder.glob("*.bpmn")):
+            for path in sorted(p for p in folder.glob("*.bpmn") if is_regular_file(p)):
                 doc = self.document(path)
                 for pid in doc.processes:
                     index.setdefault(pid, path)
