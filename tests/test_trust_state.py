@@ -332,3 +332,24 @@ def test_audit_verify_with_a_key_and_an_anchor(licensing, org, tmp_path, capsys)
     short = tmp_path / "short.key"
     short.write_text("abc\n")
     assert main(["audit", "verify", str(genuine), "--key", str(short)]) == 2
+
+
+def test_run_with_a_key_file_signs_the_trail_and_seals_the_store(tmp_path, capsys):
+    from approvalflow.cli import main
+
+    from .conftest import ROOT
+
+    scenario = ROOT / "tests" / "scenarios" / "general_licensing" / "hearing_clean.scenario.yaml"
+    key = tmp_path / "k.key"
+    assert main(["audit", "key", str(key)]) == 0
+    trail, store = tmp_path / "t.jsonl", tmp_path / "s.db"
+    assert main(["run", str(scenario), "--trail", str(trail), "--store", str(store), "--key-file", str(key)]) == 0
+    assert main(["audit", "verify", str(trail), "--key", str(key)]) == 0
+    other = tmp_path / "other.key"
+    assert main(["audit", "key", str(other)]) == 0
+    assert main(["audit", "verify", str(trail), "--key", str(other)]) == 1
+    process = ROOT / "processes" / "licensing" / "general_licensing.bpmn"
+    org = ROOT / "processes" / "org" / "sample_county.yaml"
+    check = ["store", "check", str(store), "--process", str(process), "--org", str(org)]
+    assert main([*check, "--key-file", str(key)]) == 0
+    assert main([*check, "--key-file", str(other)]) == 1

@@ -22,15 +22,12 @@ __all__ = ["main"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .cli_supervise import key_of
     from .scenario import run_scenario
 
-    key = None
-    if args.store:
-        from .cli_supervise import key_of
-
-        key = key_of(args)
+    key = key_of(args)
     _check_run_outputs(args.trail, args.store)
-    result = run_scenario(args.scenario)
+    result = run_scenario(args.scenario, trail_key=key)
     # every output is checked before anything is written; the trail is written beside its place first and
     # renamed only once the store has the case, so that a refused store leaves no trail and the reverse
     staged = _stage(Path(args.trail), result.case.trail.to_jsonl()) if args.trail else None
@@ -114,10 +111,11 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "--store", metavar="STORE", help="keep the case in a case store (SQLite file or postgresql:// URL)"
     )
     run.add_argument(
-        "--key-file", metavar="FILE", help="with --store: the host's secret key the store's index digests use"
+        "--key-file",
+        metavar="FILE",
+        help="the host's secret key (approvalflow audit key): signs the trail, and seals the store's index",
     )
     run.set_defaults(func=_cmd_run)
-
 
     demo = sub.add_parser("demo", help="run sample cases of every process, check the sample power list, sweep a store")
     demo.add_argument("--processes", metavar="DIR", help="the processes/ folder (default: the project's)")

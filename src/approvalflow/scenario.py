@@ -165,8 +165,11 @@ def _calendar(loaded: _Loaded, base: Path) -> ChinaCalendar:
     return ChinaCalendar([base / p for p in settings.supplements], fallback=settings.fallback)
 
 
-def run_scenario(path: str | Path) -> ScenarioResult:
-    """Run a scenario file; raises :class:`ScenarioError` (or another DefinitionError) for invalid input."""
+def run_scenario(path: str | Path, *, trail_key: bytes | None = None) -> ScenarioResult:
+    """Run a scenario file; raises :class:`ScenarioError` (or another DefinitionError) for invalid input.
+
+    With ``trail_key`` (the host's secret) every entry of the case's audit trail is signed (HMAC-SHA256).
+    """
     loaded = _load(path)
     s = loaded.scenario
     clock = FakeClock(s.start)
@@ -181,6 +184,7 @@ def run_scenario(path: str | Path) -> ScenarioResult:
             case_id=s.case_id or Path(path).stem,
             calendar=_calendar(loaded, Path(path).parent),
             yellow_days=s.calendar.yellow_days,
+            trail_key=trail_key,
         )
     except RunError as exc:
         raise ScenarioError(f"the case could not start: {exc.message}", file=loaded.file, line=1) from exc
