@@ -178,3 +178,28 @@ def test_work_time_pauses_over_nights_and_days_off():
     assert wt.finish(11 * h, 2 * h) == 14 * h  # 1 h before lunch, 1 h after
     assert wt.finish(16 * h, 2 * h) == 3 * 24 * h + 10 * h  # Friday 16:00 + 2 h: Monday 10:00
     assert wt.available(0, 7 * 24 * h) == 5 * 7 * h  # a week: five days of seven hours
+
+
+def test_a_cross_unit_step_is_not_pooled_with_the_case_units_staff(tmp_path: Path) -> None:
+    """Staff counted from the organisation are the case unit's; a step other units do needs its own pool."""
+    import shutil
+
+    from approvalflow.simulation import SimulationModelError, load_model
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "processes" / "licensing" / "general_licensing.bpmn").read_text(encoding="utf-8")
+    text = text.replace('<af:step posts="reviewer" timeLimit="8"', '<af:step posts="reviewer" units="approval-bureau" timeLimit="8"')
+    (tmp_path / "general_licensing.bpmn").write_text(text, encoding="utf-8")
+    shutil.copy(root / "processes" / "licensing" / "hearing.bpmn", tmp_path / "hearing.bpmn")
+    model = (root / "examples" / "simulation" / "general_licensing.yaml").read_text(encoding="utf-8")
+    model = model.replace("../../processes/licensing/general_licensing.bpmn", "general_licensing.bpmn")
+    model = model.replace("../../processes/org/sample_county.yaml", str(root / "processes" / "org" / "sample_county.yaml"))
+    (tmp_path / "m.yaml").write_text(model, encoding="utf-8")
+    with pytest.raises(SimulationModelError, match="other units") as info:
+        load_model(tmp_path / "m.yaml")
+    assert "review" in str(info.value)
+    pooled = model.replace("  review: {dist: gamma", "  review: {post: reviewer, duration: {dist: gamma").replace(
+        "unit: hours}    # 审查", "unit: hours}}    # 审查"
+    )
+    (tmp_path / "m.yaml").write_text(pooled, encoding="utf-8")
+    assert load_model(tmp_path / "m.yaml") is not None

@@ -70,6 +70,7 @@ class GraphNode:
     suspends: bool = False
     extension: bool = False
     least: tuple[int, str] | None = None  # af:minDuration: (value, unit) the step stays open at least
+    units: tuple[str, ...] = ()  # af:step/@units: other units whose people do the step
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class _Draft:
     suspends: bool = False
     extension: bool = False
     least: tuple[int, str] | None = None
+    units: tuple[str, ...] = ()
 
 
 class _Builder:
@@ -155,7 +157,7 @@ class _Builder:
             d = _Draft(key, node.id, "pass", node.name or node.id, fname, node.line)
             step = info.steps.get(node.id)
             if step is not None:
-                d.posts, d.once, d.extension = step.posts, step.once, step.extension
+                d.posts, d.once, d.extension, d.units = step.posts, step.once, step.extension, step.units
                 d.suspends = step.suspends_clock is not None
                 if step.min_duration is not None:
                     d.least = (step.min_duration.value, step.min_duration.unit)
@@ -254,7 +256,7 @@ def compile_bpmn(path: str | os.PathLike[str], *, process_id: str | None = None)
         nodes.append(
             GraphNode(
                 d.key, d.id, d.kind, d.name, d.file, d.line, d.posts, tuple(index[t] for t in d.targets),
-                tuple(d.flows), d.default, d.need, d.once, d.suspends, d.extension, d.least,
+                tuple(d.flows), d.default, d.need, d.once, d.suspends, d.extension, d.least, d.units,
             )
         )  # fmt: skip
     from approvalflow.annotations import read_process

@@ -202,7 +202,9 @@ def _arrivals(doc: _Doc, value: Any, hours: Hours) -> Arrivals:
     return Arrivals(per_hour=rates, on_days_off=days_off)
 
 
-def _steps(doc: _Doc, value: Any, graph: ProcessGraph, staff: dict[str, int]) -> dict[str, StepSpec]:
+def _steps(
+    doc: _Doc, value: Any, graph: ProcessGraph, staff: dict[str, int], *, from_org: bool = False
+) -> dict[str, StepSpec]:
     given = doc.mapping(value, ("steps",))
     tasks = {n.id: n for n in graph.tasks()}
     for sid in given:
@@ -223,6 +225,13 @@ def _steps(doc: _Doc, value: Any, graph: ProcessGraph, staff: dict[str, int]) ->
                 raise doc.fail((*path, "post"), "expected a post id")
         else:
             duration, after, post = _distribution(doc, raw, path), None, None
+        if from_org and node.units and not post:
+            raise doc.fail(
+                path,
+                f"step '{node.id}' is done by people of other units too (af:step/@units: {' '.join(node.units)}), "
+                "but staff counted from the organisation file are the case unit's: name the step's pool with "
+                "`post:` and give that pool's staff",
+            )
         posts = (post,) if post else node.posts
         pool = next((p for p in posts if staff.get(p, 0) > 0), None)
         if posts and pool is None:
@@ -287,7 +296,7 @@ def load_yaml_model(file: Path, *, bpmn: str | Path | None = None) -> Simulation
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise doc.fail(key, f"expected a number of people >= 0, found {v!r}")
         staff[post] = v
-    steps = _steps(doc, top.get("steps"), graph, staff)
+    steps = _steps(doc, top.get("steps"), graph, staff, from_org=top.get("org") is not None)
     used = sorted({s.pool for s in steps.values() if s.pool is not None})
     pools = tuple(Pool(p, staff[p], pool_hours.get(p, hours)) for p in used)
     start = top.get("start", date(2026, 3, 2))

@@ -62,9 +62,12 @@ def _moving(case: Case) -> bool:
     )
 
 
-def _responsible(case: Case, posts: tuple[str, ...]) -> tuple[str, ...]:
+def _responsible(case: Case, posts: tuple[str, ...], task: str | None = None) -> tuple[str, ...]:
+    """Who holds one of ``posts`` in the case's unit, or in a unit the step admits (af:step/@units)."""
+    step = case.definition.steps.get(task) if task else None
+    units = {case.unit.id, *(step.units if step is not None else ())}
     people = case.organisation.people.values()
-    return tuple(sorted(p.id for p in people if p.unit == case.unit.id and p.posts & set(posts)))
+    return tuple(sorted(p.id for p in people if p.unit in units and p.posts & set(posts)))
 
 
 def _power(case: Case) -> str | None:
@@ -90,7 +93,7 @@ def _deadline_rows(case: Case) -> list[DeadlineEntry]:
                 unit,
                 power,
                 posts,
-                _responsible(case, posts),
+                _responsible(case, posts, task),
             )
         )
 
