@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from lxml import etree
 
-from .errors import ExtensionError
+from .errors import BpmnError, ExtensionError
 from .model import (
     Category,
     Collective,
@@ -228,6 +228,12 @@ def _lanes(proc: etree._Element) -> tuple[dict[str, str], dict[str, tuple[str, .
 def read_process(proc: etree._Element, file: str | None) -> ProcessInfo:
     """Build the metadata of one ``bpmn:process`` (nodes, steps, flows, lanes, risks)."""
     pid = proc.get("id", "")
+    if not pid.strip():
+        raise BpmnError(
+            "bpmn:process has no id: calls, cases and findings name a process by its id; give it one",
+            file=file,
+            line=proc.sourceline,
+        )
     info = ProcessInfo(
         id=pid,
         name=proc.get("name"),

@@ -367,7 +367,13 @@ def _check_trail(doc: Mapping[str, Any], trail: AuditTrail, name: str) -> None:
     bound = [e["state"] for e in trail.entries if "state" in e]
     if doc.get("version") == CASE_VERSION and len(bound) != len(trail.entries):
         raise CaseFormatError("the audit trail has entries that bind no case state", file=name)
-    if bound and bound[-1] != state_digest(doc):
+    try:
+        digest = state_digest(doc)
+    except UnicodeEncodeError:
+        raise CaseFormatError(
+            "the saved state holds text that is not valid Unicode (a lone surrogate)", file=name
+        ) from None
+    if bound and bound[-1] != digest:
         raise CaseFormatError(
             "the saved case state does not match its audit trail (the state was changed without a trail entry)",
             file=name,

@@ -117,7 +117,13 @@ def _required(value: Any) -> str:
 
 
 def _measures(value: Any) -> tuple[str, ...]:
-    items = value.split("\n") if isinstance(value, str) else list(value or ())
+    """防控措施: one text (a measure a line) or a list of texts; anything else is a bad cell (ValueError)."""
+    if value is None or isinstance(value, str):
+        items = (value or "").split("\n")
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError(f"expected measures as text or a list of texts, found {type(value).__name__}")
     return tuple(m for m in map(text_cell, items) if m)
 
 

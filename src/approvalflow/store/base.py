@@ -73,8 +73,11 @@ class StoreError(RunError):
     """The case store cannot do what was asked (unknown case, damaged record, unreachable server)."""
 
 
+# Linear on any text: a scheme starts where no scheme character precedes it and is at most 32 characters long,
+# and user and password are bounded, so a long run of scheme characters is scanned once (not once per position).
 _SECRET_IN_AUTHORITY = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/?# \t\r\n]*):(?P<secret>[^@/?# \t\r\n]*)@"
+    r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)"
+    r"(?P<user>[^:@/?# \t\r\n]{0,1024}):(?P<secret>[^@/?# \t\r\n]{0,1024})@"
 )
 _SECRET_IN_QUERY = re.compile(r"(?i)(?P<key>[?&; \t\r\n](?:password|passwd|pwd|sslpassword)=)(?P<secret>[^&; \t\r\n]*)")
 

@@ -63,6 +63,9 @@ class SqliteStore(SqlStoreBase):
         except sqlite3.Error as exc:
             self.close()
             raise StoreError(f"{path}: not a usable case store ({exc})") from None
+        except UnicodeDecodeError:  # a schema (or an error message) that is not UTF-8
+            self.close()
+            raise StoreError(f"{path}: not a usable case store (its schema holds text that is not UTF-8)") from None
         try:
             if readonly:
                 self._check_schema()
@@ -159,6 +162,8 @@ class SqliteStore(SqlStoreBase):
             yield cur
         except sqlite3.Error as exc:
             raise StoreError(f"{self.url}: cannot read {what} ({exc})") from None
+        except UnicodeDecodeError as exc:  # sqlite3 decodes TEXT (and its own messages) as UTF-8
+            raise StoreError(f"{self.url}: cannot read {what}: text that is not UTF-8 (byte {exc.start})") from None
         finally:
             if began and conn.in_transaction:
                 with suppress(sqlite3.Error):

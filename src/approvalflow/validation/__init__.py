@@ -31,7 +31,7 @@ from ..org import Organisation
 from . import compliance, executable, staffing, structural  # noqa: F401  (they register their checks)
 from .context import CHECKS, Check, Context
 from .document import Document, Workspace, read_document
-from .findings import SEVERITY, Severity, StaticFinding
+from .findings import SEVERITY, Severity, StaticFinding, finding
 from .graph import build_graph
 from .orgcheck import load_org_tolerant
 
@@ -56,8 +56,21 @@ def _run(doc: Document, workspace: Workspace, org: Organisation | None, unit: st
     if doc.readable:
         ctx = Context(doc, build_graph(doc), workspace, org, unit)
         for fn in dict.fromkeys(CHECKS.values()):
-            found.extend(fn(ctx))
+            try:
+                found.extend(fn(ctx))
+            except Exception as exc:  # a malformed model must give findings, never a traceback
+                found.append(_check_failed(doc, fn.__name__, exc))
     return sorted(dict.fromkeys(found), key=StaticFinding.sort_key)
+
+
+def _check_failed(doc: Document, check_name: str, exc: Exception) -> StaticFinding:
+    """A check that could not run on a malformed model is itself an error finding, naming the check."""
+    detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+    message = (
+        f"the {check_name.replace('_', '-')} check could not run on this model ({detail}); "
+        "fix the other errors reported for this file first"
+    )
+    return finding("invalid-bpmn", message, file=doc.file, line=None, element=None)
 
 
 def _check_unit(org: Organisation | None, unit: str | None) -> None:

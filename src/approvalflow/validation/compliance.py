@@ -252,6 +252,7 @@ def requires_not_dominating(ctx: Context) -> Iterator[StaticFinding]:
     for pid in ctx.roots():
         flat = ctx.flat(pid)
         g = flat.graph.copy()
+        g.add_node("#start")  # a process without a start event: nothing is reachable, nothing to report here
         g.add_edges_from(("#start", s) for s in flat.starts)
         idom = nx.immediate_dominators(g, "#start")
         own = ctx.steps()

@@ -22,7 +22,7 @@ from lxml import etree
 
 from ..annotations import ProcessInfo, check_af_placement, read_process
 from ..bpmn_schema import validate_schema
-from ..errors import DefinitionError, ExtensionError
+from ..errors import BpmnError, DefinitionError, ExtensionError
 from ..inputfiles import is_regular_file
 from ..namespaces import BPMN_NS, bpmn
 from ..xmlsafe import parse_xml_file, parse_xml_string, strip_comments
@@ -86,9 +86,8 @@ def _read_tree(tree: etree._ElementTree, file: str) -> Document:
             info = read_process(proc, file)
         except (DefinitionError, ValueError, KeyError) as exc:
             message = exc.message if isinstance(exc, DefinitionError) else f"cannot read the af annotations: {exc}"
-            doc.findings.append(
-                finding("invalid-annotation", message, file=file, line=proc.sourceline, element=proc.get("id"))
-            )
+            rule = "invalid-bpmn" if isinstance(exc, BpmnError) else "invalid-annotation"
+            doc.findings.append(finding(rule, message, file=file, line=proc.sourceline, element=proc.get("id")))
             continue
         doc.processes[info.id] = info
     if not doc.processes and not doc.findings:

@@ -14,6 +14,7 @@ starts with ``=`` stays text and needs no quote prefix (unlike CSV).
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,20 @@ def _read_sheets(
     return powers, risks, problems
 
 
+#: What a damaged workbook can raise from zipfile, zlib, lxml or openpyxl: each is "cannot read the workbook".
+_DAMAGED: tuple[type[BaseException], ...] = (
+    UnsupportedWorkbook,
+    etree.LxmlError,
+    zipfile.BadZipFile,
+    zlib.error,
+    LookupError,
+    ValueError,
+    OverflowError,
+    EOFError,
+    OSError,
+)
+
+
 def read_xlsx(path: Path, *, limits: SpreadsheetLimits = DEFAULT_LIMITS) -> Catalog:
     """A catalog from the workbook's 权力清单 and 廉政风险点 sheets, read within ``limits``."""
     file = str(path)
@@ -133,20 +148,11 @@ def read_xlsx(path: Path, *, limits: SpreadsheetLimits = DEFAULT_LIMITS) -> Cata
         book, names, rows = _open(path, limits)
     except SpreadsheetLimitError as exc:
         raise _limit_error(exc, file) from None
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+    except _DAMAGED as exc:
         raise CatalogError([CatalogProblem(f"cannot read the workbook: {exc}", file)], file=file) from exc
     try:
         powers, risks, problems = _read_sheets(names, rows, file, limits)
-    except (
-        UnsupportedWorkbook,
-        etree.XMLSyntaxError,
-        zipfile.BadZipFile,
-        LookupError,
-        ValueError,
-        OverflowError,
-        EOFError,
-        OSError,
-    ) as exc:
+    except _DAMAGED as exc:
         raise CatalogError([CatalogProblem(f"cannot read the workbook: {exc}", file)], file=file) from exc
     finally:
         book.close()
