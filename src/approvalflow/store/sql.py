@@ -409,6 +409,9 @@ class SqlStoreBase:
     #: How ``moving()`` reaches the few cases with a moving clock; SQLite without statistics would otherwise pick
     #: the status index and read every open case (a sweep over a million cases then took seconds).
     _moving_hint = ""
+    #: Whether ``ORDER BY id`` is code-point order (SQLite's BINARY collation), so pagination can demand that ids
+    #: strictly increase; a PostgreSQL database may sort text by a locale's collation instead.
+    _codepoint_ids = False
 
     def _tx(self) -> AbstractContextManager[Cursor]:  # one transaction, a cursor in it
         raise NotImplementedError
@@ -849,6 +852,13 @@ class SqlStoreBase:
             if not rows:
                 return
             for row in rows:
+                stuck = row[0] <= last if self._codepoint_ids else row[0] == last
+                if not isinstance(row[0], str) or stuck:  # a damaged b-tree can loop: demand progress
+                    raise StoreError(
+                        f"{self.url}: table af_cases is damaged: its rows do not come in order of id (after "
+                        f"{last[:40]!r}); run 'approvalflow store check' (SQLite: PRAGMA quick_check)"
+                    )
+                last = row[0]
                 record = self._record(row)
                 try:
                     _check_case_row(row)
@@ -859,7 +869,6 @@ class SqlStoreBase:
                     self._problem(IndexProblem(record.id, "af_cases", problem), problems)
                     continue
                 yield record
-            last = rows[-1][0]
 
     def summaries(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
         return self._iterate(_HEADER_COLUMNS, problems)

@@ -34,6 +34,7 @@ class SqliteStore(SqlStoreBase):
     """A case store in one SQLite file; created with its schema on first use unless opened ``readonly``."""
 
     _moving_hint = "INDEXED BY af_cases_moving"
+    _codepoint_ids = True  # BINARY collation: ids come in code-point order
 
     def __init__(
         self,

@@ -62,16 +62,37 @@ def _bounded(rows: Iterator[Sequence[Any]], limits: SpreadsheetLimits) -> Iterat
         yield number, row
 
 
+class _OwnedBook:
+    """An openpyxl workbook and the file handle it reads: closing it closes both."""
+
+    def __init__(self, book: Any, handle: Any) -> None:
+        self._book, self._handle = book, handle
+        self.sheetnames = book.sheetnames
+
+    def __getitem__(self, name: str) -> Any:
+        return self._book[name]
+
+    def close(self) -> None:
+        try:
+            self._book.close()
+        finally:
+            self._handle.close()
+
+
 def _openpyxl(path: Path, limits: SpreadsheetLimits) -> tuple[Any, list[str], Rows]:
     from openpyxl import load_workbook  # slow to import: only for workbooks the fast reader does not take
     from openpyxl.utils.exceptions import InvalidFileException
 
     _preflight(path, limits)
+    # Our own handle, closed on every path: openpyxl does not close its archive when it fails half way.
+    handle = path.open("rb")
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = _OwnedBook(load_workbook(handle, read_only=True, data_only=True), handle)
     except InvalidFileException as exc:
+        handle.close()
         raise ValueError(str(exc)) from exc
     except Exception as exc:  # anything else openpyxl raises on a damaged file: never its traceback
+        handle.close()
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
 
     def rows(name: str) -> Iterator[tuple[int, Sequence[Any]]]:
