@@ -16,7 +16,7 @@ Loading goes through these stages, each of which raises a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from .xmlsafe import element_label, parse_xml, parse_xml_string, strip_comments
 
 __all__ = [
     "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "UNSUPPORTED", "ProcessDefinition", "TrustedFunction", "load_process",
-    "load_process_string",
+    "load_process_string", "unsafe_expressions",
 ]  # fmt: skip
 
 TrustedFunction = Callable[[dict[str, Any]], Mapping[str, Any] | None]
@@ -240,8 +240,8 @@ def _check_step_refs(infos: Mapping[str, ProcessInfo], steps: Mapping[str, StepI
                     )
 
 
-def _check_expressions(root: etree._Element, file: str | None, trusted: Mapping[str, TrustedFunction]) -> None:
-    """Every expression of the whole document, and every script task, before anything runs."""
+def unsafe_expressions(root: etree._Element) -> Iterator[tuple[etree._Element, str, UnsafeExpression]]:
+    """Each expression of the whole document (:data:`EXPRESSION_TAGS`) outside the safe language, with its text."""
     for el in root.iter(*(bpmn(tag) for tag in EXPRESSION_TAGS)):
         text = "".join(el.itertext()).strip()
         if not text:
@@ -249,13 +249,19 @@ def _check_expressions(root: etree._Element, file: str | None, trusted: Mapping[
         try:
             check_expression(text)
         except UnsafeExpression as exc:
-            tag = etree.QName(el).localname
-            raise UnsafeContentError(
-                f"the expression in bpmn:{tag} is refused: {exc.reason} (expression: {text[:80]!r})",
-                file=file,
-                line=el.sourceline,
-                element=owner_id(el),
-            ) from exc
+            yield el, text, exc
+
+
+def _check_expressions(root: etree._Element, file: str | None, trusted: Mapping[str, TrustedFunction]) -> None:
+    """Every expression of the whole document, and every script task, before anything runs."""
+    for el, text, exc in unsafe_expressions(root):
+        tag = etree.QName(el).localname
+        raise UnsafeContentError(
+            f"the expression in bpmn:{tag} is refused: {exc.reason} (expression: {text[:80]!r})",
+            file=file,
+            line=el.sourceline,
+            element=owner_id(el),
+        ) from exc
     for el in root.iter(bpmn("scriptTask")):
         script = "".join(t for s in el.iterfind(bpmn("script")) for t in s.itertext()).strip()
         name = script.removesuffix("()").strip()

@@ -74,14 +74,7 @@ class PostgresStore(SqlStoreBase):
         except Exception as exc:  # a URL psycopg cannot even parse (ProgrammingError is a psycopg.Error)
             self.close()
             raise StoreError(f"{self.url}: cannot open the case store ({self._message(exc)})") from None
-        try:
-            if readonly:
-                self._check_schema()
-            else:
-                self._create()
-        except BaseException:
-            self.close()
-            raise
+        self._open_schema()
 
     def _message(self, exc: BaseException) -> str:
         return redact(_first_line(exc), self._secret_url)

@@ -422,6 +422,9 @@ class SqlStoreBase:
     def _is_duplicate(self, exc: BaseException) -> bool:
         raise NotImplementedError
 
+    def close(self) -> None:
+        raise NotImplementedError
+
     def _q(self, sql: str) -> str:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
 
@@ -432,6 +435,17 @@ class SqlStoreBase:
         return f"{type(self).__name__}({self.url!r}{', readonly' if self.readonly else ''})"
 
     # -- opening ------------------------------------------------------------------------------------------
+
+    def _open_schema(self) -> None:
+        """Check the schema (read-only) or create and upgrade it; close the connection on any failure."""
+        try:
+            if self.readonly:
+                self._check_schema()
+            else:
+                self._create()
+        except BaseException:
+            self.close()
+            raise
 
     def _create(self) -> None:
         with self._tx() as cur:

@@ -67,14 +67,7 @@ class SqliteStore(SqlStoreBase):
         except UnicodeDecodeError:  # a schema (or an error message) that is not UTF-8
             self.close()
             raise StoreError(f"{path}: not a usable case store (its schema holds text that is not UTF-8)") from None
-        try:
-            if readonly:
-                self._check_schema()
-            else:
-                self._create()
-        except BaseException:
-            self.close()
-            raise
+        self._open_schema()
 
     def _check_file(self) -> None:
         """An existing, non-empty SQLite file (before SQLite sees it): read the first 16 bytes only."""

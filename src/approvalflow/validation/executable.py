@@ -18,8 +18,7 @@ from collections.abc import Iterator
 from lxml import etree
 from SpiffWorkflow.bpmn.parser import BpmnParser
 
-from ..expressions import UnsafeExpression, check_expression
-from ..loader import EXPRESSION_TAGS, UNSUPPORTED
+from ..loader import UNSUPPORTED, unsafe_expressions
 from ..namespaces import bpmn, local, owner_id
 from .context import Context, check
 from .findings import StaticFinding, finding
@@ -90,19 +89,13 @@ def _scope_reasons(ctx: Context) -> Iterator[StaticFinding]:
 
 
 def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFinding]:
-    for el in root.iter(*(bpmn(tag) for tag in EXPRESSION_TAGS)):
-        text = "".join(el.itertext()).strip()
-        if not text:
-            continue
-        try:
-            check_expression(text)
-        except UnsafeExpression as exc:
-            yield _at(
-                ctx,
-                el,
-                f"the expression in bpmn:{local(el)} is outside the safe expression language: "
-                f"{exc.reason} (expression: {text[:60]!r})",
-            )
+    for el, text, exc in unsafe_expressions(root):
+        yield _at(
+            ctx,
+            el,
+            f"the expression in bpmn:{local(el)} is outside the safe expression language: "
+            f"{exc.reason} (expression: {text[:60]!r})",
+        )
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             yield _at(ctx, el, reason)
