@@ -180,6 +180,8 @@ class Case:
         extra = self.data.get("parties")
         if isinstance(extra, list):
             found.extend(str(p) for p in extra)
+        elif isinstance(extra, str):  # cases saved before 'parties' had to be a list
+            found.append(extra)
         return tuple(found)
 
     # -- time (SPEC section 5) ------------------------------------------------------------------------------
