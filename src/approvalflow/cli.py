@@ -12,11 +12,11 @@ import importlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ApprovalflowError
+from .outputfiles import temp_beside
 
 __all__ = ["main"]
 
@@ -82,7 +82,7 @@ def _stage(target: Path, text: str) -> Path:
     from .store.base import StoreError
 
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        fd, name = temp_beside(target, ".part")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as exc:

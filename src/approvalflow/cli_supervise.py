@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from .clock import parse_moment
 from .errors import DefinitionError, ScenarioError
 from .loader import ProcessDefinition, load_process
 from .org import Organisation, load_organisation, organisation_from_dict
+from .outputfiles import temp_beside
 from .store.base import CaseRecord, CaseStore, CollectingStore, IndexProblem, StoreError, open_store, redact
 
 __all__ = ["add_key_option", "key_of", "open_existing_store", "register", "store_scenario_case"]
@@ -203,7 +203,7 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
     seen: list[str] = []
     # written to a temporary file beside OUT and renamed at the end: a refused export leaves OUT as it was
     suffix = "".join(out.suffixes[-2:]) if out.suffix.lower() == ".gz" else out.suffix
-    fd, name = tempfile.mkstemp(prefix=".af-export-", suffix=suffix, dir=out.parent)
+    fd, name = temp_beside(out, suffix)
     os.close(fd)
     staged = Path(name)
     try:

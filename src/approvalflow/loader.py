@@ -109,6 +109,12 @@ class ProcessDefinition:
     _subprocess_specs: Mapping[str, Any] = field(repr=False, compare=False)
     _trusted: Mapping[str, TrustedFunction] = field(repr=False, compare=False, default_factory=dict)
 
+    def __repr__(self) -> str:  # the generated one prints every node, step and flow: kilobytes
+        return (
+            f"ProcessDefinition(id={self.id!r}, name={self.name!r}, file={self.file!r}, steps={len(self.steps)}, "
+            f"digest={self.digest[:12]!r})"
+        )
+
     def step(self, step_id: str) -> StepInfo:
         """The step with this BPMN id; ``KeyError`` when there is none."""
         return self.steps[step_id]

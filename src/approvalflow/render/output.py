@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from ..inputfiles import regular_files
+from ..outputfiles import temp_beside
 from . import View, render_views
 from .errors import RenderError
 
@@ -35,7 +35,7 @@ def write_text(path: Path, text: str) -> None:
     """Write ``text`` atomically (temporary file, then rename)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temp_beside(path)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
         os.replace(tmp, path)

@@ -160,7 +160,7 @@ def _moving_cards(record: CaseRecord, cal: WorkingCalendar, at: datetime, duty: 
 
 def sweep(
     store: CaseStore,
-    at: datetime,
+    at: datetime | str,
     *,
     calendar: WorkingCalendar | None = None,
     responsibility: Responsibility | None = None,
@@ -172,8 +172,9 @@ def sweep(
     the cases whose deadlines move with an open suspension. ``responsibility`` maps a power code to its
     responsibility item and accountability clause (责任事项, 追责情形), e.g. from the catalog.
     """
-    if at.tzinfo is None:
-        raise ValueError(f"the sweep moment {at.isoformat()} has no timezone")
+    from ..clock import parse_moment
+
+    at = parse_moment(at)  # text or datetime, as Case.alerts takes it; naive or out of range: ValueError
     duty = responsibility or {}
     cal = calendar if calendar is not None else ChinaCalendar()
     cards = [_card(d, at, duty) for d in store.due(at)]
