@@ -36,6 +36,7 @@ from .casedata import plain_data, plain_name
 from .clock import Clock, SystemClock, parse_moment
 from .errors import (
     ApprovalflowError,
+    DefinitionError,
     EngineError,
     InvalidInputError,
     LoopLimitError,
@@ -493,7 +494,7 @@ class Case:
             if not isinstance(exc, Exception):
                 raise
             self._log_failure(base, "engine-error")
-            if isinstance(exc, ApprovalflowError):
+            if isinstance(exc, RunError | DefinitionError):
                 raise
             raise EngineError(
                 f"the action could not be completed: {type(exc).__name__}: {_short(exc)}",

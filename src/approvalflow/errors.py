@@ -23,6 +23,9 @@ line and element; errors about what *happened* while a case runs are
     │   ├── SimulationModelError   a simulation model, YAML or Prosimos JSON (simulation.model)
     │   └── ResultFormatError      a saved simulation result (simulation.outputs)
     ├── SimulationError            a simulation that cannot go on (simulation.model)
+    ├── ExpressionError            an expression outside the safe language, or failing (expressions; a ValueError)
+    │   ├── UnsafeExpression       refused by the static check
+    │   └── EvaluationError        unknown name, type error, a bound passed while evaluating
     └── RunError                   case, step
         ├── StepRefused            rules broken under the enforce policy
         ├── StepNotReady           the step is not ready in this case

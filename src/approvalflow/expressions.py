@@ -44,6 +44,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
+from .errors import ApprovalflowError
+
 __all__ = [
     "ALLOWED_FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_INT_BITS", "MAX_ITEMS", "MAX_LENGTH",
     "EvaluationError", "ExpressionError", "ExpressionEvaluator", "SafeEvaluator", "UnsafeExpression",
@@ -95,8 +97,8 @@ _OPERATOR_TEXT = {ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: 
                   ast.RShift: ">>", ast.MatMult: "@", ast.Invert: "~"}  # fmt: skip
 
 
-class ExpressionError(ValueError):
-    """Base of the errors of this module."""
+class ExpressionError(ApprovalflowError, ValueError):
+    """Base of the errors of this module (also a ``ValueError``, as it always was)."""
 
 
 class UnsafeExpression(ExpressionError):
