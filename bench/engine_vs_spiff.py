@@ -1,0 +1,249 @@
+"""Benchmark: approvalflow against bare SpiffWorkflow on the same BPMN and data, in one run.
+
+    .venv/bin/python bench/engine_vs_spiff.py [--cases 2000] [--folder DIR]
+
+Runs N cases of processes/licensing/general_licensing.bpmn (organisation tests/data/market_bureau.yaml, unit
+market-bureau) along one path with a 补正 loop and no hearing: receive (materials incomplete), notify_correction,
+receive (complete), accept, review (no extension, no hearing), decide, deliver: 7 steps a case. Three figures,
+each for approvalflow (all rules on, ``enforce``) and for bare SpiffWorkflow 3.2 driving the same BPMN (its own
+``BpmnParser``, hearing.bpmn added for the call activity; conditions evaluated with Python ``eval``, which is
+fine in a benchmark and never done by approvalflow):
+
+1. steps per second in memory;
+2. steps per second persisted to SQLite after every step (approvalflow: ``SqliteStore`` with ``add_case`` and
+   ``complete_step``; Spiff: ``BpmnWorkflowSerializer().serialize_json`` into a one-row-per-case table with
+   ``INSERT OR REPLACE`` in a transaction of its own; both WAL with synchronous=NORMAL);
+3. memory per open case: N cases kept open after two steps each, measured with ``tracemalloc``.
+
+Goals (issue 15): approvalflow at most 1.3x bare Spiff on each (time per step, time per persisted step, memory
+per case). Prints the figures and whether each goal is met; writes nothing outside the folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sqlite3
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # noqa: E402
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from approvalflow import FakeClock, load_organisation, load_process, start_case  # noqa: E402
+from approvalflow.store.cases import add_case, complete_step  # noqa: E402
+from approvalflow.store.sqlite import SqliteStore  # noqa: E402
+
+FOLDER = ROOT / "processes" / "licensing"
+BPMN = FOLDER / "general_licensing.bpmn"
+HEARING = FOLDER / "hearing.bpmn"
+ORG = ROOT / "tests" / "data" / "market_bureau.yaml"
+START = "2026-09-28T09:00:00+08:00"  # a Monday; seven steps an hour apart stay within every step's limit
+GOAL = 1.3
+
+PLAN: list[tuple[str, str, dict[str, Any]]] = [
+    ("receive", "wang", {"materials_complete": False}),
+    ("notify_correction", "wang", {}),
+    ("receive", "wang", {"materials_complete": True}),
+    ("accept", "wang", {}),
+    ("review", "liu", {"needs_extension": False, "needs_hearing": False}),
+    ("decide", "li", {"approved": True}),
+    ("deliver", "chen", {}),
+]
+OPEN_STEPS = 2  # steps completed on each case kept open for the memory figure
+
+
+# -- approvalflow ------------------------------------------------------------------------------------------
+class Ours:
+    def __init__(self) -> None:
+        self.process = load_process(BPMN)
+        self.org = load_organisation(ORG)
+
+    def start(self, n: int) -> tuple[Any, FakeClock]:
+        clock = FakeClock(START)
+        return start_case(self.process, self.org, unit="market-bureau", clock=clock, case_id=f"c{n}"), clock
+
+    def run(self, cases: int, steps: int = len(PLAN)) -> list[Any]:
+        kept = []
+        for n in range(cases):
+            case, clock = self.start(n)
+            for task, actor, data in PLAN[:steps]:
+                clock.advance("PT1H")
+                case.complete(task, actor, data=data)
+            kept.append(case)
+        return kept
+
+    def run_persisted(self, cases: int, path: Path) -> None:
+        store = SqliteStore(path)
+        try:
+            for n in range(cases):
+                case, clock = self.start(n)
+                stored = add_case(store, case)
+                for task, actor, data in PLAN:
+                    clock.advance("PT1H")
+                    complete_step(store, stored, task, actor, data=data)
+        finally:
+            store.close()
+
+
+# -- bare SpiffWorkflow ------------------------------------------------------------------------------------
+class _Environment(TaskDataEnvironment):  # type: ignore[misc]
+    """Python eval, with ``get(name, default)`` reading the task data (the BPMN's hearing condition uses it)."""
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+        return super().evaluate(expression, context, {**(external_context or {}), "get": context.get})
+
+
+class Bare:
+    def __init__(self) -> None:
+        parser = BpmnParser()
+        parser.add_bpmn_files([str(BPMN), str(HEARING)])
+        self.spec = parser.get_spec("general_licensing")
+        self.subprocesses = parser.get_subprocess_specs("general_licensing")
+        self.engine = PythonScriptEngine(environment=_Environment())
+        self.serializer = BpmnWorkflowSerializer()
+
+    def start(self) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(self.spec, self.subprocesses, script_engine=self.engine)
+        workflow.do_engine_steps()
+        return workflow
+
+    @staticmethod
+    def step(workflow: BpmnWorkflow, bpmn_id: str, data: dict[str, Any]) -> None:
+        ready = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == bpmn_id]
+        if len(ready) != 1:
+            raise SystemExit(f"bare Spiff: expected one ready '{bpmn_id}', found {len(ready)}")
+        task = ready[0]
+        task.data.update(data)
+        task.run()
+        workflow.do_engine_steps()
+
+    def run(self, cases: int, steps: int = len(PLAN)) -> list[BpmnWorkflow]:
+        kept = []
+        for _ in range(cases):
+            workflow = self.start()
+            for task, _actor, data in PLAN[:steps]:
+                self.step(workflow, task, data)
+            kept.append(workflow)
+        return kept
+
+    def run_persisted(self, cases: int, path: Path) -> None:
+        conn = sqlite3.connect(str(path), isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS workflows (id TEXT PRIMARY KEY, state TEXT NOT NULL)")
+
+        def save(case_id: str, workflow: BpmnWorkflow) -> None:
+            state = self.serializer.serialize_json(workflow)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT OR REPLACE INTO workflows (id, state) VALUES (?, ?)", (case_id, state))
+            conn.execute("COMMIT")
+
+        try:
+            for n in range(cases):
+                workflow = self.start()
+                save(f"c{n}", workflow)
+                for task, _actor, data in PLAN:
+                    self.step(workflow, task, data)
+                    save(f"c{n}", workflow)
+        finally:
+            conn.close()
+
+
+# -- measuring ---------------------------------------------------------------------------------------------
+def timed(work: Callable[[], object]) -> float:
+    gc.collect()
+    began = time.perf_counter()
+    work()
+    return time.perf_counter() - began
+
+
+def memory_per_case(make: Callable[[], list[Any]], cases: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    kept = make()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(kept) == cases
+    del kept
+    return (after - before) / cases
+
+
+def check_paths(ours: Ours, bare: Bare) -> None:
+    """Both engines walk the same path and end the case (a wrong path would make the comparison meaningless)."""
+    [case] = ours.run(1)
+    [workflow] = bare.run(1)
+    expected = [task for task, _a, _d in PLAN]
+    if list(case.path) != expected or case.ready_steps():
+        raise SystemExit(f"approvalflow took {case.path}, expected {expected}")
+    if not workflow.is_completed():
+        raise SystemExit("bare Spiff did not complete the case")
+
+
+def row(name: str, ours: float, bare: float, unit: str, ratio: float) -> str:
+    verdict = "met" if ratio <= GOAL else "NOT met"
+    return f"{name:<28} {ours:>14,.1f} {bare:>14,.1f}  {unit:<10} {ratio:>6.2f}x  {GOAL}x  {verdict}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=2_000, help="cases for each measurement (default 2,000)")
+    parser.add_argument("--folder", type=Path, help="folder for the SQLite files (default: a temporary folder)")
+    args = parser.parse_args()
+    cases = args.cases
+    if cases < 1:
+        parser.error("--cases must be at least 1")
+    ours, bare = Ours(), Bare()
+    check_paths(ours, bare)
+    steps = cases * len(PLAN)
+    print(f"{cases:,} cases x {len(PLAN)} steps = {steps:,} steps each; path: {' -> '.join(t for t, _a, _d in PLAN)}")
+
+    ours.run(min(cases, 50))  # warm up both (imports, caches)
+    bare.run(min(cases, 50))
+    t_ours = timed(lambda: ours.run(cases))
+    t_bare = timed(lambda: bare.run(cases))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.folder or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        ours_db, bare_db = folder / "bench-approvalflow.db", folder / "bench-spiff.db"
+        for path in (ours_db, bare_db):
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        p_ours = timed(lambda: ours.run_persisted(cases, ours_db))
+        p_bare = timed(lambda: bare.run_persisted(cases, bare_db))
+        size_ours = sum(Path(str(ours_db) + s).stat().st_size for s in ("", "-wal") if Path(str(ours_db) + s).exists())
+        size_bare = sum(Path(str(bare_db) + s).stat().st_size for s in ("", "-wal") if Path(str(bare_db) + s).exists())
+
+    m_ours = memory_per_case(lambda: ours.run(cases, OPEN_STEPS), cases)
+    m_bare = memory_per_case(lambda: bare.run(cases, OPEN_STEPS), cases)
+
+    print()
+    print(f"{'measure':<28} {'approvalflow':>14} {'bare Spiff':>14}  {'unit':<10} {'ratio':>7}  goal  verdict")
+    print(row("steps in memory", steps / t_ours, steps / t_bare, "steps/s", t_ours / t_bare))
+    print(row("steps persisted to SQLite", steps / p_ours, steps / p_bare, "steps/s", p_ours / p_bare))
+    print(row(f"memory per open case ({OPEN_STEPS} st.)", m_ours / 1024, m_bare / 1024, "KiB", m_ours / m_bare))
+    print()
+    print(
+        f"ratio = approvalflow / bare Spiff in time per step or memory per case (lower is better). "
+        f"Wall time: {t_ours:.1f} s vs {t_bare:.1f} s in memory, {p_ours:.1f} s vs {p_bare:.1f} s persisted; "
+        f"SQLite files {size_ours / 1e6:.1f} MB vs {size_bare / 1e6:.1f} MB."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
