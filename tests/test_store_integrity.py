@@ -23,6 +23,7 @@ from approvalflow.cli_supervise import store_scenario_case
 from approvalflow.scenario import run_scenario
 from approvalflow.store import integrity
 from approvalflow.store.base import StoreError, open_store
+from approvalflow.trail import MAX_KEY_FILE_BYTES
 
 from .test_store_support import PG_SKIP, PG_URL
 
@@ -317,7 +318,7 @@ def test_a_key_file_that_cannot_be_a_key_is_bad_input(good: Path, tmp_path: Path
     short = tmp_path / "short"
     short.write_bytes(b"abc")
     big = tmp_path / "big"
-    big.write_bytes(b"x" * (integrity.MAX_KEY_FILE_BYTES + 1))
+    big.write_bytes(b"x" * (MAX_KEY_FILE_BYTES + 1))
     for path, words in ((short, "at least 16 bytes"), (big, "MAX_KEY_FILE_BYTES"), (tmp_path / "none", "cannot read")):
         assert main(["supervise", str(good), "--at", AT, "--key-file", str(path)]) == 2
         assert words in capsys.readouterr().err

@@ -50,13 +50,13 @@ def add_key_option(parser: argparse.ArgumentParser) -> None:
 
 def key_of(args: argparse.Namespace) -> bytes | None:
     """The key of ``--key-file``, or None; a file that cannot be a key is bad input."""
-    from .store.integrity import read_key_file
+    from .trail import read_key
 
     path = getattr(args, "key_file", None)
     if not path:
         return None
     try:
-        return read_key_file(path)
+        return read_key(path)
     except ValueError as exc:
         raise StoreError(f"--key-file: {exc}") from None
 

@@ -54,7 +54,7 @@ from .org import Organisation, OrgUnit, Person
 from .rules import RULES, Attempt, Completion, Finding, Rule, check
 from .scripting import MAX_CARDINALITY, SafeScriptEngine
 from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
-from .trail import AuditTrail
+from .trail import MIN_KEY_BYTES, AuditTrail
 
 __all__ = ["DEFAULT_MAX_DEPTH", "Case", "Policy", "ReadyStep", "start_case"]
 
@@ -661,8 +661,10 @@ def start_case(
         chosen = Policy(policy)
     except ValueError as exc:
         raise RunError(f"unknown policy {policy!r}; use 'enforce' or 'record'", case=case_id) from exc
-    if trail_key is not None and len(trail_key) < 16:
-        raise RunError(f"a trail key must have at least 16 bytes; this one has {len(trail_key)}", case=case_id)
+    if trail_key is not None and len(trail_key) < MIN_KEY_BYTES:
+        raise RunError(
+            f"a trail key must have at least {MIN_KEY_BYTES} bytes; this one has {len(trail_key)}", case=case_id
+        )
     case = Case(
         definition,
         organisation,

@@ -9,9 +9,7 @@ column once: a county list repeats its cells a lot) and raises one
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
@@ -23,25 +21,9 @@ from .columns import CONVERTERS, POWER_COLUMNS, POWER_SHEET, RISK_COLUMNS, RISK_
 from .model import Catalog, PowerRow, RiskPointRow, _Row
 from .problems import CatalogError, CatalogProblem
 
-__all__ = ["RawRecord", "RawTable", "build_catalog", "fast_row", "paused_gc"]
+__all__ = ["RawRecord", "RawTable", "build_catalog", "fast_row"]
 
 _M = TypeVar("_M", bound=_Row)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Cyclic garbage collection paused for a bulk load or check, then restored as it was.
-
-    A county list creates some 100,000 rows, each with a few containers; they form no reference cycles, but
-    their number alone triggers collection after collection, which took a third of the loading time.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 _Bad = tuple[int, int, str | None, str | None, str]  # record index, column index, header, letter, message

@@ -20,7 +20,7 @@ from typing import Literal
 from ..errors import DefinitionError
 from ..loader import ProcessDefinition, load_process
 from ..model import RiskLevel, RiskPoint
-from .build import paused_gc
+from ..yamlio import collection_paused
 from .columns import POWER_SHEET, RISK_SHEET
 from .limits import Limit
 from .model import LEVEL_NAMES, Catalog, PowerRow, RiskPointRow
@@ -269,7 +269,7 @@ def check_catalog(
     """
     folder = Path(base) if base is not None else (Path(catalog.file).parent if catalog.file else Path.cwd())
     where = _Where(folder, Path(root) if root is not None else None, allow_outside)
-    with paused_gc():
+    with collection_paused():
         return _check(catalog, where, cache or FlowchartCache())
 
 

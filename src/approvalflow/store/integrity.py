@@ -27,17 +27,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from ..trail import MAX_KEY_FILE_BYTES, MIN_KEY_BYTES, read_key
-
 __all__ = [
-    "MAX_KEY_FILE_BYTES",
-    "MIN_KEY_BYTES",
     "SEAL_DOMAIN",
     "check_seal",
-    "read_key_file",
     "row_digest",
     "rows_digest",
     "seal",
@@ -167,8 +161,3 @@ def tie(
     if problem:
         found.append(("af_cases", None, problem))
     return found
-
-
-def read_key_file(path: str | Path) -> bytes:
-    """The host's secret key from a file (:func:`approvalflow.trail.read_key`: one key file serves both)."""
-    return read_key(path)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..build import paused_gc
+from ...yamlio import collection_paused
 from ..model import Catalog
 from ..problems import CatalogError, CatalogProblem
 from .bounds import SpreadsheetLimits
@@ -71,7 +71,7 @@ def read_catalog_file(path: Path, *, limits: SpreadsheetLimits | None = None) ->
         raise CatalogError([CatalogProblem(what, str(path))], file=str(path))
     fmt = format_for(path)
     options = {"limits": limits} if limits is not None and "limits" in inspect.signature(fmt.read).parameters else {}
-    with paused_gc():
+    with collection_paused():
         return fmt.read(path, **options)
 
 
@@ -85,7 +85,7 @@ def write_catalog_file(catalog: Catalog, path: Path, **options: Any) -> None:
         raise CatalogError([CatalogProblem(msg, str(path))], file=str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with paused_gc():
+        with collection_paused():
             fmt.write(catalog, path, **options)
     except OSError as exc:
         raise CatalogError([CatalogProblem(f"cannot write: {exc.strerror}", str(path))], file=str(path)) from exc
