@@ -35,7 +35,6 @@ from .calendar import ChinaCalendar, WorkingCalendar
 from .casedata import plain_data, plain_name
 from .clock import Clock, SystemClock, parse_moment
 from .errors import (
-    ApprovalflowError,
     DefinitionError,
     EngineError,
     InvalidInputError,
@@ -328,9 +327,7 @@ class Case:
     def _moment(self, at: datetime | str | None, step: str | None) -> datetime:
         try:
             return parse_moment(at) if at is not None else self.clock.now()
-        except ApprovalflowError as exc:
-            raise InvalidInputError(f"the moment is not usable: {exc}", case=self.id, step=step) from exc
-        except (TypeError, ValueError, OverflowError) as exc:
+        except ValueError as exc:  # parse_moment's only error, whatever it is given
             text = str(at)[:60]
             raise InvalidInputError(f"the moment {text!r} is not usable: {exc}", case=self.id, step=step) from None
 

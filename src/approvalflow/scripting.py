@@ -73,7 +73,6 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     ) -> None:
         super().__init__(environment=SafeEnvironment(evaluator, trusted))
         self.evaluator = evaluator
-        self.trusted = trusted
         self.max_cardinality = max_cardinality
 
     def validate(self, expression: str) -> None:
