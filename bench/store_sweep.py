@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from approvalflow import ChinaCalendar, FakeClock, load_organisation, load_process, start_case  # noqa: E402
-from approvalflow.periods import SHANGHAI, Deadline  # noqa: E402
+from approvalflow.engine.trail import TrailHead  # noqa: E402
 from approvalflow.store.base import CaseRecord, DeadlineEntry  # noqa: E402
 from approvalflow.store.cases import add_case, complete_step  # noqa: E402
 from approvalflow.store.index import yellow_from  # noqa: E402
 from approvalflow.store.sqlite import SqliteStore  # noqa: E402
 from approvalflow.supervision.sweep import sweep  # noqa: E402
-from approvalflow.trail import TrailHead  # noqa: E402
+from approvalflow.time.periods import SHANGHAI, Deadline  # noqa: E402
 
 AT = datetime(2026, 10, 20, 9, 0, tzinfo=SHANGHAI)
 STATE = '{"format":"approvalflow.case","synthetic":true}'

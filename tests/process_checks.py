@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from approvalflow.scenario import load_scenario, run_scenario
+from approvalflow.testing.scenario import load_scenario, run_scenario
 
 
 def refused(out: dict[str, Any]) -> list[tuple[int, list[str]]]:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.calendar import ChinaCalendar, FakeCalendar, WeekendCalendar, WorkingCalendar
 from approvalflow.errors import CalendarError, DefinitionError
+from approvalflow.time.calendar import ChinaCalendar, FakeCalendar, WeekendCalendar, WorkingCalendar
 
 
 def d(text: str) -> date:

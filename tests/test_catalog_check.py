@@ -11,7 +11,7 @@ import yaml
 
 from approvalflow.catalog import catalog_from_bpmn, check_catalog, load_catalog, save_catalog
 from approvalflow.catalog.synthetic import synthetic_county
-from approvalflow.cli import main
+from approvalflow.cli.main import main
 
 DATA = Path(__file__).parent / "data" / "catalog"
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.demo import _run_catalog
+from approvalflow.demo.licensing import _run_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "processes" / "catalog" / "sample_county.yaml"
@@ -48,7 +48,7 @@ def test_unreadable_catalog_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @pytest.mark.slow
 def test_full_demo_shows_the_catalog_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from approvalflow.cli import main
+    from approvalflow.cli.main import main
 
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

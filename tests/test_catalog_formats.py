@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from approvalflow.bpmn.model import Category, RiskLevel
 from approvalflow.catalog import Catalog, CatalogError, PowerRow, RiskPointRow, load_catalog, save_catalog
 from approvalflow.catalog.build import fast_row
 from approvalflow.catalog.columns import POWER_COLUMNS
 from approvalflow.catalog.limits import parse_limit
 from approvalflow.errors import DefinitionError
-from approvalflow.model import Category, RiskLevel
 
 DATA = Path(__file__).parent / "data" / "catalog"
 SAMPLE = DATA / "sample.yaml"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from approvalflow.bpmn.model import Category
 from approvalflow.catalog import Catalog, CatalogError, PowerRow, check_catalog, load_catalog, risk_table, save_catalog
-from approvalflow.cli import main
-from approvalflow.model import Category
+from approvalflow.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 LICENSING = ROOT / "processes" / "licensing"

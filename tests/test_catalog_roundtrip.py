@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from approvalflow.bpmn.model import Category, RiskLevel
 from approvalflow.catalog import Catalog, PowerRow, RiskPointRow, load_catalog, parse_limit, save_catalog
 from approvalflow.catalog.columns import POWER_COLUMNS, RISK_COLUMNS
-from approvalflow.model import Category, RiskLevel
 
 FORMATS = ("yaml", "json", "csv", "gb18030", "xlsx")
 HEADERS = {c.header for c in (*POWER_COLUMNS, *RISK_COLUMNS)}

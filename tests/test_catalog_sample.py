@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from approvalflow.bpmn.loader import load_process
+from approvalflow.bpmn.model import Category
 from approvalflow.catalog import Catalog, check_catalog, load_catalog, risk_table, save_catalog
-from approvalflow.cli import main
-from approvalflow.loader import load_process
-from approvalflow.model import Category
+from approvalflow.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from approvalflow.bpmn.model import Category
 from approvalflow.catalog import Catalog, CatalogError, PowerRow, load_catalog, save_catalog
 from approvalflow.catalog.columns import POWER_COLUMNS, RISK_COLUMNS
 from approvalflow.catalog.formats.xlsx_fast import FastWorkbook, UnsupportedWorkbook, scan_sheet
-from approvalflow.cli import main
-from approvalflow.model import Category
+from approvalflow.cli.main import main
 
 HEADER = [c.header for c in POWER_COLUMNS]
 RISK_HEADER = [c.header for c in RISK_COLUMNS if c.always]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.cli import main
+from approvalflow.cli.main import main
 
 from .conftest import ROOT
 
@@ -44,7 +44,10 @@ def test_run_example_as_spec_describes(capsys):
 
 def scenario(tmp_path: Path, body: str, name: str = "s.scenario.yaml") -> Path:
     path = tmp_path / name
-    path.write_text(f"process: {PROCESS}\norg: {ORG}\nunit: market-bureau\nstart: 2026-09-28T09:00:00+08:00\n" + body, encoding="utf-8")
+    path.write_text(
+        f"process: {PROCESS}\norg: {ORG}\nunit: market-bureau\nstart: 2026-09-28T09:00:00+08:00\n" + body,
+        encoding="utf-8",
+    )
     return path
 
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from approvalflow.cli import main
-from approvalflow.cli_supervise import store_scenario_case
-from approvalflow.scenario import run_scenario
+from approvalflow.cli.main import main
+from approvalflow.cli.supervise import store_scenario_case
 from approvalflow.store.base import StoreError, open_store, redact
+from approvalflow.testing.scenario import run_scenario
 
 DATA = Path(__file__).parent / "data" / "supervision"
 ROOT = Path(__file__).resolve().parents[1]

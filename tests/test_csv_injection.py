@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from approvalflow.bpmn.model import Category, RiskLevel
 from approvalflow.catalog import Catalog, PowerRow, RiskPointRow, load_catalog, save_catalog
-from approvalflow.csvsafe import neutralise, restore
-from approvalflow.model import Category, RiskLevel
+from approvalflow.io.csvsafe import neutralise, restore
 from approvalflow.simulation.outputs import write_csv as write_result_csv
 from approvalflow.supervision.efficiency import Evaluation, Figures
 from approvalflow.supervision.eventlog import LogEvent, Trace, read_log

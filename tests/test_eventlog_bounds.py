@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.cli import main
+from approvalflow.cli.main import main
 from approvalflow.supervision.eventlog import EventLogError, read_log
 
 from .conftest import LICENSING

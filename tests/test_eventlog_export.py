@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from approvalflow.cli import main
-from approvalflow.scenario import run_scenario
+from approvalflow.cli.main import main
 from approvalflow.store.base import open_store
 from approvalflow.store.cases import add_case
 from approvalflow.supervision.conformance import check_log
 from approvalflow.supervision.eventlog import EventLogError, LogEvent, Trace, export_log, read_log, write_csv
+from approvalflow.testing.scenario import run_scenario
 
 from .conftest import LICENSING, SAMPLE_ORG
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from approvalflow.errors import DefinitionError, XmlError
-from approvalflow.inputfiles import read_regular_file, regular_files
+from approvalflow.io.inputfiles import read_regular_file, regular_files
 from approvalflow.render.output import bpmn_files as render_files
 from approvalflow.validation import bpmn_files as validate_files
 
@@ -75,7 +75,7 @@ def test_validate_api_refuses_a_fifo_named_directly(folder: Path) -> None:
 @pytest.mark.parametrize("name, kind", [("pipe.bpmn", "FIFO"), ("folder.bpmn", "folder")])
 def test_reading_refuses_what_is_not_a_regular_file(folder: Path, name: str, kind: str) -> None:
     code = (
-        "from approvalflow.xmlsafe import parse_xml_file\n"
+        "from approvalflow.io.xmlsafe import parse_xml_file\n"
         "from approvalflow.errors import XmlError\n"
         f"try:\n    parse_xml_file({str(folder / name)!r})\n"
         "except XmlError as exc:\n    print(exc)\n"

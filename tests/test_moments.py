@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvalflow.clock import MAX_YEAR, MIN_YEAR, FakeClock, parse_moment
 from approvalflow.errors import ScenarioError
-from approvalflow.scenario import load_scenario
+from approvalflow.testing.scenario import load_scenario
+from approvalflow.time.clock import MAX_YEAR, MIN_YEAR, FakeClock, parse_moment
 
 ROOT = Path(__file__).resolve().parents[1]
 LICENSING = ROOT / "processes" / "licensing" / "general_licensing.bpmn"

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from approvalflow.calendar import ChinaCalendar, FakeCalendar, WeekendCalendar
 from approvalflow.errors import CalendarError
-from approvalflow.periods import (
+from approvalflow.time.calendar import ChinaCalendar, FakeCalendar, WeekendCalendar
+from approvalflow.time.periods import (
     SHANGHAI,
     Deadline,
     add_working_days,

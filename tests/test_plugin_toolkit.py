@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from approvalflow import StepRefused, load_process, organisation_from_dict, start_case
-from approvalflow.scenario import load_scenario
 from approvalflow.testing import Coverage, MovableClock, assert_refused, assert_that, exercised
+from approvalflow.testing.scenario import load_scenario
 from approvalflow.testing.scenario_items import compare
 
 from .conftest import DATA

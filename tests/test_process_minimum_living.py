@@ -16,7 +16,7 @@ import chinese_calendar
 import pytest
 
 from approvalflow import load_process
-from approvalflow.scenario import run_scenario
+from approvalflow.testing.scenario import run_scenario
 
 from .process_checks import assert_expect_block_holds, refused, violations
 

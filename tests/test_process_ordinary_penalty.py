@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from approvalflow import load_process
-from approvalflow.scenario import run_scenario
+from approvalflow.testing.scenario import run_scenario
 
 from .process_checks import assert_expect_block_holds, refused, violations
 

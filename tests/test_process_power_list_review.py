@@ -28,8 +28,8 @@ from approvalflow import (
     start_case,
     validate_file,
 )
-from approvalflow.scenario import run_scenario
-from approvalflow.strategies import walks
+from approvalflow.testing.scenario import run_scenario
+from approvalflow.testing.strategies import walks
 
 from .process_checks import assert_expect_block_holds, refused, violations
 

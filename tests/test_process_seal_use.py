@@ -31,8 +31,8 @@ from approvalflow import (
     validate_file,
     validate_string,
 )
-from approvalflow.scenario import run_scenario
-from approvalflow.strategies import walks
+from approvalflow.testing.scenario import run_scenario
+from approvalflow.testing.strategies import walks
 
 from .process_checks import assert_expect_block_holds, refused, violations
 

@@ -1,4 +1,4 @@
-"""Properties of the engine over random walks (issue 7, item 2), drawn by approvalflow.strategies.
+"""Properties of the engine over random walks (issue 7, item 2), drawn by approvalflow.testing.strategies.
 
 - a refused step changes nothing: the case state is identical and the trail only gains the refused attempt;
 - every walk ends in a completed case or with a step that is ready;
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from approvalflow import Policy, StepRefused, case_state, load_organisation, load_process
-from approvalflow.strategies import SEASONS, branch_data, moments, replay, walks
+from approvalflow.testing.strategies import SEASONS, branch_data, moments, replay, walks
 
 from .conftest import LICENSING, ROOT
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from approvalflow.cli import main
+from approvalflow.cli.main import main
 
 ROOT = Path(__file__).parent.parent
 MIWG = ROOT / "tests" / "corpus" / "bpmn-miwg"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from approvalflow.cli import main
+from approvalflow.bpmn.loader import load_process
+from approvalflow.cli.main import main
 from approvalflow.errors import ApprovalflowError, XmlError
-from approvalflow.loader import load_process
 from approvalflow.render import render_views
 from approvalflow.render.di import BPMNDI_NS, read_layouts
 from approvalflow.render.di_write import missing_di, write_layout
@@ -116,9 +116,7 @@ def _facts(path: Path) -> tuple[object, ...]:
             dict(p.lanes), p.risks)  # fmt: skip
 
 
-PROCESS_FILES = sorted(
-    p for p in (ROOT / "processes").rglob("*.bpmn") if p.parent.name not in {"seal", "powerlist"}
-)
+PROCESS_FILES = sorted(p for p in (ROOT / "processes").rglob("*.bpmn") if p.parent.name not in {"seal", "powerlist"})
 
 
 @pytest.mark.parametrize("name", [str(p.relative_to(ROOT / "processes")) for p in PROCESS_FILES])

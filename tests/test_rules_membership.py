@@ -26,7 +26,7 @@ from approvalflow import (
     start_case,
 )
 from approvalflow.errors import DefinitionError
-from approvalflow.meetings import Meeting, meeting_from
+from approvalflow.org.meetings import Meeting, meeting_from
 from approvalflow.validation import validate_string
 
 START = "2026-06-01T09:00:00+08:00"

@@ -1,6 +1,6 @@
 """Recusal (回避) cannot be walked around by spelling a party's name differently.
 
-Party names and declared conflicts compare by :func:`approvalflow.org.party_key`: Unicode NFKC (full width and
+Party names and declared conflicts compare by :func:`approvalflow.org.organisation.party_key`: Unicode NFKC (full width and
 half width alike), case folded, whitespace and invisible format characters removed.
 """
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from approvalflow import FakeClock, OrganisationError, Policy, StepRefused, organisation_from_dict, start_case
-from approvalflow.org import party_key
+from approvalflow.org.organisation import party_key
 
 START = "2026-09-28T09:00:00+08:00"
 NO_EXT = {"needs_extension": False}

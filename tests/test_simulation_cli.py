@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from approvalflow.cli import main
-from approvalflow.cli_simulate import ProgressBar
+from approvalflow.cli.main import main
+from approvalflow.cli.simulate import ProgressBar
 
 from .conftest import ROOT
 
@@ -75,7 +75,7 @@ def test_progress_bar_draws_on_stderr(capsys):
 
 def test_simulate_never_imports_spiffworkflow_or_pydantic():
     code = (
-        "import sys; from approvalflow.cli import main; "
+        "import sys; from approvalflow.cli.main import main; "
         f"main(['simulate', {str(BENCH)!r}, '--cases', '100', '--json']); "
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('SpiffWorkflow', 'pydantic', 'numpy')]; "
         "assert not heavy, heavy"

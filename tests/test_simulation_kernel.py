@@ -277,7 +277,7 @@ def test_a_loop_that_never_ends_is_an_error(tmp_path, monkeypatch):
 def test_arrivals_follow_the_hour_and_weekday_profile_and_skip_holidays(tmp_path):
     from datetime import date, timedelta
 
-    from approvalflow.calendar import ChinaCalendar
+    from approvalflow.time.calendar import ChinaCalendar
 
     path = write_model(
         tmp_path,

@@ -152,8 +152,8 @@ def test_truncation_draws_again_inside_the_bounds():
 def test_working_days_agree_with_the_engines_period_arithmetic():
     from datetime import date, timedelta
 
-    from approvalflow.calendar import ChinaCalendar
-    from approvalflow.periods import add_working_days
+    from approvalflow.time.calendar import ChinaCalendar
+    from approvalflow.time.periods import add_working_days
 
     epoch = date(2026, 9, 1)
     index = DayIndex(epoch, DayRule("china").predicate())
@@ -188,12 +188,16 @@ def test_a_cross_unit_step_is_not_pooled_with_the_case_units_staff(tmp_path: Pat
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "processes" / "licensing" / "general_licensing.bpmn").read_text(encoding="utf-8")
-    text = text.replace('<af:step posts="reviewer" timeLimit="8"', '<af:step posts="reviewer" units="approval-bureau" timeLimit="8"')
+    text = text.replace(
+        '<af:step posts="reviewer" timeLimit="8"', '<af:step posts="reviewer" units="approval-bureau" timeLimit="8"'
+    )
     (tmp_path / "general_licensing.bpmn").write_text(text, encoding="utf-8")
     shutil.copy(root / "processes" / "licensing" / "hearing.bpmn", tmp_path / "hearing.bpmn")
     model = (root / "examples" / "simulation" / "general_licensing.yaml").read_text(encoding="utf-8")
     model = model.replace("../../processes/licensing/general_licensing.bpmn", "general_licensing.bpmn")
-    model = model.replace("../../processes/org/sample_county.yaml", str(root / "processes" / "org" / "sample_county.yaml"))
+    model = model.replace(
+        "../../processes/org/sample_county.yaml", str(root / "processes" / "org" / "sample_county.yaml")
+    )
     (tmp_path / "m.yaml").write_text(model, encoding="utf-8")
     with pytest.raises(SimulationModelError, match="other units") as info:
         load_model(tmp_path / "m.yaml")

@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from approvalflow import load_organisation, load_process
-from approvalflow.loader import ProcessDefinition
-from approvalflow.org import Organisation
-from approvalflow.periods import SHANGHAI
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.org.organisation import Organisation
 from approvalflow.simulation.replay import Trace, as_trace, replay_traces
+from approvalflow.time.periods import SHANGHAI
 
 ROOT = Path(__file__).parent.parent
 PROCESSES = ROOT / "processes"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.cli import main
-from approvalflow.cli_supervise import store_scenario_case
-from approvalflow.scenario import run_scenario
+from approvalflow.cli.main import main
+from approvalflow.cli.supervise import store_scenario_case
 from approvalflow.store.base import StoreError, open_store
+from approvalflow.testing.scenario import run_scenario
 
 DATA = Path(__file__).parent / "data" / "supervision"
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,7 +291,7 @@ def test_reading_a_damaged_row_through_the_api_is_a_store_error(good: Path, tmp_
 def test_an_oversized_summary_or_state_is_a_damaged_row_not_a_memory_hog(
     good: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    from approvalflow import persistence
+    from approvalflow.engine import persistence
     from approvalflow.store import sql
 
     path = _damaged_copy(good, tmp_path, _sql(f"UPDATE af_cases SET summary = '[' || printf('%.2000000c', '1') {C}"))
@@ -309,7 +309,7 @@ def test_an_oversized_summary_or_state_is_a_damaged_row_not_a_memory_hog(
 _BOUNDED = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
-from approvalflow.cli import main
+from approvalflow.cli.main import main
 sys.exit(main(["supervise", sys.argv[1], "--at", "2026-10-30T09:00:00+08:00"]))
 """
 

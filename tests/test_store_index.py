@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from approvalflow import ChinaCalendar
-from approvalflow.periods import SHANGHAI, Deadline, alert_level
 from approvalflow.store.index import yellow_from
+from approvalflow.time.periods import SHANGHAI, Deadline, alert_level
 
 CAL = ChinaCalendar()
 

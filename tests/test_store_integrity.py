@@ -18,12 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approvalflow.cli import main
-from approvalflow.cli_supervise import store_scenario_case
-from approvalflow.scenario import run_scenario
+from approvalflow.cli.main import main
+from approvalflow.cli.supervise import store_scenario_case
+from approvalflow.engine.trail import MAX_KEY_FILE_BYTES
 from approvalflow.store import integrity
 from approvalflow.store.base import StoreError, open_store
-from approvalflow.trail import MAX_KEY_FILE_BYTES
+from approvalflow.testing.scenario import run_scenario
+from approvalflow.time.clock import parse_moment
 
 from .test_store_support import PG_SKIP, PG_URL
 
@@ -188,9 +189,9 @@ def test_the_api_raises_without_a_problems_list(db: Path) -> None:
     store = open_store(db, readonly=True)
     try:
         with pytest.raises(StoreError, match=f"case {OPEN}: .*af_deadlines"):
-            sweep(store, __import__("approvalflow.clock").clock.parse_moment(AT))
+            sweep(store, AT)
         problems: list[IndexProblem] = []
-        store.due(__import__("approvalflow.clock").clock.parse_moment(AT), problems=problems)
+        store.due(parse_moment(AT), problems=problems)
         assert {p.case_id for p in problems} == {OPEN}
     finally:
         store.close()

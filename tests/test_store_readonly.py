@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.cli import main
-from approvalflow.cli_supervise import store_scenario_case
-from approvalflow.scenario import run_scenario
+from approvalflow.cli.main import main
+from approvalflow.cli.supervise import store_scenario_case
 from approvalflow.store.base import CaseRecord, StoreError, open_store
+from approvalflow.testing.scenario import run_scenario
 
 from .test_store_support import PG_SKIP, PG_URL
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from approvalflow.cli import main
-from approvalflow.cli_supervise import store_scenario_case
-from approvalflow.scenario import run_scenario
+from approvalflow.cli.main import main
+from approvalflow.cli.supervise import store_scenario_case
 from approvalflow.store.base import open_store
+from approvalflow.testing.scenario import run_scenario
 
 DATA = Path(__file__).parent / "data" / "supervision"
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from approvalflow import FakeClock, start_case
-from approvalflow.scenario import run_scenario
 from approvalflow.store.base import CaseStore
 from approvalflow.store.cases import add_case
 from approvalflow.supervision.efficiency import evaluate
+from approvalflow.testing.scenario import run_scenario
 
 from .test_store_support import store  # noqa: F401  (fixture)
 

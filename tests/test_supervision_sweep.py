@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from approvalflow import FakeClock, start_case
-from approvalflow.scenario import load_scenario, run_scenario
 from approvalflow.store.base import CaseStore
 from approvalflow.store.cases import add_case
 from approvalflow.supervision.sweep import sweep
+from approvalflow.testing.scenario import load_scenario, run_scenario
 
 from .test_store_support import store  # noqa: F401  (fixture)
 

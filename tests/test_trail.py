@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from approvalflow import AuditTrail, TrailHead, read_jsonl, verify
-from approvalflow.trail import GENESIS, entry_hash
+from approvalflow.engine.trail import GENESIS, entry_hash
 
 
 def make_trail(n: int) -> AuditTrail:

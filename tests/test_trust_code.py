@@ -24,9 +24,9 @@ from approvalflow import (
     organisation_from_dict,
     start_case,
 )
+from approvalflow._spiff import SafeEnvironment
+from approvalflow.engine.persistence import dump_case, load_case
 from approvalflow.expressions import ExpressionError, SafeEvaluator
-from approvalflow.persistence import dump_case, load_case
-from approvalflow.scripting import SafeEnvironment
 
 from .conftest import CodeExecutionAttempt
 from .test_loader import HEAD, model
@@ -230,7 +230,7 @@ def test_recursive_call_activities_are_refused_at_load(chain: list[tuple[str, st
 
 
 def test_call_chains_deeper_than_the_limit_are_refused():
-    from approvalflow.loader import MAX_CALL_DEPTH
+    from approvalflow.bpmn.loader import MAX_CALL_DEPTH
 
     names = [f"p{n}" for n in range(MAX_CALL_DEPTH + 1)]
     chain = list(itertools.pairwise(names))
@@ -272,7 +272,7 @@ def test_a_legacy_document_claiming_an_old_serializer_is_refused(tmp_path: Path)
     legacy["version"] = 1
     for entry in legacy["trail"]:
         entry.pop("state")
-    from approvalflow.trail import AuditTrail
+    from approvalflow.engine.trail import AuditTrail
 
     rechained = AuditTrail()
     for entry in legacy["trail"]:
@@ -308,7 +308,7 @@ def test_a_legacy_document_claiming_an_old_serializer_is_refused(tmp_path: Path)
 )
 def test_engine_states_this_version_does_not_write_are_refused(damage: str):
     """Each damage is applied with the state digest recomputed, as a forger would: the check is structural."""
-    from approvalflow.persistence import check_workflow_state
+    from approvalflow.engine.persistence import check_workflow_state
 
     definition = load_process_string(model(AD_HOC_BAD_NAME.format(cond="amount > 1")), filename="f.bpmn")
     _, doc = saved(definition, data={"amount": 3})

@@ -22,9 +22,9 @@ from approvalflow import (
     StepRefused,
     start_case,
 )
+from approvalflow.engine.persistence import case_state, dump_case, load_case
+from approvalflow.engine.trail import AuditTrail, verify
 from approvalflow.errors import InvalidInputError
-from approvalflow.persistence import case_state, dump_case, load_case
-from approvalflow.trail import AuditTrail, verify
 
 KEY = b"k" * 32
 APPLICANT = {"applicant": "某餐饮有限公司"}
@@ -53,7 +53,7 @@ def saved(licensing, org):
 
 
 def test_every_entry_binds_the_state_after_it(licensing, org):
-    from approvalflow.persistence import state_digest
+    from approvalflow.engine.persistence import state_digest
 
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT)
     assert case.trail.entries[-1]["state"] == state_digest(case_state(case))
@@ -302,13 +302,13 @@ def test_changing_parties_is_recorded_and_rechecks_recusal(licensing, org):
 
 # -- the command line: audit verify --key --head, audit key ---------------------------------------------------
 def test_audit_verify_with_a_key_and_an_anchor(licensing, org, tmp_path, capsys):
-    from approvalflow.cli import main
+    from approvalflow.cli.main import main
 
     key_file = tmp_path / "trail.key"
     assert main(["audit", "key", str(key_file)]) == 0
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert main(["audit", "key", str(key_file)]) == 2  # never overwrites a key
-    from approvalflow.trail import read_key
+    from approvalflow.engine.trail import read_key
 
     key = read_key(key_file)
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT, trail_key=key)
@@ -335,7 +335,7 @@ def test_audit_verify_with_a_key_and_an_anchor(licensing, org, tmp_path, capsys)
 
 
 def test_run_with_a_key_file_signs_the_trail_and_seals_the_store(tmp_path, capsys):
-    from approvalflow.cli import main
+    from approvalflow.cli.main import main
 
     from .conftest import ROOT
 

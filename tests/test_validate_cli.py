@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.cli import main
+from approvalflow.cli.main import main
 from approvalflow.validation import has_errors, validate_paths
 
 from .conftest import ROOT, SAMPLE_ORG
@@ -25,8 +25,14 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def deadlocked() -> str:
     return model(
-        [START, ("exclusiveGateway", "x"), ("userTask", "b", step()), ("userTask", "c", step()),
-         ("parallelGateway", "j"), END],
+        [
+            START,
+            ("exclusiveGateway", "x"),
+            ("userTask", "b", step()),
+            ("userTask", "c", step()),
+            ("parallelGateway", "j"),
+            END,
+        ],
         [("s", "x"), ("x", "b", "go == True"), ("x", "c", "default"), ("b", "j"), ("c", "j"), ("j", "e")],
     )
 
@@ -38,12 +44,24 @@ def test_json_output_and_exit_status_1(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["validate", str(tmp_path), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     # j is node 4: line 9; the folder is searched recursively
-    assert out == [{"rule": "deadlock", "severity": "error", "file": str(tmp_path / "sub" / "bad.bpmn"), "line": 9,
-                    "element": "j", "message": out[0]["message"]}]
+    assert out == [
+        {
+            "rule": "deadlock",
+            "severity": "error",
+            "file": str(tmp_path / "sub" / "bad.bpmn"),
+            "line": 9,
+            "element": "j",
+            "message": out[0]["message"],
+        }
+    ]
 
 
 def test_exit_0_and_human_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    good = write(tmp_path, "good.bpmn", model([START, ("userTask", "a", '<af:step timeLimit="1"/>'), END], [("s", "a"), ("a", "e")]))
+    good = write(
+        tmp_path,
+        "good.bpmn",
+        model([START, ("userTask", "a", '<af:step timeLimit="1"/>'), END], [("s", "a"), ("a", "e")]),
+    )
     assert main(["validate", str(good)]) == 0  # no-posts is a warning
     out = capsys.readouterr().out
     assert f"{good}: 1 finding" in out and "warning  no-posts" in out and "1 files: 0 errors, 1 warnings" in out
@@ -79,7 +97,11 @@ def test_the_sample_process_breaks_when_a_step_limit_grows(tmp_path: Path) -> No
     lic = (ROOT / "processes" / "licensing" / "general_licensing.bpmn").read_text(encoding="utf-8")
     hearing = (ROOT / "processes" / "licensing" / "hearing.bpmn").read_text(encoding="utf-8")
     write(tmp_path, "hearing.bpmn", hearing)
-    path = write(tmp_path, "lic.bpmn", lic.replace('<af:step posts="reviewer" timeLimit="8"', '<af:step posts="reviewer" timeLimit="11"'))
+    path = write(
+        tmp_path,
+        "lic.bpmn",
+        lic.replace('<af:step posts="reviewer" timeLimit="8"', '<af:step posts="reviewer" timeLimit="11"'),
+    )
     found = [f for f in validate_paths([path]) if f.rule == "time-budget"]
     assert len(found) == 1 and "review 11 + decide 2 + deliver 3 = 16" in found[0].message
 

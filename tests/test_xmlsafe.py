@@ -1,4 +1,4 @@
-"""Tests of safe XML parsing (approvalflow.xmlsafe)."""
+"""Tests of safe XML parsing (approvalflow.io.xmlsafe)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import ClassVar
 import pytest
 from lxml import etree
 
-from approvalflow import xmlsafe
 from approvalflow.errors import DefinitionError, XmlError
-from approvalflow.xmlsafe import element_id, element_label, parse_xml, parse_xml_file, parse_xml_string
+from approvalflow.io import xmlsafe
+from approvalflow.io.xmlsafe import element_id, element_label, parse_xml, parse_xml_file, parse_xml_string
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

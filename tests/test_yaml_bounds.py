@@ -20,16 +20,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approvalflow import yamlio
-from approvalflow.calendar import ChinaCalendar
 from approvalflow.catalog import load_catalog
 from approvalflow.errors import CalendarError, DefinitionError, OrganisationError, ScenarioError
-from approvalflow.org import load_organisation
-from approvalflow.scenario import load_scenario
+from approvalflow.io import yamlio
+from approvalflow.io.yamlio import MAX_YAML_DEPTH, load_yaml, parse_yaml
+from approvalflow.org.organisation import load_organisation
 from approvalflow.simulation.model import SimulationModelError
 from approvalflow.simulation.yaml_model import load_yaml_model
+from approvalflow.testing.scenario import load_scenario
+from approvalflow.time.calendar import ChinaCalendar
 from approvalflow.validation.orgcheck import load_org_tolerant
-from approvalflow.yamlio import MAX_YAML_DEPTH, load_yaml, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 LICENSING = ROOT / "processes" / "licensing" / "general_licensing.bpmn"

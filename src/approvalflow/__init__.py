@@ -14,7 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from .calendar import ChinaCalendar, FakeCalendar, WeekendCalendar, WorkingCalendar
+    from .bpmn.loader import ProcessDefinition, load_process, load_process_string
+    from .bpmn.model import Category, Collective, Domain, MinDuration, Power, RiskLevel, RiskPoint, StepInfo, TimeLimit
     from .catalog import (
         Catalog,
         CatalogError,
@@ -29,8 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         risk_table,
         save_catalog,
     )
-    from .clock import Clock, FakeClock, SystemClock
-    from .engine import Case, Policy, ReadyStep, start_case
+    from .engine.case import Case, Policy, ReadyStep, start_case
+    from .engine.persistence import case_state, dump_case, load_case
+    from .engine.timing import Alert, CaseDeadlines, StepTime, Suspension, TimeReport
+    from .engine.trail import AuditTrail, TrailHead, VerifyResult, read_jsonl, verify
     from .errors import (
         ApprovalflowError,
         BpmnError,
@@ -54,14 +57,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         XmlError,
     )
     from .expressions import ExpressionEvaluator, SafeEvaluator
-    from .loader import ProcessDefinition, load_process, load_process_string
-    from .meetings import Meeting
-    from .model import Category, Collective, Domain, MinDuration, Power, RiskLevel, RiskPoint, StepInfo, TimeLimit
-    from .org import Organisation, OrgUnit, Person, load_organisation, organisation_from_dict
-    from .periods import Deadline
-    from .persistence import case_state, dump_case, load_case
-    from .rules import RULES, Attempt, Completion, Finding, register
-    from .scenario import ScenarioResult, load_scenario, run_scenario
+    from .org.meetings import Meeting
+    from .org.organisation import Organisation, OrgUnit, Person, load_organisation, organisation_from_dict
+    from .rules.checks import RULES, Attempt, Completion, Finding, register
     from .simulation import (
         SimulationError,
         SimulationModel,
@@ -78,8 +76,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .supervision.efficiency import Evaluation, evaluate
     from .supervision.eventlog import EventLogError, export_log, read_log
     from .supervision.sweep import Card, SweepResult, sweep
-    from .timing import Alert, CaseDeadlines, StepTime, Suspension, TimeReport
-    from .trail import AuditTrail, TrailHead, VerifyResult, read_jsonl, verify
+    from .testing.scenario import ScenarioResult, load_scenario, run_scenario
+    from .time.calendar import ChinaCalendar, FakeCalendar, WeekendCalendar, WorkingCalendar
+    from .time.clock import Clock, FakeClock, SystemClock
+    from .time.periods import Deadline
     from .validation import StaticFinding, has_errors, validate_file, validate_paths, validate_string
 
 _LAZY: dict[str, str] = {
@@ -102,31 +102,31 @@ _LAZY: dict[str, str] = {
     "SimulationModelError": ".simulation",
     "SimulationError": ".simulation",
     "add_case": ".store.cases",
-    "Alert": ".timing",
+    "Alert": ".engine.timing",
     "ApprovalflowError": ".errors",
-    "Attempt": ".rules",
-    "AuditTrail": ".trail",
+    "Attempt": ".rules.checks",
+    "AuditTrail": ".engine.trail",
     "BpmnError": ".errors",
     "CalendarError": ".errors",
     "Card": ".supervision.sweep",
-    "Case": ".engine",
-    "case_state": ".persistence",
-    "CaseDeadlines": ".timing",
+    "Case": ".engine.case",
+    "case_state": ".engine.persistence",
+    "CaseDeadlines": ".engine.timing",
     "CaseFormatError": ".errors",
     "CaseRecord": ".store.base",
     "CaseStore": ".store.base",
-    "Category": ".model",
+    "Category": ".bpmn.model",
     "check_log": ".supervision.conformance",
-    "ChinaCalendar": ".calendar",
-    "Clock": ".clock",
-    "Collective": ".model",
+    "ChinaCalendar": ".time.calendar",
+    "Clock": ".time.clock",
+    "Collective": ".bpmn.model",
     "complete_step": ".store.cases",
-    "Completion": ".rules",
+    "Completion": ".rules.checks",
     "ConflictError": ".store.base",
-    "Deadline": ".periods",
+    "Deadline": ".time.periods",
     "DefinitionError": ".errors",
-    "Domain": ".model",
-    "dump_case": ".persistence",
+    "Domain": ".bpmn.model",
+    "dump_case": ".engine.persistence",
     "EngineError": ".errors",
     "InvalidInputError": ".errors",
     "evaluate": ".supervision.efficiency",
@@ -135,71 +135,71 @@ _LAZY: dict[str, str] = {
     "export_log": ".supervision.eventlog",
     "ExpressionEvaluator": ".expressions",
     "ExtensionError": ".errors",
-    "FakeCalendar": ".calendar",
-    "FakeClock": ".clock",
-    "Finding": ".rules",
+    "FakeCalendar": ".time.calendar",
+    "FakeClock": ".time.clock",
+    "Finding": ".rules.checks",
     "has_errors": ".validation",
-    "load_case": ".persistence",
+    "load_case": ".engine.persistence",
     "load_case_from": ".store.cases",
-    "load_organisation": ".org",
-    "load_process": ".loader",
-    "load_process_string": ".loader",
-    "load_scenario": ".scenario",
+    "load_organisation": ".org.organisation",
+    "load_process": ".bpmn.loader",
+    "load_process_string": ".bpmn.loader",
+    "load_scenario": ".testing.scenario",
     "LoopLimitError": ".errors",
-    "Meeting": ".meetings",
-    "MinDuration": ".model",
+    "Meeting": ".org.meetings",
+    "MinDuration": ".bpmn.model",
     "MeetingRecordError": ".errors",
     "MemoryStore": ".store.memory",
     "NotExecutableError": ".errors",
     "open_store": ".store.base",
-    "Organisation": ".org",
-    "organisation_from_dict": ".org",
+    "Organisation": ".org.organisation",
+    "organisation_from_dict": ".org.organisation",
     "OrganisationError": ".errors",
-    "OrgUnit": ".org",
-    "Person": ".org",
-    "Policy": ".engine",
-    "Power": ".model",
-    "ProcessDefinition": ".loader",
-    "read_jsonl": ".trail",
+    "OrgUnit": ".org.organisation",
+    "Person": ".org.organisation",
+    "Policy": ".engine.case",
+    "Power": ".bpmn.model",
+    "ProcessDefinition": ".bpmn.loader",
+    "read_jsonl": ".engine.trail",
     "read_log": ".supervision.eventlog",
-    "ReadyStep": ".engine",
-    "register": ".rules",
-    "RiskLevel": ".model",
-    "RiskPoint": ".model",
-    "RULES": ".rules",
-    "run_scenario": ".scenario",
+    "ReadyStep": ".engine.case",
+    "register": ".rules.checks",
+    "RiskLevel": ".bpmn.model",
+    "RiskPoint": ".bpmn.model",
+    "RULES": ".rules.checks",
+    "run_scenario": ".testing.scenario",
     "RunError": ".errors",
     "SafeEvaluator": ".expressions",
     "save_case": ".store.cases",
     "ScenarioError": ".errors",
-    "ScenarioResult": ".scenario",
+    "ScenarioResult": ".testing.scenario",
     "SqliteStore": ".store.sqlite",
-    "start_case": ".engine",
+    "start_case": ".engine.case",
     "StaticFinding": ".validation",
-    "StepInfo": ".model",
+    "StepInfo": ".bpmn.model",
     "StepNotReady": ".errors",
     "StepRefused": ".errors",
-    "StepTime": ".timing",
+    "StepTime": ".engine.timing",
     "StoredCase": ".store.cases",
     "StoreError": ".store.base",
-    "Suspension": ".timing",
+    "Suspension": ".engine.timing",
     "sweep": ".supervision.sweep",
     "SweepResult": ".supervision.sweep",
-    "SystemClock": ".clock",
-    "TimeLimit": ".model",
-    "TimeReport": ".timing",
+    "SystemClock": ".time.clock",
+    "TimeLimit": ".bpmn.model",
+    "TimeReport": ".engine.timing",
     "TraceCheck": ".supervision.conformance",
-    "TrailHead": ".trail",
+    "TrailHead": ".engine.trail",
     "UnknownActorError": ".errors",
     "UnknownReferenceError": ".errors",
     "UnsafeContentError": ".errors",
     "validate_file": ".validation",
     "validate_paths": ".validation",
     "validate_string": ".validation",
-    "verify": ".trail",
-    "VerifyResult": ".trail",
-    "WeekendCalendar": ".calendar",
-    "WorkingCalendar": ".calendar",
+    "verify": ".engine.trail",
+    "VerifyResult": ".engine.trail",
+    "WeekendCalendar": ".time.calendar",
+    "WorkingCalendar": ".time.calendar",
     "XmlError": ".errors",
 }
 

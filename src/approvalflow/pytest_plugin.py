@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .org import Organisation
+    from .org.organisation import Organisation
     from .testing import CaseFactory, Coverage, MovableClock
 
 __all__ = ["COVERAGE_KEY", "SAMPLE_ORG"]

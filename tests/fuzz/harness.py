@@ -3,7 +3,7 @@
 A *crash* is any of:
 
 - an exception out of a library call that is not an :class:`approvalflow.errors.ApprovalflowError`;
-- a CLI run (``approvalflow.cli.main`` in-process) that raises, exits with a status other than 0, 1 or 2, or
+- a CLI run (``approvalflow.cli.main.main`` in-process) that raises, exits with a status other than 0, 1 or 2, or
   writes ``Traceback`` on stderr;
 - an example that uses more than :data:`EXAMPLE_SECONDS` of CPU or :data:`EXAMPLE_WALL_SECONDS` of wall time
   (an unbounded run).
@@ -180,7 +180,7 @@ def signature(exc: BaseException) -> tuple[str, str, str]:
     if ours:
         # an unbounded run stops wherever the bound hits it: name the command or API call that ran on (the
         # outermost approvalflow frame below cli.main), not the innermost one, so that its signature is stable
-        entry = [f for f in ours if not f.filename.replace(os.sep, "/").endswith("approvalflow/cli.py")] or ours
+        entry = [f for f in ours if not f.filename.replace(os.sep, "/").endswith("approvalflow/cli/main.py")] or ours
         f = entry[0] if isinstance(exc, ExampleTimeout) else ours[-1]
         where = "approvalflow/" + f.filename.replace(os.sep, "/").rsplit("/approvalflow/", 1)[1] + ":" + f.name
     inner = f"{Path(frames[-1].filename).name}:{frames[-1].lineno} {frames[-1].name}" if frames else "-"
@@ -227,7 +227,7 @@ def _note(text: str) -> None:
 
 def _crash(kind: str, ext: str, data: bytes, exc: BaseException | None, message: str) -> None:
     """Record a crash; raise :class:`Crash` unless it is a known one (outside a replay) or we only explore."""
-    sig = signature(exc) if exc is not None else ("BadExit", "approvalflow/cli.py:main", message[:60])
+    sig = signature(exc) if exc is not None else ("BadExit", "approvalflow/cli/main.py:main", message[:60])
     if exc is not None and not _REPLAY and known_signature(sig[0], sig[1]) is not None:
         _note(f"known crash tolerated: {sig[0]} in {sig[1]}")
         return
@@ -255,7 +255,7 @@ def check_library(kind: str, ext: str, data: bytes, call: Callable[[], object]) 
 
 def check_cli(kind: str, ext: str, data: bytes, argv: Sequence[str]) -> int:
     """Run the CLI in-process on ``argv``: exit 0, 1 or 2, no traceback on stderr, within the bound."""
-    from approvalflow.cli import main
+    from approvalflow.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     code: object = None

@@ -25,7 +25,7 @@ class KnownCrash:
 
     corpus: str  #: the corpus file, relative to tests/fuzz/corpus, e.g. ``"org/alias-list.yaml"``
     exception: str  #: the exception's class name, e.g. ``"TypeError"`` (``"Timeout"`` for an unbounded run)
-    #: the approvalflow function it escapes from, e.g. ``"approvalflow/org.py:_build"`` (for a ``"Timeout"``, the
+    #: the approvalflow function it escapes from, e.g. ``"approvalflow/org/organisation.py:_build"`` (for a ``"Timeout"``, the
     #: command or API function that ran on); a folder ending in ``/`` matches any function below it
     where: str
     reason: str  #: one line for the xfail mark and the lead's routing

@@ -8,7 +8,7 @@ import io
 import tempfile
 from pathlib import Path
 
-from approvalflow.cli import main
+from approvalflow.cli.main import main
 
 from .harness import ROOT
 

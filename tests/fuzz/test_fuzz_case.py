@@ -1,4 +1,4 @@
-"""Fuzz saved cases: ``approvalflow.persistence.load_case`` on damaged documents of ``dump_case``.
+"""Fuzz saved cases: ``approvalflow.engine.persistence.load_case`` on damaged documents of ``dump_case``.
 
 Seeds: the cases of scenario runs, dumped mid-way and at the end. Variants: byte edits; JSON tree edits as
 they are (the trail's digest refuses them early) and *re-sealed*: after the edit the last trail entry's state
@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from approvalflow import Case, load_organisation, load_process
-from approvalflow.persistence import dump_case, load_case, state_digest
-from approvalflow.scenario import run_scenario
-from approvalflow.trail import entry_hash
+from approvalflow.engine.persistence import dump_case, load_case, state_digest
+from approvalflow.engine.trail import entry_hash
+from approvalflow.testing.scenario import run_scenario
 
 from .harness import ROOT, check_library, fuzz_settings, run_ci_profile
 from .mutate import byte_mutation, dump_json, tree_mutation

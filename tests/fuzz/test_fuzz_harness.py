@@ -55,7 +55,7 @@ def test_the_cli_fails_on_bad_usage_with_status_2_not_a_crash() -> None:
 
 
 def test_a_cli_traceback_on_stderr_is_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    import approvalflow.cli
+    import approvalflow.cli.main
 
     def noisy(argv: list[str]) -> int:
         import sys
@@ -63,26 +63,26 @@ def test_a_cli_traceback_on_stderr_is_a_crash(monkeypatch: pytest.MonkeyPatch) -
         print("Traceback (most recent call last):", file=sys.stderr)
         return 2
 
-    monkeypatch.setattr(approvalflow.cli, "main", noisy)
+    monkeypatch.setattr(approvalflow.cli.main, "main", noisy)
     with pytest.raises(Crash, match="traceback"):
         check_cli("org", "yaml", b"x", ["validate"])
 
 
 def test_a_cli_exit_status_other_than_0_1_2_is_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    import approvalflow.cli
+    import approvalflow.cli.main
 
-    monkeypatch.setattr(approvalflow.cli, "main", lambda argv: 3)
+    monkeypatch.setattr(approvalflow.cli.main, "main", lambda argv: 3)
     with pytest.raises(Crash, match="exit status 3"):
         check_cli("org", "yaml", b"x", ["validate"])
 
 
 def test_the_signature_names_the_approvalflow_function_it_escapes_from() -> None:
-    from approvalflow.persistence import canonical
+    from approvalflow.engine.persistence import canonical
 
     try:
         canonical({"x": "\ud800"})
     except UnicodeEncodeError as exc:
-        assert signature(exc)[:2] == ("UnicodeEncodeError", "approvalflow/persistence.py:canonical")
+        assert signature(exc)[:2] == ("UnicodeEncodeError", "approvalflow/engine/persistence.py:canonical")
     else:
         pytest.skip("canonical() accepts lone surrogates now")
 

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from approvalflow.scenario import run_scenario
+from approvalflow.testing.scenario import run_scenario
 
 from .harness import ROOT, check_cli, check_library, fuzz_settings, run_ci_profile
 from .mutate import byte_mutation, dump_yaml, tree_mutation, yaml_text_mutation

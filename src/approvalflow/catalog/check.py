@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ..bpmn.loader import ProcessDefinition, load_process
+from ..bpmn.model import RiskLevel, RiskPoint
 from ..errors import DefinitionError
-from ..loader import ProcessDefinition, load_process
-from ..model import RiskLevel, RiskPoint
-from ..yamlio import collection_paused
+from ..io.yamlio import collection_paused
 from .columns import POWER_SHEET, RISK_SHEET
 from .limits import Limit
 from .model import LEVEL_NAMES, Catalog, PowerRow, RiskPointRow

@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..bpmn.loader import ProcessDefinition, load_process
 from ..errors import DefinitionError
-from ..loader import ProcessDefinition, load_process
 from .limits import Limit, format_limit
 from .model import Catalog, PowerRow, RiskPointRow
 from .paths import FlowchartPathError, flowchart_path

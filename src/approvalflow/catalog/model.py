@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..model import Category, RiskLevel
+from ..bpmn.model import Category, RiskLevel
 from .limits import Limit
 
 __all__ = [

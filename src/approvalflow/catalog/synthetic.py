@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from ..loader import load_process
-from ..model import Category
+from ..bpmn.loader import load_process
+from ..bpmn.model import Category
 from .generate import risk_rows_for
 from .limits import Limit, format_limit
 from .model import CATEGORY_NAMES, Catalog, PowerRow, RiskPointRow

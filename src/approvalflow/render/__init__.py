@@ -15,8 +15,8 @@ from typing import Literal
 
 from lxml import etree
 
-from ..namespaces import BPMN_NS
-from ..xmlsafe import parse_xml
+from ..bpmn.namespaces import BPMN_NS
+from ..io.xmlsafe import parse_xml
 from .di import Layout, read_layouts
 from .errors import RenderError
 from .extract import extract, index_elements

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..model import RiskLevel, RiskPoint
+from ..bpmn.model import RiskLevel, RiskPoint
 
 __all__ = ["Bounds", "Diagram", "Edge", "Header", "Point", "RiskBadge", "Shape"]
 

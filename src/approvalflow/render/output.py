@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..inputfiles import regular_files
-from ..outputfiles import temp_beside
+from ..io.inputfiles import regular_files
+from ..io.outputfiles import temp_beside
 from . import View, render_views
 from .errors import RenderError
 

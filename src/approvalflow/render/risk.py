@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from ..model import RiskLevel, RiskPoint
+from ..bpmn.model import RiskLevel, RiskPoint
 from .extract import BADGE_R
 from .labels import PlacedText
 from .model import Bounds, Diagram, RiskBadge, Shape

@@ -53,7 +53,7 @@ def load_model(path: str | Path, *, bpmn: str | Path | None = None) -> Simulatio
     Errors are :class:`SimulationModelError` (a :class:`~approvalflow.errors.DefinitionError`)
     naming the file, the line or JSON path, and the key.
     """
-    from ..inputfiles import read_regular_file
+    from ..io.inputfiles import read_regular_file
 
     file = Path(path)
     raw = read_regular_file(file, max_bytes=MAX_MODEL_BYTES, error=SimulationModelError, hint="MAX_MODEL_BYTES")

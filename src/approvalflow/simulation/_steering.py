@@ -8,8 +8,8 @@ import ast
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 
+from ..bpmn.model import FlowInfo
 from ..expressions import ExpressionError, evaluate
-from ..model import FlowInfo
 
 _CANDIDATES: tuple[object, ...] = (True, False, 0, 1, 2, 10, 100, "")
 _MAX_TRIES = 5_000

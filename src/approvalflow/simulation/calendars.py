@@ -5,7 +5,7 @@ Simulated time is a float number of seconds since the model's epoch, midnight
 the date ``epoch + k days``.
 
 - :class:`DayRule` says which dates are working days: China's official
-  calendar (statutory holidays and 调休 included, :class:`~approvalflow.calendar.ChinaCalendar`),
+  calendar (statutory holidays and 调休 included, :class:`~approvalflow.time.calendar.ChinaCalendar`),
   Monday to Friday, or every day.
 - :class:`Hours` gives the working intervals of each weekday (office hours).
 - :class:`WorkTime` combines both into a timetable that answers, fast and
@@ -43,7 +43,7 @@ class DayRule:
             return lambda day: True
         if self.kind == "weekdays":
             return lambda day: day.weekday() < 5
-        from approvalflow.calendar import ChinaCalendar  # imports chinesecalendar only when needed
+        from approvalflow.time.calendar import ChinaCalendar  # imports chinesecalendar only when needed
 
         return ChinaCalendar(self.supplements, fallback=self.fallback).is_working_day
 

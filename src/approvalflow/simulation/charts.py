@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from ..render.text import measure
-from ._chartkit import (
+from ..render.chartkit import (
     AXIS,
     BAR,
     GREEN,
@@ -51,6 +50,7 @@ from ._chartkit import (
     nice_ticks,
     utilization_colour,
 )
+from ..render.text import measure
 from .outputs import check_result, compare
 
 __all__ = ["nice_ticks", "utilization_colour", "write_charts", "write_compare_chart"]

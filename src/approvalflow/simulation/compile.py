@@ -1,7 +1,7 @@
 """Compile a BPMN process into the compact graph the simulation kernel walks.
 
-The BPMN file is parsed with lxml (safely, :mod:`approvalflow.xmlsafe`) and its
-``af:`` annotations read by :mod:`approvalflow.annotations`, the same reader the
+The BPMN file is parsed with lxml (safely, :mod:`approvalflow.io.xmlsafe`) and its
+``af:`` annotations read by :mod:`approvalflow.bpmn.annotations`, the same reader the
 engine's loader uses, so the simulator sees the same steps, posts (``af:step``
 or the lane), suspensions, ``af:once`` steps, the extension step and the case
 time limit as the engine does, without importing SpiffWorkflow.
@@ -32,8 +32,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from approvalflow.bpmn.model import TimeLimit
 from approvalflow.errors import BpmnError
-from approvalflow.model import TimeLimit
 
 __all__ = ["GraphNode", "ProcessGraph", "compile_bpmn"]
 
@@ -122,8 +122,8 @@ class _Builder:
 
     def root(self, path: Path) -> etree._Element:
         if path not in self.cache:
-            from approvalflow.annotations import check_af_placement
-            from approvalflow.xmlsafe import parse_xml_file, strip_comments
+            from approvalflow.bpmn.annotations import check_af_placement
+            from approvalflow.io.xmlsafe import parse_xml_file, strip_comments
 
             root = strip_comments(parse_xml_file(path)).getroot()
             check_af_placement(root, str(path))
@@ -132,7 +132,7 @@ class _Builder:
 
     def add(self, proc: etree._Element, file: Path, prefix: str, exit_key: str | None, depth: int) -> str:
         """Add one process's nodes; return the key of its entry node."""
-        from approvalflow.annotations import read_process
+        from approvalflow.bpmn.annotations import read_process
 
         fname = str(file)
         info = read_process(proc, fname)
@@ -205,10 +205,10 @@ class _Builder:
 
 
 def _find_process(b: _Builder, called: str | None, file: Path) -> tuple[etree._Element, Path] | None:
+    from approvalflow.bpmn.namespaces import bpmn
     from approvalflow.errors import DefinitionError
-    from approvalflow.inputfiles import is_regular_file
-    from approvalflow.namespaces import bpmn
-    from approvalflow.xmlsafe import read_xml_bytes
+    from approvalflow.io.inputfiles import is_regular_file
+    from approvalflow.io.xmlsafe import read_xml_bytes
 
     candidates = [file, *sorted(p for p in file.parent.glob("*.bpmn") if p != file and is_regular_file(p))]
     for path in candidates:
@@ -224,7 +224,7 @@ def _find_process(b: _Builder, called: str | None, file: Path) -> tuple[etree._E
 
 
 def _pick(root: etree._Element, file: str, process_id: str | None) -> etree._Element:
-    from approvalflow.namespaces import bpmn
+    from approvalflow.bpmn.namespaces import bpmn
 
     procs = list(root.iter(bpmn("process")))
     if process_id is not None:
@@ -259,7 +259,7 @@ def compile_bpmn(path: str | os.PathLike[str], *, process_id: str | None = None)
                 tuple(d.flows), d.default, d.need, d.once, d.suspends, d.extension, d.least, d.units,
             )
         )  # fmt: skip
-    from approvalflow.annotations import read_process
+    from approvalflow.bpmn.annotations import read_process
 
     info = read_process(proc, str(file))
     tl = info.time_limit

@@ -1,4 +1,4 @@
-"""Case deadlines of simulated cases (限时办结, SPEC section 5), as :mod:`approvalflow.timing` computes them.
+"""Case deadlines of simulated cases (限时办结, SPEC section 5), as :mod:`approvalflow.engine.timing` computes them.
 
 The case clock starts when the ``startsAfter`` step completes (else at
 arrival); each suspension (S, E) that began before the deadline (as already

@@ -19,7 +19,7 @@ Semantics (the same as Prosimos's, so that the two agree on one model):
   would lead to it again is not taken (the other branches share its
   probability), so every simulated path is one the engine accepts.
 
-The case clock (限时办结) follows SPEC section 5 and :mod:`approvalflow.timing`:
+The case clock (限时办结) follows SPEC section 5 and :mod:`approvalflow.engine.timing`:
 it starts when the ``startsAfter`` step completes (else at arrival), open
 ``af:suspendsClock`` steps (and inlined call activities) move the deadlines
 later by the working days they cover, the ``af:extension`` step adds the

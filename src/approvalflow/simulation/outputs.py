@@ -25,8 +25,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..csvsafe import neutralise_row
 from ..errors import DefinitionError
+from ..io.csvsafe import neutralise_row
 
 __all__ = [
     "CSV_COLUMNS",
@@ -100,7 +100,7 @@ def _check_histogram(histogram: object, file: str | Path | None) -> None:
 
 def read_result(path: str | Path) -> dict[str, Any]:
     """Read a result written by ``approvalflow simulate --json`` (or ``json.dump(result.to_dict())``) and check it."""
-    from ..inputfiles import read_regular_file
+    from ..io.inputfiles import read_regular_file
 
     path = Path(path)
     raw = read_regular_file(path, max_bytes=64 * 2**20, error=ResultFormatError, hint="a result is small")
@@ -170,7 +170,7 @@ def write_csv(result: Mapping[str, Any], path: str | Path) -> None:
     is a row, written in full precision; a null is an empty cell, and a null section (no working-day calendar,
     no time limits) has no rows; the folder is created if missing. Text a spreadsheet could run as a formula
     (a model, pool or step name starting with ``=``, ``+``, ``-``, ``@``...) gets a ``'`` prefix
-    (:func:`approvalflow.csvsafe.neutralise`); numbers, negative ones included, are written as they are. A pivot
+    (:func:`approvalflow.io.csvsafe.neutralise`); numbers, negative ones included, are written as they are. A pivot
     table or ``pandas.read_csv(...).pivot_table`` turns it into any wide layout.
     """
     check_result(result)

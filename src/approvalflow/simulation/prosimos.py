@@ -251,7 +251,7 @@ def _branches(r: _Reader, data: dict[str, Any], graph: ProcessGraph) -> dict[str
 
 def read_json(path: Path) -> Any:
     """Parse a JSON file; errors name the file and line."""
-    from ..inputfiles import read_regular_file
+    from ..io.inputfiles import read_regular_file
     from . import MAX_MODEL_BYTES
 
     raw = read_regular_file(path, max_bytes=MAX_MODEL_BYTES, error=SimulationModelError, hint="MAX_MODEL_BYTES")

@@ -3,8 +3,8 @@
 The simulator runs a process in a fast, compiled form of its own. :func:`replay_traces` takes a sample of the
 cases it simulated (each a :class:`Trace`: the steps completed in order, and for each exclusive gateway the
 sequence flows it took, in order) and drives every one through :func:`approvalflow.start_case` and
-:meth:`Case.complete <approvalflow.engine.Case.complete>` under the ``enforce`` policy, with a
-:class:`~approvalflow.clock.FakeClock`:
+:meth:`Case.complete <approvalflow.engine.case.Case.complete>` under the ``enforce`` policy, with a
+:class:`~approvalflow.time.clock.FakeClock`:
 
 - **gateway data**: after each step, a small token walk over the BPMN graph (following the trace's decisions,
   entering called processes, waiting at parallel joins) tells which gateways the engine will evaluate before the
@@ -33,14 +33,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..clock import FakeClock, parse_moment
-from ..engine import Case, Policy, start_case
+from ..bpmn.loader import ProcessDefinition
+from ..bpmn.model import FlowInfo
+from ..engine.case import Case, Policy, start_case
 from ..errors import ApprovalflowError, StepRefused
-from ..loader import ProcessDefinition
-from ..model import FlowInfo
-from ..org import Organisation, party_key
-from ..periods import period_deadline
-from ..rules import Finding
+from ..org.organisation import Organisation, party_key
+from ..rules.checks import Finding
+from ..time.clock import FakeClock, parse_moment
+from ..time.periods import period_deadline
 from ._steering import _assignments, _reads, _takes, _values
 
 __all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_traces"]

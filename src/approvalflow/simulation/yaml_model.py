@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OrganisationError
-from ..yamlio import parse_yaml
+from ..io.yamlio import parse_yaml
 from .calendars import DAY, DayRule, Hours
 from .compile import ProcessGraph, compile_bpmn
 from .distributions import KINDS, Distribution

@@ -1,6 +1,6 @@
 """The case store (案件库): what it keeps, the protocol every store implements, and :func:`open_store`.
 
-A store keeps each case's serialized state (:func:`~approvalflow.persistence.dump_case`, audit trail included),
+A store keeps each case's serialized state (:func:`~approvalflow.engine.persistence.dump_case`, audit trail included),
 the trail's head in separate columns, and index rows computed from the case when it is saved
 (:mod:`approvalflow.store.index`): power, unit, status, current steps, every open deadline with the moment from
 which it is yellow and the moment it turns red, and anomalies from the trail. A supervision sweep reads only
@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from ..engine.trail import TrailHead
 from ..errors import RunError
-from ..trail import TrailHead
 
 __all__ = [
     "AnomalyEntry",

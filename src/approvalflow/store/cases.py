@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..calendar import WorkingCalendar
-from ..clock import Clock
-from ..engine import Case
+from ..bpmn.loader import ProcessDefinition
+from ..engine.case import Case
+from ..engine.persistence import dump_case, load_case
 from ..errors import CaseFormatError, StepRefused
-from ..loader import ProcessDefinition
-from ..meetings import Meeting
-from ..org import Organisation
-from ..persistence import dump_case, load_case
-from ..rules import Finding
+from ..org.meetings import Meeting
+from ..org.organisation import Organisation
+from ..rules.checks import Finding
+from ..time.calendar import WorkingCalendar
+from ..time.clock import Clock
 from .base import CaseStore, StoreError
 from .index import record_of
 
@@ -85,9 +85,7 @@ def load_case_from(
     record = store.get(case_id)
     name = f"{store.url} case {case_id}"
     key = trail_key if trail_key is not None else getattr(store, "key", None)
-    case = load_case(
-        record.state, definition, organisation, clock=clock, calendar=calendar, name=name, trail_key=key
-    )
+    case = load_case(record.state, definition, organisation, clock=clock, calendar=calendar, name=name, trail_key=key)
     result = case.trail.verify(record.trail_head)
     if not result.ok:
         raise CaseFormatError(

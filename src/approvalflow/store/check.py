@@ -8,7 +8,7 @@ row without a case. :func:`reindex_store` rewrites the index of every case whose
 loads, and refuses (lists) the others.
 
 Loading a case needs its process (matched by the digest the case row keeps) and an organisation that has its
-unit; the calendar is China's official one (as :func:`~approvalflow.persistence.load_case` by default).
+unit; the calendar is China's official one (as :func:`~approvalflow.engine.persistence.load_case` by default).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import Case
+from ..bpmn.loader import ProcessDefinition
+from ..engine.case import Case
+from ..engine.persistence import load_case
+from ..engine.trail import verify
 from ..errors import ApprovalflowError
-from ..loader import ProcessDefinition
-from ..org import Organisation
-from ..persistence import load_case
-from ..trail import verify
+from ..org.organisation import Organisation
 from .base import CaseRecord, ConflictError, IndexProblem, StoreError
 from .index import record_of
 from .integrity import tie

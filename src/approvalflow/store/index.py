@@ -1,4 +1,4 @@
-"""What a case store indexes from a case, computed with :mod:`approvalflow.timing` when the case is saved.
+"""What a case store indexes from a case, computed with :mod:`approvalflow.engine.timing` when the case is saved.
 
 For every open deadline (the open case's promised and statutory deadlines, each open step's own limit) the
 index keeps the deadline day, the moment it turns red (``end``: the deadline passed) and the first moment it is
@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from ..calendar import WorkingCalendar
+from ..bpmn.model import TimeLimit
+from ..engine.timing import CaseDeadlines, Suspension, case_deadlines, step_deadline
 from ..errors import CalendarError
-from ..model import TimeLimit
-from ..periods import SHANGHAI, Deadline, elapsed_working_days, remaining_working_days
-from ..timing import CaseDeadlines, Suspension, case_deadlines, step_deadline
+from ..time.calendar import WorkingCalendar
+from ..time.periods import SHANGHAI, Deadline, elapsed_working_days, remaining_working_days
 from .base import CaseRecord, DeadlineEntry
 
 if TYPE_CHECKING:
-    from ..engine import Case
+    from ..engine.case import Case
 
 __all__ = ["clock_deadlines", "record_of", "summary_of", "yellow_from"]
 
@@ -34,7 +34,7 @@ _MAX_BACK = 800  # days to look back for working days before a deadline
 
 
 def yellow_from(cal: WorkingCalendar, deadline: Deadline, yellow_days: int = 1) -> datetime:
-    """The first moment at which :func:`~approvalflow.periods.alert_level` gives at least yellow.
+    """The first moment at which :func:`~approvalflow.time.periods.alert_level` gives at least yellow.
 
     Day deadlines: yellow once at most ``yellow_days`` working days are left after the moment's date, i.e. from
     the start of the (``yellow_days`` + 1)-th working day counted back from the deadline day (inclusive).
@@ -142,7 +142,7 @@ class _Definition:
 
 @dataclass
 class _ClockView:
-    """Just enough of a case for :func:`~approvalflow.timing.case_deadlines`."""
+    """Just enough of a case for :func:`~approvalflow.engine.timing.case_deadlines`."""
 
     definition: _Definition
     clock_start: datetime

@@ -15,8 +15,8 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from ..periods import SHANGHAI
-from ..trail import TrailHead
+from ..engine.trail import TrailHead
+from ..time.periods import SHANGHAI
 from .base import (
     AnomalyEntry,
     CaseRecord,
@@ -295,14 +295,14 @@ def record_from_row(row: Sequence[Any]) -> CaseRecord:
 
 
 def _state(value: Any) -> str:
-    from .. import persistence
+    from ..engine import persistence
 
     text = _text(value, "state")
     if len(text) > persistence.MAX_CASE_BYTES:
         raise Damaged(
             "state",
             f"{len(text):,} characters, a saved case has at most {persistence.MAX_CASE_BYTES:,} "
-            "(approvalflow.persistence.MAX_CASE_BYTES)",
+            "(approvalflow.engine.persistence.MAX_CASE_BYTES)",
         )
     return str(text)
 

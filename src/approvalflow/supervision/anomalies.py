@@ -9,7 +9,7 @@ Kinds (stable names, in JSON as ``kind``):
 - ``repeated-suspension``: a ``suspendsClock`` step (e.g. 补正) attempted again in the same case (一次告知);
 - ``extension``: the case's extension (延期) used.
 
-Trail entries are plain dicts (see :mod:`approvalflow.trail`); nothing here needs the engine.
+Trail entries are plain dicts (see :mod:`approvalflow.engine.trail`); nothing here needs the engine.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..store.base import AnomalyEntry
 
 if TYPE_CHECKING:
-    from ..engine import Case
+    from ..engine.case import Case
 
 __all__ = ["TIME_RULES", "anomalies_of", "refusals_by_person", "trail_anomalies"]
 

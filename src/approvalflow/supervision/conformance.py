@@ -29,13 +29,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..calendar import WorkingCalendar
-from ..clock import FakeClock
-from ..engine import Case, Policy, start_case
+from ..bpmn.loader import ProcessDefinition
+from ..engine.case import Case, Policy, start_case
 from ..errors import CalendarError, RunError, UnknownActorError
-from ..loader import ProcessDefinition
-from ..org import Organisation
-from ..rules import Finding
+from ..org.organisation import Organisation
+from ..rules.checks import Finding
+from ..time.calendar import WorkingCalendar
+from ..time.clock import FakeClock
 from .eventlog import LogEvent, Trace
 
 __all__ = ["Deviation", "TraceCheck", "check_log", "check_trace"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ..csvsafe import neutralise_row
+from ..io.csvsafe import neutralise_row
 from ..store.base import CaseRecord
 
 __all__ = ["DIMENSIONS", "Evaluation", "Figures", "evaluate"]
@@ -102,7 +102,7 @@ class Evaluation:
     def to_csv(self) -> str:
         """One row per dimension and group (the total first), rates as fractions.
 
-        Every cell goes through :func:`approvalflow.csvsafe.neutralise`: a group (a unit, power or post id from
+        Every cell goes through :func:`approvalflow.io.csvsafe.neutralise`: a group (a unit, power or post id from
         the store) that a spreadsheet could run as a formula gets a ``'`` prefix; figures are plain numbers and
         are written as they are (a negative number is a number, not a formula).
         """

@@ -14,8 +14,8 @@ columns ``case``, ``activity`` and ``end`` (``start``, ``resource``, ``unit``, `
 A log comes from another system: reading one is bounded (file size, events, field size, the digits of an
 integer in the data, moments between :data:`EARLIEST` and :data:`LATEST`) and anything past a bound or
 malformed is one :class:`EventLogError` naming the file and the line (XES) or row and column (CSV). CSV cells
-are written through :func:`approvalflow.csvsafe.neutralise` (no cell a spreadsheet runs as a formula) and read
-back through :func:`approvalflow.csvsafe.restore`.
+are written through :func:`approvalflow.io.csvsafe.neutralise` (no cell a spreadsheet runs as a formula) and read
+back through :func:`approvalflow.io.csvsafe.restore`.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from typing import Any
 
 from lxml import etree
 
-from ..csvsafe import CsvLimitError, neutralise_row, read_rows
+from ..engine.trail import TrailHead, verify
 from ..errors import DefinitionError, XmlError
-from ..inputfiles import read_regular_file
+from ..io.csvsafe import CsvLimitError, neutralise_row, read_rows
+from ..io.inputfiles import read_regular_file
+from ..io.xmlsafe import parse_xml_file
 from ..store.base import CaseRecord, CaseStore, StoreError
-from ..trail import TrailHead, verify
-from ..xmlsafe import parse_xml_file
 
 __all__ = [
     "EARLIEST",
@@ -297,7 +297,7 @@ def _read_xes(path: Path, max_bytes: int, max_events: int, max_field: int) -> li
     try:
         root = parse_xml_file(path, max_bytes=max_bytes).getroot()
     except XmlError as exc:  # an event log's error, whatever the XML layer says
-        message = exc.message.replace("max_bytes= (approvalflow.xmlsafe)", "read_log(..., max_bytes=)")
+        message = exc.message.replace("max_bytes= (approvalflow.io.xmlsafe)", "read_log(..., max_bytes=)")
         raise EventLogError(message, file=exc.file, line=exc.line, element=exc.element) from exc
     traces: list[Trace] = []
     events = 0

@@ -3,7 +3,7 @@
 A sweep reads the store's index only (:mod:`approvalflow.store.index`): the deadline rows whose yellow moment
 is at or before T, plus the few open cases whose case deadlines move with time (an open ``suspendsClock`` step),
 which it computes from their indexed clock facts. No case is deserialized. The cards are the ones
-:meth:`approvalflow.engine.Case.alerts` gives for the same cases at the same moment.
+:meth:`approvalflow.engine.case.Case.alerts` gives for the same cases at the same moment.
 
 Each card names the rule (``case-overdue`` for the case's own limits, ``step-overdue`` for a step's), the
 deadline, the unit, the posts and the people responsible (who hold the posts of the open steps in the case's
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from ..calendar import ChinaCalendar, WorkingCalendar
-from ..periods import Deadline, alert_level
 from ..store.base import AnomalyEntry, CaseRecord, CaseStore, DeadlineEntry
 from ..store.index import clock_deadlines
+from ..time.calendar import ChinaCalendar, WorkingCalendar
+from ..time.periods import Deadline, alert_level
 from .anomalies import refusals_by_person
 
 __all__ = ["Card", "Responsibility", "SweepResult", "sweep"]
@@ -172,7 +172,7 @@ def sweep(
     the cases whose deadlines move with an open suspension. ``responsibility`` maps a power code to its
     responsibility item and accountability clause (责任事项, 追责情形), e.g. from the catalog.
     """
-    from ..clock import parse_moment
+    from ..time.clock import parse_moment
 
     at = parse_moment(at)  # text or datetime, as Case.alerts takes it; naive or out of range: ValueError
     duty = responsibility or {}

@@ -4,7 +4,7 @@ The pytest plugin (``approvalflow.pytest_plugin``) wraps these in fixtures; they
 
     from approvalflow.testing import MovableClock, assert_refused, assert_that
 
-Hypothesis strategies are in :mod:`approvalflow.strategies`. See ``docs/testing.md``.
+Hypothesis strategies are in :mod:`approvalflow.testing.strategies`. See ``docs/testing.md``.
 """
 
 from __future__ import annotations

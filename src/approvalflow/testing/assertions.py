@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..engine import Case
+from ..engine.case import Case
+from ..engine.persistence import case_state
+from ..engine.timing import Alert
 from ..errors import StepRefused
-from ..meetings import Meeting
-from ..persistence import case_state
-from ..timing import Alert
+from ..org.meetings import Meeting
 
 __all__ = ["CaseAssert", "assert_refused", "assert_that"]
 

@@ -1,6 +1,6 @@
 """A fake clock that tests move by hand: calendar durations, moments, and working days.
 
-:class:`MovableClock` is the library's :class:`~approvalflow.clock.FakeClock` with
+:class:`MovableClock` is the library's :class:`~approvalflow.time.clock.FakeClock` with
 one more way to move: :meth:`MovableClock.advance_workdays` steps over weekends,
 statutory holidays and onto adjusted working days (调休) of China's official
 calendar, the way the reform counts time limits (SPEC section 5).
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..calendar import ChinaCalendar, WorkingCalendar
-from ..clock import FakeClock
+from ..time.calendar import ChinaCalendar, WorkingCalendar
+from ..time.clock import FakeClock
 
 __all__ = ["DEFAULT_START", "MovableClock"]
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.util.task import TaskState
 
 if TYPE_CHECKING:
-    from ..engine import Case
-    from ..loader import ProcessDefinition
+    from ..bpmn.loader import ProcessDefinition
+    from ..engine.case import Case
 
 __all__ = ["Coverage", "ProcessCoverage", "exercised"]
 

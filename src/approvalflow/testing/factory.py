@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..clock import Clock
-from ..engine import Case, Policy, start_case
+from ..bpmn.loader import ProcessDefinition, load_process
+from ..engine.case import Case, Policy, start_case
 from ..errors import RunError
-from ..loader import ProcessDefinition, load_process
-from ..org import Organisation, OrgUnit, load_organisation
+from ..org.organisation import Organisation, OrgUnit, load_organisation
+from ..time.clock import Clock
 
 __all__ = ["CaseFactory", "cached_organisation", "cached_process", "guess_unit"]
 

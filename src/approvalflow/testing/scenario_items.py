@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ..errors import DefinitionError
-from ..scenario import Scenario, ScenarioResult, load_scenario, run_scenario
+from .scenario import Scenario, ScenarioResult, load_scenario, run_scenario
 
 __all__ = ["EXPECT_KEYS", "ScenarioFile", "ScenarioItem", "ScenarioMismatch", "compare"]
 

@@ -26,8 +26,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 from ..errors import DefinitionError, OrganisationError
-from ..inputfiles import file_kind, is_regular_file, regular_files
-from ..org import Organisation
+from ..io.inputfiles import file_kind, is_regular_file, regular_files
+from ..org.organisation import Organisation
 from . import compliance, executable, staffing, structural  # noqa: F401  (they register their checks)
 from .context import CHECKS, Check, Context
 from .document import Document, Workspace, read_document
@@ -100,7 +100,7 @@ def validate_string(
 
 
 def validate_definition(definition: object, *, org: Organisation | None = None) -> list[StaticFinding]:
-    """All findings of the file a loaded :class:`~approvalflow.loader.ProcessDefinition` came from."""
+    """All findings of the file a loaded :class:`~approvalflow.bpmn.loader.ProcessDefinition` came from."""
     file = getattr(definition, "file", None)
     if not file:
         raise DefinitionError("the process definition was not loaded from a file; use validate_string")

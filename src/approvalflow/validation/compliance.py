@@ -14,8 +14,8 @@ from fractions import Fraction
 
 import networkx as nx
 
-from ..annotations import ProcessInfo
-from ..model import StepInfo, TimeLimit, Unit
+from ..bpmn.annotations import ProcessInfo
+from ..bpmn.model import StepInfo, TimeLimit, Unit
 from .context import Context, check
 from .findings import StaticFinding, finding
 from .graph import Flat

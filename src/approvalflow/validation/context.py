@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..annotations import ProcessInfo
-from ..model import StepInfo
-from ..org import Organisation
+from ..bpmn.annotations import ProcessInfo
+from ..bpmn.model import StepInfo
+from ..org.organisation import Organisation
 from .document import Document, Workspace
 from .findings import StaticFinding
 from .graph import Flat, ProcessGraph, flatten

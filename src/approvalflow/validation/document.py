@@ -1,9 +1,9 @@
 """Read a BPMN file tolerantly: every problem becomes a finding, and what can be read is kept.
 
-:func:`approvalflow.loader.load_process` stops at the first problem, as it
+:func:`approvalflow.bpmn.loader.load_process` stops at the first problem, as it
 must before a case runs. ``validate`` wants all of them, so this module parses
-with :mod:`approvalflow.xmlsafe`, checks the schemas and the ``af:`` placement,
-reads each process with :mod:`approvalflow.annotations`, and turns each error
+with :mod:`approvalflow.io.xmlsafe`, checks the schemas and the ``af:`` placement,
+reads each process with :mod:`approvalflow.bpmn.annotations`, and turns each error
 into a finding. XML that does not parse, or that fails the BPMN / ``af`` schema,
 is one ``invalid-bpmn`` (or ``invalid-annotation``) finding and nothing else is
 checked in that file, because every later check relies on a valid structure.
@@ -20,12 +20,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..annotations import ProcessInfo, check_af_placement, read_process
-from ..bpmn_schema import validate_schema
+from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
+from ..bpmn.namespaces import BPMN_NS, bpmn
+from ..bpmn.schema import validate_schema
 from ..errors import BpmnError, DefinitionError, ExtensionError
-from ..inputfiles import is_regular_file
-from ..namespaces import BPMN_NS, bpmn
-from ..xmlsafe import parse_xml_file, parse_xml_string, strip_comments
+from ..io.inputfiles import is_regular_file
+from ..io.xmlsafe import parse_xml_file, parse_xml_string, strip_comments
 from .findings import StaticFinding, finding
 
 __all__ = ["Document", "Workspace", "read_document"]

@@ -18,15 +18,14 @@ from collections.abc import Iterator
 from lxml import etree
 from SpiffWorkflow.bpmn.parser import BpmnParser
 
-from ..loader import UNSUPPORTED, unsafe_expressions
-from ..namespaces import bpmn, local, owner_id
+from ..bpmn.loader import UNSUPPORTED, unsafe_expressions
+from ..bpmn.namespaces import bpmn, local, owner_id
 from .context import Context, check
 from .findings import StaticFinding, finding
 
 __all__: list[str] = []
 
 _ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
-
 
 
 def _at(ctx: Context, el: etree._Element, message: str) -> StaticFinding:

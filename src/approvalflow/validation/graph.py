@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 from lxml import etree
 
-from ..namespaces import BPMN_NS, local
+from ..bpmn.namespaces import BPMN_NS, local
 from .document import Document, Workspace
 
 __all__ = ["Flow", "Node", "ProcessGraph", "Scope", "build_graph", "flatten"]
@@ -46,7 +46,7 @@ _NOT_NODES = frozenset(
 
 @dataclass
 class Node:
-    """A flow node with what the checks need beyond :class:`approvalflow.model.NodeInfo`."""
+    """A flow node with what the checks need beyond :class:`approvalflow.bpmn.model.NodeInfo`."""
 
     id: str
     kind: str

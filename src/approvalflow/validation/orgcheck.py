@@ -1,6 +1,6 @@
 """Organisation checks of ``validate --org``: ``org-five-not-direct`` and ``org-all-five``.
 
-:func:`approvalflow.org.load_organisation` refuses an organisation that breaks
+:func:`approvalflow.org.organisation.load_organisation` refuses an organisation that breaks
 五不直接分管, as it must before a case runs. ``validate`` reports both problems
 as findings with the line, then checks staffing against the organisation with
 the offending 分管 entries left out (they do not change who may do a step:
@@ -14,10 +14,10 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from ..bpmn.model import FIVE_DOMAINS
 from ..errors import OrganisationError
-from ..model import FIVE_DOMAINS
-from ..org import Organisation, organisation_from_dict
-from ..yamlio import Lines, load_yaml
+from ..io.yamlio import Lines, load_yaml
+from ..org.organisation import Organisation, organisation_from_dict
 from .findings import StaticFinding, finding
 
 __all__ = ["load_org_tolerant"]

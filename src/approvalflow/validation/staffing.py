@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from ..model import StepInfo
-from ..org import Organisation, OrgUnit
+from ..bpmn.model import StepInfo
+from ..org.organisation import Organisation, OrgUnit
 from .context import Context, check
 from .findings import StaticFinding, finding
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from ..annotations import ProcessInfo
-from ..model import StepInfo
+from ..bpmn.annotations import ProcessInfo
+from ..bpmn.model import StepInfo
 from .context import Context, check
 from .findings import StaticFinding, finding
 from .graph import Node, ProcessGraph

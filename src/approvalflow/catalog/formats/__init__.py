@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...yamlio import collection_paused
+from ...io.yamlio import collection_paused
 from ..model import Catalog
 from ..problems import CatalogError, CatalogProblem
 from .bounds import SpreadsheetLimits

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...csvsafe import MAX_CSV_COLUMNS, MAX_CSV_FIELD, MAX_CSV_ROWS
+from ...io.csvsafe import MAX_CSV_COLUMNS, MAX_CSV_FIELD, MAX_CSV_ROWS
 
 __all__ = [
     "MAX_CELLS",

@@ -5,9 +5,9 @@ otherwise strict UTF-8 is tried, then GB18030 (a superset of GBK, which Excel
 in China writes). Writing uses UTF-8 with a BOM so that Excel opens it, or
 GB18030 when asked.
 
-Every cell written goes through :func:`approvalflow.csvsafe.neutralise` (a text
+Every cell written goes through :func:`approvalflow.io.csvsafe.neutralise` (a text
 a spreadsheet could run as a formula gets a ``'`` prefix) and every cell read
-through :func:`approvalflow.csvsafe.restore`, so a conversion stays lossless.
+through :func:`approvalflow.io.csvsafe.restore`, so a conversion stays lossless.
 Reading is bounded (:mod:`.bounds`): file size, rows, columns, cells, field size.
 """
 
@@ -17,9 +17,9 @@ import csv
 import io
 from pathlib import Path
 
-from ...csvsafe import CsvLimitError, neutralise_row, read_rows
 from ...errors import DefinitionError
-from ...inputfiles import read_regular_file
+from ...io.csvsafe import CsvLimitError, neutralise_row, read_rows
+from ...io.inputfiles import read_regular_file
 from ..build import RawTable, build_catalog
 from ..columns import POWER_COLUMNS, POWER_SHEET, RISK_COLUMNS, RISK_SHEET, column_letter, power_cells, risk_cells
 from ..model import Catalog

@@ -9,9 +9,9 @@ number (1-based, in its list).
 
 Both formats are read within bounds (a catalog comes from another system): a
 regular file of at most :data:`CATALOG_MAX_BYTES` bytes; YAML through the
-package's one bounded reader (:func:`approvalflow.yamlio.parse_yaml`, with libyaml
+package's one bounded reader (:func:`approvalflow.io.yamlio.parse_yaml`, with libyaml
 for speed) with at most :data:`CATALOG_MAX_YAML_NODES` nodes, aliases expanded, and
-:data:`~approvalflow.yamlio.MAX_YAML_DEPTH` levels; JSON nested at most as deep
+:data:`~approvalflow.io.yamlio.MAX_YAML_DEPTH` levels; JSON nested at most as deep
 (Python's decoder recurses). ``read_yaml(path, max_bytes=..., max_nodes=...)`` and
 ``read_json(path, max_bytes=...)`` raise the bounds.
 """
@@ -28,8 +28,8 @@ from typing import Any
 import yaml
 
 from ...errors import DefinitionError
-from ...inputfiles import read_regular_file
-from ...yamlio import MAX_YAML_DEPTH, collection_paused, parse_yaml
+from ...io.inputfiles import read_regular_file
+from ...io.yamlio import MAX_YAML_DEPTH, collection_paused, parse_yaml
 from ..build import RawRecord, RawTable, build_catalog
 from ..columns import POWER_COLUMNS, RISK_COLUMNS, Column
 from ..model import Catalog, PowerRow, RiskPointRow
@@ -135,7 +135,7 @@ def _item_lines(node: Any) -> dict[str, list[int]]:
 def _catalog_error(
     message: str, *, file: str | Path | None = None, line: int | None = None, element: str | None = None
 ) -> DefinitionError:
-    """A :class:`CatalogError` with one problem (the shape :mod:`approvalflow.yamlio` raises errors in)."""
+    """A :class:`CatalogError` with one problem (the shape :mod:`approvalflow.io.yamlio` raises errors in)."""
     name = str(file) if file is not None else None
     return CatalogError([CatalogProblem(message, name, None, line, element, None, "line")], file=name)
 
@@ -164,7 +164,7 @@ _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
 def read_json(path: Path, *, max_bytes: int = CATALOG_MAX_BYTES) -> Catalog:
     """A catalog from a JSON file; rows are item numbers (1-based) in ``powers`` / ``risk_points``.
 
-    Nesting deeper than :data:`~approvalflow.yamlio.MAX_YAML_DEPTH` is refused (a catalog nests 4 deep).
+    Nesting deeper than :data:`~approvalflow.io.yamlio.MAX_YAML_DEPTH` is refused (a catalog nests 4 deep).
     """
     text = _read_text(path, max_bytes, "read_json")
     try:

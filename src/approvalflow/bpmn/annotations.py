@@ -1,0 +1,349 @@
+"""Read the ``af:`` annotations of a BPMN process into typed metadata.
+
+Runs after schema validation, so values already have the right shape; this
+module checks what the schema cannot: that each ``af:`` element sits where it
+means something, that no unknown ``af:`` element or attribute appears, and it
+turns the XML into :mod:`approvalflow.bpmn.model` objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from lxml import etree
+
+from ..errors import BpmnError, ExtensionError
+from ..io.xmlsafe import element_label
+from .model import (
+    Category,
+    Collective,
+    Domain,
+    FlowInfo,
+    MinDuration,
+    NodeInfo,
+    Power,
+    RiskLevel,
+    RiskPoint,
+    StepInfo,
+    TimeLimit,
+    Unit,
+)
+from .namespaces import AF_NS, BPMN_NS, af, bpmn, local
+
+__all__ = ["ProcessInfo", "check_af_placement", "read_process"]
+
+STEP_KINDS = frozenset(
+    {
+        "userTask",
+        "manualTask",
+        "task",
+        "callActivity",
+        "sendTask",
+        "receiveTask",
+        "serviceTask",
+        "businessRuleTask",
+        "scriptTask",
+        "subProcess",
+    }
+)
+_STEP_ELEMENTS = frozenset(
+    {
+        "step",
+        "separateFrom",
+        "sameActorAs",
+        "suspendsClock",
+        "once",
+        "minDuration",
+        "requires",
+        "collective",
+        "extension",
+        "risk",
+    }
+)
+_ALLOWED: dict[str, frozenset[str]] = {
+    "process": frozenset({"power", "timeLimit", "risk"}),
+    "lane": frozenset({"lane"}),
+}
+
+
+@dataclass
+class ProcessInfo:
+    """Everything the ``af:`` annotations and the BPMN structure say about one process."""
+
+    id: str
+    name: str | None
+    line: int | None
+    executable: bool
+    file: str | None = None
+    power: Power | None = None
+    time_limit: TimeLimit | None = None
+    documentation: str | None = None
+    nodes: dict[str, NodeInfo] = field(default_factory=dict)
+    steps: dict[str, StepInfo] = field(default_factory=dict)
+    flows: dict[str, FlowInfo] = field(default_factory=dict)
+    lanes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lane name -> posts
+    risks: tuple[RiskPoint, ...] = ()
+    called: dict[str, str] = field(default_factory=dict)  # call activity id -> calledElement
+
+
+def _allowed_for(owner: etree._Element) -> frozenset[str]:
+    kind = local(owner)
+    if kind in STEP_KINDS:
+        return _STEP_ELEMENTS
+    if kind in _ALLOWED:
+        return _ALLOWED[kind]
+    return frozenset({"risk"})  # gateways, events, sequence flows may carry risk points
+
+
+def check_af_placement(root: etree._Element, file: str | None) -> None:
+    """Every ``af:`` element is known and inside the ``extensionElements`` of a node that uses it."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name in el.attrib:
+            if name.startswith("{" + AF_NS + "}"):
+                raise ExtensionError(
+                    f"unknown af attribute '{etree.QName(name).localname}' on {element_label(el)}; "
+                    "af annotations are elements inside bpmn:extensionElements",
+                    file=file,
+                    line=el.sourceline,
+                    element=el.get("id"),
+                )
+        if etree.QName(el).namespace != AF_NS:
+            continue
+        parent = el.getparent()
+        if parent is not None and etree.QName(parent).namespace == AF_NS:
+            continue  # af:description / af:measure inside af:risk; checked by the schema
+        owner = parent.getparent() if parent is not None else None
+        if parent is None or parent.tag != bpmn("extensionElements") or owner is None:
+            raise ExtensionError(
+                f"{element_label(el)} must be inside bpmn:extensionElements",
+                file=file,
+                line=el.sourceline,
+                element=None,
+            )
+        allowed = _allowed_for(owner)
+        if local(el) not in allowed:
+            known = (
+                "unknown af element"
+                if local(el) not in _STEP_ELEMENTS | {"power", "timeLimit", "lane"}
+                else ("af element not allowed here")
+            )
+            raise ExtensionError(
+                f"{known} 'af:{local(el)}' on {element_label(owner)}; allowed here: "
+                + ", ".join(f"af:{n}" for n in sorted(allowed)),
+                file=file,
+                line=el.sourceline,
+                element=owner.get("id"),
+            )
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    return tuple(value.split()) if value else ()
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _text(el: etree._Element | None) -> str | None:
+    if el is None:
+        return None
+    text = "".join(el.itertext()).strip()
+    return text or None
+
+
+def _ext(el: etree._Element, name: str) -> etree._Element | None:
+    return el.find(f"{{{BPMN_NS}}}extensionElements/{{{AF_NS}}}{name}")
+
+
+def _risks(el: etree._Element) -> tuple[RiskPoint, ...]:
+    found = []
+    for r in el.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{AF_NS}}}risk"):
+        found.append(
+            RiskPoint(
+                id=r.get("id", ""),
+                level=RiskLevel(r.get("level")),
+                description=_text(r.find(af("description"))) or "",
+                measures=tuple(t for m in r.iterfind(af("measure")) if (t := _text(m))),
+                category=r.get("category"),
+                post=r.get("post"),
+                node=el.get("id"),
+                line=r.sourceline,
+            )
+        )
+    return tuple(found)
+
+
+def _fraction(value: str) -> Fraction:
+    return Fraction(value)
+
+
+def _collective(el: etree._Element | None) -> Collective | None:
+    if el is None:
+        return None
+    return Collective(
+        quorum=_fraction(el.get("quorum", "2/3")),
+        last_speaker=el.get("lastSpeaker"),
+        pass_rule=el.get("pass", "majority-of-present"),
+        group=el.get("group", "leadership").strip() or "leadership",
+    )
+
+
+def _unit(value: str | None) -> Unit:
+    if value == "day":
+        return "day"
+    if value == "hour":
+        return "hour"
+    return "workday"
+
+
+def _annotations(proc: etree._Element) -> dict[str, list[str]]:
+    texts = {a.get("id"): _text(a.find(bpmn("text"))) for a in proc.iter(bpmn("textAnnotation"))}
+    attached: dict[str, list[str]] = {}
+    for assoc in proc.iter(bpmn("association")):
+        src, dst = assoc.get("sourceRef"), assoc.get("targetRef")
+        for node, note in ((src, dst), (dst, src)):
+            text = texts.get(note)
+            if node and text:
+                attached.setdefault(node, []).append(text)
+    return attached
+
+
+def _lanes(proc: etree._Element) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Map node id -> innermost lane name, and lane name -> posts of its steps."""
+    node_lane: dict[str, str] = {}
+    lane_posts: dict[str, tuple[str, ...]] = {}
+    for lane in proc.iter(bpmn("lane")):
+        name = lane.get("name") or lane.get("id") or ""
+        ext = _ext(lane, "lane")
+        lane_posts[name] = _ids(ext.get("posts")) if ext is not None else (name,)
+        for ref in lane.iterfind(bpmn("flowNodeRef")):
+            if ref.text:
+                node_lane[ref.text.strip()] = name  # nested lanes come later and win
+    return node_lane, lane_posts
+
+
+def read_process(proc: etree._Element, file: str | None) -> ProcessInfo:
+    """Build the metadata of one ``bpmn:process`` (nodes, steps, flows, lanes, risks)."""
+    pid = proc.get("id", "")
+    if not pid.strip():
+        raise BpmnError(
+            "bpmn:process has no id: calls, cases and findings name a process by its id; give it one",
+            file=file,
+            line=proc.sourceline,
+        )
+    info = ProcessInfo(
+        id=pid,
+        name=proc.get("name"),
+        line=proc.sourceline,
+        executable=proc.get("isExecutable", "true") != "false",
+        file=file,
+        documentation=_text(proc.find(bpmn("documentation"))),
+    )
+    p = _ext(proc, "power")
+    if p is not None:
+        info.power = Power(
+            p.get("code", ""), p.get("name", ""), Category(p.get("category")), p.get("basis"), p.get("body")
+        )
+    t = _ext(proc, "timeLimit")
+    if t is not None:
+        info.time_limit = TimeLimit(
+            _int(t.get("statutory")),
+            _int(t.get("promised")),
+            _int(t.get("extension")),
+            _unit(t.get("unit")),
+            t.get("startsAfter"),
+        )
+    node_lane, info.lanes = _lanes(proc)
+    notes = _annotations(proc)
+    risks: list[RiskPoint] = list(_risks(proc))
+    for el in proc.iter():
+        if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS:
+            continue
+        kind = local(el)
+        ident = el.get("id")
+        if ident is None or kind in {"laneSet", "lane", "textAnnotation", "association", "process"}:
+            continue
+        if kind == "sequenceFlow":
+            flow_risks = _risks(el)
+            risks.extend(flow_risks)
+            info.flows[ident] = FlowInfo(
+                id=ident,
+                source=el.get("sourceRef", ""),
+                target=el.get("targetRef", ""),
+                process=pid,
+                line=el.sourceline,
+                name=el.get("name"),
+                condition=_text(el.find(bpmn("conditionExpression"))),
+                risks=flow_risks,
+            )
+            continue
+        if (
+            el.find(bpmn("incoming")) is None
+            and el.find(bpmn("outgoing")) is None
+            and not (kind.endswith("Event") or kind.endswith("Gateway") or kind in STEP_KINDS)
+        ):
+            continue  # data objects, messages, event definitions, ... are not flow nodes
+        node_risks = _risks(el)
+        risks.extend(node_risks)
+        node = NodeInfo(
+            id=ident,
+            kind=kind,
+            name=el.get("name"),
+            process=pid,
+            line=el.sourceline,
+            lane=node_lane.get(ident),
+            documentation=_text(el.find(bpmn("documentation"))),
+            annotations=tuple(notes.get(ident, ())),
+            risks=node_risks,
+        )
+        info.nodes[ident] = node
+        if kind == "callActivity" and el.get("calledElement"):
+            info.called[ident] = el.get("calledElement", "")
+        if kind in STEP_KINDS:
+            info.steps[ident] = _step(el, node, info.lanes)
+    for gw in proc.iter(bpmn("exclusiveGateway"), bpmn("inclusiveGateway")):
+        default = gw.get("default")
+        if default in info.flows:
+            f = info.flows[default]
+            info.flows[default] = FlowInfo(
+                f.id, f.source, f.target, f.process, f.line, f.name, f.condition, True, f.risks
+            )
+    info.risks = tuple(risks)
+    return info
+
+
+def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, ...]]) -> StepInfo:
+    s = _ext(el, "step")
+    posts = _ids(s.get("posts")) if s is not None else ()
+    from_lane = False
+    if not posts and node.lane is not None and node.kind != "callActivity":  # a called process's steps have posts
+        posts, from_lane = lane_posts.get(node.lane, ()), True
+    same = _ext(el, "sameActorAs")
+    sep = _ext(el, "separateFrom")
+    req = _ext(el, "requires")
+    sus = _ext(el, "suspendsClock")
+    low = _ext(el, "minDuration")
+    return StepInfo(
+        node=node,
+        posts=posts,
+        domain=Domain(s.get("domain")) if s is not None and s.get("domain") else None,
+        time_limit=_int(s.get("timeLimit")) if s is not None else None,
+        unit=_unit(s.get("unit")) if s is not None else "workday",
+        separate_from=_ids(sep.get("steps")) if sep is not None else (),
+        same_actor_as=same.get("step") if same is not None else None,
+        suspends_clock=(sus.get("reason") or "suspended") if sus is not None else None,
+        once=_ext(el, "once") is not None,
+        requires=_ids(req.get("steps")) if req is not None else (),
+        collective=_collective(_ext(el, "collective")),
+        extension=_ext(el, "extension") is not None,
+        posts_from_lane=from_lane,
+        units=_ids(s.get("units")) if s is not None else (),
+        min_duration=(
+            MinDuration(_int(low.get("value")) or 0, _unit(low.get("unit") or "day"), low.get("reason"))
+            if low is not None
+            else None
+        ),
+    )

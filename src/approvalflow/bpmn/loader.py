@@ -1,0 +1,465 @@
+"""Load BPMN 2.0 files into :class:`ProcessDefinition` objects, safely.
+
+Loading goes through these stages, each of which raises a
+:class:`~approvalflow.errors.DefinitionError` naming file, line and element:
+
+1. parse the XML with no network, no DTD and no entities (:mod:`approvalflow.io.xmlsafe`);
+2. validate against BPMN 2.0's XSD and ``af.xsd`` (:mod:`.bpmn_schema`);
+3. check where ``af:`` elements sit and read them (:mod:`.annotations`);
+4. check structure and references (start event, sequence flows, step ids);
+5. check every expression against the safe language and refuse script tasks
+   unless the host registered trusted functions (:mod:`.expressions`);
+6. resolve call activities from the same folder or a given list of files;
+7. build SpiffWorkflow's specification, wrapping any error it raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from ..errors import (
+    BpmnError,
+    DefinitionError,
+    NotExecutableError,
+    UnknownReferenceError,
+    UnsafeContentError,
+)
+from ..expressions import UnsafeExpression, check_expression
+from ..io.inputfiles import is_regular_file
+from ..io.xmlsafe import element_label, parse_xml, parse_xml_string, strip_comments
+from .annotations import ProcessInfo, check_af_placement, read_process
+from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
+from .namespaces import BPMN_NS, bpmn, owner_id
+from .schema import validate_schema
+
+__all__ = [
+    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "UNSUPPORTED", "ProcessDefinition", "TrustedFunction", "load_process",
+    "load_process_string", "unsafe_expressions",
+]  # fmt: skip
+
+TrustedFunction = Callable[[dict[str, Any]], Mapping[str, Any] | None]
+
+#: Every BPMN 2.0 element whose text is an expression (``tExpression`` / ``tFormalExpression`` in the schema),
+#: wherever it stands in ``bpmn:definitions``: inside processes, and outside them (correlation properties and their
+#: ``messagePath``, data associations, resource assignments). All are checked against the safe language when a
+#: file is loaded, so that a refused expression is reported with its line before anything runs.
+EXPRESSION_TAGS = (
+    "conditionExpression",
+    "completionCondition",
+    "activationCondition",
+    "loopCardinality",
+    "loopCondition",
+    "timeDate",
+    "timeDuration",
+    "timeCycle",
+    "condition",
+    "messagePath",
+    "dataPath",
+    "transformation",
+    "from",
+    "to",
+    "expression",
+    "resourceAssignmentExpression",
+)
+
+#: BPMN elements the engine cannot run correctly, refused by name at load time (and reported by ``validate`` as
+#: ``not-executable``) rather than run approximately.
+UNSUPPORTED = {
+    "adHocSubProcess": "ad-hoc sub-processes are not run by this engine (SpiffWorkflow 3.2 evaluates the completion "
+    "condition when the sub-process starts and fails on its data objects); model the steps as a sub-process with "
+    "an inclusive gateway instead",
+}
+
+MAX_CALL_DEPTH = 10
+"""Deepest chain of call activities a process may have (a process calling one calling one ...). A process that
+calls itself, directly or through others, is refused at load time: it would start sub-processes without end."""
+
+
+@dataclass(frozen=True)
+class ProcessDefinition:
+    """A loaded, checked process: typed metadata plus the engine's specification.
+
+    ``steps``, ``nodes`` and ``flows`` include those of the processes reached
+    through call activities, keyed by BPMN id (ids must be unique across a
+    process and the processes it calls).
+    """
+
+    id: str
+    name: str | None
+    file: str | None
+    power: Power | None
+    time_limit: TimeLimit | None
+    documentation: str | None
+    nodes: Mapping[str, NodeInfo]
+    steps: Mapping[str, StepInfo]
+    flows: Mapping[str, FlowInfo]
+    lanes: Mapping[str, tuple[str, ...]]
+    risks: tuple[RiskPoint, ...]
+    processes: Mapping[str, ProcessInfo]
+    digest: str
+    _spec: Any = field(repr=False, compare=False)
+    _subprocess_specs: Mapping[str, Any] = field(repr=False, compare=False)
+    _trusted: Mapping[str, TrustedFunction] = field(repr=False, compare=False, default_factory=dict)
+
+    def __repr__(self) -> str:  # the generated one prints every node, step and flow: kilobytes
+        return (
+            f"ProcessDefinition(id={self.id!r}, name={self.name!r}, file={self.file!r}, steps={len(self.steps)}, "
+            f"digest={self.digest[:12]!r})"
+        )
+
+    def step(self, step_id: str) -> StepInfo:
+        """The step with this BPMN id; ``KeyError`` when there is none."""
+        return self.steps[step_id]
+
+    @property
+    def name_or_id(self) -> str:
+        return self.name or self.id
+
+
+@dataclass
+class _Document:
+    file: str | None
+    tree: etree._ElementTree
+    processes: dict[str, ProcessInfo]
+    source: bytes
+
+
+def load_process(
+    path: str | Path,
+    *,
+    process_id: str | None = None,
+    search: Iterable[str | Path] = (),
+    trusted_functions: Mapping[str, TrustedFunction] | None = None,
+) -> ProcessDefinition:
+    """Load a BPMN file. Call activities resolve against ``search`` files, then the file's folder."""
+    path = Path(path)
+    doc = _read_document(parse_xml(path, filename=str(path)), str(path), trusted_functions or {})
+    folder = sorted(p for p in path.resolve().parent.glob("*.bpmn") if is_regular_file(p))
+    candidates = [Path(p) for p in search] + [p for p in folder if p.resolve() != path.resolve()]
+    return _build(doc, candidates, process_id, trusted_functions or {})
+
+
+def load_process_string(
+    text: str | bytes,
+    *,
+    filename: str | None = None,
+    process_id: str | None = None,
+    search: Iterable[str | Path] = (),
+    trusted_functions: Mapping[str, TrustedFunction] | None = None,
+) -> ProcessDefinition:
+    """Load BPMN from a string; ``filename`` is only used in messages."""
+    tree = parse_xml_string(text, filename=filename)
+    doc = _read_document(tree, filename, trusted_functions or {})
+    return _build(doc, [Path(p) for p in search], process_id, trusted_functions or {})
+
+
+def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[str, TrustedFunction]) -> _Document:
+    root = strip_comments(tree).getroot()
+    if root.tag != bpmn("definitions"):
+        raise BpmnError(
+            f"the root element is <{root.tag}>, not bpmn:definitions ({BPMN_NS})",
+            file=file,
+            line=root.sourceline,
+        )
+    validate_schema(tree, file=file)
+    check_af_placement(root, file)
+    processes: dict[str, ProcessInfo] = {}
+    _check_expressions(root, file, trusted)
+    for tag, reason in UNSUPPORTED.items():
+        for el in root.iter(bpmn(tag)):
+            raise NotExecutableError(reason, file=file, line=el.sourceline, element=el.get("id"))
+    for proc in root.iter(bpmn("process")):
+        info = read_process(proc, file)
+        _check_structure(proc, info, file)
+        processes[info.id] = info
+    if not processes:
+        raise BpmnError("the file defines no bpmn:process", file=file, line=root.sourceline)
+    return _Document(file, tree, processes, etree.tostring(tree))
+
+
+def _check_structure(proc: etree._Element, info: ProcessInfo, file: str | None) -> None:
+    ids = {el.get("id") for el in proc.iter() if isinstance(el.tag, str)}
+    if not any(n.kind == "startEvent" for n in info.nodes.values()):
+        raise BpmnError(f"process '{info.id}' has no start event", file=file, line=info.line, element=info.id)
+    for flow in info.flows.values():
+        for end, ref in (("sourceRef", flow.source), ("targetRef", flow.target)):
+            if ref not in ids:
+                raise BpmnError(
+                    f"sequence flow '{flow.id}' has {end}='{ref}', which is no element of process '{info.id}'",
+                    file=file,
+                    line=flow.line,
+                    element=flow.id,
+                )
+    for event in proc.iter(bpmn("boundaryEvent")):
+        if event.get("attachedToRef") not in ids:
+            raise BpmnError(
+                f"boundary event '{event.get('id')}' is attached to '{event.get('attachedToRef')}', which is no "
+                f"element of process '{info.id}'",
+                file=file,
+                line=event.sourceline,
+                element=event.get("id"),
+            )
+    tl = info.time_limit
+    if tl is not None and tl.starts_after is not None and tl.starts_after not in info.steps:
+        raise UnknownReferenceError(
+            f"af:timeLimit startsAfter='{tl.starts_after}' names no step of process '{info.id}' (unknown-step-ref)",
+            file=file,
+            line=info.line,
+            element=info.id,
+        )
+    seen: dict[str, RiskPoint] = {}
+    for risk in info.risks:
+        if risk.id in seen:
+            raise DefinitionError(
+                f"risk point id '{risk.id}' is used twice (also on '{seen[risk.id].node}')",
+                file=file,
+                line=risk.line,
+                element=risk.node,
+            )
+        seen[risk.id] = risk
+
+
+def _check_step_refs(infos: Mapping[str, ProcessInfo], steps: Mapping[str, StepInfo]) -> None:
+    """af:separateFrom, af:sameActorAs and af:requires name steps of the process or of those it calls."""
+    for info in infos.values():
+        for step in info.steps.values():
+            refs = [("af:separateFrom", r) for r in step.separate_from]
+            refs += [("af:requires", r) for r in step.requires]
+            if step.same_actor_as:
+                refs.append(("af:sameActorAs", step.same_actor_as))
+            for what, ref in refs:
+                if ref not in steps:
+                    raise UnknownReferenceError(
+                        f"{what} names '{ref}', which is no step of process '{info.id}' nor of a process "
+                        "it calls or is called from (unknown-step-ref)",
+                        file=info.file,
+                        line=step.node.line,
+                        element=step.id,
+                    )
+
+
+def unsafe_expressions(root: etree._Element) -> Iterator[tuple[etree._Element, str, UnsafeExpression]]:
+    """Each expression of the whole document (:data:`EXPRESSION_TAGS`) outside the safe language, with its text."""
+    for el in root.iter(*(bpmn(tag) for tag in EXPRESSION_TAGS)):
+        text = "".join(el.itertext()).strip()
+        if not text:
+            continue
+        try:
+            check_expression(text)
+        except UnsafeExpression as exc:
+            yield el, text, exc
+
+
+def _check_expressions(root: etree._Element, file: str | None, trusted: Mapping[str, TrustedFunction]) -> None:
+    """Every expression of the whole document, and every script task, before anything runs."""
+    for el, text, exc in unsafe_expressions(root):
+        tag = etree.QName(el).localname
+        raise UnsafeContentError(
+            f"the expression in bpmn:{tag} is refused: {exc.reason} (expression: {text[:80]!r})",
+            file=file,
+            line=el.sourceline,
+            element=owner_id(el),
+        ) from exc
+    for el in root.iter(bpmn("scriptTask")):
+        script = "".join(t for s in el.iterfind(bpmn("script")) for t in s.itertext()).strip()
+        name = script.removesuffix("()").strip()
+        if name not in trusted:
+            allowed = ", ".join(sorted(trusted)) or "none registered"
+            raise UnsafeContentError(
+                f"{element_label(el)} would run a script; scripts from BPMN files are never executed. "
+                f"A script task may only name a trusted function the host registered "
+                f"(trusted_functions=...; registered: {allowed}); its script is {script[:60]!r}",
+                file=file,
+                line=el.sourceline,
+                element=el.get("id"),
+            )
+
+
+def _index_folder(candidates: Iterable[Path]) -> dict[str, Path]:
+    """Which candidate file defines which process id; files that do not parse are skipped here."""
+    found: dict[str, Path] = {}
+    for path in candidates:
+        try:
+            root = parse_xml(path, filename=str(path)).getroot()
+        except DefinitionError:
+            continue  # only an error if a needed process lives there, which we cannot know: skip
+        for proc in root.iter(bpmn("process")):
+            found.setdefault(proc.get("id", ""), path)
+    return found
+
+
+def _choose_main(doc: _Document, process_id: str | None) -> str:
+    if process_id is not None:
+        if process_id not in doc.processes:
+            raise UnknownReferenceError(
+                f"no process '{process_id}' in the file; it has: {', '.join(doc.processes)}", file=doc.file
+            )
+        return process_id
+    called = {c for p in doc.processes.values() for c in p.called.values()}
+    roots = [p for p in doc.processes.values() if p.id not in called and p.executable] or list(doc.processes.values())
+    return roots[0].id
+
+
+def _build(
+    doc: _Document,
+    candidates: list[Path],
+    process_id: str | None,
+    trusted: Mapping[str, TrustedFunction],
+) -> ProcessDefinition:
+    main = _choose_main(doc, process_id)
+    docs = {pid: doc for pid in doc.processes}
+    needed = [main]
+    index: dict[str, Path] | None = None
+    order: list[str] = []
+    while needed:
+        pid = needed.pop()
+        if pid in order:
+            continue
+        order.append(pid)
+        info = docs[pid].processes[pid]
+        for activity, called in info.called.items():
+            if called not in docs:
+                if index is None:
+                    index = _index_folder(candidates)
+                if called not in index:
+                    node = info.nodes[activity]
+                    raise UnknownReferenceError(
+                        f"call activity '{activity}' calls process '{called}', which is in no file of the "
+                        "same folder nor of the given search list",
+                        file=docs[pid].file,
+                        line=node.line,
+                        element=activity,
+                    )
+                found = index[called]
+                loaded = _read_document(parse_xml(found, filename=str(found)), str(found), trusted)
+                for pid_in_file in loaded.processes:
+                    docs.setdefault(pid_in_file, loaded)
+            needed.append(called)
+    infos = {pid: docs[pid].processes[pid] for pid in order}
+    _check_call_graph(main, infos)
+    unique = list({id(d): d for d in docs.values()}.values())
+    spec, subspecs = _spiff_specs(main, unique, docs[main])
+    digest = hashlib.sha256(b"".join(sorted(d.source for d in unique))).hexdigest()
+    return _definition(main, doc, infos, spec, subspecs, trusted, digest)
+
+
+def _check_call_graph(main: str, infos: Mapping[str, ProcessInfo]) -> None:
+    """Refuse a process that calls itself (directly or through others) and call chains deeper than the limit."""
+    stack: list[tuple[str, tuple[str, ...]]] = [(main, (main,))]
+    while stack:
+        pid, chain = stack.pop()
+        info = infos[pid]
+        for activity, called in info.called.items():
+            if called in chain:
+                cycle = " -> ".join((*chain[chain.index(called) :], called))
+                raise NotExecutableError(
+                    f"call activity '{activity}' calls process '{called}', which is already running above it "
+                    f"({cycle}): a recursive call would start sub-processes without end",
+                    file=info.file,
+                    line=info.nodes[activity].line,
+                    element=activity,
+                )
+            if len(chain) >= MAX_CALL_DEPTH:
+                raise NotExecutableError(
+                    f"call activity '{activity}' nests call activities {len(chain) + 1} deep "
+                    f"({' -> '.join((*chain, called))}); the limit is {MAX_CALL_DEPTH} (loader.MAX_CALL_DEPTH)",
+                    file=info.file,
+                    line=info.nodes[activity].line,
+                    element=activity,
+                )
+            stack.append((called, (*chain, called)))
+
+
+def _merge(infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for pid, info in infos.items():
+        for key, value in getattr(info, attr).items():
+            if key in merged:
+                raise BpmnError(
+                    f"id '{key}' is used in process '{pid}' and in another process it calls; "
+                    "ids must be unique across a process and its call activities",
+                    file=file_of(pid),
+                    line=getattr(value, "line", None),
+                    element=key,
+                )
+            merged[key] = value
+    return merged
+
+
+def _definition(
+    main: str,
+    doc: _Document,
+    infos: Mapping[str, ProcessInfo],
+    spec: Any,
+    subspecs: Mapping[str, Any],
+    trusted: Mapping[str, TrustedFunction],
+    digest: str,
+) -> ProcessDefinition:
+    top = infos[main]
+    lanes: dict[str, tuple[str, ...]] = {}
+    for info in infos.values():
+        lanes.update(info.lanes)
+
+    def file_of(pid: str) -> str | None:
+        return infos[pid].file
+
+    steps = _merge(infos, "steps", file_of)
+    _check_step_refs(infos, steps)
+    return ProcessDefinition(
+        id=main,
+        name=top.name,
+        file=doc.file,
+        power=top.power,
+        time_limit=top.time_limit,
+        documentation=top.documentation,
+        nodes=_merge(infos, "nodes", file_of),
+        steps=steps,
+        flows=_merge(infos, "flows", file_of),
+        lanes=lanes,
+        risks=tuple(r for i in infos.values() for r in i.risks),
+        processes=dict(infos),
+        digest=digest,
+        _spec=spec,
+        _subprocess_specs=subspecs,
+        _trusted=dict(trusted),
+    )
+
+
+def _spiff_specs(main: str, docs: Iterable[_Document], main_doc: _Document) -> tuple[Any, dict[str, Any]]:
+    parser = BpmnParser()
+    lines: dict[tuple[str | None, str], int | None] = {}
+    for d in docs:
+        for el in d.tree.getroot().iter():
+            if isinstance(el.tag, str) and el.get("id"):
+                lines[(d.file, el.get("id", ""))] = el.sourceline
+        try:
+            parser.add_bpmn_xml(d.tree.getroot(), filename=d.file)
+        except SpiffWorkflowException as exc:
+            raise _wrap(exc, d.file, lines) from exc
+    try:
+        spec = parser.get_spec(main)
+        return spec, parser.get_subprocess_specs(main)
+    except SpiffWorkflowException as exc:
+        raise _wrap(exc, main_doc.file, lines) from exc
+    except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
+        raise NotExecutableError(
+            f"the engine cannot build this process ({type(exc).__name__}: {exc})",
+            file=main_doc.file,
+            element=main,
+        ) from exc
+
+
+def _wrap(exc: Exception, file: str | None, lines: Mapping[tuple[str | None, str], int | None]) -> DefinitionError:
+    element = getattr(exc, "id", None) or None
+    fname = getattr(exc, "file_name", None) or file
+    line = lines.get((fname, element)) if element else None
+    message = str(exc).split(". Error evaluating")[0].rstrip(". ")
+    return NotExecutableError(f"the engine cannot run this model: {message}", file=fname, line=line, element=element)

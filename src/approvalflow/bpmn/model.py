@@ -1,0 +1,188 @@
+"""Typed metadata of a process definition: what the ``af:`` annotations say.
+
+These are plain frozen dataclasses, built once by :mod:`approvalflow.bpmn.loader`
+from a BPMN file and read by the engine, the rules, ``validate`` and the
+renderers. Names follow BPMN for BPMN things and the reform's words for the
+reform's things (see ``docs/concepts.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from fractions import Fraction
+from typing import Literal
+
+__all__ = [
+    "FIVE_DOMAINS",
+    "Category",
+    "Collective",
+    "Domain",
+    "FlowInfo",
+    "MinDuration",
+    "NodeInfo",
+    "Power",
+    "RiskLevel",
+    "RiskPoint",
+    "StepInfo",
+    "TimeLimit",
+    "Unit",
+]
+
+Unit = Literal["workday", "day", "hour"]
+
+
+class Category(StrEnum):
+    """The twelve power categories of SPEC section 2 (职权类别)."""
+
+    LICENSING = "licensing"  # 行政许可
+    PENALTY = "penalty"  # 行政处罚
+    COERCION = "coercion"  # 行政强制
+    LEVY = "levy"  # 行政征收
+    PAYMENT = "payment"  # 行政给付
+    INSPECTION = "inspection"  # 行政检查
+    CONFIRMATION = "confirmation"  # 行政确认
+    REWARD = "reward"  # 行政奖励
+    ADJUDICATION = "adjudication"  # 行政裁决
+    OTHER = "other"  # 其他行政权力
+    INTERNAL = "internal"  # 内部管理
+    SERVICE = "service"  # 公共服务
+
+
+class Domain(StrEnum):
+    """The five domains of 五不直接分管 that a unit's principal never handles directly."""
+
+    PERSONNEL = "personnel"  # 人事
+    FINANCE = "finance"  # 财务
+    ENGINEERING = "engineering"  # 工程项目
+    PROCUREMENT = "procurement"  # 物资采购
+    APPROVAL = "approval"  # 行政审批
+
+
+FIVE_DOMAINS: frozenset[Domain] = frozenset(Domain)
+
+
+class RiskLevel(StrEnum):
+    """Risk grade of a 廉政风险点: 高, 中, 低."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def chinese(self) -> str:
+        return {"high": "高", "medium": "中", "low": "低"}[self.value]
+
+
+@dataclass(frozen=True)
+class Power:
+    """``af:power``: the power (职权) this flowchart belongs to."""
+
+    code: str
+    name: str
+    category: Category
+    basis: str | None = None
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """``af:timeLimit``: the case limits (法定/承诺办结时限) and the one extension (延期)."""
+
+    statutory: int | None = None
+    promised: int | None = None
+    extension: int | None = None
+    unit: Unit = "workday"
+    starts_after: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskPoint:
+    """``af:risk``: an integrity risk point (廉政风险点) on a node."""
+
+    id: str
+    level: RiskLevel
+    description: str
+    measures: tuple[str, ...] = ()
+    category: str | None = None
+    post: str | None = None
+    node: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Collective:
+    """``af:collective``: a meeting step (集体讨论决定, 三重一大)."""
+
+    quorum: Fraction = Fraction(2, 3)
+    last_speaker: str | None = None
+    pass_rule: str = "majority-of-present"
+    group: str = "leadership"  # the unit's group (organisation file, units[].groups) whose members meet
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """Any BPMN flow node of a process, with what the engine and the renderers need."""
+
+    id: str
+    kind: str  # BPMN local tag name: userTask, exclusiveGateway, startEvent, ...
+    name: str | None
+    process: str
+    line: int | None
+    lane: str | None = None
+    documentation: str | None = None
+    annotations: tuple[str, ...] = ()
+    risks: tuple[RiskPoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class MinDuration:
+    """``af:minDuration``: the least time a step must stay open (e.g. 征求意见期不少于30日, 公示期不少于7日)."""
+
+    value: int
+    unit: Unit = "day"
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """A step (user, manual or plain task, or call activity) with its ``af:`` annotations."""
+
+    node: NodeInfo
+    posts: tuple[str, ...] = ()
+    domain: Domain | None = None
+    time_limit: int | None = None
+    unit: Unit = "workday"
+    separate_from: tuple[str, ...] = ()
+    same_actor_as: str | None = None
+    suspends_clock: str | None = None  # the reason, e.g. 补正; None when the step does not suspend
+    once: bool = False
+    requires: tuple[str, ...] = ()
+    collective: Collective | None = None
+    extension: bool = False
+    posts_from_lane: bool = False
+    min_duration: MinDuration | None = None
+    units: tuple[str, ...] = ()  # other units whose people may do the step (af:step/@units), besides the case's
+
+    @property
+    def id(self) -> str:
+        return self.node.id
+
+    @property
+    def name(self) -> str:
+        return self.node.name or self.node.id
+
+
+@dataclass(frozen=True)
+class FlowInfo:
+    """A sequence flow, with its condition and risk points."""
+
+    id: str
+    source: str
+    target: str
+    process: str
+    line: int | None
+    name: str | None = None
+    condition: str | None = None
+    default: bool = False
+    risks: tuple[RiskPoint, ...] = field(default=())

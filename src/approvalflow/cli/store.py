@@ -1,0 +1,141 @@
+"""``approvalflow store check`` and ``store reindex``: verify a whole case store, rebuild its index.
+
+``store check STORE --process PATH... --org FILE... [--json] [--key-file FILE]`` opens the store READ-ONLY,
+reads every case, verifies its trail against the head in the case row, loads its state onto its process (found
+by digest among the BPMN files and folders given) and compares every index row and index column with what the
+index computes from the case; it reports each problem with the case id, the table and the row. Exit 0 clean,
+1 problems, 2 bad input (a store that cannot be opened, a process or organisation that is not valid).
+
+``store reindex STORE --process PATH... --org FILE... [--key-file FILE]`` rewrites the index of every case
+whose trail verifies and whose state loads (keeping each case's version), removes index rows of no case, and
+refuses (lists) the cases it cannot verify; exit 1 when any was refused. It upgrades a store of schema
+version 1 first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import DefinitionError
+from ..store.base import StoreError, redact
+from .supervise import add_key_option, key_of
+
+__all__ = ["register"]
+
+
+def _processes(paths: list[str]) -> list[Any]:
+    """The processes of the BPMN files given, and of the ``.bpmn`` files in the folders given.
+
+    A file named on the command line must load (else bad input); a file found in a folder that does not load
+    is skipped with a note on stderr (a case that ran on it is then reported as a problem).
+    """
+    from ..bpmn.loader import load_process
+
+    found: list[Any] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*.bpmn") if p.is_file()):
+                try:
+                    found.append(load_process(file))
+                except DefinitionError as exc:
+                    print(f"approvalflow: note: skipped {file}: {exc}", file=sys.stderr)
+        elif path.is_file():
+            found.append(load_process(path))
+        else:
+            raise DefinitionError("no such file or folder", file=text)
+    return found
+
+
+def _organisations(paths: list[str]) -> list[Any]:
+    from ..org.organisation import load_organisation
+
+    return [load_organisation(p) for p in paths]
+
+
+def _sql_store(url: str, *, readonly: bool, key: bytes | None, upgrade: bool = False) -> Any:
+    from ..store.base import open_store
+    from ..store.sql import SqlStoreBase
+
+    local = not url.startswith(("postgresql://", "postgres://")) and url not in ("memory:", ":memory:")
+    if local and not readonly:  # reindex rebuilds an existing store; it never makes a new one
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file() or path.stat().st_size == 0:
+            raise StoreError(f"{url}: no such case store (or an empty file); store reindex never creates one")
+    store = open_store(url, readonly=readonly, key=key, **({"upgrade": True} if upgrade else {}))
+    if not isinstance(store, SqlStoreBase):
+        store.close()
+        raise StoreError(f"{redact(url)}: store check and reindex work on SQLite files and PostgreSQL databases")
+    return store
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from ..store.check import check_store
+
+    store = _sql_store(args.store, readonly=True, key=key_of(args))
+    try:
+        processes, orgs = _processes(args.process), _organisations(args.org)
+        result = check_store(store, processes, orgs)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    elif result.ok:
+        print(f"{redact(args.store)}: {result.cases} cases, every trail verifies and every index row ties")
+    else:
+        cases = len({p.case_id for p in result.problems})
+        print(f"{redact(args.store)}: {result.cases} cases, {len(result.problems)} problems in {cases} cases")
+        for p in result.problems:
+            print(f"  {p}")
+    return 0 if result.ok else 1
+
+
+def _cmd_reindex(args: argparse.Namespace) -> int:
+    from ..store.check import reindex_store
+
+    key = key_of(args)
+    processes, orgs = _processes(args.process), _organisations(args.org)  # before the store is touched
+    store = _sql_store(args.store, readonly=False, key=key, upgrade=True)
+    try:
+        result = reindex_store(store, processes, orgs)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(
+            f"{redact(args.store)}: {result.reindexed} cases reindexed, {len(result.refused)} refused, "
+            f"{result.orphans_removed} index rows of no case removed"
+        )
+        for p in result.refused:
+            print(f"  refused {p}")
+    return 1 if result.refused else 0
+
+
+def register(sub: Any) -> None:
+    """Add ``store check`` and ``store reindex`` to the main parser's subcommands."""
+    store = sub.add_parser("store", help="case stores: verify every case and index row, rebuild the index")
+    store_sub = store.add_subparsers(dest="store_command", required=True, metavar="ACTION")
+    for name, func, text in (
+        ("check", _cmd_check, "verify every case, trail and index row of a store (read-only); exit 1 on problems"),
+        ("reindex", _cmd_reindex, "rebuild every index row from verified cases; refuses cases whose trail is broken"),
+    ):
+        cmd = store_sub.add_parser(name, help=text)
+        cmd.add_argument("store", help="the case store: a SQLite file or a postgresql:// URL")
+        cmd.add_argument(
+            "--process",
+            metavar="PATH",
+            nargs="+",
+            required=True,
+            help="the BPMN files (or folders of them) the cases ran on, matched by digest",
+        )
+        cmd.add_argument(
+            "--org", metavar="FILE", nargs="+", required=True, help="organisation files: the one with a case's unit"
+        )
+        cmd.add_argument("--json", action="store_true", help="print one JSON object")
+        add_key_option(cmd)
+        cmd.set_defaults(func=func)

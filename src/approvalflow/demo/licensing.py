@@ -1,0 +1,306 @@
+"""``approvalflow demo``: sample cases of the general licensing process, clean and rule-breaking.
+
+Every case runs on the real engine with a fake clock and China's working-day calendar; for each case the demo
+prints every attempted step and what the engine did with it, then the case's deadlines, its time accounting
+(elapsed, suspended, remaining working days) and the yellow and red cards at a moment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..bpmn.loader import ProcessDefinition, load_process
+from ..cli.report import table
+from ..engine.case import Case, Policy, start_case
+from ..errors import ApprovalflowError, StepRefused
+from ..org.organisation import Organisation, load_organisation
+from ..time.clock import FakeClock
+
+__all__ = ["DEMO_CASES", "DemoCase", "find_processes", "run_demo"]
+
+Step = tuple[str, str, str, dict[str, Any]]  # task, actor, moment, data
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    title: str
+    policy: Policy
+    data: dict[str, Any]
+    start: str
+    steps: list[Step] = field(default_factory=list)
+    check_at: str | None = None  # when to show the cards (default: the last step's moment)
+
+
+_UNIT = "market-bureau"
+_APPLICANT = {"applicant": "某餐饮有限公司"}
+_T = "2026-{}:00+08:00"
+
+DEMO_CASES = [
+    DemoCase(
+        "1. 一次告知补正后受理，跨国庆中秋假期按时办结",
+        Policy.ENFORCE,
+        _APPLICANT,
+        _T.format("09-25T09:00"),
+        [
+            ("receive", "wang", _T.format("09-25T09:30"), {"materials_complete": False}),
+            ("notify_correction", "wang", _T.format("09-25T10:00"), {}),
+            ("receive", "wang", _T.format("09-28T09:00"), {"materials_complete": True}),
+            ("accept", "wang", _T.format("09-28T10:00"), {}),
+            ("review", "liu", _T.format("10-09T16:00"), {"needs_extension": False}),
+            ("decide", "li", _T.format("10-12T10:00"), {"approved": True}),
+            ("deliver", "chen", _T.format("10-13T15:00"), {}),
+        ],
+    ),
+    DemoCase(
+        "2. 第二次补正告知被拒绝（一次告知，once）",
+        Policy.ENFORCE,
+        _APPLICANT,
+        _T.format("09-28T09:00"),
+        [
+            ("receive", "wang", _T.format("09-28T09:30"), {"materials_complete": False}),
+            ("notify_correction", "wang", _T.format("09-28T10:00"), {}),
+            ("receive", "wang", _T.format("09-29T09:00"), {"materials_complete": False}),
+            ("notify_correction", "wang", _T.format("09-29T09:30"), {}),
+        ],
+    ),
+    DemoCase(
+        "3. 受理人自审、一把手直接审批被拒绝，改由他人办理",
+        Policy.ENFORCE,
+        _APPLICANT,
+        _T.format("09-28T09:00"),
+        [
+            ("receive", "zhou", _T.format("09-28T09:30"), {"materials_complete": True}),
+            ("accept", "zhou", _T.format("09-28T10:00"), {}),
+            ("review", "zhou", _T.format("09-30T10:00"), {"needs_extension": False}),
+            ("review", "liu", _T.format("09-30T11:00"), {"needs_extension": False}),
+            ("decide", "zhang", _T.format("10-09T10:00"), {"approved": True}),
+            ("decide", "li", _T.format("10-09T11:00"), {"approved": True}),
+            ("deliver", "wang", _T.format("10-10T10:00"), {}),
+        ],
+    ),
+    DemoCase(
+        "4. 审查人与申请人有利害关系，须回避",
+        Policy.ENFORCE,
+        {"applicant": "某建筑工程有限公司"},
+        _T.format("09-28T09:00"),
+        [
+            ("receive", "wang", _T.format("09-28T09:30"), {"materials_complete": True}),
+            ("accept", "wang", _T.format("09-28T10:00"), {}),
+            ("review", "liu", _T.format("09-30T10:00"), {"needs_extension": False}),
+            ("review", "zhou", _T.format("09-30T11:00"), {"needs_extension": False}),
+        ],
+        check_at=_T.format("10-09T09:00"),
+    ),
+    DemoCase(
+        "5. 经负责人批准延期十个工作日，两个期限同时顺延",
+        Policy.ENFORCE,
+        _APPLICANT,
+        _T.format("09-28T09:00"),
+        [
+            ("receive", "wang", _T.format("09-28T09:30"), {"materials_complete": True}),
+            ("accept", "wang", _T.format("09-28T10:00"), {}),
+            ("review", "liu", _T.format("10-14T16:00"), {"needs_extension": True}),
+            ("extend", "zhang", _T.format("10-15T09:00"), {"extension_days": 10}),
+        ],
+        check_at=_T.format("10-29T09:00"),
+    ),
+    DemoCase(
+        "6. 决定环节久拖不决：环节和承诺时限亮红牌",
+        Policy.ENFORCE,
+        _APPLICANT,
+        _T.format("09-28T09:00"),
+        [
+            ("receive", "wang", _T.format("09-28T09:30"), {"materials_complete": True}),
+            ("accept", "wang", _T.format("09-28T10:00"), {}),
+            ("review", "liu", _T.format("10-09T16:00"), {"needs_extension": False}),
+        ],
+        check_at=_T.format("10-26T09:00"),
+    ),
+    DemoCase(
+        "7. 同类违规在 record 策略下放行并记录（监督外部系统日志）",
+        Policy.RECORD,
+        {"applicant": "某建筑工程有限公司"},
+        _T.format("09-28T09:00"),
+        [
+            ("receive", "zhou", _T.format("09-28T09:30"), {"materials_complete": True}),
+            ("accept", "zhou", _T.format("09-28T10:00"), {}),
+            ("review", "zhou", _T.format("09-30T10:00"), {"needs_extension": False}),
+            ("decide", "zhang", _T.format("10-09T10:00"), {"approved": True}),
+            ("deliver", "wang", _T.format("10-26T10:00"), {}),
+        ],
+    ),
+]
+
+
+def find_processes(start: Path | None = None) -> Path:
+    """The project's ``processes/`` folder: given, in the working directory, or beside the source tree."""
+    candidates = [start] if start else [Path.cwd() / "processes", Path(__file__).resolve().parents[3] / "processes"]
+    for c in candidates:
+        if c is not None and (c / "licensing" / "general_licensing.bpmn").is_file():
+            return c
+    raise FileNotFoundError(
+        "cannot find the processes/ folder with licensing/general_licensing.bpmn; "
+        "run the demo from the project's root or pass --processes DIR"
+    )
+
+
+def _play(demo: DemoCase, definition: ProcessDefinition, org: Organisation) -> tuple[Case, list[list[str]]]:
+    clock = FakeClock(demo.start)
+    case = start_case(
+        definition,
+        org,
+        unit=_UNIT,
+        clock=clock,
+        data=demo.data,
+        policy=demo.policy,
+        case_id=f"demo-{demo.title.split('.')[0]}",
+    )
+    rows = []
+    for task, actor, at, data in demo.steps:
+        clock.to(at)
+        who = f"{org.people[actor].name}({actor})"
+        try:
+            found = case.complete(task, actor, data=data)
+            outcome = "recorded: " + ", ".join(f.rule for f in found) if found else "completed"
+        except StepRefused as exc:
+            outcome = "REFUSED: " + ", ".join(exc.rules)
+        rows.append([at[5:16].replace("T", " "), definition.steps[task].name, who, outcome])
+    if demo.check_at:
+        clock.to(demo.check_at)
+    return case, rows
+
+
+_CARD = {"red": "红牌 red", "yellow": "黄牌 yellow"}
+
+
+def _time_lines(case: Case) -> list[str]:
+    report = case.time_report()
+    lines = []
+    if report.deadlines is not None:
+        d = report.deadlines
+        lines.append(
+            f"   期限 deadlines: promised {d.promised.day if d.promised else '-'}, "
+            f"statutory {d.statutory.day if d.statutory else '-'}"
+            + (f" (extended by {case.extension_days} working days)" if case.extension_days else "")
+        )
+    if report.elapsed is not None:
+        lines.append(
+            f"   用时 as of {report.at:%m-%d %H:%M}: {report.elapsed} working days counted, "
+            f"{report.suspended} suspended; remaining: promised {report.remaining_promised}, "
+            f"statutory {report.remaining_statutory}"
+        )
+    cards = case.alerts()
+    if cards:
+        lines.append(
+            "   预警 cards: "
+            + "; ".join(f"{_CARD[a.level]} {a.scope} {a.task or a.limit} (due {a.deadline.day})" for a in cards)
+        )
+    return lines
+
+
+def run_demo(processes: Path | None = None, out: Path | None = None) -> int:
+    """Run the demo cases and print a table per case, then the process library, then supervision.
+
+    The supervision part keeps its case store (SQLite) and efficiency report in ``out`` (default: a new temporary
+    folder, kept and printed so that the report can be opened). Returns the exit status.
+    """
+    try:
+        folder = find_processes(processes)
+    except FileNotFoundError as exc:
+        print(f"approvalflow demo: {exc}")
+        return 2
+    definition = load_process(folder / "licensing" / "general_licensing.bpmn")
+    org = load_organisation(folder / "org" / "sample_county.yaml")
+    power, limit = definition.power, definition.time_limit
+    print(
+        f"approvalflow demo — {power.name if power else definition.name_or_id} ({power.code if power else ''}), "
+        f"{org.unit(_UNIT).name}"
+    )
+    if limit is not None:
+        print(
+            f"limits: promised {limit.promised}, statutory {limit.statutory} working days after acceptance, "
+            f"one extension of up to {limit.extension}; calendar: China's (2026: 中秋 Sep 25–27, 国庆 Oct 1–7 off; "
+            "Sep 20 and Oct 10 worked)\n"
+        )
+    for demo in DEMO_CASES:
+        try:
+            case, rows = _play(demo, definition, org)
+        except ApprovalflowError as exc:
+            print(f"{demo.title}: error: {exc}")
+            return 2
+        print(f"{demo.title}   [policy: {demo.policy.value}]")
+        print(table(["time", "step", "actor", "outcome"], rows))
+        status = "办结 completed" if case.is_completed else "在办 open: " + ", ".join(s.id for s in case.ready_steps())
+        trail = "intact" if case.trail.verify() else "BROKEN"
+        print(f"→ {status}; findings {len(case.findings)}; audit trail {len(case.trail.entries)} entries, {trail}")
+        print("\n".join(_time_lines(case)) + "\n")
+    code = _run_library(folder.parent / "examples" / "scenarios")
+    code = code or _run_catalog(folder / "catalog" / "sample_county.yaml")
+    return code or _run_supervision(folder, out)
+
+
+def _run_catalog(path: Path) -> int:
+    """权力清单: load the sample county catalog, check it against its flowcharts and print one line."""
+    if not path.is_file():
+        return 0
+    from ..catalog import check_catalog, load_catalog
+
+    try:
+        # the sample catalog lives in processes/catalog/ and names flowcharts in processes/*/: allow that folder
+        report = check_catalog(load_catalog(path), root=path.parent.parent)
+    except ApprovalflowError as exc:
+        print(f"{path.name}: error: {exc}")
+        return 2
+    errors = sum(f.severity == "error" for f in report.findings)
+    print(
+        f"\n权力清单 the sample county catalog ({path}): {report.powers} powers, {report.risk_points} risk points, "
+        f"{len(report.findings)} findings ({errors} errors) against their flowcharts"
+    )
+    return 0
+
+
+def _run_supervision(processes: Path, out: Path | None) -> int:
+    """电子监察: the demo cases in a SQLite case store, a sweep, and the efficiency report."""
+    import tempfile
+
+    from .supervision import run_supervision_demo
+
+    folder = out if out is not None else Path(tempfile.mkdtemp(prefix="approvalflow-demo-"))
+    print()
+    print("\n".join(run_supervision_demo(folder, processes).lines))
+    return 0
+
+
+def _run_library(folder: Path) -> int:
+    """Run every example scenario of the process library (one clean case per process) and print a line each."""
+    from ..testing.scenario import run_scenario
+
+    files = sorted(folder.glob("*.scenario.yaml"))
+    if not files:
+        return 0
+    print(f"流程库 the process library: one example case per process ({folder})")
+    rows = []
+    for path in files:
+        try:
+            result = run_scenario(path)
+        except ApprovalflowError as exc:
+            print(f"{path.name}: error: {exc}")
+            return 2
+        case = result.case
+        power = case.definition.power
+        deadlines = result.to_json()["deadlines"]
+        rows.append(
+            [
+                power.name if power else case.definition.name_or_id,
+                case.unit.name,
+                str(len(case.path)),
+                "办结 completed" if case.is_completed else "在办 open",
+                str(len(case.findings)),
+                "intact" if case.trail.verify() else "BROKEN",
+                (deadlines or {}).get("promised") or "-",
+            ]
+        )
+    print(table(["process", "unit", "steps", "status", "findings", "trail", "promised by"], rows))
+    return 0

@@ -1,0 +1,681 @@
+"""Run cases of a process on SpiffWorkflow and check every completion against the rules.
+
+:func:`start_case` creates a :class:`Case`; :meth:`Case.complete` completes a
+ready step as an actor. Under the ``enforce`` policy a completion that breaks
+a rule raises :class:`~approvalflow.errors.StepRefused` and the case stays
+exactly as it was (only the audit trail records the refused attempt); under
+``record`` it goes through and the findings are kept. Time rules
+(``step-overdue``, ``case-overdue``) never refuse: they are recorded, and
+:meth:`Case.alerts` raises yellow and red cards at any moment.
+
+SpiffWorkflow sits behind this module: its workflow object, its exceptions and
+its script engine never reach the caller. Conditions go through the safe
+expression evaluator, never through ``eval``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .._spiff import MAX_CARDINALITY, SafeScriptEngine
+from ..bpmn.loader import ProcessDefinition
+from ..bpmn.model import StepInfo
+from ..errors import (
+    DefinitionError,
+    EngineError,
+    InvalidInputError,
+    LoopLimitError,
+    MeetingRecordError,
+    RunError,
+    StepNotReady,
+    StepRefused,
+    UnknownActorError,
+)
+from ..expressions import ExpressionError, ExpressionEvaluator, SafeEvaluator
+from ..org.meetings import Meeting, meeting_from, meeting_passed, meeting_problems
+from ..org.organisation import Organisation, OrgUnit, Person
+from ..rules.checks import RULES, Attempt, Completion, Finding, Rule, check
+from ..time.calendar import ChinaCalendar, WorkingCalendar
+from ..time.clock import Clock, SystemClock, parse_moment
+from .casedata import plain_data, plain_name
+from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
+from .trail import MIN_KEY_BYTES, AuditTrail
+
+__all__ = ["DEFAULT_MAX_DEPTH", "Case", "Policy", "ReadyStep", "start_case"]
+
+#: SpiffWorkflow's task iterator stops at a tree depth of 1000: a loop deeper than that
+#: silently stalls the case. We refuse to go past this depth, well before.
+DEFAULT_MAX_DEPTH = 800
+_ENGINE_DEPTH = 1000
+_ENGINE_FAILURES = (
+    SpiffWorkflowException,
+    ExpressionError,
+    RuntimeError,
+    LookupError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+)
+
+
+class Policy(StrEnum):
+    """``enforce`` refuses completions that break a rule; ``record`` lets them through and records findings."""
+
+    ENFORCE = "enforce"
+    RECORD = "record"
+
+
+@dataclass(frozen=True)
+class ReadyStep:
+    """A step waiting to be done: its id, name, the posts that may do it, and since when it waits."""
+
+    id: str
+    name: str
+    posts: tuple[str, ...]
+    lane: str | None
+    since: datetime
+
+
+#: Case data keys that name the parties (回避). They are set when the case starts and changed only by
+#: :meth:`Case.change_parties`, a recorded operation; step data that tries to change them is refused.
+PARTY_KEYS = ("applicant", "parties")
+
+
+def _check_parties(data: Mapping[str, Any], where: str) -> None:
+    applicant = data.get("applicant")
+    if applicant is not None and not isinstance(applicant, str):
+        raise InvalidInputError(f"{where}: 'applicant' must be a name (text), not {type(applicant).__name__}")
+    parties = data.get("parties")
+    if parties is not None and not (isinstance(parties, list) and all(isinstance(p, str) for p in parties)):
+        raise InvalidInputError(
+            f"{where}: 'parties' must be a list of names, not {type(parties).__name__} "
+            "(a mapping or a bare text would hide parties from the recusal check)"
+        )
+
+
+class Case:
+    """One running case of a process in one unit. Create it with :func:`start_case`."""
+
+    def __init__(
+        self,
+        definition: ProcessDefinition,
+        organisation: Organisation,
+        unit: OrgUnit,
+        *,
+        case_id: str,
+        clock: Clock,
+        policy: Policy,
+        evaluator: ExpressionEvaluator,
+        rules: Mapping[str, Rule],
+        max_depth: int,
+        calendar: WorkingCalendar,
+        yellow_days: int = 1,
+        trail_key: bytes | None = None,
+        max_cardinality: int = MAX_CARDINALITY,
+    ) -> None:
+        self.id = case_id
+        self.definition = definition
+        self.organisation = organisation
+        self.unit = unit
+        self.clock = clock
+        self.policy = Policy(policy)
+        self.rules = rules
+        self.max_depth = min(max_depth, _ENGINE_DEPTH - 100)
+        self.evaluator = evaluator
+        self.calendar = calendar
+        self.yellow_days = yellow_days
+        self.data: dict[str, Any] = {}
+        self.path: list[str] = []
+        self.history: list[Completion] = []
+        self.findings: list[Finding] = []
+        self.trail = AuditTrail(key=trail_key)
+        self.max_cardinality = max_cardinality
+        self._state_bytes = b""  # canonical JSON of the state after the last action (persistence.case_state)
+        self._state_digest = ""  # its SHA-256, carried by every trail entry as ``state``
+        self.started_at: datetime = clock.now()
+        self.clock_start: datetime | None = None  # when the case clock started (af:timeLimit/@startsAfter)
+        self.ended_at: datetime | None = None
+        self.suspensions: list[Suspension] = []
+        self.extension_days: int | None = None  # the one extension granted (延期), in the case limit's unit
+        self.fallback_years: set[int] = set()  # years answered by the weekends-only fallback calendar
+        self._since: dict[str, datetime] = {}  # engine task id -> moment it became ready
+        self._open_suspensions: dict[str, int] = {}  # engine task id -> index in suspensions
+        self._wf: Any = None
+
+    # -- queries -------------------------------------------------------------------------------------------
+    @property
+    def is_completed(self) -> bool:
+        """True when the process reached its end (no step is ready or waiting)."""
+        return bool(self._wf.is_completed()) and not self._ready_tasks()
+
+    def ready_steps(self) -> list[ReadyStep]:
+        """The steps that may be completed now, in a stable order."""
+        out = []
+        for task in self._ready_tasks():
+            step = self.definition.steps.get(task.task_spec.bpmn_id)
+            if step is not None:
+                out.append(ReadyStep(step.id, step.name, step.posts, step.node.lane, self._since[str(task.id)]))
+        return out
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """The parties of the case: ``applicant`` and each item of ``parties`` in the case data (回避)."""
+        found: list[str] = []
+        if isinstance(self.data.get("applicant"), str):
+            found.append(self.data["applicant"])
+        extra = self.data.get("parties")
+        if isinstance(extra, list):
+            found.extend(str(p) for p in extra)
+        elif isinstance(extra, str):  # cases saved before 'parties' had to be a list
+            found.append(extra)
+        return tuple(found)
+
+    # -- time (SPEC section 5) ------------------------------------------------------------------------------
+    def deadlines(self, at: datetime | str | None = None) -> CaseDeadlines | None:
+        """The case's promised and statutory deadlines as of ``at`` (default: now); None without a limit."""
+        result = case_deadlines(self, parse_moment(at) if at is not None else None)
+        self._note_fallback()
+        return result
+
+    def alerts(self, at: datetime | str | None = None) -> list[Alert]:
+        """Yellow and red cards for the open case and its open steps at ``at`` (default: now)."""
+        result = alerts(self, parse_moment(at) if at is not None else self.clock.now())
+        self._note_fallback()
+        return result
+
+    def time_report(self, at: datetime | str | None = None) -> TimeReport:
+        """Elapsed, suspended and remaining working days of the case and each step."""
+        result = time_report(self, parse_moment(at) if at is not None else None)
+        self._note_fallback()
+        return result
+
+    # -- actions -------------------------------------------------------------------------------------------
+    def complete(
+        self,
+        step: str,
+        actor: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        meeting: Meeting | Mapping[str, Any] | None = None,
+        at: datetime | str | None = None,
+    ) -> list[Finding]:
+        """Complete a ready step as ``actor`` at ``at`` (default: the clock's now).
+
+        Returns the findings recorded: rule findings under ``record``, and time findings
+        (``step-overdue``, ``case-overdue``) under either policy. Raises :class:`StepRefused`
+        under ``enforce`` when a rule is broken, :class:`StepNotReady`, :class:`UnknownActorError`,
+        :class:`MeetingRecordError`, :class:`LoopLimitError`, :class:`EngineError` or
+        :class:`~approvalflow.errors.CalendarError`; in every one of these cases the case is left
+        as it was (the audit trail records the attempt).
+        """
+        step = plain_name(step, "step")
+        actor = plain_name(actor, "actor")
+        moment = self._moment(at, step)
+        changes = plain_data(data or {}, f"data of step '{step}'")
+        base: dict[str, Any] = {
+            "action": "complete",
+            "at": moment.isoformat(),
+            "step": step,
+            "actor": actor,
+            "unit": self.unit.id,
+            "data": changes,
+        }
+        task = self._find_ready(step, base)
+        person = self._person(actor, base)
+        info = self.definition.steps[step]
+        base["post"] = next((p for p in info.posts if p in person.posts), None)
+        record = self._meeting(info, meeting, base)
+        self._check_depth(task, step, base)
+        extra = self._extension_facts(changes)
+        key = str(task.id)
+        since = self._since[key]
+        attempt = Attempt(
+            info,
+            person,
+            self.unit,
+            self.organisation,
+            tuple(self.history),
+            self.parties,
+            moment,
+            record,
+            extra,
+            {**self.data, **changes},
+            since,
+            self.calendar,
+        )
+        findings = check(attempt, self.rules) + self._party_changes(step, actor, changes, moment)
+        if findings and self.policy is Policy.ENFORCE:
+            self._append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
+            raise StepRefused(case=self.id, step=step, actor=actor, findings=findings)
+        findings += self._step_overdue(info, since, moment, actor)
+        before = case_deadlines(self, moment)  # computed first: a calendar error must change nothing
+        if record is not None and info.collective is not None:
+            changes[f"{step}_passed"] = meeting_passed(info.collective, record)
+        with self._all_or_nothing(base):
+            self._run(task, changes)
+            self.history.append(Completion(step, actor, moment, since))
+            self.path.append(step)
+            self._after_completion(info, key, moment, extra)
+            if self.is_completed:
+                self.ended_at = moment
+                findings += self._case_overdue(before, step, actor, moment)
+            self.findings.extend(findings)
+            self._mark_ready(moment)
+            self._state_changed()
+            self._append(
+                **base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "completed"
+            )
+            self._note_fallback()
+        return findings
+
+    def change_parties(
+        self,
+        actor: str,
+        *,
+        applicant: str | None = None,
+        parties: list[str] | None = None,
+        reason: str,
+        at: datetime | str | None = None,
+    ) -> list[Finding]:
+        """Change the case's applicant or parties (回避 facts) as a recorded operation.
+
+        The change and its reason go into the audit trail. Recusal is then checked again for every actor who
+        has completed a step of the case: each one with a declared conflict of interest with the new parties is
+        a ``recusal`` finding, recorded on the case and returned (the past cannot be refused; later steps are
+        checked against the new parties as usual).
+        """
+        actor = plain_name(actor, "actor")
+        moment = self._moment(at, None)
+        person = self.organisation.person(actor)
+        if person is None:
+            raise UnknownActorError(f"'{actor}' is not a person of the organisation", case=self.id)
+        update: dict[str, Any] = {}
+        if applicant is not None:
+            update["applicant"] = applicant
+        if parties is not None:
+            update["parties"] = parties
+        update = plain_data(update, "the new parties")
+        _check_parties(update, "the new parties")
+        reason = plain_data({"reason": reason}, "the reason")["reason"]
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInputError("a change of parties needs a reason (text)", case=self.id)
+        base = {"action": "change-parties", "at": moment.isoformat(), "step": None, "actor": actor,
+                "post": None, "unit": self.unit.id, "data": {**update, "reason": reason}}  # fmt: skip
+        with self._all_or_nothing(base):
+            self.data.update(update)
+            findings = self._recheck_recusal(moment)
+            self.findings.extend(findings)
+            self._state_changed()
+            self._append(**base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "noted")
+        return findings
+
+    # -- checks before a completion ----------------------------------------------------------------------
+    def _moment(self, at: datetime | str | None, step: str | None) -> datetime:
+        try:
+            return parse_moment(at) if at is not None else self.clock.now()
+        except ValueError as exc:  # parse_moment's only error, whatever it is given
+            text = str(at)[:60]
+            raise InvalidInputError(f"the moment {text!r} is not usable: {exc}", case=self.id, step=step) from None
+
+    def _party_changes(self, step: str, actor: str, changes: Mapping[str, Any], moment: datetime) -> list[Finding]:
+        """Step data may not rewrite the parties: that would move the recusal check (回避) under its feet."""
+        changed = [k for k in PARTY_KEYS if k in changes and changes[k] != self.data.get(k)]
+        if not changed:
+            return []
+        return [
+            Finding(
+                "parties-changed",
+                step,
+                actor,
+                f"step data changes {', '.join(repr(k) for k in changed)}; the parties of a case change only "
+                "through Case.change_parties, which is recorded and checks recusal again",
+                moment,
+            )
+        ]
+
+    def _recheck_recusal(self, moment: datetime) -> list[Finding]:
+        rule = self.rules.get("recusal")
+        if rule is None:
+            return []
+        found: list[Finding] = []
+        for done in self.history:
+            person = self.organisation.person(done.actor)
+            info = self.definition.steps.get(done.step)
+            if person is None or info is None:
+                continue
+            attempt = Attempt(info, person, self.unit, self.organisation, (), self.parties, moment, None, {},
+                              dict(self.data), done.since, self.calendar)  # fmt: skip
+            for f in check(attempt, {"recusal": rule}):
+                found.append(Finding("recusal", done.step, done.actor,
+                                     f"after the change of parties: {f.message}", moment, "warning"))  # fmt: skip
+        return found
+
+    def _find_ready(self, step: str, base: dict[str, Any]) -> Any:
+        for task in self._ready_tasks():
+            if task.task_spec.bpmn_id == step:
+                return task
+        ready = [t.task_spec.bpmn_id for t in self._ready_tasks()]
+        self._log_failure(base, "not-ready")
+        known = "is not a step of this process" if step not in self.definition.steps else "is not ready"
+        raise StepNotReady(
+            f"'{step}' {known}; ready now: {', '.join(ready) or 'nothing'}", case=self.id, step=step, ready=ready
+        )
+
+    def _person(self, actor: str, base: dict[str, Any]) -> Person:
+        person = self.organisation.person(actor)
+        if person is None:
+            self._log_failure(base, "unknown-actor")
+            where = f" ({self.organisation.file})" if self.organisation.file else ""
+            raise UnknownActorError(
+                f"'{actor}' is not a person of the organisation{where}", case=self.id, step=str(base["step"])
+            )
+        return person
+
+    def _meeting(
+        self, info: StepInfo, meeting: Meeting | Mapping[str, Any] | None, base: dict[str, Any]
+    ) -> Meeting | None:
+        if meeting is None:
+            return None
+        try:
+            record = meeting_from(meeting)
+        except TypeError as exc:
+            self._log_failure(base, "invalid-meeting")
+            raise MeetingRecordError(f"the meeting record is malformed: {exc}", case=self.id, step=info.id) from exc
+        problems = meeting_problems(record, self.organisation)
+        if info.collective is None:
+            problems.insert(0, f"'{info.id}' is not a collective step; it takes no meeting record")
+        if problems:
+            self._log_failure(base, "invalid-meeting")
+            raise MeetingRecordError("; ".join(problems), case=self.id, step=info.id)
+        base["meeting"] = record.to_dict()
+        return record
+
+    def _check_depth(self, task: Any, step: str, base: dict[str, Any]) -> None:
+        if task.depth < self.max_depth:
+            return
+        self._log_failure(base, "loop-limit")
+        repeats = self.path.count(step)
+        raise LoopLimitError(
+            f"the case has looped too deep: '{step}' was completed {repeats} times and the engine's task tree is "
+            f"{task.depth} deep (limit {self.max_depth}; SpiffWorkflow stalls silently at {_ENGINE_DEPTH}). "
+            "Raise max_depth only if the loop is meant to run this long.",
+            case=self.id,
+            step=step,
+        )
+
+    def _extension_facts(self, changes: Mapping[str, Any]) -> dict[str, object]:
+        tl = self.definition.time_limit
+        requested = changes.get("extension_days")
+        return {
+            "extensions_granted": 1 if self.extension_days else 0,
+            "extension_allowed": tl.extension if tl else None,
+            "extension_days": requested if isinstance(requested, int) else None,
+        }
+
+    def _step_overdue(self, info: StepInfo, since: datetime, moment: datetime, actor: str) -> list[Finding]:
+        deadline = step_deadline(self, info.id, since)
+        if deadline is None or not deadline.is_late(moment):
+            return []
+        return [
+            Finding(
+                "step-overdue",
+                info.id,
+                actor,
+                f"'{info.id}' was completed after its limit of "
+                f"{info.time_limit} {info.unit}(s), which ended with {deadline.day} (环节超时)",
+                moment,
+                "warning",
+            )
+        ]
+
+    def _case_overdue(self, before: CaseDeadlines | None, step: str, actor: str, moment: datetime) -> list[Finding]:
+        if before is None:
+            return []
+        limits = (("promised", before.promised), ("statutory", before.statutory))
+        return [
+            Finding(
+                "case-overdue",
+                step,
+                actor,
+                f"the case ended after its {name} deadline {d.day} (超期)",
+                moment,
+                "warning",
+            )
+            for name, d in limits
+            if d is not None and d.is_late(moment)
+        ]
+
+    # -- running and bookkeeping -------------------------------------------------------------------------
+    def _run(self, task: Any, changes: dict[str, Any]) -> None:
+        try:
+            self.data.update(changes)
+            task.data.update(copy.deepcopy(self.data))
+            task.run()
+            self._wf.do_engine_steps()
+        except _ENGINE_FAILURES as exc:
+            raise EngineError(
+                f"the engine could not complete the step: {_short(exc)}", case=self.id, step=task.task_spec.bpmn_id
+            ) from exc
+
+    @contextmanager
+    def _all_or_nothing(self, base: dict[str, Any]) -> Iterator[None]:
+        """Run an action; if anything in it fails, put the case and its trail back exactly as they were.
+
+        The state to go back to is the one the last trail entry binds (``_state_bytes``), so nothing is
+        serialized up front. The failure itself is then recorded (``engine-error``) and raised as an
+        :class:`EngineError` (or as the library error it already was).
+        """
+        saved, count = self._state_bytes, len(self.trail.entries)
+        try:
+            yield
+        except BaseException as exc:
+            from .persistence import apply_state
+
+            apply_state(self, json.loads(saved))
+            self._state_bytes, self._state_digest = saved, hashlib.sha256(saved).hexdigest()
+            self.trail.truncate(count)
+            if not isinstance(exc, Exception):
+                raise
+            self._log_failure(base, "engine-error")
+            if isinstance(exc, RunError | DefinitionError):
+                raise
+            raise EngineError(
+                f"the action could not be completed: {type(exc).__name__}: {_short(exc)}",
+                case=self.id,
+                step=base.get("step"),
+            ) from exc
+
+    def _state_changed(self) -> None:
+        """Remember the state after an action: the snapshot to roll back to, and the digest the trail binds."""
+        from .persistence import canonical, case_state
+
+        state = case_state(self)
+        self._state_bytes = canonical(state)
+        self._state_digest = hashlib.sha256(self._state_bytes).hexdigest()
+
+    def _append(self, **fields: Any) -> None:
+        self.trail.append(**fields, state=self._state_digest)
+
+    def _after_completion(self, info: StepInfo, key: str, moment: datetime, extra: Mapping[str, Any]) -> None:
+        tl = self.definition.time_limit
+        if tl is not None and tl.starts_after == info.id:
+            self.clock_start = (
+                moment  # a loop back through it restarts the clock (e.g. 补正 under 政府信息公开条例 art. 30)
+            )
+        index = self._open_suspensions.pop(key, None)
+        if index is not None:
+            s = self.suspensions[index]
+            self.suspensions[index] = Suspension(s.step, s.reason, s.start, moment)
+        allowed = extra.get("extension_allowed")
+        if info.extension and not self.extension_days and isinstance(allowed, int):
+            requested = extra.get("extension_days")
+            self.extension_days = requested if isinstance(requested, int) else allowed
+
+    def _mark_ready(self, moment: datetime) -> None:
+        ready = {str(t.id): t.task_spec.bpmn_id for t in self._ready_tasks()}
+        self._since = {k: v for k, v in self._since.items() if k in ready}
+        for key, step in ready.items():
+            if key in self._since:
+                continue
+            self._since[key] = moment
+            info = self.definition.steps.get(step)
+            if info is not None and info.suspends_clock is not None:
+                self._open_suspensions[key] = len(self.suspensions)
+                self.suspensions.append(Suspension(step, info.suspends_clock, moment))
+        self._track_call_suspensions(set(ready), moment)
+
+    def _track_call_suspensions(self, ready: set[str], moment: datetime) -> None:
+        """A call activity with ``af:suspendsClock`` suspends the case clock while its sub-process runs.
+
+        (听证 in 一般行政许可: hearing time is not counted, 行政许可法 art. 45.) A suspension whose task is neither
+        ready nor a running call activity any more ends at ``moment``.
+        """
+        running = {
+            str(t.id): t.task_spec.bpmn_id
+            for t in self._wf.get_tasks(state=TaskState.STARTED | TaskState.WAITING)
+            if isinstance(t.task_spec, SubWorkflowTask)
+        }
+        for key, step in running.items():
+            info = self.definition.steps.get(step)
+            if key not in self._open_suspensions and info is not None and info.suspends_clock is not None:
+                self._open_suspensions[key] = len(self.suspensions)
+                self.suspensions.append(Suspension(step, info.suspends_clock, moment))
+        for key in [k for k in self._open_suspensions if k not in ready and k not in running]:
+            s = self.suspensions[self._open_suspensions.pop(key)]
+            self.suspensions[self.suspensions.index(s)] = Suspension(s.step, s.reason, s.start, moment)
+
+    def _ready_tasks(self) -> list[Any]:
+        tasks = self._wf.get_tasks(state=TaskState.READY)
+        return [t for t in tasks if t.task_spec.manual]
+
+    def _log_failure(self, base: dict[str, Any], outcome: str) -> None:
+        self._append(**base, findings=[], outcome=outcome)
+
+    def _note_fallback(self) -> None:
+        used = set(getattr(self.calendar, "fallback_years", set()))
+        new = sorted(used - self.fallback_years)
+        if new:
+            self.fallback_years.update(new)
+            self._state_changed()
+            self._append(
+                action="calendar-fallback",
+                at=self.clock.now().isoformat(),
+                step=None,
+                actor=None,
+                post=None,
+                unit=self.unit.id,
+                data={"years": new, "calendar": self.calendar.name},
+                findings=[],
+                outcome="noted",
+            )
+
+    def _script_engine(self) -> SafeScriptEngine:
+        return SafeScriptEngine(self.evaluator, self.definition._trusted, max_cardinality=self.max_cardinality)
+
+    def _begin(self, data: Mapping[str, Any]) -> None:
+        self.data = plain_data(data, "initial case data")
+        _check_parties(self.data, "initial case data")
+        self._wf = BpmnWorkflow(
+            self.definition._spec, self.definition._subprocess_specs, script_engine=self._script_engine()
+        )
+        for task in self._wf.get_tasks(state=TaskState.READY):
+            task.data.update(copy.deepcopy(self.data))
+        try:
+            self._wf.do_engine_steps()
+        except _ENGINE_FAILURES as exc:
+            raise EngineError(f"the case could not start: {_short(exc)}", case=self.id) from exc
+        tl = self.definition.time_limit
+        if tl is not None and tl.starts_after is None:
+            self.clock_start = self.started_at
+        self._mark_ready(self.started_at)
+        self._state_changed()
+        self._append(
+            action="start",
+            at=self.started_at.isoformat(),
+            step=None,
+            actor=None,
+            post=None,
+            unit=self.unit.id,
+            data=self.data,
+            findings=[],
+            outcome="started",
+            process=self.definition.id,
+            digest=self.definition.digest,
+            policy=self.policy.value,
+            calendar=self.calendar.name,
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+def start_case(
+    definition: ProcessDefinition,
+    organisation: Organisation,
+    *,
+    unit: str | None = None,
+    clock: Clock | None = None,
+    data: Mapping[str, Any] | None = None,
+    policy: Policy | str = Policy.ENFORCE,
+    case_id: str | None = None,
+    evaluator: ExpressionEvaluator | None = None,
+    rules: Mapping[str, Rule] | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    calendar: WorkingCalendar | None = None,
+    yellow_days: int = 1,
+    trail_key: bytes | None = None,
+    max_cardinality: int = MAX_CARDINALITY,
+) -> Case:
+    """Start a case of ``definition`` in ``unit`` of ``organisation`` (the only unit if omitted).
+
+    ``calendar`` defaults to China's official calendar; ``yellow_days`` is how many working days before a
+    deadline a yellow card (黄牌) is raised. With ``trail_key`` (a secret of at least 16 bytes the host keeps),
+    every audit-trail entry is signed (HMAC-SHA256), so a rewritten trail is detected even when its hashes were
+    recomputed. ``max_cardinality`` bounds multi-instance activities.
+    """
+    try:
+        org_unit = organisation.unit(unit)
+    except (KeyError, ValueError) as exc:
+        message = f"unknown unit {unit!r}; units: {', '.join(organisation.units)}" if unit else str(exc)
+        raise RunError(message, case=case_id) from exc
+    try:
+        chosen = Policy(policy)
+    except ValueError as exc:
+        raise RunError(f"unknown policy {policy!r}; use 'enforce' or 'record'", case=case_id) from exc
+    if trail_key is not None and len(trail_key) < MIN_KEY_BYTES:
+        raise RunError(
+            f"a trail key must have at least {MIN_KEY_BYTES} bytes; this one has {len(trail_key)}", case=case_id
+        )
+    case = Case(
+        definition,
+        organisation,
+        org_unit,
+        case_id=plain_name(case_id, "case id") if case_id is not None else uuid.uuid4().hex[:12],
+        clock=clock or SystemClock(),
+        policy=chosen,
+        evaluator=evaluator or SafeEvaluator(),
+        rules=rules if rules is not None else RULES,
+        max_depth=max_depth,
+        calendar=calendar if calendar is not None else ChinaCalendar(),
+        yellow_days=yellow_days,
+        trail_key=trail_key,
+        max_cardinality=max_cardinality,
+    )
+    case._begin(data or {})
+    return case

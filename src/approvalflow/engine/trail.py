@@ -1,0 +1,246 @@
+"""The audit trail (痕迹管理): every attempted action, hash-chained.
+
+Each entry carries the SHA-256 of the previous entry (``prev``) and its own
+``hash`` over its canonical JSON (sorted keys, UTF-8, no spaces) including
+``prev`` and ``seq``. :func:`verify` recomputes the chain and so detects an
+edited, inserted, removed or reordered entry. A chain cannot by itself reveal
+that its *last* entries were cut off; pass the head (hash and count) kept
+elsewhere, as a serialized case and a case store do, to detect that too.
+
+Without a key, whoever can write the trail can also recompute every hash after
+an edit ("rechain" it): the chain then verifies. A host that holds a secret key
+passes it as ``key``: every entry then also carries ``mac``, the HMAC-SHA256 of
+its hash under that key, and :func:`verify` with the key refuses any entry whose
+``mac`` is missing or wrong, so a rechained trail is detected. An anchor (the
+head's hash and count, exported and kept elsewhere, see :meth:`AuditTrail.anchor`)
+detects a rechained trail without a key, and a trail cut off at its end.
+
+Each entry that a case writes also carries ``state``: the SHA-256 of the case's
+saved state after the action (:mod:`approvalflow.engine.persistence`), so that a saved
+state edited without its trail no longer matches the trail's last entry.
+
+Statutory anchors: 行政处罚法 art. 47 (全过程记录), 重大行政决策程序暂行条例
+art. 33 (archive the whole decision process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "GENESIS", "MAX_KEY_FILE_BYTES", "MIN_KEY_BYTES", "AuditTrail", "TrailHead", "VerifyResult", "entry_hash",
+    "entry_mac", "read_jsonl", "read_key", "verify",
+]  # fmt: skip
+
+GENESIS = "0" * 64
+MIN_KEY_BYTES = 16
+"""Shortest key accepted (HMAC-SHA256 keys should be 32 random bytes; ``approvalflow audit key`` writes one)."""
+MAX_TRAIL_BYTES = 512 * 2**20
+"""Largest JSON Lines trail file read."""
+MAX_KEY_FILE_BYTES = 4096
+"""Largest key file read."""
+_UNHASHED = ("hash", "mac")
+
+
+def _canonical(entry: Mapping[str, Any]) -> bytes:
+    body = {k: v for k, v in entry.items() if k not in _UNHASHED}
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    """SHA-256 of an entry's canonical JSON, without its own ``hash`` and ``mac`` fields."""
+    return hashlib.sha256(_canonical(entry)).hexdigest()
+
+
+def entry_mac(key: bytes, entry_hash_hex: str) -> str:
+    """HMAC-SHA256 of an entry's hash under the host's key."""
+    return hmac.new(key, entry_hash_hex.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+def _check_key(key: bytes | None) -> bytes | None:
+    if key is not None and len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"a trail key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}")
+    return key
+
+
+def read_key(path: str | Path) -> bytes:
+    """The host's secret key from a file: its bytes less one trailing newline; ValueError when unusable.
+
+    One key file serves trails and the store's index seals. Only a regular file of at most
+    :data:`MAX_KEY_FILE_BYTES` is read (a FIFO or a device is refused unopened), and the key needs
+    :data:`MIN_KEY_BYTES` at least.
+    """
+    from ..errors import DefinitionError
+    from ..io.inputfiles import read_regular_file
+
+    try:
+        raw = read_regular_file(
+            path,
+            max_bytes=MAX_KEY_FILE_BYTES,
+            error=DefinitionError,
+            hint="a key is a few dozen bytes (trail.MAX_KEY_FILE_BYTES)",
+        )
+    except DefinitionError as exc:
+        raise ValueError(f"the key file {exc}") from None
+    key = raw[:-1] if raw.endswith(b"\n") else raw
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"{path}: a key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}")
+    return key
+
+
+@dataclass(frozen=True)
+class TrailHead:
+    """The last hash and the number of entries: enough to detect a cut-off tail."""
+
+    hash: str
+    count: int
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of verification: ``ok``, and a problem per broken place (1-based entry numbers)."""
+
+    ok: bool
+    problems: tuple[str, ...] = ()
+    first_bad: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def verify(
+    entries: Sequence[Mapping[str, Any]],
+    *,
+    head: TrailHead | None = None,
+    key: bytes | None = None,
+    anchor: str | None = None,
+) -> VerifyResult:
+    """Recompute the chain; with ``head``, also check that nothing was cut off at the end.
+
+    With ``key``, every entry must carry the right ``mac`` (a rechained trail fails here). With ``anchor``,
+    a hash exported earlier (:meth:`AuditTrail.anchor`), the trail must still contain that entry.
+    """
+    _check_key(key)
+    problems: list[str] = []
+    first_bad: int | None = None
+    prev = GENESIS
+    for n, entry in enumerate(entries, start=1):
+        issues = []
+        if entry.get("seq") != n:
+            issues.append(f"sequence number {entry.get('seq')!r}, expected {n} (entry removed, added or moved)")
+        if entry.get("prev") != prev:
+            issues.append("does not follow the entry before it (entry removed, added or moved)")
+        try:
+            intact = entry.get("hash") == entry_hash(entry)
+        except UnicodeEncodeError:  # a lone surrogate (JSON's \ud800) cannot be hashed: no entry we write has one
+            intact = False
+            issues.append("it holds text that is not valid Unicode (a lone surrogate)")
+        if not intact:
+            issues.append("its content does not match its hash (entry edited)")
+        mac = str(entry.get("mac", ""))
+        if key is not None and not hmac.compare_digest(mac, entry_mac(key, str(entry.get("hash")))):
+            issues.append("its signature (mac) does not match the key (entry forged or the trail rechained)")
+        if issues:
+            problems.append(f"entry {n}: " + "; ".join(issues))
+            first_bad = first_bad or n
+        prev = str(entry.get("hash"))
+    if head is not None and (head.count != len(entries) or (entries and head.hash != prev)):
+        problems.append(
+            f"the trail has {len(entries)} entries ending in {prev[:12]}…, but its head says "
+            f"{head.count} ending in {head.hash[:12]}… (entries cut off or added at the end)"
+        )
+        first_bad = first_bad or min(head.count, len(entries)) + 1
+    if anchor is not None and not any(e.get("hash") == anchor for e in entries):
+        problems.append(
+            f"no entry has the anchored hash {anchor[:12]}… (the trail was rewritten or cut before the anchor)"
+        )
+        first_bad = first_bad or 1
+    return VerifyResult(not problems, tuple(problems), first_bad)
+
+
+@dataclass
+class AuditTrail:
+    """An append-only, hash-chained list of entries (plain dicts, JSON-ready); signed when it has a ``key``."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    key: bytes | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_key(self.key)
+
+    @property
+    def head(self) -> TrailHead:
+        return TrailHead(self.entries[-1]["hash"] if self.entries else GENESIS, len(self.entries))
+
+    def append(self, **fields: Any) -> dict[str, Any]:
+        """Append an entry; ``seq``, ``prev``, ``hash`` (and ``mac`` with a key) are set here.
+
+        The entry is fully built (and must be encodable) before the trail changes: a failure appends nothing.
+        """
+        entry: dict[str, Any] = {"seq": len(self.entries) + 1, "prev": self.head.hash}
+        entry.update(json.loads(json.dumps(fields, ensure_ascii=False, default=str)))
+        entry["hash"] = entry_hash(entry)
+        if self.key is not None:
+            entry["mac"] = entry_mac(self.key, entry["hash"])
+        self.entries.append(entry)
+        return entry
+
+    def truncate(self, count: int) -> None:
+        """Drop entries after the first ``count``: only to undo appends of an action that was rolled back."""
+        del self.entries[count:]
+
+    def verify(self, head: TrailHead | None = None) -> VerifyResult:
+        return verify(self.entries, head=head, key=self.key)
+
+    def anchor(self) -> dict[str, Any]:
+        """The head to keep elsewhere (another system, a printed record): count, hash and, with a key, its mac."""
+        head = self.head
+        out: dict[str, Any] = {"count": head.count, "hash": head.hash}
+        if self.key is not None:
+            out["mac"] = entry_mac(self.key, head.hash)
+        return out
+
+    def to_jsonl(self) -> str:
+        """JSON Lines, one entry a line, UTF-8 text."""
+        return "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in self.entries)
+
+    def write(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_jsonl(), encoding="utf-8")
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Mapping[str, Any]], key: bytes | None = None) -> AuditTrail:
+        return cls([dict(e) for e in entries], key)
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Read a JSON Lines trail; a line that is not a JSON object raises ValueError naming the line."""
+    from ..errors import DefinitionError
+    from ..io.inputfiles import read_regular_file
+
+    entries: list[dict[str, Any]] = []
+    try:
+        raw = read_regular_file(path, max_bytes=MAX_TRAIL_BYTES, error=DefinitionError, hint="trail.MAX_TRAIL_BYTES")
+        text = raw.decode("utf-8")
+    except DefinitionError as exc:
+        raise ValueError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not a JSON object ({exc.msg})") from exc
+        except RecursionError:
+            raise ValueError(f"{path}:{number}: nested too deeply to be a trail entry") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"{path}:{number}: not a JSON object")
+        entries.append(value)
+    return entries

@@ -1,0 +1,283 @@
+"""The organisation model (SPEC section 3): units, their principal, deputies and groups, people, conflicts.
+
+A unit may name groups (``groups``): the bodies that meet for its collective
+steps (领导班子, 党组, 村两委, 村民代表会议 ...). A collective step says which
+group meets (``af:collective/@group``, default ``leadership``) and the
+meeting record of a case must list exactly that group's members (rule
+``meeting-members``): membership comes from this file, never from the record.
+
+Declared conflicts (回避) are compared with the parties of a case through
+:func:`party_key`, which ignores width (NFKC), case, whitespace and invisible
+format characters, so that ``"某公司 "`` or ``"某公司"`` in full width cannot
+walk around a declared conflict.
+
+A unit's principal (正职, 一把手) never directly handles the five domains
+(五不直接分管): personnel, finance, engineering, procurement and approval.
+Deputies (副职) hold them (分管), and no single deputy should hold all five.
+Both are configuration errors here, because an organisation that breaks them
+cannot run a case lawfully; ``validate --org`` reports the same facts as the
+findings ``org-five-not-direct`` and ``org-all-five``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..bpmn.model import FIVE_DOMAINS, Domain
+from ..errors import OrganisationError
+from ..io.yamlio import Lines, load_yaml, raise_validation
+
+__all__ = [
+    "Group",
+    "OrgUnit",
+    "Organisation",
+    "Person",
+    "load_organisation",
+    "organisation_from_dict",
+    "party_key",
+]
+
+
+def party_key(name: str) -> str:
+    """The form in which party names and declared conflicts are compared (回避).
+
+    Unicode NFKC (full-width letters, digits and brackets become their half-width forms), case folded, with every
+    whitespace character and every invisible format character (category Cf: zero-width space, joiners, soft
+    hyphen, BOM) removed. Removing rather than collapsing whitespace means ``"某建筑 工程"`` and ``"某建筑工程"``
+    compare equal; for Latin names ``"AB Co"`` and ``"ABCo"`` do too, which errs on the side of recusal.
+    """
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    members: list[str]
+
+
+class _Unit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str | None = None
+    principal: str | None = None
+    deputies: dict[str, list[Domain]] = {}
+    groups: dict[str, _Group] = {}
+
+
+class _Person(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    unit: str
+    posts: list[str] = []
+
+
+class _Org(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    units: list[_Unit]
+    people: dict[str, _Person]
+    conflicts: dict[str, list[str]] = {}
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person who may act on cases; ``posts`` are the post ids processes name."""
+
+    id: str
+    name: str
+    unit: str
+    posts: frozenset[str]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A body of a unit that meets for collective steps (领导班子, 党组, 村两委 ...): its members, in file order."""
+
+    id: str
+    name: str
+    members: tuple[str, ...]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class OrgUnit:
+    """A government unit: its principal (正职), its deputies with the domains each holds (分管), its groups."""
+
+    id: str
+    name: str
+    principal: str | None
+    deputies: Mapping[str, frozenset[Domain]]
+    line: int | None = None
+    groups: Mapping[str, Group] = field(default_factory=dict)
+
+    def domains_of(self, person: str) -> frozenset[Domain]:
+        return self.deputies.get(person, frozenset())
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Units, people and declared conflicts of interest (回避)."""
+
+    units: Mapping[str, OrgUnit]
+    people: Mapping[str, Person]
+    conflicts: Mapping[str, frozenset[str]]
+    file: str | None = None
+
+    def person(self, person_id: str) -> Person | None:
+        return self.people.get(person_id)
+
+    def unit(self, unit_id: str | None = None) -> OrgUnit:
+        """The unit with this id; without an id, the only unit (KeyError/ValueError otherwise)."""
+        if unit_id is None:
+            if len(self.units) != 1:
+                raise ValueError(f"the organisation has {len(self.units)} units; name one: {', '.join(self.units)}")
+            return next(iter(self.units.values()))
+        return self.units[unit_id]
+
+    def holders(self, post: str) -> list[Person]:
+        """Everyone who holds ``post``."""
+        return [p for p in self.people.values() if post in p.posts]
+
+    def conflicted(self, person: str, parties: Iterable[str]) -> list[str]:
+        """The parties (as given) with whom ``person`` declared a conflict, compared by :func:`party_key`."""
+        declared = {party_key(c) for c in self.conflicts.get(person, frozenset())}
+        return [p for p in parties if party_key(p) in declared] if declared else []
+
+
+def load_organisation(path: str | Path) -> Organisation:
+    """Load an organisation file (YAML, SPEC section 3); errors name the file and line."""
+    data, lines, name = load_yaml(path, error=OrganisationError)
+    return organisation_from_dict(data, file=name, lines=lines)
+
+
+def organisation_from_dict(data: Any, *, file: str = "<organisation>", lines: Lines | None = None) -> Organisation:
+    """Build an organisation from already-loaded data (e.g. a dict in a test)."""
+    lines = lines or Lines()
+    if not isinstance(data, Mapping):
+        raise OrganisationError(
+            "an organisation file is a mapping with units, people and conflicts", file=file, line=lines.of(())
+        )
+    try:
+        raw = _Org.model_validate(data)
+    except ValidationError as exc:
+        raise_validation(exc, file=file, lines=lines, error=OrganisationError)
+        raise  # unreachable: raise_validation always raises
+    return _build(raw, file, lines)
+
+
+def _fail(message: str, file: str, lines: Lines, path: tuple[str | int, ...], element: str) -> OrganisationError:
+    return OrganisationError(message, file=file, line=lines.of(path), element=element)
+
+
+def _build(raw: _Org, file: str, lines: Lines) -> Organisation:
+    people = {
+        pid: Person(pid, p.name or pid, p.unit, frozenset(p.posts), lines.of(("people", pid)))
+        for pid, p in raw.people.items()
+    }
+    units: dict[str, OrgUnit] = {}
+    for i, u in enumerate(raw.units):
+        if u.id in units:
+            raise _fail(f"unit '{u.id}' is defined twice", file, lines, ("units", i, "id"), u.id)
+        _check_unit(u, i, people, file, lines)
+        units[u.id] = OrgUnit(
+            u.id,
+            u.name or u.id,
+            u.principal,
+            {d: frozenset(doms) for d, doms in u.deputies.items()},
+            lines.of(("units", i)),
+            _groups(u, i, people, file, lines),
+        )
+    for pid, person in people.items():
+        if person.unit not in units:
+            raise _fail(
+                f"person '{pid}' is in unit '{person.unit}', which is not defined; units: " + ", ".join(units),
+                file,
+                lines,
+                ("people", pid, "unit"),
+                pid,
+            )
+    for pid, names in raw.conflicts.items():
+        if pid not in people:
+            raise _fail(f"conflicts name '{pid}', who is not among people", file, lines, ("conflicts", pid), pid)
+        for k, name in enumerate(names):
+            if not party_key(name):
+                raise _fail(
+                    f"conflicts of '{pid}': entry {k + 1} is blank; name the party (回避)",
+                    file,
+                    lines,
+                    ("conflicts", pid, k),
+                    pid,
+                )
+    return Organisation(units, people, {p: frozenset(c) for p, c in raw.conflicts.items()}, file)
+
+
+def _groups(u: _Unit, i: int, people: Mapping[str, Person], file: str, lines: Lines) -> dict[str, Group]:
+    found: dict[str, Group] = {}
+    for gid, g in u.groups.items():
+        path: tuple[str | int, ...] = ("units", i, "groups", gid)
+        if not gid.strip() or gid != gid.strip() or any(ch.isspace() for ch in gid):
+            raise _fail(f"unit '{u.id}': group id {gid!r} must be one word (no whitespace)", file, lines, path, u.id)
+        if not g.members:
+            raise _fail(f"unit '{u.id}': group '{gid}' has no members", file, lines, (*path, "members"), u.id)
+        for k, member in enumerate(g.members):
+            if member not in people:
+                raise _fail(
+                    f"unit '{u.id}': group '{gid}' names member '{member}', who is not among people",
+                    file,
+                    lines,
+                    (*path, "members", k),
+                    u.id,
+                )
+        twice = sorted(m for m, n in Counter(g.members).items() if n > 1)
+        if twice:
+            raise _fail(
+                f"unit '{u.id}': group '{gid}' lists {', '.join(twice)} more than once",
+                file,
+                lines,
+                (*path, "members"),
+                u.id,
+            )
+        found[gid] = Group(gid, g.name or gid, tuple(g.members), lines.of(path))
+    return found
+
+
+def _check_unit(u: _Unit, i: int, people: Mapping[str, Person], file: str, lines: Lines) -> None:
+    if u.principal is not None and u.principal not in people:
+        raise _fail(
+            f"unit '{u.id}' names principal '{u.principal}', who is not among people",
+            file,
+            lines,
+            ("units", i, "principal"),
+            u.id,
+        )
+    for deputy, domains in u.deputies.items():
+        path: tuple[str | int, ...] = ("units", i, "deputies", deputy)
+        if deputy not in people:
+            raise _fail(f"unit '{u.id}' names deputy '{deputy}', who is not among people", file, lines, path, u.id)
+        if deputy == u.principal and domains:
+            raise _fail(
+                f"unit '{u.id}': the principal '{deputy}' holds {', '.join(sorted(domains))}; under 五不直接分管 "
+                "the principal directly handles none of personnel, finance, engineering, procurement, approval "
+                "(org-five-not-direct): give these domains to deputies",
+                file,
+                lines,
+                path,
+                u.id,
+            )
+        if frozenset(domains) >= FIVE_DOMAINS:
+            raise _fail(
+                f"unit '{u.id}': deputy '{deputy}' holds all five domains; split them among deputies so that "
+                "no one person holds personnel, finance, engineering, procurement and approval (org-all-five)",
+                file,
+                lines,
+                path,
+                u.id,
+            )

@@ -1,0 +1,341 @@
+"""The run-time rules of SPEC section 4, as small pure functions registered under their ids.
+
+Each rule takes the facts of one attempted completion (:class:`Attempt`) and
+returns the findings it raises; :func:`check` runs every registered rule and
+collects all findings, so a refusal names every rule broken, not just the
+first. Hosts may register rules of their own with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+
+from ..bpmn.model import StepInfo
+from ..org.meetings import Meeting
+from ..org.organisation import Organisation, OrgUnit, Person, party_key
+from ..time.calendar import WorkingCalendar
+from ..time.periods import period_deadline
+
+__all__ = [
+    "RULES",
+    "Attempt",
+    "Completion",
+    "Finding",
+    "Meeting",
+    "check",
+    "register",
+]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule broken (or a time limit passed): the rule id, where, who and why."""
+
+    rule: str
+    step: str | None
+    actor: str | None
+    message: str
+    at: datetime | None = None
+    severity: str = "error"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "task": self.step,
+            "actor": self.actor,
+            "message": self.message,
+            "at": self.at.isoformat() if self.at else None,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A step completed in a case, by whom and when."""
+
+    step: str
+    actor: str
+    at: datetime
+    since: datetime  # when the step became ready
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The facts of one attempted completion, all a rule may look at."""
+
+    step: StepInfo
+    actor: Person
+    unit: OrgUnit
+    organisation: Organisation
+    history: tuple[Completion, ...]
+    parties: tuple[str, ...]
+    at: datetime
+    meeting: Meeting | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
+    data: Mapping[str, object] = field(default_factory=dict)  # the case data with this completion's data
+    since: datetime | None = None  # when the step became ready
+    calendar: WorkingCalendar | None = None  # the case's working-day calendar
+
+    def completed(self, step_id: str) -> list[Completion]:
+        return [c for c in self.history if c.step == step_id]
+
+
+Rule = Callable[[Attempt], Iterable[Finding]]
+RULES: dict[str, Rule] = {}
+
+
+def register(rule_id: str) -> Callable[[Rule], Rule]:
+    """Register a rule function under a stable id (never rename an id)."""
+
+    def deco(fn: Rule) -> Rule:
+        RULES[rule_id] = fn
+        return fn
+
+    return deco
+
+
+def check(attempt: Attempt, rules: Mapping[str, Rule] | None = None) -> list[Finding]:
+    """Run every rule on the attempt and return all findings, in rule registration order."""
+    found: list[Finding] = []
+    for fn in (rules if rules is not None else RULES).values():
+        found.extend(fn(attempt))
+    return found
+
+
+def _finding(a: Attempt, rule: str, message: str) -> Finding:
+    return Finding(rule, a.step.id, a.actor.id, message, a.at)
+
+
+@register("unauthorized")
+def unauthorized(a: Attempt) -> Iterator[Finding]:
+    posts = a.step.posts
+    if posts and not (a.actor.posts & set(posts)):
+        held = ", ".join(sorted(a.actor.posts)) or "none"
+        yield _finding(
+            a,
+            "unauthorized",
+            f"{a.actor.id} holds {held}; step '{a.step.id}' may be done by " + ", ".join(posts),
+        )
+
+
+@register("other-unit")
+def other_unit(a: Attempt) -> Iterator[Finding]:
+    """The actor belongs to the case's unit, or to a unit the step names (af:step/@units)."""
+    if a.actor.unit == a.unit.id or a.actor.unit in a.step.units:
+        return
+    allowed = ", ".join((a.unit.id, *a.step.units))
+    yield _finding(
+        a,
+        "other-unit",
+        f"{a.actor.id} belongs to unit '{a.actor.unit}', not to the case's unit '{a.unit.id}'; "
+        f"step '{a.step.id}' may be done by people of {allowed} (a step names other units in af:step/@units)",
+    )
+
+
+@register("five-not-direct")
+def five_not_direct(a: Attempt) -> Iterator[Finding]:
+    if a.step.domain is None:
+        return
+    own = a.organisation.units.get(a.actor.unit)
+    for unit in (a.unit, own):
+        if unit is not None and unit.principal == a.actor.id:
+            yield _finding(
+                a,
+                "five-not-direct",
+                f"{a.actor.id} is the principal of {unit.id} and may not directly "
+                f"handle the {a.step.domain.value} domain (五不直接分管): a deputy in charge handles it",
+            )
+            return
+
+
+@register("separate-actors")
+def separate_actors(a: Attempt) -> Iterator[Finding]:
+    for other in a.step.separate_from:
+        if any(c.actor == a.actor.id for c in a.completed(other)):
+            yield _finding(
+                a,
+                "separate-actors",
+                f"{a.actor.id} already completed '{other}' in this case; "
+                f"'{a.step.id}' must be done by someone else (不相容岗位分离)",
+            )
+
+
+@register("same-actor")
+def same_actor(a: Attempt) -> Iterator[Finding]:
+    ref = a.step.same_actor_as
+    done = a.completed(ref) if ref else []
+    if done and done[-1].actor != a.actor.id:
+        yield _finding(
+            a,
+            "same-actor",
+            f"'{a.step.id}' must be done by {done[-1].actor}, who completed '{ref}' (首办负责)",
+        )
+
+
+@register("recusal")
+def recusal(a: Attempt) -> Iterator[Finding]:
+    """Parties and declared conflicts compare by :func:`~approvalflow.org.organisation.party_key`."""
+    seen: set[str] = set()
+    for party in a.organisation.conflicted(a.actor.id, a.parties):
+        if party_key(party) in seen:
+            continue  # the same party named twice (e.g. as applicant and among parties): one finding
+        seen.add(party_key(party))
+        yield _finding(
+            a,
+            "recusal",
+            f"{a.actor.id} has a declared conflict of interest with {party.strip()}, a party "
+            "of this case, and must recuse (回避)",
+        )
+
+
+@register("once")
+def once(a: Attempt) -> Iterator[Finding]:
+    if a.step.once and a.completed(a.step.id):
+        yield _finding(
+            a,
+            "once",
+            f"'{a.step.id}' may be completed once per case (一次告知: name every missing "
+            "item in one notice); it was already completed",
+        )
+
+
+@register("precedence")
+def precedence(a: Attempt) -> Iterator[Finding]:
+    missing = [s for s in a.step.requires if not a.completed(s)]
+    if missing:
+        yield _finding(a, "precedence", f"'{a.step.id}' requires {', '.join(missing)} to be completed first")
+
+
+@register("backdated")
+def backdated(a: Attempt) -> Iterator[Finding]:
+    """A completion may not be dated before its step became ready, nor before the case's last completion."""
+    if a.since is not None and a.at < a.since:
+        yield _finding(
+            a,
+            "backdated",
+            f"'{a.step.id}' is dated {a.at.isoformat()}, before it became ready at {a.since.isoformat()} "
+            "(倒签: a moment earlier than the step was ready)",
+        )
+        return
+    last = a.history[-1] if a.history else None
+    if last is not None and a.at < last.at:
+        yield _finding(
+            a,
+            "backdated",
+            f"'{a.step.id}' is dated {a.at.isoformat()}, before the case's last completion "
+            f"('{last.step}' at {last.at.isoformat()}); completions are recorded in time order (倒签)",
+        )
+
+
+@register("min-duration")
+def min_duration(a: Attempt) -> Iterator[Finding]:
+    least = a.step.min_duration
+    if least is None or a.since is None or a.calendar is None:
+        return
+    period = period_deadline(a.calendar, a.since, least.value, least.unit)
+    if not period.is_late(a.at):
+        what = f" ({least.reason})" if least.reason else ""
+        unit = {"workday": "working days", "day": "days", "hour": "hours"}[least.unit]
+        yield _finding(
+            a,
+            "min-duration",
+            f"'{a.step.id}'{what} must stay open at least {least.value} {unit} from "
+            f"{a.since.isoformat()}: it may be completed from {period.end.isoformat()} on",
+        )
+
+
+def _holds(person: str, post: str, a: Attempt) -> bool:
+    p = a.organisation.person(person)
+    if post == "principal" and a.unit.principal == person:
+        return True
+    return p is not None and post in p.posts
+
+
+@register("quorum")
+def quorum(a: Attempt) -> Iterator[Finding]:
+    rule = a.step.collective
+    if rule is None:
+        return
+    m = a.meeting
+    if m is None:
+        yield _finding(
+            a,
+            "quorum",
+            f"'{a.step.id}' is a collective decision; completing it needs the meeting record (members, present, votes)",
+        )
+        return
+    share = Fraction(len(set(m.present)), len(set(m.members))) if m.members else Fraction(0)
+    if share < rule.quorum:
+        yield _finding(
+            a,
+            "quorum",
+            f"{len(set(m.present))} of {len(set(m.members))} members attended; "
+            f"'{a.step.id}' needs at least {rule.quorum} of the members",
+        )
+
+
+@register("last-speaker")
+def last_speaker(a: Attempt) -> Iterator[Finding]:
+    rule = a.step.collective
+    if rule is None or rule.last_speaker is None or a.meeting is None:
+        return
+    post = rule.last_speaker
+    holders = [p for p in a.meeting.present if _holds(p, post, a)]
+    if not holders:
+        return
+    last = a.meeting.votes[-1][0] if a.meeting.votes else None
+    if last not in holders:
+        who = ", ".join(holders)
+        yield _finding(
+            a,
+            "last-speaker",
+            f"{who} ({post}) must speak last (末位表态); the last to speak was {last or 'nobody'}",
+        )
+
+
+@register("meeting-members")
+def meeting_members(a: Attempt) -> Iterator[Finding]:
+    """The record's members are exactly the members of the step's group in the case's unit (organisation file)."""
+    rule = a.step.collective
+    if rule is None or a.meeting is None:
+        return  # without a record, ``quorum`` already refuses
+    group = a.unit.groups.get(rule.group)
+    if group is None:
+        known = ", ".join(sorted(a.unit.groups)) or "none"
+        yield _finding(
+            a,
+            "meeting-members",
+            f"unit '{a.unit.id}' defines no group '{rule.group}' (units[].groups in the organisation file; its "
+            f"groups: {known}): who may meet for '{a.step.id}' is unknown, so the meeting cannot be accepted",
+        )
+        return
+    listed, wanted = set(a.meeting.members), set(group.members)
+    if listed != wanted:
+        parts = []
+        if wanted - listed:
+            parts.append("leaves out " + ", ".join(m for m in group.members if m not in listed))
+        if listed - wanted:
+            parts.append("adds " + ", ".join(sorted(listed - wanted)))
+        yield _finding(
+            a,
+            "meeting-members",
+            f"the members of '{a.step.id}' are the {group.name} ('{group.id}') of {a.unit.id}: "
+            f"{', '.join(group.members)}; the record {' and '.join(parts)}",
+        )
+
+
+@register("extension")
+def extension(a: Attempt) -> Iterator[Finding]:
+    if not a.step.extension:
+        return
+    allowed = a.extra.get("extension_allowed")
+    requested = a.extra.get("extension_days")
+    if a.extra.get("extensions_granted"):
+        yield _finding(a, "extension", "the case already had its one extension (延期, 行政许可法 art. 42 allows one)")
+    elif not isinstance(allowed, int):
+        yield _finding(a, "extension", "the process allows no extension (af:timeLimit has no extension attribute)")
+    elif isinstance(requested, int) and requested > allowed:
+        yield _finding(a, "extension", f"an extension of {requested} days was granted; at most {allowed} are allowed")
