@@ -39,11 +39,14 @@ def test_no_time_limit_only_when_the_process_has_a_case_limit() -> None:
 
 
 def test_risk_coverage_for_domain_collective_and_extension_steps() -> None:
-    nodes = [START,
-             ("userTask", "decide", '<af:step posts="deputy" domain="approval" timeLimit="1"/>'),
-             ("userTask", "meet", '<af:step posts="leader" timeLimit="1"/><af:collective/>'),
-             ("userTask", "extend", '<af:step posts="leader" timeLimit="1"/><af:extension/>'),
-             ("userTask", "covered", f'<af:step posts="deputy" domain="finance" timeLimit="1"/>{risk("1")}'), END]
+    nodes = [
+        START,
+        ("userTask", "decide", '<af:step posts="deputy" domain="approval" timeLimit="1"/>'),
+        ("userTask", "meet", '<af:step posts="leader" timeLimit="1"/><af:collective/>'),
+        ("userTask", "extend", '<af:step posts="leader" timeLimit="1"/><af:extension/>'),
+        ("userTask", "covered", f'<af:step posts="deputy" domain="finance" timeLimit="1"/>{risk("1")}'),
+        END,
+    ]
     ids = [n[1] for n in nodes]
     text = model(nodes, list(itertools.pairwise(ids)))
     assert only(text, "risk-coverage") == [("decide", 6), ("meet", 7), ("extend", 8)]
@@ -69,10 +72,26 @@ def test_time_budget_skips_steps_that_suspend_the_clock() -> None:
 def test_time_budget_takes_the_longest_branch_not_the_sum_of_branches() -> None:
     # after accept: XOR x -> a(6) | b(8) -> m -> c(2): longest path 8 + 2 = 10 <= 10; with b at 9: 11 > 10
     def branchy(b: int) -> str:
-        nodes = [START, ("userTask", "accept", step()), ("exclusiveGateway", "x"), ("userTask", "a", step(limit=6)),
-                 ("userTask", "b", step(limit=b)), ("exclusiveGateway", "m"), ("userTask", "c", step(limit=2)), END]
-        flows = [("s", "accept"), ("accept", "x"), ("x", "a", "default"), ("x", "b", "big == True"), ("a", "m"),
-                 ("b", "m"), ("m", "c"), ("c", "e")]
+        nodes = [
+            START,
+            ("userTask", "accept", step()),
+            ("exclusiveGateway", "x"),
+            ("userTask", "a", step(limit=6)),
+            ("userTask", "b", step(limit=b)),
+            ("exclusiveGateway", "m"),
+            ("userTask", "c", step(limit=2)),
+            END,
+        ]
+        flows = [
+            ("s", "accept"),
+            ("accept", "x"),
+            ("x", "a", "default"),
+            ("x", "b", "big == True"),
+            ("a", "m"),
+            ("b", "m"),
+            ("m", "c"),
+            ("c", "e"),
+        ]
         return model(nodes, flows, process_ext=LIMIT)
 
     assert only(branchy(8), "time-budget") == []
@@ -81,21 +100,46 @@ def test_time_budget_takes_the_longest_branch_not_the_sum_of_branches() -> None:
 
 def test_time_budget_loop_counts_once() -> None:
     # a(5) -> x -> back to a, or on to b(5): the loop-free path is 5 + 5 = 10 <= 10
-    nodes = [START, ("userTask", "accept", step()), ("userTask", "a", step(limit=5)), ("exclusiveGateway", "x"),
-             ("userTask", "b", step(limit=5)), END]
-    flows = [("s", "accept"), ("accept", "a"), ("a", "x"), ("x", "a", "again == True"), ("x", "b", "default"),
-             ("b", "e")]
+    nodes = [
+        START,
+        ("userTask", "accept", step()),
+        ("userTask", "a", step(limit=5)),
+        ("exclusiveGateway", "x"),
+        ("userTask", "b", step(limit=5)),
+        END,
+    ]
+    flows = [
+        ("s", "accept"),
+        ("accept", "a"),
+        ("a", "x"),
+        ("x", "a", "again == True"),
+        ("x", "b", "default"),
+        ("b", "e"),
+    ]
     assert only(model(nodes, flows, process_ext=LIMIT), "time-budget") == []
 
 
 def test_time_budget_allows_the_extension_on_paths_through_the_extension_step() -> None:
     # accept -> x -> [extend(1, af:extension)] -> m -> d(13). Without the extension step: 13 > 10 -> finding.
     # Through it: 1 + 13 = 14 <= 10 + 5. Only the path without the extension step breaks the promised limit.
-    nodes = [START, ("userTask", "accept", step()), ("exclusiveGateway", "x"),
-             ("userTask", "extend", step(limit=1, extra="<af:extension/>" + risk("x"))), ("exclusiveGateway", "m"),
-             ("userTask", "d", step(limit=13)), END]
-    flows = [("s", "accept"), ("accept", "x"), ("x", "extend", "late == True"), ("x", "m", "default"),
-             ("extend", "m"), ("m", "d"), ("d", "e")]
+    nodes = [
+        START,
+        ("userTask", "accept", step()),
+        ("exclusiveGateway", "x"),
+        ("userTask", "extend", step(limit=1, extra="<af:extension/>" + risk("x"))),
+        ("exclusiveGateway", "m"),
+        ("userTask", "d", step(limit=13)),
+        END,
+    ]
+    flows = [
+        ("s", "accept"),
+        ("accept", "x"),
+        ("x", "extend", "late == True"),
+        ("x", "m", "default"),
+        ("extend", "m"),
+        ("m", "d"),
+        ("d", "e"),
+    ]
     found = [f for f in validate_string(model(nodes, flows, process_ext=LIMIT)) if f.rule == "time-budget"]
     assert len(found) == 1 and "d 13 = 13" in found[0].message
 
@@ -112,10 +156,26 @@ REQUIRES = '<af:requires steps="legal"/>'
 
 def test_requires_not_dominating_on_an_exclusive_branch() -> None:
     # legal review sits on one branch of x; 'decide' (node 6, line 11) can be reached through 'skip'.
-    nodes = [START, ("userTask", "draft", step()), ("exclusiveGateway", "x"), ("userTask", "legal", step()),
-             ("userTask", "skip", step()), ("exclusiveGateway", "m"), ("userTask", "decide", step(extra=REQUIRES)), END]
-    flows = [("s", "draft"), ("draft", "x"), ("x", "legal", "hard == True"), ("x", "skip", "default"), ("legal", "m"),
-             ("skip", "m"), ("m", "decide"), ("decide", "e")]
+    nodes = [
+        START,
+        ("userTask", "draft", step()),
+        ("exclusiveGateway", "x"),
+        ("userTask", "legal", step()),
+        ("userTask", "skip", step()),
+        ("exclusiveGateway", "m"),
+        ("userTask", "decide", step(extra=REQUIRES)),
+        END,
+    ]
+    flows = [
+        ("s", "draft"),
+        ("draft", "x"),
+        ("x", "legal", "hard == True"),
+        ("x", "skip", "default"),
+        ("legal", "m"),
+        ("skip", "m"),
+        ("m", "decide"),
+        ("decide", "e"),
+    ]
     found = [f for f in validate_string(model(nodes, flows)) if f.rule == "requires-not-dominating"]
     assert [(f.element, f.line) for f in found] == [("decide", 11)]
     assert "skip" in found[0].message
@@ -124,10 +184,24 @@ def test_requires_not_dominating_on_an_exclusive_branch() -> None:
 def test_requires_in_a_parallel_branch_always_runs() -> None:
     # legal on one branch of a parallel split that joins before decide: every case passes legal. The plain
     # dominator tree says fork, not legal, dominates decide; the parallel join makes it hold anyway.
-    nodes = [START, ("parallelGateway", "fork"), ("userTask", "legal", step()), ("userTask", "other", step()),
-             ("parallelGateway", "join"), ("userTask", "decide", step(extra=REQUIRES)), END]
-    flows = [("s", "fork"), ("fork", "legal"), ("fork", "other"), ("legal", "join"), ("other", "join"),
-             ("join", "decide"), ("decide", "e")]
+    nodes = [
+        START,
+        ("parallelGateway", "fork"),
+        ("userTask", "legal", step()),
+        ("userTask", "other", step()),
+        ("parallelGateway", "join"),
+        ("userTask", "decide", step(extra=REQUIRES)),
+        END,
+    ]
+    flows = [
+        ("s", "fork"),
+        ("fork", "legal"),
+        ("fork", "other"),
+        ("legal", "join"),
+        ("other", "join"),
+        ("join", "decide"),
+        ("decide", "e"),
+    ]
     assert only(model(nodes, flows), "requires-not-dominating") == []
 
 

@@ -29,9 +29,13 @@ def township(reviewers: int) -> dict[str, object]:
 
 def three_reviews() -> str:
     # r1, r2, r3 (lines 6..8) must each be done by a different reviewer
-    nodes = [START, ("userTask", "r1", step("reviewer")),
-             ("userTask", "r2", step("reviewer", extra='<af:separateFrom steps="r1"/>')),
-             ("userTask", "r3", step("reviewer", extra='<af:separateFrom steps="r1 r2"/>')), END]
+    nodes = [
+        START,
+        ("userTask", "r1", step("reviewer")),
+        ("userTask", "r2", step("reviewer", extra='<af:separateFrom steps="r1"/>')),
+        ("userTask", "r3", step("reviewer", extra='<af:separateFrom steps="r1 r2"/>')),
+        END,
+    ]
     ids = [n[1] for n in nodes]
     return model(nodes, list(itertools.pairwise(ids)))
 
@@ -47,10 +51,19 @@ def test_three_separated_reviews_need_three_reviewers() -> None:
 
 def test_core_leaves_out_steps_that_are_not_part_of_the_conflict() -> None:
     # 'log' (clerk) is unrelated to the reviewer conflict, so it is not named
-    text = three_reviews().replace('<bpmn:endEvent id="e" >', '<bpmn:userTask id="log" ><bpmn:extensionElements>'
-                                   '<af:step posts="clerk" timeLimit="1"/></bpmn:extensionElements></bpmn:userTask>'
-                                   '<bpmn:endEvent id="e" >').replace('targetRef="e"', 'targetRef="log"')
-    text = text.replace("  </bpmn:process>", '    <bpmn:sequenceFlow id="fl" sourceRef="log" targetRef="e"/>\n  </bpmn:process>')
+    text = (
+        three_reviews()
+        .replace(
+            '<bpmn:endEvent id="e" >',
+            '<bpmn:userTask id="log" ><bpmn:extensionElements>'
+            '<af:step posts="clerk" timeLimit="1"/></bpmn:extensionElements></bpmn:userTask>'
+            '<bpmn:endEvent id="e" >',
+        )
+        .replace('targetRef="e"', 'targetRef="log"')
+    )
+    text = text.replace(
+        "  </bpmn:process>", '    <bpmn:sequenceFlow id="fl" sourceRef="log" targetRef="e"/>\n  </bpmn:process>'
+    )
     found = validate_string(text, org=organisation_from_dict(township(2)))
     assert [f.rule for f in found] == ["staffing"] and "'log'" not in found[0].message
 
@@ -67,8 +80,12 @@ def test_five_not_direct_keeps_the_principal_off_a_domain_step() -> None:
 
 
 def test_same_actor_and_separate_actor_on_the_same_pair_cannot_be_met() -> None:
-    nodes = [START, ("userTask", "a", step("reviewer")),
-             ("userTask", "b", step("reviewer", extra='<af:separateFrom steps="a"/><af:sameActorAs step="a"/>')), END]
+    nodes = [
+        START,
+        ("userTask", "a", step("reviewer")),
+        ("userTask", "b", step("reviewer", extra='<af:separateFrom steps="a"/><af:sameActorAs step="a"/>')),
+        END,
+    ]
     found = validate_string(model(nodes, [("s", "a"), ("a", "b"), ("b", "e")]), org=organisation_from_dict(township(5)))
     assert [f.rule for f in found] == ["staffing"]
     assert "af:sameActorAs a / b" in found[0].message and "af:separateFrom a / b" in found[0].message
@@ -82,12 +99,14 @@ def test_unit_named_by_power_body(tmp_path: Path) -> None:
     plain = validate_string(three_reviews(), org=organisation_from_dict(org))
     assert plain == []  # without a named unit, the city can staff it
     named = three_reviews().replace(
-        "<bpmn:process id=\"p\" isExecutable=\"true\">\n    ",
+        '<bpmn:process id="p" isExecutable="true">\n    ',
         '<bpmn:process id="p" isExecutable="true">\n    <bpmn:extensionElements><af:power code="X" name="x" '
         'category="licensing" body="town"/></bpmn:extensionElements>',
     )
     assert [f.rule for f in validate_string(named, org=organisation_from_dict(org))] == ["staffing"]
-    assert [f.rule for f in validate_string(three_reviews(), org=organisation_from_dict(org), unit="town")] == ["staffing"]
+    assert [f.rule for f in validate_string(three_reviews(), org=organisation_from_dict(org), unit="town")] == [
+        "staffing"
+    ]
 
 
 ORG_YAML = """\

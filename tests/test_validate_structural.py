@@ -26,16 +26,20 @@ def test_sequence_is_clean() -> None:
 def test_unreachable_task() -> None:
     # 'orphan' (node 2, line 7) has no incoming flow while the process has a start event: nothing reaches it.
     # It has an outgoing flow to the end, so it is not a dead end.
-    text = model([START, ("userTask", "a", step()), ("userTask", "orphan", step()), END],
-                 [("s", "a"), ("a", "e"), ("orphan", "e")])
+    text = model(
+        [START, ("userTask", "a", step()), ("userTask", "orphan", step()), END],
+        [("s", "a"), ("a", "e"), ("orphan", "e")],
+    )
     assert rules(validate_string(text), *STRUCTURAL) == [("unreachable", "orphan", 7)]
 
 
 def test_dead_end_loop_without_exit() -> None:
     # s -> a -> x -> b -> x: once in the loop no path reaches the end event, so s (line 5), a (6), gateway x (7)
     # and b (8) are all dead ends, and the end event (line 9) is unreachable.
-    text = model([START, ("userTask", "a", step()), ("exclusiveGateway", "x"), ("userTask", "b", step()), END],
-                 [("s", "a"), ("a", "x"), ("x", "b"), ("b", "x")])
+    text = model(
+        [START, ("userTask", "a", step()), ("exclusiveGateway", "x"), ("userTask", "b", step()), END],
+        [("s", "a"), ("a", "x"), ("x", "b"), ("b", "x")],
+    )
     found = rules(validate_string(text), "dead-end", "unreachable")
     assert ("dead-end", "x", 7) in found and ("dead-end", "b", 8) in found and ("dead-end", "a", 6) in found
     assert ("unreachable", "e", 9) in found
@@ -44,16 +48,24 @@ def test_dead_end_loop_without_exit() -> None:
 
 def test_gateway_without_outgoing_is_dead_end() -> None:
     # x (line 7) has no outgoing flow; a gateway is never an implicit end.
-    text = model([START, ("userTask", "a", step()), ("exclusiveGateway", "x"), END],
-                 [("s", "a"), ("a", "x"), ("a", "e")])
+    text = model(
+        [START, ("userTask", "a", step()), ("exclusiveGateway", "x"), END], [("s", "a"), ("a", "x"), ("a", "e")]
+    )
     assert ("dead-end", "x", 7) in rules(validate_string(text))
 
 
 def xor_split(join_kind: str) -> str:
     # s -> a -> x(XOR, default to c) -> b | c -> j(join_kind) -> e
     return model(
-        [START, ("userTask", "a", step()), ("exclusiveGateway", "x"), ("userTask", "b", step()),
-         ("userTask", "c", step()), (join_kind, "j"), END],
+        [
+            START,
+            ("userTask", "a", step()),
+            ("exclusiveGateway", "x"),
+            ("userTask", "b", step()),
+            ("userTask", "c", step()),
+            (join_kind, "j"),
+            END,
+        ],
         [("s", "a"), ("a", "x"), ("x", "b", "go == True"), ("x", "c", "default"), ("b", "j"), ("c", "j"), ("j", "e")],
     )
 
@@ -71,8 +83,15 @@ def test_exclusive_split_into_exclusive_merge_is_sound() -> None:
 
 def and_split(join_kind: str) -> str:
     return model(
-        [START, ("parallelGateway", "fork"), ("userTask", "b", step()), ("userTask", "c", step()), (join_kind, "j"),
-         ("userTask", "after", step()), END],
+        [
+            START,
+            ("parallelGateway", "fork"),
+            ("userTask", "b", step()),
+            ("userTask", "c", step()),
+            (join_kind, "j"),
+            ("userTask", "after", step()),
+            END,
+        ],
         [("s", "fork"), ("fork", "b"), ("fork", "c"), ("b", "j"), ("c", "j"), ("j", "after"), ("after", "e")],
     )
 
@@ -101,11 +120,31 @@ def test_deadlock_found_through_nested_blocks_not_one_shape() -> None:
     # the XOR split x leads through a nested AND block (fork..join1) on one branch and straight on the other,
     # and both meet at the parallel join j2 (node 8, line 13): a deadlock two gateways away from the split.
     text = model(
-        [START, ("exclusiveGateway", "x"), ("parallelGateway", "fork"), ("userTask", "b", step()),
-         ("userTask", "c", step()), ("parallelGateway", "join1"), ("userTask", "d", step()), ("userTask", "z", step()),
-         ("parallelGateway", "j2"), END],
-        [("s", "x"), ("x", "fork", "go == True"), ("x", "d", "default"), ("fork", "b"), ("fork", "c"), ("b", "join1"),
-         ("c", "join1"), ("join1", "z"), ("z", "j2"), ("d", "j2"), ("j2", "e")],
+        [
+            START,
+            ("exclusiveGateway", "x"),
+            ("parallelGateway", "fork"),
+            ("userTask", "b", step()),
+            ("userTask", "c", step()),
+            ("parallelGateway", "join1"),
+            ("userTask", "d", step()),
+            ("userTask", "z", step()),
+            ("parallelGateway", "j2"),
+            END,
+        ],
+        [
+            ("s", "x"),
+            ("x", "fork", "go == True"),
+            ("x", "d", "default"),
+            ("fork", "b"),
+            ("fork", "c"),
+            ("b", "join1"),
+            ("c", "join1"),
+            ("join1", "z"),
+            ("z", "j2"),
+            ("d", "j2"),
+            ("j2", "e"),
+        ],
     )
     assert rules(validate_string(text), *STRUCTURAL) == [("deadlock", "j2", 13)]
 
@@ -113,20 +152,48 @@ def test_deadlock_found_through_nested_blocks_not_one_shape() -> None:
 def test_missing_default_when_all_flows_have_conditions() -> None:
     # both flows of x (line 7) carry conditions that need not cover every case, and there is no default.
     text = model(
-        [START, ("userTask", "a", step()), ("exclusiveGateway", "x"), ("userTask", "b", step()),
-         ("userTask", "c", step()), ("exclusiveGateway", "m"), END],
-        [("s", "a"), ("a", "x"), ("x", "b", "amount &gt; 10"), ("x", "c", "amount &lt; 5"), ("b", "m"), ("c", "m"),
-         ("m", "e")],
+        [
+            START,
+            ("userTask", "a", step()),
+            ("exclusiveGateway", "x"),
+            ("userTask", "b", step()),
+            ("userTask", "c", step()),
+            ("exclusiveGateway", "m"),
+            END,
+        ],
+        [
+            ("s", "a"),
+            ("a", "x"),
+            ("x", "b", "amount &gt; 10"),
+            ("x", "c", "amount &lt; 5"),
+            ("b", "m"),
+            ("c", "m"),
+            ("m", "e"),
+        ],
     )
     assert rules(validate_string(text), *STRUCTURAL) == [("missing-default", "x", 7)]
 
 
 def test_visibly_complementary_conditions_need_no_default() -> None:
     text = model(
-        [START, ("userTask", "a", step()), ("exclusiveGateway", "x"), ("userTask", "b", step()),
-         ("userTask", "c", step()), ("exclusiveGateway", "m"), END],
-        [("s", "a"), ("a", "x"), ("x", "b", "ok == True"), ("x", "c", "ok != True"), ("b", "m"), ("c", "m"),
-         ("m", "e")],
+        [
+            START,
+            ("userTask", "a", step()),
+            ("exclusiveGateway", "x"),
+            ("userTask", "b", step()),
+            ("userTask", "c", step()),
+            ("exclusiveGateway", "m"),
+            END,
+        ],
+        [
+            ("s", "a"),
+            ("a", "x"),
+            ("x", "b", "ok == True"),
+            ("x", "c", "ok != True"),
+            ("b", "m"),
+            ("c", "m"),
+            ("m", "e"),
+        ],
     )
     assert rules(validate_string(text), *STRUCTURAL) == []
 
@@ -135,9 +202,14 @@ def test_unknown_step_refs_are_all_reported() -> None:
     # b (line 7) names 'ghost' in separateFrom and 'nobody' in requires; startsAfter names 'nowhere' (process line 3)
     ext = '<af:timeLimit promised="5" statutory="10" startsAfter="nowhere"/>'
     text = model(
-        [START, ("userTask", "a", step()),
-         ("userTask", "b", step(extra='<af:separateFrom steps="a ghost"/><af:requires steps="nobody"/>')), END],
-        [("s", "a"), ("a", "b"), ("b", "e")], process_ext=ext,
+        [
+            START,
+            ("userTask", "a", step()),
+            ("userTask", "b", step(extra='<af:separateFrom steps="a ghost"/><af:requires steps="nobody"/>')),
+            END,
+        ],
+        [("s", "a"), ("a", "b"), ("b", "e")],
+        process_ext=ext,
     )
     found = rules(validate_string(text), "unknown-step-ref")
     assert sorted(found) == [("unknown-step-ref", "b", 7), ("unknown-step-ref", "b", 7), ("unknown-step-ref", "p", 3)]
@@ -145,11 +217,18 @@ def test_unknown_step_refs_are_all_reported() -> None:
 
 def test_boundary_event_path_is_reachable_and_not_a_deadlock() -> None:
     # a timer on 'a' leads to 'escalate'; both paths meet at an exclusive merge: sound, every node reachable.
-    nodes = [START, ("userTask", "a", step()), ("boundaryEvent", "timer", "", 'attachedToRef="a"'),
-             ("userTask", "escalate", step()), ("exclusiveGateway", "m"), END]
+    nodes = [
+        START,
+        ("userTask", "a", step()),
+        ("boundaryEvent", "timer", "", 'attachedToRef="a"'),
+        ("userTask", "escalate", step()),
+        ("exclusiveGateway", "m"),
+        END,
+    ]
     flows = [("s", "a"), ("a", "m"), ("timer", "escalate"), ("escalate", "m"), ("m", "e")]
-    text = model(nodes, flows).replace('attachedToRef="a"></bpmn:boundaryEvent>',
-                                       'attachedToRef="a"><bpmn:timerEventDefinition/></bpmn:boundaryEvent>')
+    text = model(nodes, flows).replace(
+        'attachedToRef="a"></bpmn:boundaryEvent>', 'attachedToRef="a"><bpmn:timerEventDefinition/></bpmn:boundaryEvent>'
+    )
     assert rules(validate_string(text), *STRUCTURAL) == []
 
 

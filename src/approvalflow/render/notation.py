@@ -164,7 +164,7 @@ def _gateway(s: Shape, fill: str, stroke: str) -> list[str]:
         parts.append(_glyph(glyph, b.cx, b.cy, half * 0.55, "none", stroke, weight))
     elif s.kind == "eventBasedGateway":
         ring = "M0.62 0 A0.62 0.62 0 1 1 -0.62 0 A0.62 0.62 0 1 1 0.62 0 Z"
-        inner = ("M0.5 0 A0.5 0.5 0 1 1 -0.5 0 A0.5 0.5 0 1 1 0.5 0 Z " if "instantiate" not in s.markers else "")
+        inner = "M0.5 0 A0.5 0.5 0 1 1 -0.5 0 A0.5 0.5 0 1 1 0.5 0 Z " if "instantiate" not in s.markers else ""
         mark = _EVENT_GLYPHS["parallelMultiple" if "parallelEventGateway" in s.markers else "multiple"]
         parts.append(_glyph(ring + " " + inner, b.cx, b.cy, half * 0.6, "none", stroke, 1.0))
         parts.append(_glyph(mark, b.cx, b.cy, half * 0.28, "none", stroke, 1.2))

@@ -58,7 +58,7 @@ def text_svg(p: PlacedText, color: str = TEXT, weight: str = "normal") -> str:
     bold = ' font-weight="bold"' if weight == "bold" else ""
     return (
         f'<text class="af-label" data-label-for={quoteattr(p.owner)} data-role="{p.role}" '
-        f"data-box={_box_attr(b)} data-limit={_box_attr(p.limit)} font-size=\"{fmt(p.size)}\" "
+        f'data-box={_box_attr(b)} data-limit={_box_attr(p.limit)} font-size="{fmt(p.size)}" '
         f'text-anchor="{p.anchor}" fill="{color}"{bold}{transform}>{spans}</text>'
     )
 
