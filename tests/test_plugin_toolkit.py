@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from approvalflow import StepRefused, load_process, organisation_from_dict, start_case
+from approvalflow.pytest_plugin.scenario_items import compare
 from approvalflow.testing import Coverage, MovableClock, assert_refused, assert_that, exercised
 from approvalflow.testing.scenario import load_scenario
-from approvalflow.testing.scenario_items import compare
 
 from .conftest import DATA
 

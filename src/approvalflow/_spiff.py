@@ -23,8 +23,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from .bpmn.loader import TrustedFunction
-from .expressions import EvaluationError, ExpressionError, ExpressionEvaluator
+from .expressions import EvaluationError, ExpressionError, ExpressionEvaluator, TrustedFunction
 
 __all__ = ["MAX_CARDINALITY", "SafeEnvironment", "SafeScriptEngine"]
 

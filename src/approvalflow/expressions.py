@@ -46,10 +46,24 @@ from typing import Any, Protocol, runtime_checkable
 
 from .errors import ApprovalflowError
 
+#: A Python function a process's script may call by name: it gets the task data and returns updates (or None).
+TrustedFunction = Callable[[dict[str, Any]], Mapping[str, Any] | None]
+
 __all__ = [
-    "ALLOWED_FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_INT_BITS", "MAX_ITEMS", "MAX_LENGTH",
-    "EvaluationError", "ExpressionError", "ExpressionEvaluator", "SafeEvaluator", "UnsafeExpression",
-    "check_expression", "evaluate",
+    "ALLOWED_FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_INT_BITS",
+    "MAX_ITEMS",
+    "MAX_LENGTH",
+    "EvaluationError",
+    "ExpressionError",
+    "ExpressionEvaluator",
+    "SafeEvaluator",
+    "TrustedFunction",
+    "UnsafeExpression",
+    "check_expression",
+    "evaluate",
 ]  # fmt: skip
 
 MAX_LENGTH = 2_000

@@ -14,6 +14,7 @@ from fractions import Fraction
 from lxml import etree
 
 from ..errors import BpmnError, ExtensionError
+from ..io.namespaces import AF_NS, BPMN_NS, af, bpmn, local
 from ..io.xmlsafe import element_label
 from .model import (
     Category,
@@ -29,7 +30,6 @@ from .model import (
     TimeLimit,
     Unit,
 )
-from .namespaces import AF_NS, BPMN_NS, af, bpmn, local
 
 __all__ = ["ProcessInfo", "check_af_placement", "read_process"]
 

@@ -32,12 +32,12 @@ from ..errors import (
     UnknownReferenceError,
     UnsafeContentError,
 )
-from ..expressions import UnsafeExpression, check_expression
+from ..expressions import TrustedFunction, UnsafeExpression, check_expression
 from ..io.inputfiles import is_regular_file
+from ..io.namespaces import BPMN_NS, bpmn, owner_id
 from ..io.xmlsafe import element_label, parse_xml, parse_xml_string, strip_comments
 from .annotations import ProcessInfo, check_af_placement, read_process
 from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
-from .namespaces import BPMN_NS, bpmn, owner_id
 from .schema import validate_schema
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "load_process_string", "unsafe_expressions",
 ]  # fmt: skip
 
-TrustedFunction = Callable[[dict[str, Any]], Mapping[str, Any] | None]
 
 #: Every BPMN 2.0 element whose text is an expression (``tExpression`` / ``tFormalExpression`` in the schema),
 #: wherever it stands in ``bpmn:definitions``: inside processes, and outside them (correlation properties and their

@@ -18,7 +18,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import BpmnError, ExtensionError
-from .namespaces import AF_NS, BPMN_NS, element_id_near
+from ..io.namespaces import AF_NS, BPMN_NS, element_id_near
 
 __all__ = ["AF_XSD", "validate_schema"]
 

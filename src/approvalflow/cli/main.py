@@ -50,7 +50,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return 0
-    from .report import print_scenario
+    from ..testing.report import print_scenario
 
     print_scenario(result)
     return 0

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ..bpmn.loader import ProcessDefinition, load_process
-from ..cli.report import table
 from ..engine.case import Case, Policy, start_case
 from ..errors import ApprovalflowError, StepRefused
 from ..org.organisation import Organisation, load_organisation
+from ..testing.report import table
 from ..time.clock import FakeClock
 
 __all__ = ["DEMO_CASES", "DemoCase", "find_processes", "run_demo"]

@@ -25,9 +25,9 @@ import re
 
 from lxml import etree
 
-from ..bpmn.namespaces import AF_NS, BPMN_NS
 from ..errors import XmlError
 from .inputfiles import read_regular_file
+from .namespaces import AF_NS, BPMN_NS
 
 __all__ = [
     "DEFAULT_MAX_BYTES", "element_id", "element_label", "parse_xml", "parse_xml_file", "parse_xml_string",

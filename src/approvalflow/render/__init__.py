@@ -15,7 +15,7 @@ from typing import Literal
 
 from lxml import etree
 
-from ..bpmn.namespaces import BPMN_NS
+from ..io.namespaces import BPMN_NS
 from ..io.xmlsafe import parse_xml
 from .di import Layout, read_layouts
 from .errors import RenderError

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import graphviz
 from lxml import etree
 
-from ..bpmn.namespaces import BPMN_NS
 from ..errors import BpmnError
+from ..io.namespaces import BPMN_NS
 from .di import Layout, LayoutEdge, LayoutShape
 from .errors import RenderError
 from .extract import step_detail

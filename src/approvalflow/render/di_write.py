@@ -21,8 +21,8 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
-from ..bpmn.namespaces import BPMN_NS
 from ..errors import XmlError
+from ..io.namespaces import BPMN_NS
 from ..io.xmlsafe import parse_xml_file, parse_xml_string, read_xml_bytes
 from .autolayout import auto_layouts
 from .di import BPMNDI_NS, DC_NS, DI_NS, Layout, read_layouts

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from lxml import etree
 
 from ..bpmn.model import RiskLevel, RiskPoint
-from ..bpmn.namespaces import AF_NS, BPMN_NS
+from ..io.namespaces import AF_NS, BPMN_NS
 from .di import Layout, LayoutEdge, LayoutShape
 from .model import Diagram, Edge, Header, RiskBadge, Shape
 from .names import CATEGORY_NAMES, MAX_LABEL_CHARS, MAX_TITLE_CHARS, clip, format_limit, post_title

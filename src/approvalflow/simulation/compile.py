@@ -205,9 +205,9 @@ class _Builder:
 
 
 def _find_process(b: _Builder, called: str | None, file: Path) -> tuple[etree._Element, Path] | None:
-    from approvalflow.bpmn.namespaces import bpmn
     from approvalflow.errors import DefinitionError
     from approvalflow.io.inputfiles import is_regular_file
+    from approvalflow.io.namespaces import bpmn
     from approvalflow.io.xmlsafe import read_xml_bytes
 
     candidates = [file, *sorted(p for p in file.parent.glob("*.bpmn") if p != file and is_regular_file(p))]
@@ -224,7 +224,7 @@ def _find_process(b: _Builder, called: str | None, file: Path) -> tuple[etree._E
 
 
 def _pick(root: etree._Element, file: str, process_id: str | None) -> etree._Element:
-    from approvalflow.bpmn.namespaces import bpmn
+    from approvalflow.io.namespaces import bpmn
 
     procs = list(root.iter(bpmn("process")))
     if process_id is not None:

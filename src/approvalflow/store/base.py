@@ -150,7 +150,7 @@ class DeadlineEntry:
 
 @dataclass(frozen=True)
 class AnomalyEntry:
-    """Something in a case's trail a supervisor should see (异常): see :mod:`approvalflow.supervision.anomalies`."""
+    """Something in a case's trail a supervisor should see (异常): see :mod:`approvalflow.store.anomalies`."""
 
     case_id: str
     kind: str

@@ -238,7 +238,7 @@ def summary_of(case: Case) -> dict[str, Any]:
 
 def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
     """The store record of ``case`` whose serialized state (:func:`dump_case`) is ``state``."""
-    from ..supervision.anomalies import anomalies_of
+    from .anomalies import anomalies_of
 
     return CaseRecord(
         id=case.id,

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from ..store.anomalies import refusals_by_person
 from ..store.base import AnomalyEntry, CaseRecord, CaseStore, DeadlineEntry
 from ..store.index import clock_deadlines
 from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.periods import Deadline, alert_level
-from .anomalies import refusals_by_person
 
 __all__ = ["Card", "Responsibility", "SweepResult", "sweep"]
 

@@ -21,10 +21,10 @@ from pathlib import Path
 from lxml import etree
 
 from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
-from ..bpmn.namespaces import BPMN_NS, bpmn
 from ..bpmn.schema import validate_schema
 from ..errors import BpmnError, DefinitionError, ExtensionError
 from ..io.inputfiles import is_regular_file
+from ..io.namespaces import BPMN_NS, bpmn
 from ..io.xmlsafe import parse_xml_file, parse_xml_string, strip_comments
 from .findings import StaticFinding, finding
 

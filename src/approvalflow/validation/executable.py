@@ -19,7 +19,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser import BpmnParser
 
 from ..bpmn.loader import UNSUPPORTED, unsafe_expressions
-from ..bpmn.namespaces import bpmn, local, owner_id
+from ..io.namespaces import bpmn, local, owner_id
 from .context import Context, check
 from .findings import StaticFinding, finding
 

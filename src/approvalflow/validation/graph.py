@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 from lxml import etree
 
-from ..bpmn.namespaces import BPMN_NS, local
+from ..io.namespaces import BPMN_NS, local
 from .document import Document, Workspace
 
 __all__ = ["Flow", "Node", "ProcessGraph", "Scope", "build_graph", "flatten"]

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .keys import COVERAGE_KEY
+
 if TYPE_CHECKING:
-    from .org.organisation import Organisation
-    from .testing import CaseFactory, Coverage, MovableClock
+    from ..org.organisation import Organisation
+    from ..testing import CaseFactory, Coverage, MovableClock
 
 __all__ = ["COVERAGE_KEY", "SAMPLE_ORG"]
 
-#: Where the session's coverage collector lives (absent when coverage is off).
-COVERAGE_KEY: pytest.StashKey[Coverage] = pytest.StashKey()
 #: The sample organisation, relative to the rootdir or to the project's source tree.
 SAMPLE_ORG = Path("processes") / "org" / "sample_county.yaml"
 
@@ -52,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("af_coverage") or config.getoption("af_coverage_report"):
-        from .testing.coverage import Coverage
+        from ..testing.coverage import Coverage
 
         config.stash[COVERAGE_KEY] = Coverage()
 
@@ -60,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if not file_path.name.endswith(".scenario.yaml") or not parent.config.getini("af_scenarios"):
         return None
-    from .testing.scenario_items import ScenarioFile
+    from .scenario_items import ScenarioFile
 
     file: pytest.Collector = ScenarioFile.from_parent(parent, path=file_path)
     return file
@@ -80,7 +80,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def _sample_org_path(config: pytest.Config) -> Path:
-    candidates = [config.rootpath / SAMPLE_ORG, Path(__file__).resolve().parents[2] / SAMPLE_ORG]
+    candidates = [config.rootpath / SAMPLE_ORG, Path(__file__).resolve().parents[3] / SAMPLE_ORG]
     for path in candidates:
         if path.is_file():
             return path
@@ -93,7 +93,7 @@ def _sample_org_path(config: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def af_sample_org(pytestconfig: pytest.Config) -> Organisation:
     """The sample county organisation (processes/org/sample_county.yaml)."""
-    from .testing.factory import cached_organisation
+    from ..testing.factory import cached_organisation
 
     return cached_organisation(_sample_org_path(pytestconfig))
 
@@ -101,7 +101,7 @@ def af_sample_org(pytestconfig: pytest.Config) -> Organisation:
 @pytest.fixture(scope="session")
 def af_org(pytestconfig: pytest.Config) -> Organisation:
     """The organisation named by the ``af_org`` ini option (relative to the rootdir), else the sample county."""
-    from .testing.factory import cached_organisation
+    from ..testing.factory import cached_organisation
 
     configured = str(pytestconfig.getini("af_org"))
     path = pytestconfig.rootpath / configured if configured else _sample_org_path(pytestconfig)
@@ -111,7 +111,7 @@ def af_org(pytestconfig: pytest.Config) -> Organisation:
 @pytest.fixture
 def af_clock(pytestconfig: pytest.Config) -> MovableClock:
     """A fake clock at the ``af_start`` ini option (default 2026-09-28T09:00:00+08:00), moved by the test."""
-    from .testing.clock import DEFAULT_START, MovableClock
+    from ..testing.clock import DEFAULT_START, MovableClock
 
     return MovableClock(str(pytestconfig.getini("af_start")) or DEFAULT_START)
 
@@ -122,7 +122,7 @@ def af_coverage(pytestconfig: pytest.Config) -> Coverage:
 
     With coverage off this is a collector that nobody reports, so tests may call it either way.
     """
-    from .testing.coverage import Coverage
+    from ..testing.coverage import Coverage
 
     return pytestconfig.stash.get(COVERAGE_KEY, None) or Coverage()
 
@@ -134,7 +134,7 @@ def af_cases(request: pytest.FixtureRequest, af_clock: MovableClock, af_coverage
     Relative paths are looked up beside the test file, then under the rootdir. Cases run on ``af_clock`` in the
     ``af_org`` organisation unless ``org=`` says otherwise; each is added to the coverage when the test ends.
     """
-    from .testing.factory import CaseFactory
+    from ..testing.factory import CaseFactory
 
     search = (request.path.parent, request.config.rootpath)
     factory = CaseFactory(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from ..testing.scenario import ScenarioResult
+    from .scenario import ScenarioResult
 
 __all__ = ["print_scenario", "table", "width"]
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..store.base import AnomalyEntry
+from .base import AnomalyEntry
 
 if TYPE_CHECKING:
     from ..engine.case import Case

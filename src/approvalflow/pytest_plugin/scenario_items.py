@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ..errors import DefinitionError
-from .scenario import Scenario, ScenarioResult, load_scenario, run_scenario
+from ..testing.scenario import Scenario, ScenarioResult, load_scenario, run_scenario
 
 __all__ = ["EXPECT_KEYS", "ScenarioFile", "ScenarioItem", "ScenarioMismatch", "compare"]
 
@@ -158,7 +158,7 @@ class ScenarioItem(pytest.Item):
             raise ScenarioMismatch(f"{self.path}: the run does not meet its expect: block\n{lines}")
 
     def _record(self, result: ScenarioResult) -> None:
-        from ..pytest_plugin import COVERAGE_KEY
+        from .keys import COVERAGE_KEY
 
         coverage = self.config.stash.get(COVERAGE_KEY, None)
         if coverage is not None:
