@@ -20,13 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from approvalflow import ChinaCalendar, FakeClock, load_organisation, load_process, start_case  # noqa: E402
+from approvalflow import FakeClock, load_organisation, load_process, start_case  # noqa: E402
 from approvalflow.engine.trail import TrailHead  # noqa: E402
 from approvalflow.store.base import CaseRecord, DeadlineEntry  # noqa: E402
 from approvalflow.store.cases import add_case, complete_step  # noqa: E402
 from approvalflow.store.index import yellow_from  # noqa: E402
 from approvalflow.store.sqlite import SqliteStore  # noqa: E402
-from approvalflow.supervision.sweep import sweep  # noqa: E402
+from approvalflow.supervision.sweep import sweep_store  # noqa: E402
+from approvalflow.time import ChinaCalendar  # noqa: E402
 from approvalflow.time.periods import SHANGHAI, Deadline  # noqa: E402
 
 AT = datetime(2026, 10, 20, 9, 0, tzinfo=SHANGHAI)
@@ -107,7 +108,7 @@ def time_sweep(store: SqliteStore, repeats: int = 3) -> tuple[float, int, int]:
     best, cards, cases = float("inf"), 0, 0
     for _ in range(repeats):
         began = time.perf_counter()
-        result = sweep(store, AT)
+        result = sweep_store(store, AT)
         best = min(best, time.perf_counter() - began)
         cards, cases = len(result.cards), result.counts()["cases_with_cards"]
     return best, cards, cases

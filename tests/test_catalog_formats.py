@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -11,7 +12,7 @@ from approvalflow.bpmn.model import Category, RiskLevel
 from approvalflow.catalog import Catalog, CatalogError, PowerRow, RiskPointRow, load_catalog, save_catalog
 from approvalflow.catalog.build import fast_row
 from approvalflow.catalog.columns import POWER_COLUMNS
-from approvalflow.catalog.limits import parse_limit
+from approvalflow.catalog.limits import parse_time_limit
 from approvalflow.errors import DefinitionError
 
 DATA = Path(__file__).parent / "data" / "catalog"
@@ -83,7 +84,7 @@ def test_csv_encodings_detected(tmp_path: Path, encoding: str) -> None:
     catalog = load_catalog(path)
     p = catalog.powers[0]
     assert (p.name, p.category, p.body) == ("对无证经营行为的行政处罚", Category.PENALTY, "县市场监督管理局")
-    assert p.statutory_limit == parse_limit("90日")
+    assert p.statutory_limit == parse_time_limit("90日")
 
 
 def test_csv_written_in_gb18030_reads_back(sample: Catalog, tmp_path: Path) -> None:
@@ -194,7 +195,7 @@ def test_unknown_extension(tmp_path: Path) -> None:
 
 
 def test_fast_row_equals_model_construct() -> None:
-    values = dict(
+    values: dict[str, Any] = dict(
         row=1,
         extra={},
         power="a",

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from approvalflow.catalog import format_limit, parse_limit, split_stages
+from approvalflow.catalog import format_limit, parse_time_limit, split_stages
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,7 @@ from approvalflow.catalog import format_limit, parse_limit, split_stages
     ],
 )
 def test_parse_limit(text: str, value: int, unit: str) -> None:
-    limit = parse_limit(text)
+    limit = parse_time_limit(text)
     assert (limit.value, limit.unit) == (value, unit)
     assert limit.text == text.strip()  # the words are kept as written
 
@@ -31,7 +31,7 @@ def test_parse_limit(text: str, value: int, unit: str) -> None:
 @pytest.mark.parametrize("text", ["二十天", "20", "3个月", "20个工作日内", "即时", "-5日", ""])
 def test_not_a_limit(text: str) -> None:
     with pytest.raises(ValueError, match="is not a time limit"):
-        parse_limit(text)
+        parse_time_limit(text)
 
 
 def test_format_limit() -> None:
@@ -44,7 +44,7 @@ def test_format_limit() -> None:
 @given(st.integers(0, 9999), st.sampled_from(["workday", "day", "hour"]))
 def test_format_then_parse(value: int, unit: str) -> None:
     limit = format_limit(value, unit)  # type: ignore[arg-type]
-    assert parse_limit(limit.text) == limit
+    assert parse_time_limit(limit.text) == limit
 
 
 def test_split_stages() -> None:

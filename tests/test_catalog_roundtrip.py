@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from approvalflow.bpmn.model import Category, RiskLevel
-from approvalflow.catalog import Catalog, PowerRow, RiskPointRow, load_catalog, parse_limit, save_catalog
+from approvalflow.catalog import Catalog, PowerRow, RiskPointRow, load_catalog, parse_time_limit, save_catalog
 from approvalflow.catalog.columns import POWER_COLUMNS, RISK_COLUMNS
 
 FORMATS = ("yaml", "json", "csv", "gb18030", "xlsx")
@@ -39,8 +39,8 @@ _MAYBE = st.none() | _CELL
 _LIMIT_WORDS = st.sampled_from(["{}个工作日", "{}工作日", "{}日", "{}天", "{}小时", "{}个自然日", "{} 个工作日"])
 _LIMIT = (
     st.none()
-    | st.sampled_from(["即办", "即办件", "当场办结", "２０个工作日"]).map(parse_limit)
-    | st.builds(lambda word, n: parse_limit(word.format(n)), _LIMIT_WORDS, st.integers(0, 999))
+    | st.sampled_from(["即办", "即办件", "当场办结", "２０个工作日"]).map(parse_time_limit)
+    | st.builds(lambda word, n: parse_time_limit(word.format(n)), _LIMIT_WORDS, st.integers(0, 999))
 )
 _EXTRA_KEY = st.sampled_from(["备注", "事项编码", "Note, with comma", '"引号"', "行使层级"]) | _LINE.filter(
     lambda k: k not in HEADERS and len(k) < 20
@@ -115,9 +115,9 @@ def test_many_chains_lose_nothing(catalog: Catalog, chain: list[str]) -> None:
 
 def test_equality_sees_every_field() -> None:
     """The property is only as strong as ``==``: a change in any field, or in an extra column, is seen."""
-    base = PowerRow(code="A", name="B", category=Category.OTHER, statutory_limit=parse_limit("20工作日"))
+    base = PowerRow(code="A", name="B", category=Category.OTHER, statutory_limit=parse_time_limit("20工作日"))
     assert base != base.model_copy(update={"phone": "1"})
     assert base != base.model_copy(update={"extra": {"备注": "x"}})
     # the same limit in other words is another cell: conversions must keep the words
-    assert base != base.model_copy(update={"statutory_limit": parse_limit("20个工作日")})
+    assert base != base.model_copy(update={"statutory_limit": parse_time_limit("20个工作日")})
     assert Catalog(powers=[base]) != Catalog(powers=[base, base])

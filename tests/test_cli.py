@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,12 +19,13 @@ PROCESS = (ROOT / "processes" / "licensing" / "general_licensing.bpmn").as_posix
 ORG = (ROOT / "processes" / "org" / "sample_county.yaml").as_posix()
 
 
-def run_json(capsys, *args: str) -> dict:
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
     assert main(["run", *args, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
+    result: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return result
 
 
-def test_run_example_as_spec_describes(capsys):
+def test_run_example_as_spec_describes(capsys: pytest.CaptureFixture[str]) -> None:
     # Accepted Mon 2026-09-28 10:00. Promised 15 working days: Sep 29, 30, Oct 8, 9, 10 (Sat, worked),
     # 12-16, 19-23 -> Oct 23; statutory 20: Oct 26-30 -> Oct 30. 'decide' became ready Oct 12 16:00 with a limit
     # of 2 working days: Oct 13, 14 -> Oct 14. At Oct 30 09:00: promised passed (red), statutory is today
@@ -62,7 +64,7 @@ steps:
 """
 
 
-def test_record_policy_lists_violations(capsys, tmp_path: Path):
+def test_record_policy_lists_violations(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = run_json(capsys, str(scenario(tmp_path, RECORD)))
     assert out["completed"] is True and out["refused"] == [] and out["alerts"] == []
     # review: ready Sep 28 10:00, 8 working days -> Sep 29, 30, Oct 8, 9, 10, 12, 13, 14: on time on Oct 13.
@@ -78,7 +80,7 @@ def test_record_policy_lists_violations(capsys, tmp_path: Path):
     assert out["deadlines"] == {"promised": "2026-10-23", "statutory": "2026-10-30"}
 
 
-def test_trail_and_audit_verify(capsys, tmp_path: Path):
+def test_trail_and_audit_verify(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     trail = tmp_path / "trail.jsonl"
     assert main(["run", str(EXAMPLE), "--trail", str(trail)]) == 0
     human = capsys.readouterr().out
@@ -93,7 +95,7 @@ def test_trail_and_audit_verify(capsys, tmp_path: Path):
     assert "entry 3" in capsys.readouterr().out
 
 
-def invalid(capsys, path: Path) -> str:
+def invalid(capsys: pytest.CaptureFixture[str], path: Path) -> str:
     assert main(["run", str(path), "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -101,30 +103,30 @@ def invalid(capsys, path: Path) -> str:
     return captured.err
 
 
-def test_unknown_actor_names_file_and_line(capsys, tmp_path: Path):
+def test_unknown_actor_names_file_and_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     body = "steps:\n  - task: receive\n    actor: nobody\n    at: 2026-09-28T10:00:00+08:00\n"
     err = invalid(capsys, scenario(tmp_path, body))
     assert "s.scenario.yaml:7" in err and "nobody" in err and "steps[0]" in err
 
 
-def test_unknown_task(capsys, tmp_path: Path):
+def test_unknown_task(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     err = invalid(capsys, scenario(tmp_path, "steps:\n  - {task: approve, actor: li, at: 2026-09-28T10:00:00+08:00}\n"))
     assert "s.scenario.yaml:6" in err and "approve" in err
 
 
-def test_step_not_ready(capsys, tmp_path: Path):
+def test_step_not_ready(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     err = invalid(capsys, scenario(tmp_path, "steps:\n  - {task: decide, actor: li, at: 2026-09-28T10:00:00+08:00}\n"))
     assert "s.scenario.yaml:6" in err and "not ready" in err and "receive" in err
 
 
-def test_naive_moment_and_unknown_key(capsys, tmp_path: Path):
+def test_naive_moment_and_unknown_key(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     err = invalid(capsys, scenario(tmp_path, "steps:\n  - {task: receive, actor: wang, at: 2026-09-28T10:00:00}\n"))
     assert "s.scenario.yaml:6" in err and "timezone" in err
     err = invalid(capsys, scenario(tmp_path, "speed: fast\n"))
     assert "s.scenario.yaml:5" in err and "speed" in err
 
 
-def test_bad_process_file_is_reported(capsys, tmp_path: Path):
+def test_bad_process_file_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.bpmn"
     bad.write_text("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'>\n<x>", encoding="utf-8")
     path = tmp_path / "s.yaml"
@@ -133,7 +135,7 @@ def test_bad_process_file_is_reported(capsys, tmp_path: Path):
     assert "bad.bpmn:2" in err
 
 
-def test_year_not_covered_then_supplied(capsys, tmp_path: Path):
+def test_year_not_covered_then_supplied(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     body = (
         "data: {applicant: 某公司}\nsteps:\n"
         "  - {task: receive, actor: wang, at: 2027-03-01T09:30:00+08:00, data: {materials_complete: true}}\n"
@@ -150,26 +152,26 @@ def test_year_not_covered_then_supplied(capsys, tmp_path: Path):
     assert out["deadlines"] == {"promised": "2027-03-22", "statutory": "2027-03-29"}
 
 
-def test_audit_verify_bad_input(capsys, tmp_path: Path):
+def test_audit_verify_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "t.jsonl"
     bad.write_text("not json\n", encoding="utf-8")
     assert main(["audit", "verify", str(bad)]) == 2
     assert "t.jsonl:1" in capsys.readouterr().err
 
 
-def test_usage_error_exits_2(capsys):
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
 
 
-def test_demo(capsys):
+def test_demo(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "REFUSED: once" in out and "five-not-direct" in out and "recorded" in out
 
 
-def test_python_dash_m():
+def test_python_dash_m() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "approvalflow", "run", str(EXAMPLE), "--json"],
         capture_output=True,
@@ -181,7 +183,9 @@ def test_python_dash_m():
     assert json.loads(result.stdout)["deadlines"] == {"promised": "2026-10-23", "statutory": "2026-10-30"}
 
 
-def test_run_store_keeps_the_case_and_supervise_sees_its_cards(tmp_path, capsys):
+def test_run_store_keeps_the_case_and_supervise_sees_its_cards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The example stops open, waiting at 'decide' (see test_run_example_as_spec_describes); at its check_at
     # (Oct 30 09:00) the run gives red promised, yellow statutory and red decide. The stored case must give the
     # same three cards when the store is swept at that moment.

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from approvalflow.cli.main import main
-from approvalflow.cli.supervise import store_scenario_case
-from approvalflow.store.base import StoreError, open_store, redact
+from approvalflow.store.base import StoreError, redact
+from approvalflow.store.factory import open_store
+from approvalflow.store.keeping import store_scenario_case
 from approvalflow.testing.scenario import run_scenario
 
 DATA = Path(__file__).parent / "data" / "supervision"
@@ -30,7 +31,7 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_run_writes_the_store_and_the_trail(tmp_path: Path, capsys) -> None:
+def test_run_writes_the_store_and_the_trail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trail, db = tmp_path / "trail.jsonl", tmp_path / "cases.db"
     assert main(["run", SCENARIO, "--json", "--trail", str(trail), "--store", str(db)]) == 0
     assert trail.read_text(encoding="utf-8").count("\n") >= 3
@@ -51,7 +52,12 @@ def test_run_writes_the_store_and_the_trail(tmp_path: Path, capsys) -> None:
     ],
 )
 def test_run_checks_every_output_before_writing_any(
-    trail: str, store: str, words: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    trail: str,
+    store: str,
+    words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["run", SCENARIO, "--trail", trail, "--store", store]) == 2
@@ -60,7 +66,9 @@ def test_run_checks_every_output_before_writing_any(
     assert list(tmp_path.iterdir()) == []  # neither the store nor the trail nor a temporary file
 
 
-def test_run_store_refuses_an_id_already_stored_and_writes_no_trail(good: Path, tmp_path: Path, capsys) -> None:
+def test_run_store_refuses_an_id_already_stored_and_writes_no_trail(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "cases.db"
     shutil.copy(good, db)
     before = open_store(db, readonly=True)
@@ -75,14 +83,18 @@ def test_run_store_refuses_an_id_already_stored_and_writes_no_trail(good: Path, 
     after.close()
 
 
-def test_supervise_checks_its_report_files_before_reading(good: Path, tmp_path: Path, capsys) -> None:
+def test_supervise_checks_its_report_files_before_reading(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for option in ("--html", "--csv"):
         assert main(["supervise", str(good), "--at", AT, option, str(tmp_path / "no" / "report")]) == 2
         assert "no such folder" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_log_export_refused_leaves_out_as_it_was(good: Path, tmp_path: Path, capsys) -> None:
+def test_log_export_refused_leaves_out_as_it_was(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import sqlite3
 
     db = tmp_path / "cases.db"
@@ -105,7 +117,7 @@ def test_log_export_refused_leaves_out_as_it_was(good: Path, tmp_path: Path, cap
     assert "no such folder" in capsys.readouterr().err
 
 
-def test_log_export_writes_out(good: Path, tmp_path: Path, capsys) -> None:
+def test_log_export_writes_out(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "log.csv"
     assert main(["log", "export", str(good), str(out)]) == 0
     assert out.read_text(encoding="utf-8").startswith("case,activity") and "3 cases" in capsys.readouterr().out
@@ -122,7 +134,9 @@ URLS = [
 
 
 @pytest.mark.parametrize("url", URLS)
-def test_a_password_in_a_store_url_is_never_printed(url: str, tmp_path: Path, capsys) -> None:
+def test_a_password_in_a_store_url_is_never_printed(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("psycopg")
     commands = [
         ["supervise", url, "--at", AT],

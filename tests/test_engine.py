@@ -3,55 +3,48 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approvalflow import (
-    EngineError,
-    FakeClock,
-    LoopLimitError,
-    MeetingRecordError,
-    Policy,
-    StepNotReady,
-    StepRefused,
-    UnknownActorError,
-    case_state,
-    load_process,
-    organisation_from_dict,
-    start_case,
-)
+from approvalflow import FakeClock, StepNotReady, StepRefused, load_process, organisation_from_dict, start_case
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.engine import Policy, case_state
+from approvalflow.engine.case import Case
+from approvalflow.errors import EngineError, LoopLimitError, MeetingRecordError, UnknownActorError
+from approvalflow.org.organisation import Organisation
 
 from .conftest import DATA
 
 APPLICANT = {"applicant": "某餐饮有限公司"}
 
 
-def licensing_case(licensing, org, clock, **kw):
+def licensing_case(licensing: ProcessDefinition, org: Organisation, clock: FakeClock, **kw: Any) -> Case:
     return start_case(licensing, org, clock=clock, data=kw.pop("data", APPLICANT), **kw)
 
 
-def to_review(case, acceptor="wang"):
+def to_review(case: Case, acceptor: str = "wang") -> None:
     case.complete("receive", acceptor, data={"materials_complete": True})
     case.complete("accept", acceptor)
 
 
-def refused(case, step, actor, **kw) -> list[str]:
+def refused(case: Case, step: str, actor: str, **kw: Any) -> list[str]:
     with pytest.raises(StepRefused) as info:
         case.complete(step, actor, **kw)
     assert info.value.case == case.id and info.value.step == step and info.value.actor == actor
     return info.value.rules
 
 
-def test_ready_steps_name_posts_and_lane(licensing, org, clock):
+def test_ready_steps_name_posts_and_lane(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     [ready] = case.ready_steps()
     assert (ready.id, ready.name, ready.posts, ready.lane) == ("receive", "收件", ("clerk",), "政务服务窗口")
     assert ready.since == clock.now()
 
 
-def test_clean_path_with_correction_loop(licensing, org, clock):
+def test_clean_path_with_correction_loop(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     case.complete("receive", "wang", data={"materials_complete": False})
     assert [s.id for s in case.ready_steps()] == ["notify_correction"]
@@ -74,12 +67,12 @@ def test_clean_path_with_correction_loop(licensing, org, clock):
     assert case.is_completed and case.findings == []
 
 
-def test_unauthorized(licensing, org, clock):
+def test_unauthorized(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     assert refused(case, "receive", "liu", data={"materials_complete": True}) == ["unauthorized"]
 
 
-def test_five_not_direct(licensing, org, clock):
+def test_five_not_direct(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     to_review(case)
     case.complete("review", "liu", data={"needs_extension": False})
@@ -88,7 +81,9 @@ def test_five_not_direct(licensing, org, clock):
     case.complete("decide", "li")
 
 
-def test_five_not_direct_alone_when_the_principal_holds_the_post(licensing, clock):
+def test_five_not_direct_alone_when_the_principal_holds_the_post(
+    licensing: ProcessDefinition, clock: FakeClock
+) -> None:
     org = organisation_from_dict(
         {
             "units": [{"id": "u", "principal": "boss", "deputies": {"dep": ["approval"]}}],
@@ -107,14 +102,14 @@ def test_five_not_direct_alone_when_the_principal_holds_the_post(licensing, cloc
     assert refused(case, "decide", "boss") == ["five-not-direct"]
 
 
-def test_separate_actors(licensing, org, clock):
+def test_separate_actors(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     to_review(case, acceptor="zhou")  # zhou is clerk and reviewer
     assert refused(case, "review", "zhou", data={"needs_extension": False}) == ["separate-actors"]
     case.complete("review", "liu", data={"needs_extension": False})
 
 
-def test_recusal(licensing, org, clock):
+def test_recusal(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(
         licensing, org, clock, data={"applicant": "某餐饮有限公司", "parties": ["某建筑工程有限公司"]}
     )
@@ -122,7 +117,7 @@ def test_recusal(licensing, org, clock):
     assert refused(case, "review", "liu", data={"needs_extension": False}) == ["recusal"]
 
 
-def test_once(licensing, org, clock):
+def test_once(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     case.complete("receive", "wang", data={"materials_complete": False})
     case.complete("notify_correction", "wang")
@@ -130,7 +125,9 @@ def test_once(licensing, org, clock):
     assert refused(case, "notify_correction", "chen") == ["once"]
 
 
-def meeting_case(meeting_process, meeting_org, clock, policy=Policy.ENFORCE):
+def meeting_case(
+    meeting_process: ProcessDefinition, meeting_org: Organisation, clock: FakeClock, policy: Policy = Policy.ENFORCE
+) -> Case:
     return start_case(meeting_process, meeting_org, clock=clock, policy=policy)
 
 
@@ -141,7 +138,7 @@ GOOD_MEETING = {
 }
 
 
-def test_precedence(meeting_process, meeting_org, clock):
+def test_precedence(meeting_process: ProcessDefinition, meeting_org: Organisation, clock: FakeClock) -> None:
     case = meeting_case(meeting_process, meeting_org, clock)
     case.complete("prepare", "clerk1", data={"review": False})
     # the meeting is ready (the review was skipped) but it requires the legality review
@@ -149,7 +146,9 @@ def test_precedence(meeting_process, meeting_org, clock):
     assert rules == ["precedence"]
 
 
-def test_collective_rules_and_outcome(meeting_process, meeting_org, clock):
+def test_collective_rules_and_outcome(
+    meeting_process: ProcessDefinition, meeting_org: Organisation, clock: FakeClock
+) -> None:
     case = meeting_case(meeting_process, meeting_org, clock)
     case.complete("prepare", "clerk1", data={"review": True})
     case.complete("legality_review", "lawyer")
@@ -166,7 +165,9 @@ def test_collective_rules_and_outcome(meeting_process, meeting_org, clock):
     assert case.data["meeting_passed"] is True  # 2 of 3 present voted for (majority-of-present)
 
 
-def test_meeting_outcome_rejected(meeting_process, meeting_org, clock):
+def test_meeting_outcome_rejected(
+    meeting_process: ProcessDefinition, meeting_org: Organisation, clock: FakeClock
+) -> None:
     case = meeting_case(meeting_process, meeting_org, clock)
     case.complete("prepare", "clerk1", data={"review": True})
     case.complete("legality_review", "lawyer")
@@ -175,7 +176,7 @@ def test_meeting_outcome_rejected(meeting_process, meeting_org, clock):
     assert case.data["meeting_passed"] is False
 
 
-def test_same_actor(meeting_process, meeting_org, clock):
+def test_same_actor(meeting_process: ProcessDefinition, meeting_org: Organisation, clock: FakeClock) -> None:
     case = meeting_case(meeting_process, meeting_org, clock, policy=Policy.RECORD)
     case.complete("prepare", "clerk1", data={"review": True})
     case.complete("legality_review", "lawyer")
@@ -206,7 +207,13 @@ def test_same_actor(meeting_process, meeting_org, clock):
         ({"members": ["boss"], "present": ["boss"], "votes": [["boss", "for"], ["boss", "for"]]}, "twice"),
     ],
 )
-def test_inconsistent_meeting_record(meeting_process, meeting_org, clock, meeting, words):
+def test_inconsistent_meeting_record(
+    meeting_process: ProcessDefinition,
+    meeting_org: Organisation,
+    clock: FakeClock,
+    meeting: dict[str, list[str] | list[list[str]]],
+    words: str,
+) -> None:
     case = meeting_case(meeting_process, meeting_org, clock)
     case.complete("prepare", "clerk1", data={"review": True})
     case.complete("legality_review", "lawyer")
@@ -216,13 +223,13 @@ def test_inconsistent_meeting_record(meeting_process, meeting_org, clock, meetin
     assert case_state(case) == before
 
 
-def test_meeting_record_on_a_plain_step(licensing, org, clock):
+def test_meeting_record_on_a_plain_step(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     with pytest.raises(MeetingRecordError, match="not a collective step"):
         case.complete("receive", "wang", data={"materials_complete": True}, meeting=GOOD_MEETING)
 
 
-def test_record_policy_keeps_findings(licensing, org, clock):
+def test_record_policy_keeps_findings(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock, policy="record")
     to_review(case, acceptor="zhou")
     found = case.complete("review", "zhou", data={"needs_extension": False})
@@ -232,7 +239,7 @@ def test_record_policy_keeps_findings(licensing, org, clock):
     assert case.trail.entries[-1]["outcome"] == "recorded"
 
 
-def test_step_not_ready_and_unknown_step(licensing, org, clock):
+def test_step_not_ready_and_unknown_step(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     with pytest.raises(StepNotReady, match="ready now: receive") as info:
         case.complete("decide", "li")
@@ -241,13 +248,15 @@ def test_step_not_ready_and_unknown_step(licensing, org, clock):
         case.complete("fly", "li")
 
 
-def test_unknown_actor(licensing, org, clock):
+def test_unknown_actor(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     with pytest.raises(UnknownActorError, match="nobody"):
         case.complete("receive", "nobody", data={"materials_complete": True})
 
 
-def test_engine_error_is_wrapped_and_changes_nothing(licensing, org, clock):
+def test_engine_error_is_wrapped_and_changes_nothing(
+    licensing: ProcessDefinition, org: Organisation, clock: FakeClock
+) -> None:
     case = licensing_case(licensing, org, clock)
     before = case_state(case)
     with pytest.raises(EngineError, match="materials_complete") as info:
@@ -258,21 +267,21 @@ def test_engine_error_is_wrapped_and_changes_nothing(licensing, org, clock):
     assert case.path == ["receive"]
 
 
-def test_naive_moment_is_refused(licensing, org, clock):
+def test_naive_moment_is_refused(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = licensing_case(licensing, org, clock)
     with pytest.raises(ValueError, match="timezone"):
         case.complete("receive", "wang", data={"materials_complete": True}, at="2026-09-28T10:00:00")
 
 
-def loop_case(max_depth: int | None = None):
+def loop_case(max_depth: int | None = None) -> Case:
     definition = load_process(DATA / "loop.bpmn")
     org = organisation_from_dict({"units": [{"id": "u"}], "people": {"a": {"unit": "u"}}})
-    kwargs = {} if max_depth is None else {"max_depth": max_depth}
+    kwargs: dict[str, Any] = {} if max_depth is None else {"max_depth": max_depth}
     return start_case(definition, org, clock=FakeClock("2026-01-05T09:00:00+08:00"), **kwargs)
 
 
 @pytest.mark.slow
-def test_deep_loop_is_stopped_before_the_engine_stalls():
+def test_deep_loop_is_stopped_before_the_engine_stalls() -> None:
     # Bare SpiffWorkflow stops iterating its task tree at depth 1000: this 2-task loop (check, gateway) would
     # stall after ~500 rounds with is_completed() True while 'check' is still ready. We must stop before.
     case = loop_case()
@@ -285,7 +294,7 @@ def test_deep_loop_is_stopped_before_the_engine_stalls():
     assert not case.is_completed and [s.id for s in case.ready_steps()] == ["check"]
 
 
-def test_loop_limit_is_configurable_and_changes_nothing():
+def test_loop_limit_is_configurable_and_changes_nothing() -> None:
     case = loop_case(max_depth=30)
     for _ in range(9):
         case.complete("check", "a", data={"redo": True})
@@ -305,7 +314,9 @@ ACTORS = ["wang", "chen", "liu", "zhou", "li", "zhao", "zhang", "sun"]
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(ACTORS), st.booleans()), min_size=1, max_size=12))
-def test_a_refused_step_changes_nothing(licensing, org, moves):
+def test_a_refused_step_changes_nothing(
+    licensing: ProcessDefinition, org: Organisation, moves: list[tuple[int, str, bool]]
+) -> None:
     """Random attempts: whenever one is refused, the serialized case is exactly as before."""
     case = start_case(
         licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data={"applicant": "某建筑工程有限公司"}
@@ -358,7 +369,9 @@ MIN_DURATION_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
         ("24", "hour", "2026-10-01T08:59:00+08:00", "2026-10-01T09:00:00+08:00"),
     ],
 )
-def test_min_duration_refuses_closing_a_step_too_early(org, value, unit, too_early, in_time):
+def test_min_duration_refuses_closing_a_step_too_early(
+    org: Organisation, value: str, unit: str, too_early: str, in_time: str
+) -> None:
     from approvalflow import load_process_string
 
     process = load_process_string(MIN_DURATION_BPMN.replace("{value}", value).replace("{unit}", unit))
@@ -372,7 +385,7 @@ def test_min_duration_refuses_closing_a_step_too_early(org, value, unit, too_ear
     assert case.is_completed
 
 
-def test_min_duration_is_recorded_under_record(org):
+def test_min_duration_is_recorded_under_record(org: Organisation) -> None:
     from approvalflow import load_process_string
 
     process = load_process_string(MIN_DURATION_BPMN.replace("{value}", "7").replace("{unit}", "day"))

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from approvalflow.bpmn.loader import ProcessDefinition
 from approvalflow.cli.main import main
-from approvalflow.store.base import open_store
 from approvalflow.store.cases import add_case
+from approvalflow.store.factory import open_store
 from approvalflow.supervision.conformance import check_log
 from approvalflow.supervision.eventlog import EventLogError, LogEvent, Trace, export_log, read_log, write_csv
 from approvalflow.testing.scenario import run_scenario
@@ -64,7 +65,7 @@ def test_csv_export_and_read_back(db: Path, tmp_path: Path) -> None:
     assert traces["lic-done"].events[0].data == {"materials_complete": True}
 
 
-def test_an_exported_log_conforms_to_its_own_process(db: Path, tmp_path: Path, licensing) -> None:
+def test_an_exported_log_conforms_to_its_own_process(db: Path, tmp_path: Path, licensing: ProcessDefinition) -> None:
     out = tmp_path / "log.xes"
     store = open_store(db)
     export_log(store, out)
@@ -77,7 +78,8 @@ def test_an_exported_log_conforms_to_its_own_process(db: Path, tmp_path: Path, l
     assert [(d.kind, d.expected) for d in checks["lic-decide-refused"].deviations] == [("early-end", ("decide",))]
 
 
-def _event(activity, actor, at, **data):
+def _event(activity: str, actor: str, at: str, **data: object) -> LogEvent:
+
     return LogEvent(activity, datetime.fromisoformat(f"2026-{at}:00+08:00"), None, actor, "market-bureau", None, data)
 
 
@@ -119,7 +121,7 @@ def test_log_check_finds_planted_deviations(tmp_path: Path) -> None:
     assert main(["log", "check", str(path), str(LICENSING), "--org", str(SAMPLE_ORG), "--json"]) == 1
 
 
-def test_log_check_json_names_each_deviation(tmp_path: Path, capsys) -> None:
+def test_log_check_json_names_each_deviation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     test_log_check_finds_planted_deviations(tmp_path)
     out = json.loads(capsys.readouterr().out)
     cases = {c["case"]: c for c in out["cases"]}

@@ -20,7 +20,7 @@ from approvalflow.expressions import (
     SafeEvaluator,
     UnsafeExpression,
     check_expression,
-    evaluate,
+    evaluate_expression,
 )
 
 CASE = {
@@ -82,11 +82,11 @@ CASE = {
 )
 def test_allowed_expressions_evaluate_like_python(text: str, expected: object) -> None:
     check_expression(text)
-    assert evaluate(text, CASE) == expected
+    assert evaluate_expression(text, CASE) == expected
 
 
 def test_called_functions_are_the_builtins_not_case_data() -> None:
-    assert evaluate("len(items)", {"items": [1, 2], "len": lambda _x: 99}) == 2
+    assert evaluate_expression("len(items)", {"items": [1, 2], "len": lambda _x: 99}) == 2
 
 
 def test_allowed_function_list_is_small_and_fixed() -> None:
@@ -135,7 +135,7 @@ def test_code_payloads_are_refused_and_never_run(template: str, tmp_path: Path) 
     with pytest.raises(UnsafeExpression):
         check_expression(text)
     with pytest.raises(UnsafeExpression):
-        evaluate(text, {"x": 1, "os": os, "open": open, "__builtins__": __builtins__})
+        evaluate_expression(text, {"x": 1, "os": os, "open": open, "__builtins__": __builtins__})
     assert not marker.exists()
 
 
@@ -212,7 +212,7 @@ def test_refusal_reports_the_column() -> None:
 
 def test_case_data_with_modules_still_gives_no_attribute_access() -> None:
     with pytest.raises(UnsafeExpression):
-        evaluate('os.system("true")', {"os": os})
+        evaluate_expression('os.system("true")', {"os": os})
 
 
 def test_non_text_condition_is_refused() -> None:
@@ -271,26 +271,26 @@ def test_refused_at_evaluation_time_quickly(text: str, message: str) -> None:
     check_expression(text)  # within the language; only running it breaks a limit
     started = time.monotonic()
     with pytest.raises(EvaluationError) as info:
-        evaluate(text, CASE)
+        evaluate_expression(text, CASE)
     assert time.monotonic() - started < 2
     assert message in str(info.value)
 
 
 def test_unknown_name_lists_the_case_data() -> None:
     with pytest.raises(EvaluationError) as info:
-        evaluate("amout > 10000", {"amount": 1, "urgent": False, "_private": 1})
+        evaluate_expression("amout > 10000", {"amount": 1, "urgent": False, "_private": 1})
     assert str(info.value) == "unknown name 'amout' in condition; the case data has: amount, urgent"
 
 
 def test_unknown_name_with_empty_case_data() -> None:
     with pytest.raises(EvaluationError, match="the case data is empty"):
-        evaluate("x", {})
+        evaluate_expression("x", {})
 
 
 def test_unknown_name_list_is_truncated() -> None:
     names = {f"n{i:03}": i for i in range(50)}
     with pytest.raises(EvaluationError) as info:
-        evaluate("missing", names)
+        evaluate_expression("missing", names)
     assert "n019, ... (30 more)" in str(info.value)
 
 
@@ -302,7 +302,7 @@ def test_errors_from_case_objects_become_evaluation_errors() -> None:
         __hash__ = object.__hash__
 
     with pytest.raises(EvaluationError, match="RuntimeError: boom"):
-        evaluate("w == 1", {"w": Weird()})
+        evaluate_expression("w == 1", {"w": Weird()})
 
 
 def test_errors_form_one_tree() -> None:
@@ -316,7 +316,7 @@ def test_parsed_conditions_are_cached() -> None:
 
     expressions._compile.cache_clear()
     for _ in range(5):
-        evaluate("amount > 1", CASE)
+        evaluate_expression("amount > 1", CASE)
     assert expressions._compile.cache_info().hits == 4
 
 
@@ -353,10 +353,10 @@ def test_generated_expressions_match_python(text: str) -> None:
         expected: object = eval(text, {"__builtins__": {"max": max, "abs": abs}}, dict(_NAMES))
     except ArithmeticError:
         with pytest.raises(EvaluationError):
-            evaluate(text, _NAMES)
+            evaluate_expression(text, _NAMES)
         return
     try:
-        got = evaluate(text, _NAMES)
+        got = evaluate_expression(text, _NAMES)
     except UnsafeExpression as exc:
         assume("nested too deeply" not in exc.reason)
         raise
@@ -374,7 +374,7 @@ _TOKENS = [
 
 def _run_fuzz(text: str) -> None:
     with contextlib.suppress(ExpressionError):  # success or ExpressionError; anything else fails
-        evaluate(text, {"x": [1, 2], "y": "abc"})
+        evaluate_expression(text, {"x": [1, 2], "y": "abc"})
 
 
 @settings(max_examples=400, deadline=2000)
@@ -390,9 +390,9 @@ def test_random_text_only_raises_expression_errors(text: str) -> None:
 
 
 def test_get_reads_optional_case_data() -> None:
-    assert evaluate('get("needs_hearing", False) == True', {}) is False
-    assert evaluate('get("needs_hearing", False) == True', {"needs_hearing": True}) is True
-    assert evaluate('get("x")', {}) is None
+    assert evaluate_expression('get("needs_hearing", False) == True', {}) is False
+    assert evaluate_expression('get("needs_hearing", False) == True', {"needs_hearing": True}) is True
+    assert evaluate_expression('get("x")', {}) is None
     for bad in ("get(1)", 'get("a", 1, 2)', "get()", 'get("_secret")'):
         with pytest.raises(EvaluationError):
-            evaluate(bad, {"_secret": 1})
+            evaluate_expression(bad, {"_secret": 1})

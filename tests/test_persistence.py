@@ -9,27 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvalflow import (
-    CaseFormatError,
-    FakeClock,
-    Policy,
-    StepRefused,
-    case_state,
-    dump_case,
-    load_case,
-    load_organisation,
-    load_process,
-    start_case,
-)
+from approvalflow import FakeClock, StepRefused, dump_case, load_case, load_organisation, load_process, start_case
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.engine import Policy, case_state
+from approvalflow.engine.case import Case
+from approvalflow.errors import CaseFormatError
+from approvalflow.org.organisation import Organisation
 
 from .conftest import DATA, LICENSING, MARKET_ORG
 
 ACTORS = ["wang", "chen", "liu", "zhou", "li", "zhao", "zhang"]
 
 
-def walk(case, rng: random.Random, steps: int, moment: list[int]) -> list[tuple]:
+def walk(case: Case, rng: random.Random, steps: int, moment: list[int]) -> list[tuple[str, str, str, tuple[str, ...]]]:
     """Random completions through the licensing process; returns what happened."""
-    seen = []
+    seen: list[tuple[str, str, str, tuple[str, ...]]] = []
     for _ in range(steps):
         ready = case.ready_steps()
         if not ready:
@@ -49,7 +43,7 @@ def walk(case, rng: random.Random, steps: int, moment: list[int]) -> list[tuple]
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.integers(0, 12), st.sampled_from(list(Policy)))
-def test_restored_case_behaves_exactly_like_the_original(seed, cut, policy):
+def test_restored_case_behaves_exactly_like_the_original(seed: int, cut: int, policy: Policy) -> None:
     licensing, org = load_process(LICENSING), load_organisation(MARKET_ORG)
     clock = FakeClock("2026-09-28T09:00:00+08:00")
     original = start_case(licensing, org, clock=clock, data={"applicant": "甲公司"}, policy=policy, case_id="c1")
@@ -69,7 +63,7 @@ def test_restored_case_behaves_exactly_like_the_original(seed, cut, policy):
     assert restored.trail.verify()
 
 
-def test_call_activity_case_round_trip(org):
+def test_call_activity_case_round_trip(org: Organisation) -> None:
     from approvalflow import organisation_from_dict
 
     definition = load_process(DATA / "calls" / "main.bpmn")
@@ -89,27 +83,29 @@ def test_call_activity_case_round_trip(org):
     assert restored.is_completed and restored.path == ["review", "preside", "decide"]
 
 
-def test_unknown_version_is_refused(licensing, org, clock):
+def test_unknown_version_is_refused(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     doc = json.loads(dump_case(start_case(licensing, org, clock=clock)))
     doc["version"] = 99
     with pytest.raises(CaseFormatError, match="unknown case format version 99"):
         load_case(json.dumps(doc), licensing, org, name="case.json")
 
 
-def test_not_a_case(licensing, org):
+def test_not_a_case(licensing: ProcessDefinition, org: Organisation) -> None:
     with pytest.raises(CaseFormatError, match="not JSON"):
         load_case("{oops", licensing, org)
     with pytest.raises(CaseFormatError, match="not a serialized approvalflow case"):
         load_case("[]", licensing, org)
 
 
-def test_other_process_is_refused(licensing, org, clock, meeting_process):
+def test_other_process_is_refused(
+    licensing: ProcessDefinition, org: Organisation, clock: FakeClock, meeting_process: ProcessDefinition
+) -> None:
     text = dump_case(start_case(licensing, org, clock=clock))
     with pytest.raises(CaseFormatError, match="digest"):
         load_case(text, meeting_process, org)
 
 
-def test_tampered_trail_is_refused(licensing, org, clock):
+def test_tampered_trail_is_refused(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = start_case(licensing, org, clock=clock, data={"applicant": "甲公司"})
     case.complete("receive", "wang", data={"materials_complete": True})
     doc = json.loads(dump_case(case))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -66,7 +67,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "approvalflow.pytest_plugin", "-p", "no:cacheprovider", *args)
 
 
-def test_user_suite_runs_clean_and_rule_breaking_paths(inner):
+def test_user_suite_runs_clean_and_rule_breaking_paths(inner: pytest.Pytester) -> None:
     result = run(inner)
     result.assert_outcomes(passed=3, failed=1)
     # The failure names the process, the step id and name, and what happened instead.
@@ -79,7 +80,7 @@ def test_user_suite_runs_clean_and_rule_breaking_paths(inner):
     assert "BPMN coverage" not in result.stdout.str()  # coverage is off unless asked for
 
 
-def test_coverage_summary_and_report(inner, tmp_path):
+def test_coverage_summary_and_report(inner: pytest.Pytester, tmp_path: Path) -> None:
     report = tmp_path / "report"
     result = run(inner, "--af-coverage", f"--af-coverage-report={report}")
     result.assert_outcomes(passed=3, failed=1)
@@ -99,7 +100,7 @@ def test_coverage_summary_and_report(inner, tmp_path):
     assert 'class="miss" data-element-id="extend"' in page and 'class="hit" data-element-id="decide"' in page
 
 
-def test_af_start_and_af_org_ini_options(pytester, monkeypatch):
+def test_af_start_and_af_org_ini_options(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     org = pytester.path / "org.yaml"
     org.write_text(

@@ -32,19 +32,19 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "approvalflow.pytest_plugin", "-p", "no:cacheprovider", *args)
 
 
-def test_scenario_with_met_expect_passes(inner):
+def test_scenario_with_met_expect_passes(inner: pytest.Pytester) -> None:
     put(inner, "clean", "clean.scenario.yaml")
     result = run(inner, "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*clean.scenario.yaml::clean PASSED*"])
 
 
-def test_scenario_without_expect_passes_when_it_runs(inner):
+def test_scenario_without_expect_passes_when_it_runs(inner: pytest.Pytester) -> None:
     put(inner, "no_expect", "no_expect.scenario.yaml")
     run(inner).assert_outcomes(passed=1)
 
 
-def test_wrong_expect_lists_every_difference_with_step_index(inner):
+def test_wrong_expect_lists_every_difference_with_step_index(inner: pytest.Pytester) -> None:
     put(inner, "wrong", "wrong.scenario.yaml")
     result = run(inner)
     result.assert_outcomes(failed=1)
@@ -61,7 +61,7 @@ def test_wrong_expect_lists_every_difference_with_step_index(inner):
     assert "wrong.scenario.yaml: the run does not meet its expect: block" in out
 
 
-def test_invalid_scenario_fails_naming_file_and_line(inner):
+def test_invalid_scenario_fails_naming_file_and_line(inner: pytest.Pytester) -> None:
     put(inner, "invalid", "invalid.scenario.yaml")
     result = run(inner)
     result.assert_outcomes(failed=1)
@@ -70,14 +70,14 @@ def test_invalid_scenario_fails_naming_file_and_line(inner):
     assert "invalid.scenario.yaml:8, element 'steps[0]': steps[0]: actor 'nobody' is not a person" in out
 
 
-def test_scenarios_can_be_switched_off(inner):
+def test_scenarios_can_be_switched_off(inner: pytest.Pytester) -> None:
     put(inner, "wrong", "wrong.scenario.yaml")
     inner.makeini("[pytest]\naf_scenarios = false\n")
     result = run(inner)
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
-def test_scenario_items_count_towards_coverage(inner, tmp_path):
+def test_scenario_items_count_towards_coverage(inner: pytest.Pytester, tmp_path: Path) -> None:
     put(inner, "clean", "clean.scenario.yaml")
     result = run(inner, f"--af-coverage-report={tmp_path / 'cov'}")
     result.assert_outcomes(passed=1)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import pytest
 
 from approvalflow import StepRefused, load_process, organisation_from_dict, start_case
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.org.organisation import Organisation
 from approvalflow.pytest_plugin.scenario_items import compare
 from approvalflow.testing import Coverage, MovableClock, assert_refused, assert_that, exercised
 from approvalflow.testing.scenario import load_scenario
+from approvalflow.time.clock import FakeClock
 
 from .conftest import DATA
 
 APPLICANT = {"applicant": "某餐饮有限公司"}
 
 
-def test_clock_moves_by_durations_moments_and_working_days():
+def test_clock_moves_by_durations_moments_and_working_days() -> None:
     clock = MovableClock("2026-09-30T09:00:00+08:00")
     # Wednesday 09-30 + 1 working day: 10-01..10-07 are National Day holidays, Thursday 10-08 works.
     assert clock.advance_workdays(1).isoformat() == "2026-10-08T09:00:00+08:00"
@@ -30,7 +33,9 @@ def test_clock_moves_by_durations_moments_and_working_days():
         clock.advance("3 days")
 
 
-def test_assertion_messages_name_steps_and_what_happened(licensing, org, clock):
+def test_assertion_messages_name_steps_and_what_happened(
+    licensing: ProcessDefinition, org: Organisation, clock: FakeClock
+) -> None:
     case = start_case(licensing, org, clock=clock, data=APPLICANT)
     case.complete("receive", "wang", data={"materials_complete": True})
     with pytest.raises(AssertionError) as info:
@@ -47,7 +52,9 @@ def test_assertion_messages_name_steps_and_what_happened(licensing, org, clock):
         assert_that(case).is_completed()
 
 
-def test_passed_in_order_allows_steps_between(licensing, org, clock):
+def test_passed_in_order_allows_steps_between(
+    licensing: ProcessDefinition, org: Organisation, clock: FakeClock
+) -> None:
     case = start_case(licensing, org, clock=clock, data=APPLICANT)
     case.complete("receive", "wang", data={"materials_complete": False})
     case.complete("notify_correction", "wang")
@@ -57,7 +64,7 @@ def test_passed_in_order_allows_steps_between(licensing, org, clock):
         assert_that(case).passed_in_order("notify_correction", "notify_correction")
 
 
-def test_alert_assertions(licensing, org, clock):
+def test_alert_assertions(licensing: ProcessDefinition, org: Organisation, clock: FakeClock) -> None:
     case = start_case(licensing, org, clock=clock, data=APPLICANT)
     case.complete("receive", "wang", data={"materials_complete": True})
     case.complete("accept", "wang")  # 09-28: promised 10-23, statutory 10-30 (worked out in docs/time.md)
@@ -73,7 +80,9 @@ def test_alert_assertions(licensing, org, clock):
         assert_that(case).has_deadlines(promised="2026-10-16")
 
 
-def test_assert_refused_checks_rules_and_that_nothing_changed(licensing, org, clock):
+def test_assert_refused_checks_rules_and_that_nothing_changed(
+    licensing: ProcessDefinition, org: Organisation, clock: FakeClock
+) -> None:
     case = start_case(licensing, org, clock=clock, data=APPLICANT)
     refused = assert_refused(case, "receive", "liu", ["unauthorized"], data={"materials_complete": True})
     assert isinstance(refused, StepRefused)
@@ -83,7 +92,7 @@ def test_assert_refused_checks_rules_and_that_nothing_changed(licensing, org, cl
         assert_refused(case, "receive", "wang", data={"materials_complete": True})
 
 
-def test_coverage_of_a_parallel_split_and_join(clock):
+def test_coverage_of_a_parallel_split_and_join(clock: FakeClock) -> None:
     process = load_process(DATA / "parallel.bpmn")
     people = {"a": ["clerk", "reviewer", "deputy", "inspector", "leader"]}
     org = organisation_from_dict(
@@ -108,7 +117,7 @@ def test_coverage_of_a_parallel_split_and_join(clock):
     assert entry.missed_nodes == ["end"] and entry.missed_flows == ["f4"]
 
 
-def test_compare_reports_nothing_for_a_match_and_deadline_dates():
+def test_compare_reports_nothing_for_a_match_and_deadline_dates() -> None:
     scenario = load_scenario(DATA / "plugin" / "clean.yaml")[0]
     actual = {
         "completed": True,

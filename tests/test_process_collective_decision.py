@@ -26,7 +26,7 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     assert d.time_limit is None
     assert d.power is not None and d.power.category.value == "internal"
@@ -37,20 +37,20 @@ def test_metadata():
     assert all(s.node.risks and s.posts and s.time_limit for s in d.steps.values())
 
 
-def test_clean_decision():
+def test_clean_decision() -> None:
     out = run("clean")
     assert out["completed"] is True and out["path"] == ["propose", "solicit", "meeting", "minutes", "implement"]
     assert out["refused"] == [] and out["violations"] == [] and out["deadlines"] is None
 
 
-def test_quorum_last_speaker_and_the_proposer_implements():
+def test_quorum_last_speaker_and_the_proposer_implements() -> None:
     out = run("meeting_rules")
     # 2: 2 of 4 present; 3: the county head spoke first; 6: deputy-a did not propose the matter (deputy-b did)
     assert refused(out) == [(2, ["quorum"]), (3, ["last-speaker"]), (6, ["same-actor"])]
     assert out["completed"] is True and out["path"][-1] == "implement"
 
 
-def test_rejected_matter_is_not_implemented():
+def test_rejected_matter_is_not_implemented() -> None:
     out = run("rejected")
     # 1 for, 2 against of 3 present: no majority of those present -> meeting_passed False -> default flow
     assert out["completed"] is True and out["path"] == ["propose", "solicit", "meeting", "minutes"]
@@ -59,10 +59,10 @@ def test_rejected_matter_is_not_implemented():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "collective_decision.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

@@ -37,7 +37,7 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     meetings = {s: i.collective for s, i in d.steps.items() if i.collective is not None}
     assert set(meetings) == {"committees_deliberation", "party_meeting", "representatives_meeting"}
@@ -49,27 +49,27 @@ def test_metadata():
     assert all(s.node.risks and s.posts and s.time_limit for s in d.steps.values())
 
 
-def test_clean_four_deliberations_two_publications():
+def test_clean_four_deliberations_two_publications() -> None:
     out = run("clean")
     assert out["completed"] is True and out["path"] == FULL
     assert out["refused"] == [] and out["violations"] == []
 
 
-def test_party_meeting_quorum_and_majority_of_those_due():
+def test_party_meeting_quorum_and_majority_of_those_due() -> None:
     out = run("party_rejected")
     assert refused(out) == [(2, ["quorum"])]  # 3 of 6 present
     # 4 of 6 present, 3 for: 3 is not more than half of 6 -> not adopted -> end
     assert out["completed"] is True and out["path"] == FULL[:3]
 
 
-def test_representatives_quorum_and_majority_of_those_present():
+def test_representatives_quorum_and_majority_of_those_present() -> None:
     out = run("representatives_rejected")
     assert refused(out) == [(3, ["quorum"])]  # 3 of 6 present
     # 4 of 6 present, 2 for, 2 against: no majority of those present (art. 26) -> not adopted
     assert out["completed"] is True and out["path"] == FULL[:4]
 
 
-def test_a_committee_member_on_the_supervision_committee_cannot_supervise_his_matter():
+def test_a_committee_member_on_the_supervision_committee_cannot_supervise_his_matter() -> None:
     out = run("supervisor_not_committee")
     # cun-zhuren deliberated and implemented the matter; he also holds supervision-committee in this org
     assert refused(out) == [(6, ["separate-actors"])]
@@ -77,10 +77,10 @@ def test_a_committee_member_on_the_supervision_committee_cannot_supervise_his_ma
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "four_deliberations.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from approvalflow import UnknownReferenceError, load_process
+from approvalflow import load_process
+from approvalflow.errors import UnknownReferenceError
 from approvalflow.testing.scenario import run_scenario
 
 from .process_checks import assert_expect_block_holds, refused
@@ -27,7 +28,7 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_the_call_activity_brings_the_hearing_steps_and_their_rules():
+def test_the_call_activity_brings_the_hearing_steps_and_their_rules() -> None:
     d = load_process(PROCESS)
     assert d.steps["hearing"].node.kind == "callActivity"
     assert d.steps["hearing"].suspends_clock == "听证"
@@ -41,13 +42,13 @@ def test_the_call_activity_brings_the_hearing_steps_and_their_rules():
     assert all(s.node.risks for s in d.steps.values())
 
 
-def test_the_hearing_process_alone_does_not_load():
+def test_the_hearing_process_alone_does_not_load() -> None:
     # its af:separateFrom names 'review', which only the calling process has
     with pytest.raises(UnknownReferenceError, match="review"):
         load_process(ROOT / "processes" / "licensing" / "hearing.bpmn")
 
 
-def test_hearing_clean_path_suspends_the_case_clock():
+def test_hearing_clean_path_suspends_the_case_clock() -> None:
     out = run("hearing_clean")
     assert out["completed"] is True
     assert out["path"] == [
@@ -60,7 +61,7 @@ def test_hearing_clean_path_suspends_the_case_clock():
     assert out["deadlines"] == {"promised": "2026-11-06", "statutory": "2026-11-13"}
 
 
-def test_the_reviewer_may_not_preside_the_hearing():
+def test_the_reviewer_may_not_preside_the_hearing() -> None:
     out = run("presider_is_reviewer")
     assert refused(out) == [(4, ["separate-actors"])]  # 马立 reviewed, then tried to preside
     assert out["path"][-1] == "hearing_preside" and not out["completed"]
@@ -71,7 +72,7 @@ def test_the_reviewer_may_not_preside_the_hearing():
     assert out["alerts"] == []
 
 
-def test_one_extension_of_at_most_ten_days_and_the_principal_may_not_decide():
+def test_one_extension_of_at_most_ten_days_and_the_principal_may_not_decide() -> None:
     out = run("extension")
     assert refused(out) == [(3, ["extension"]), (5, ["unauthorized", "five-not-direct"])]
     assert out["completed"] is True
@@ -81,10 +82,10 @@ def test_one_extension_of_at_most_ten_days_and_the_principal_may_not_decide():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "general_licensing_hearing.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

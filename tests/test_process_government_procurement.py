@@ -28,7 +28,7 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     assert [s for s, i in d.steps.items() if i.domain is not None] == ["approve", "award"]
     assert all(d.step(s).domain.value == "procurement" for s in ("approve", "award"))  # type: ignore[union-attr]
@@ -37,13 +37,13 @@ def test_metadata():
     assert all(s.node.risks and s.posts and s.time_limit for s in d.steps.values())
 
 
-def test_clean_procurement():
+def test_clean_procurement() -> None:
     out = run("clean")
     assert out["completed"] is True and out["path"] == PATH
     assert out["refused"] == [] and out["violations"] == []
 
 
-def test_five_not_direct_separation_and_recusal():
+def test_five_not_direct_separation_and_recusal() -> None:
     out = run("refusals")
     assert refused(out) == [
         (1, ["separate-actors"]),  # cg-jianzhi requested: may not review his own budget
@@ -56,10 +56,10 @@ def test_five_not_direct_separation_and_recusal():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "government_procurement.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

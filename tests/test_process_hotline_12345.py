@@ -25,10 +25,14 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     tl = d.time_limit
-    assert tl is not None and (tl.promised, tl.statutory, tl.starts_after) == (15, None, "accept_call")
+    assert (
+        tl is not None
+        and tl.promised is not None
+        and (tl.promised, tl.statutory, tl.starts_after) == (15, None, "accept_call")
+    )
     assert (d.step("handle_emergency").time_limit, d.step("handle_emergency").unit) == (2, "hour")
     assert (d.step("handle").time_limit, d.step("handle").unit) == (10, "workday")
     assert set(d.step("callback").separate_from) == {"handle", "handle_emergency", "reply"}
@@ -38,7 +42,7 @@ def test_metadata():
     assert sum(d.step(s).time_limit or 0 for s in steps) <= tl.promised
 
 
-def test_clean_general_work_order():
+def test_clean_general_work_order() -> None:
     out = run("clean")
     assert out["completed"] is True
     assert out["path"] == ["accept_call", "dispatch", "handle", "reply", "callback", "close"]
@@ -46,7 +50,7 @@ def test_clean_general_work_order():
     assert out["deadlines"] == {"promised": "2026-11-23", "statutory": None}
 
 
-def test_emergency_late_and_the_handler_may_not_call_back():
+def test_emergency_late_and_the_handler_may_not_call_back() -> None:
     out = run("emergency_callback_by_handler")
     # 谢文 handled and replied: one separate-actors finding for each of the two steps, the rule id listed once
     assert refused(out) == [(4, ["separate-actors"])]
@@ -55,7 +59,7 @@ def test_emergency_late_and_the_handler_may_not_call_back():
     assert out["path"][1:3] == ["dispatch_emergency", "handle_emergency"] and out["completed"] is True
 
 
-def test_emergency_red_card_by_the_hour():
+def test_emergency_red_card_by_the_hour() -> None:
     out = run("emergency_red_card")
     # at 12:00 the 2-hour limit that ended at 11:30 has passed; the case (Nov 23) has no card
     assert out["alerts"] == [
@@ -64,10 +68,10 @@ def test_emergency_red_card_by_the_hour():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "hotline_12345.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

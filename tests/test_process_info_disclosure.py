@@ -26,10 +26,14 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     tl = d.time_limit
-    assert tl is not None and (tl.statutory, tl.promised, tl.extension, tl.starts_after) == (20, 15, 20, "register")
+    assert (
+        tl is not None
+        and tl.promised is not None
+        and (tl.statutory, tl.promised, tl.extension, tl.starts_after) == (20, 15, 20, "register")
+    )
     assert d.step("notify_correction").once
     assert d.step("await_correction").suspends_clock == "补正"
     assert d.step("consult_third_party").suspends_clock == "征求第三方意见"
@@ -39,14 +43,14 @@ def test_metadata():
     assert sum(d.step(s).time_limit or 0 for s in ("examine", "extend", "decide", "reply")) <= tl.promised
 
 
-def test_clean_request():
+def test_clean_request() -> None:
     out = run("clean")
     assert out["completed"] is True and out["path"] == ["register", "examine", "decide", "reply"]
     assert out["refused"] == [] and out["violations"] == []
     assert out["deadlines"] == {"promised": "2026-07-07", "statutory": "2026-07-14"}
 
 
-def test_correction_restarts_the_clock():
+def test_correction_restarts_the_clock() -> None:
     out = run("correction_restarts_clock")
     assert out["completed"] is True and out["path"].count("register") == 2
     # re-registered Wed Jun 24: Jun 25-26 (2), Jun 29-30 (4), Jul 1-3 (7), Jul 6-10 (12), Jul 13-15 (15),
@@ -55,14 +59,14 @@ def test_correction_restarts_the_clock():
     assert out["violations"] == []
 
 
-def test_a_second_correction_notice_is_refused():
+def test_a_second_correction_notice_is_refused() -> None:
     out = run("second_correction_refused")
     assert refused(out) == [(4, ["once"])]
     assert out["path"] == ["register", "notify_correction", "await_correction", "register"]
     assert out["deadlines"] == {"promised": "2026-07-15", "statutory": "2026-07-22"}
 
 
-def test_third_party_time_is_not_counted_and_one_extension_of_twenty():
+def test_third_party_time_is_not_counted_and_one_extension_of_twenty() -> None:
     out = run("third_party_extension")
     assert refused(out) == [(3, ["extension"])]  # 25 > 20 working days (art. 33)
     # consultation open Mon Jun 22 10:00 -> Mon Jul 6 10:00: working days after Jun 22 up to Jul 6 are
@@ -74,10 +78,10 @@ def test_third_party_time_is_not_counted_and_one_extension_of_twenty():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "info_disclosure.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

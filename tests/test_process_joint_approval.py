@@ -27,20 +27,26 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     assert d.power is not None and d.power.code == "140500-XK-0101"
     tl = d.time_limit
-    assert tl is not None and (tl.statutory, tl.promised, tl.extension, tl.starts_after) == (45, 30, 15, "accept")
+    assert (
+        tl is not None
+        and tl.promised is not None
+        and (tl.statutory, tl.promised, tl.extension, tl.starts_after) == (45, 30, 15, "accept")
+    )
     assert d.nodes["split"].kind == "parallelGateway" and d.nodes["join"].kind == "parallelGateway"
-    assert d.step("decide").domain is not None and d.step("decide").domain.value == "approval"
+    domain = d.step("decide").domain
+    assert domain is not None and domain.value == "approval"
+
     assert set(d.step("decide").separate_from) == {"review_market", "review_environment", "review_construction"}
     assert all(s.node.risks for s in d.steps.values())
     # the longest path on the case clock: one review (20) + extend (1) + decide (3) + deliver (5) = 29 <= 30
     assert sum(d.step(s).time_limit or 0 for s in ("review_market", "extend", "decide", "deliver")) <= tl.promised
 
 
-def test_clean_path_across_qingming_and_may_day():
+def test_clean_path_across_qingming_and_may_day() -> None:
     out = run("clean")
     assert out["completed"] is True
     assert out["path"] == ["accept", "review_market", "review_environment", "review_construction", "decide", "deliver"]
@@ -48,14 +54,14 @@ def test_clean_path_across_qingming_and_may_day():
     assert out["deadlines"] == {"promised": "2026-05-18", "statutory": "2026-06-08"}
 
 
-def test_recusal_and_five_not_direct():
+def test_recusal_and_five_not_direct() -> None:
     out = run("recusal_five_not_direct")
     # 郭敏 declared a conflict with 某化工有限公司; 高局长 is the principal (五不直接分管) and holds no deputy post
     assert refused(out) == [(1, ["recusal"]), (5, ["unauthorized", "five-not-direct"])]
     assert out["completed"] is True and out["violations"] == []
 
 
-def test_separation_extension_and_cards():
+def test_separation_extension_and_cards() -> None:
     out = run("separation_extension")
     # 肖红 accepted, so she may not review; 20 extension days > the 15 of art. 26
     assert refused(out) == [(1, ["separate-actors"]), (5, ["extension"])]
@@ -71,10 +77,10 @@ def test_separation_extension_and_cards():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "joint_approval.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

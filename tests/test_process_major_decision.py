@@ -28,7 +28,7 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     meeting = d.step("collective_decision")
     assert meeting.requires == FOUR
@@ -40,7 +40,7 @@ def test_metadata():
     assert all(s.node.risks and s.posts and s.time_limit for s in d.steps.values())
 
 
-def test_clean_major_decision():
+def test_clean_major_decision() -> None:
     out = run("clean")
     assert out["completed"] is True
     assert out["path"] == [
@@ -56,7 +56,7 @@ def test_clean_major_decision():
     assert out["refused"] == [] and out["violations"] == []
 
 
-def test_short_comment_period_loops_and_the_head_speaks_last():
+def test_short_comment_period_loops_and_the_head_speaks_last() -> None:
     out = run("short_comment_period")
     # 公众参与 opens with the parallel split after 起草 on Fri 03-06 10:00. Closing it on 03-26 is 20 days in:
     # refused (30 days counted from 03-07 end with 04-05). Closed on 04-07 with comment_days 20 < 30: back to
@@ -67,7 +67,7 @@ def test_short_comment_period_loops_and_the_head_speaks_last():
     assert out["completed"] is True and out["path"][-2:] == ["collective_decision", "archive"]
 
 
-def test_the_meeting_cannot_come_before_the_four_procedures():
+def test_the_meeting_cannot_come_before_the_four_procedures() -> None:
     case = start_case(
         load_process(PROCESS),
         load_organisation(ORG),
@@ -93,7 +93,7 @@ def test_the_meeting_cannot_come_before_the_four_procedures():
     assert [s.id for s in case.ready_steps()] == ["legality_review"]
 
 
-def test_public_participation_may_not_close_before_30_days():
+def test_public_participation_may_not_close_before_30_days() -> None:
     case = start_case(
         load_process(PROCESS),
         load_organisation(ORG),
@@ -112,10 +112,10 @@ def test_public_participation_may_not_close_before_30_days():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "major_decision.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

@@ -30,16 +30,20 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_the_2026_calendar_facts_used_here():
+def test_the_2026_calendar_facts_used_here() -> None:
     assert chinese_calendar.is_workday(date(2026, 9, 20)) and chinese_calendar.is_workday(date(2026, 10, 10))
     assert not any(chinese_calendar.is_workday(date(2026, 9, d)) for d in (25, 26, 27))
     assert not any(chinese_calendar.is_workday(date(2026, 10, d)) for d in range(1, 8))
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     tl = d.time_limit
-    assert tl is not None and (tl.statutory, tl.promised, tl.unit, tl.starts_after) == (30, 25, "workday", "accept")
+    assert (
+        tl is not None
+        and tl.promised is not None
+        and (tl.statutory, tl.promised, tl.unit, tl.starts_after) == (30, 25, "workday", "accept")
+    )
     assert d.power is not None and d.power.category.value == "payment"
     assert d.step("investigate_second").separate_from == ("investigate",)
     assert d.step("democratic_review").collective is not None
@@ -50,7 +54,7 @@ def test_metadata():
     assert sum(d.step(s).time_limit or 0 for s in ON_CLOCK) + 2 <= tl.promised
 
 
-def test_clean_case_with_publicity_not_counted():
+def test_clean_case_with_publicity_not_counted() -> None:
     out = run("clean")
     assert out["completed"] is True
     assert out["path"] == [
@@ -70,7 +74,7 @@ def test_clean_case_with_publicity_not_counted():
     assert out["deadlines"] == {"promised": "2026-11-02", "statutory": "2026-11-09"}
 
 
-def test_recusal_two_investigators_quorum_and_five_not_direct():
+def test_recusal_two_investigators_quorum_and_five_not_direct() -> None:
     out = run("refusals")
     # 0: xz-sun declared a conflict with 低保申请人王某 (近亲属); 3: xz-zhao did the first investigation;
     # 5: 3 of 6 members present < 2/3; 9: the bureau's head holds no deputy post and may not approve (五不直接分管)
@@ -86,7 +90,7 @@ def test_recusal_two_investigators_quorum_and_five_not_direct():
     assert out["deadlines"] == {"promised": "2026-11-02", "statutory": "2026-11-09"}
 
 
-def test_late_investigation_and_yellow_card():
+def test_late_investigation_and_yellow_card() -> None:
     out = run("late_investigation")
     # investigate ready Sep 14 10:00, 7 working days: Sep 15-18, 20, 21, 22 -> Sep 22; done Sep 28: late
     assert violations(out) == [("step-overdue", "investigate", "xz-zhao")]
@@ -98,10 +102,10 @@ def test_late_investigation_and_yellow_card():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "minimum_living.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

@@ -25,11 +25,15 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     assert d.power is not None and d.power.category.value == "penalty"
     tl = d.time_limit
-    assert tl is not None and (tl.statutory, tl.unit, tl.starts_after) == (90, "day", "file_case")
+    assert (
+        tl is not None
+        and tl.promised is not None
+        and (tl.statutory, tl.unit, tl.starts_after) == (90, "day", "file_case")
+    )
     assert d.step("cosign_investigation").separate_from == ("investigate",)
     assert d.step("legal_review").separate_from == ("investigate", "cosign_investigation")
     assert d.step("hearing").separate_from == ("investigate", "cosign_investigation")
@@ -43,7 +47,7 @@ def test_metadata():
     assert sum(d.step(s).time_limit or 0 for s in steps) == 85 <= tl.promised
 
 
-def test_clean_ordinary_case():
+def test_clean_ordinary_case() -> None:
     out = run("clean")
     assert out["completed"] is True
     assert out["path"] == [
@@ -55,7 +59,7 @@ def test_clean_ordinary_case():
     assert out["deadlines"] == {"promised": "2026-05-31", "statutory": "2026-05-31"}
 
 
-def test_two_officers_legal_review_hearing_and_fine_collection_are_separate():
+def test_two_officers_legal_review_hearing_and_fine_collection_are_separate() -> None:
     out = run("separate_officers")
     assert refused(out) == [
         (2, ["separate-actors"]),  # 郑义 may not co-sign his own investigation (art. 42)
@@ -66,14 +70,14 @@ def test_two_officers_legal_review_hearing_and_fine_collection_are_separate():
     assert out["completed"] is True and out["path"][5] == "hearing" and out["violations"] == []
 
 
-def test_major_case_collective_discussion():
+def test_major_case_collective_discussion() -> None:
     out = run("major_case_collective")
     # 2 of 4 present < 2/3; then 张局长 (principal) spoke first instead of last (末位表态)
     assert refused(out) == [(6, ["quorum"]), (7, ["last-speaker"])]
     assert out["path"][-2:] == ["collective", "decide"] and out["violations"] == []
 
 
-def test_overdue_investigation_and_case():
+def test_overdue_investigation_and_case() -> None:
     out = run("overdue")
     # investigate ready Mar 2 10:00, 25 days -> Mar 27; done May 25: late
     assert violations(out) == [("step-overdue", "investigate", "wuqiang")]
@@ -87,10 +91,10 @@ def test_overdue_investigation_and_case():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "ordinary_penalty.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

@@ -25,25 +25,31 @@ def run(name: str) -> dict[str, Any]:
     return run_scenario(SCENARIOS / f"{name}.scenario.yaml").to_json()
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     tl = d.time_limit
-    assert tl is not None and (tl.statutory, tl.promised, tl.extension, tl.unit) == (60, 55, 30, "day")
+    assert (
+        tl is not None
+        and tl.promised is not None
+        and (tl.statutory, tl.promised, tl.extension, tl.unit) == (60, 55, 30, "day")
+    )
     assert tl.starts_after == "accept"
-    assert d.step("register").time_limit + d.step("accept").time_limit == 15  # art. 22/23: 15 days to accept
+    register, accept = d.step("register").time_limit, d.step("accept").time_limit
+    assert register is not None and accept is not None and register + accept == 15  # art. 22/23: 15 days to accept
+
     assert all(s.node.risks for s in d.steps.values())
     # on the clock: investigate 35 + extend 1 + decide 10 + reply 5 = 51 <= 55
     assert sum(d.step(s).time_limit or 0 for s in ("investigate", "extend", "decide", "reply")) <= tl.promised
 
 
-def test_clean_petition():
+def test_clean_petition() -> None:
     out = run("clean")
     assert out["completed"] is True and out["path"] == ["register", "accept", "investigate", "decide", "reply"]
     assert out["refused"] == [] and out["violations"] == []
     assert out["deadlines"] == {"promised": "2026-08-30", "statutory": "2026-09-04"}
 
 
-def test_recusal_and_extension_of_at_most_thirty_days():
+def test_recusal_and_extension_of_at_most_thirty_days() -> None:
     out = run("recusal_extension")
     # 石伟 declared an interest in 某物业服务有限公司, a party; 40 days > the 30 of art. 34
     assert refused(out) == [(2, ["recusal"]), (4, ["extension"])]
@@ -54,7 +60,7 @@ def test_recusal_and_extension_of_at_most_thirty_days():
     assert out["completed"] is True
 
 
-def test_late_acceptance_and_red_cards():
+def test_late_acceptance_and_red_cards() -> None:
     out = run("late_acceptance")
     # accept ready Jul 1 10:00, 14 days -> Jul 15 (with register's 1 day: the 15 days of art. 23); done Jul 20
     assert violations(out) == [("step-overdue", "accept", "shiwei")]
@@ -69,10 +75,10 @@ def test_late_acceptance_and_red_cards():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "petition.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []

@@ -67,7 +67,7 @@ def new_case() -> Any:
     )
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     assert d.power is not None and d.power.category.value == "internal" and d.power.body == "县人民政府"
     tl = d.time_limit
@@ -88,11 +88,11 @@ def test_metadata():
     assert sum(s.time_limit or 0 for s in d.steps.values()) == 98
 
 
-def test_validates_clean_with_the_sample_county():
+def test_validates_clean_with_the_sample_county() -> None:
     assert validate_file(PROCESS, org=load_organisation(ORG)) == []
 
 
-def test_clean_three_reports_three_reviews_three_meetings_one_confirmation():
+def test_clean_three_reports_three_reviews_three_meetings_one_confirmation() -> None:
     out = run("clean")
     assert out["completed"] is True and out["path"] == FULL
     assert out["refused"] == [] and out["violations"] == []
@@ -101,7 +101,7 @@ def test_clean_three_reports_three_reviews_three_meetings_one_confirmation():
     assert out["deadlines"] == {"promised": "2026-12-25", "statutory": None}
 
 
-def test_a_department_may_not_review_its_own_list():
+def test_a_department_may_not_review_its_own_list() -> None:
     out = run("own_list")
     assert refused(out) == [(1, ["separate-actors"]), (4, ["separate-actors"])]  # bb-jianzhi drafted report_1
     # the other reviewer's return sends the first report back (退回重报)
@@ -109,7 +109,7 @@ def test_a_department_may_not_review_its_own_list():
     assert out["completed"] is False and out["violations"] == []
 
 
-def test_meetings_need_a_quorum_and_the_head_last_and_a_rejection_sends_the_list_back():
+def test_meetings_need_a_quorum_and_the_head_last_and_a_rejection_sends_the_list_back() -> None:
     out = run("meetings")
     assert refused(out) == [
         (4, ["quorum"]),  # 1 of 3 of the department's leadership
@@ -139,7 +139,7 @@ def test_meetings_need_a_quorum_and_the_head_last_and_a_rejection_sends_the_list
     assert out["completed"] is True and out["violations"] == []
 
 
-def test_late_legality_review_and_a_red_card_on_the_meeting():
+def test_late_legality_review_and_a_red_card_on_the_meeting() -> None:
     out = run("late_review")
     # ready Fri 09-18: Sun 09-20, 09-21..24, 09-28..30, 10-08, 10-09 -> due 10-09; done Mon 10-12
     assert violations(out) == [("step-overdue", "review_2", "gz-fazhi")]
@@ -147,7 +147,7 @@ def test_late_legality_review_and_a_red_card_on_the_meeting():
     assert [(a["level"], a["task"], a["deadline"]) for a in out["alerts"]] == [("red", "dept_meeting", "2026-10-19")]
 
 
-def test_the_standing_meeting_is_not_offered_before_the_reviews():
+def test_the_standing_meeting_is_not_offered_before_the_reviews() -> None:
     case = new_case()
     case.complete("report_1", "qd-lianluo", at="2026-08-21T10:00:00+08:00")
     with pytest.raises(StepNotReady):
@@ -160,7 +160,7 @@ def test_the_standing_meeting_is_not_offered_before_the_reviews():
     assert [s.id for s in case.ready_steps()] == ["review_1"]
 
 
-def test_a_drafter_does_not_review_a_later_round_either():
+def test_a_drafter_does_not_review_a_later_round_either() -> None:
     case = new_case()
     case.complete("report_1", "qd-lianluo", at="2026-08-21T10:00:00+08:00")
     case.complete("review_1", "bb-shenhe", at="2026-08-28T10:00:00+08:00")
@@ -184,7 +184,7 @@ def test_a_drafter_does_not_review_a_later_round_either():
     assert [s.id for s in case.ready_steps()] == ["expert_meeting"]
 
 
-def test_a_department_meeting_that_rejects_sends_back_to_the_second_report():
+def test_a_department_meeting_that_rejects_sends_back_to_the_second_report() -> None:
     case = new_case()
     case.complete("report_1", "qd-lianluo", at="2026-08-21T10:00:00+08:00")
     case.complete("review_1", "bb-shenhe", at="2026-08-28T10:00:00+08:00")
@@ -205,11 +205,11 @@ def test_a_department_meeting_that_rejects_sends_back_to_the_second_report():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "power_list_review.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []
     assert out["path"][:4] == ["report_1", "review_1", "report_1", "review_1"]  # one 退回重报
@@ -218,7 +218,7 @@ def test_the_example_runs_clean():
 @pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_no_walk_lets_a_drafter_review_or_skips_a_round(data: st.DataObject):
+def test_no_walk_lets_a_drafter_review_or_skips_a_round(data: st.DataObject) -> None:
     walk = data.draw(walks(load_process(PROCESS), load_organisation(ORG), unit="county-government", max_steps=20))
     done = [(s.task, s.actor) for s in walk.steps if not s.breaks]
     tasks = [t for t, _ in done]

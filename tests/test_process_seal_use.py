@@ -29,10 +29,10 @@ from approvalflow import (
     load_process_string,
     start_case,
     validate_file,
-    validate_string,
 )
 from approvalflow.testing.scenario import run_scenario
 from approvalflow.testing.strategies import walks
+from approvalflow.validation import validate_string
 
 from .process_checks import assert_expect_block_holds, refused, violations
 
@@ -66,7 +66,7 @@ def approved_major_case(process_text: str | None = None) -> Any:
     return case
 
 
-def test_metadata():
+def test_metadata() -> None:
     d = load_process(PROCESS)
     assert d.power is not None and d.power.category.value == "internal" and d.power.body == "县人民政府"
     tl = d.time_limit
@@ -85,11 +85,11 @@ def test_metadata():
     assert len(risks) == 11 and {r.level.value for r in risks.values()} == {"high", "medium", "low"}
 
 
-def test_validates_clean_with_the_sample_county():
+def test_validates_clean_with_the_sample_county() -> None:
     assert validate_file(PROCESS, org=load_organisation(ORG)) == []
 
 
-def test_clean_ordinary_use_across_the_dragon_boat_holiday():
+def test_clean_ordinary_use_across_the_dragon_boat_holiday() -> None:
     out = run("clean")
     assert out["completed"] is True and out["path"] == ORDINARY
     assert out["refused"] == [] and out["violations"] == []
@@ -97,14 +97,14 @@ def test_clean_ordinary_use_across_the_dragon_boat_holiday():
     assert out["deadlines"] == {"promised": "2026-06-25", "statutory": None}
 
 
-def test_the_seal_keeper_may_not_seal_his_own_application():
+def test_the_seal_keeper_may_not_seal_his_own_application() -> None:
     out = run("keeper_is_applicant")
     # 3: gz-wenshu applied and holds seal-keeper; 5: only gz-yinguan, who registered, may stamp
     assert refused(out) == [(3, ["separate-actors"]), (5, ["same-actor"])]
     assert out["completed"] is True and out["path"] == ORDINARY
 
 
-def test_major_matter_needs_the_collective_decision_first():
+def test_major_matter_needs_the_collective_decision_first() -> None:
     out = run("major_matter")
     assert refused(out) == [(3, ["quorum"]), (4, ["last-speaker"])]  # 2 of 4 present; the county head first
     assert out["completed"] is True and out["path"] == MAJOR and out["violations"] == []
@@ -113,7 +113,7 @@ def test_major_matter_needs_the_collective_decision_first():
     assert out["deadlines"] == {"promised": "2026-06-11", "statutory": None}
 
 
-def test_a_matter_the_meeting_rejects_is_not_sealed():
+def test_a_matter_the_meeting_rejects_is_not_sealed() -> None:
     out = run("not_passed")
     assert out["completed"] is True and out["path"] == MAJOR[:4]
     # ready Mon 06-01 15:00, 1 working day: due Tue 06-02; approved Wed 06-03
@@ -122,14 +122,14 @@ def test_a_matter_the_meeting_rejects_is_not_sealed():
     assert out["deadlines"]["promised"] == "2026-06-10"
 
 
-def test_alerts_while_the_keeper_waits():
+def test_alerts_while_the_keeper_waits() -> None:
     out = run("waiting_keeper")
     cards = {(a["level"], a["scope"], a["task"], a["deadline"]) for a in out["alerts"]}
     # registration ready Thu 06-18, due Mon 06-22, red on Wed 06-24; the case (due Thu 06-25) yellow
     assert cards == {("red", "step", "register", "2026-06-22"), ("yellow", "case", None, "2026-06-25")}
 
 
-def test_without_approval_nothing_is_sealed():
+def test_without_approval_nothing_is_sealed() -> None:
     case = start_case(
         load_process(PROCESS),
         load_organisation(ORG),
@@ -142,7 +142,7 @@ def test_without_approval_nothing_is_sealed():
     assert case.is_completed and case.path == ORDINARY[:3]
 
 
-def test_the_seal_is_not_offered_before_the_meeting():
+def test_the_seal_is_not_offered_before_the_meeting() -> None:
     case = approved_major_case()
     assert [s.id for s in case.ready_steps()] == ["collective"]
     with pytest.raises(StepNotReady):
@@ -151,7 +151,7 @@ def test_the_seal_is_not_offered_before_the_meeting():
         case.complete("register", "gz-yinguan", at="2026-06-02T11:00:00+08:00")
 
 
-def test_the_head_may_not_approve_as_the_office():
+def test_the_head_may_not_approve_as_the_office() -> None:
     case = start_case(
         load_process(PROCESS),
         load_organisation(ORG),
@@ -178,10 +178,10 @@ def redrawn_without_meeting() -> str:
     extra = etree.Element(f"{{{BPMN}}}incoming")
     extra.text = "f_gw_major"
     register.insert(register.index(register.find(f"{{{BPMN}}}outgoing")), extra)  # incoming before outgoing
-    return etree.tostring(tree, encoding="unicode")
+    return str(etree.tostring(tree, encoding="unicode"))
 
 
-def test_the_seal_steps_own_requires_catches_a_chart_that_skips_the_meeting():
+def test_the_seal_steps_own_requires_catches_a_chart_that_skips_the_meeting() -> None:
     text = redrawn_without_meeting()
     rules = {(f.rule, f.element) for f in validate_string(text, filename="redrawn.bpmn")}
     assert ("requires-not-dominating", "stamp_major") in rules
@@ -194,7 +194,7 @@ def test_the_seal_steps_own_requires_catches_a_chart_that_skips_the_meeting():
     assert case.path == ["apply", "dept_review", "office_approve", "register_major"]
 
 
-def test_record_policy_keeps_the_precedence_finding():
+def test_record_policy_keeps_the_precedence_finding() -> None:
     definition = load_process_string(redrawn_without_meeting(), filename="redrawn.bpmn")
     case = start_case(
         definition,
@@ -211,7 +211,7 @@ def test_record_policy_keeps_the_precedence_finding():
     assert [(f.rule, f.step) for f in found] == [("precedence", "stamp_major")]
 
 
-def test_a_proper_meeting_opens_the_seal():
+def test_a_proper_meeting_opens_the_seal() -> None:
     case = approved_major_case()
     case.complete("collective", "county-head", meeting=MEETING, at="2026-06-05T16:00:00+08:00")
     assert case.data["collective_passed"] is True
@@ -221,11 +221,11 @@ def test_a_proper_meeting_opens_the_seal():
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.scenario.yaml")), ids=lambda p: p.name)
-def test_expect_blocks_hold(path: Path):
+def test_expect_blocks_hold(path: Path) -> None:
     assert_expect_block_holds(path)
 
 
-def test_the_example_runs_clean():
+def test_the_example_runs_clean() -> None:
     out = run_scenario(ROOT / "examples" / "scenarios" / "seal_use.scenario.yaml").to_json()
     assert out["completed"] and out["refused"] == [] and out["violations"] == []
     assert out["path"] == MAJOR
@@ -234,7 +234,7 @@ def test_the_example_runs_clean():
 @pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_every_walk_seals_a_major_matter_only_after_the_meeting_and_never_by_the_applicant(data: st.DataObject):
+def test_every_walk_seals_a_major_matter_only_after_the_meeting_and_never_by_the_applicant(data: st.DataObject) -> None:
     walk = data.draw(walks(load_process(PROCESS), load_organisation(ORG), unit="county-government", max_steps=12))
     done = [(s.task, s.actor) for s in walk.steps if not s.breaks]
     tasks = [t for t, _ in done]

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approvalflow import Policy, StepRefused, case_state, load_organisation, load_process
-from approvalflow.testing.strategies import SEASONS, branch_data, moments, replay, walks
+from approvalflow import StepRefused, load_organisation, load_process
+from approvalflow.engine import Policy, case_state
+from approvalflow.testing.strategies import SEASONS, Walk, branch_data, moments, replay, walks
 
 from .conftest import LICENSING, ROOT
 
@@ -30,7 +32,7 @@ QUICK = settings(max_examples=4, deadline=None, suppress_health_check=[HealthChe
 @pytest.mark.slow
 @SETTINGS
 @given(walks(PROCESS, ORG, unit=UNIT, mode="break", breaks=2))
-def test_a_refused_step_changes_nothing(walk):
+def test_a_refused_step_changes_nothing(walk: Walk) -> None:
     run = replay(walk, PROCESS, ORG, policy=Policy.ENFORCE)
     case = run.case
     # Replay again, stopping before each refused attempt to compare the case before and after it.
@@ -51,7 +53,7 @@ def test_a_refused_step_changes_nothing(walk):
 @pytest.mark.slow
 @SETTINGS
 @given(walks(PROCESS, ORG, unit=UNIT, mode="respect"))
-def test_every_walk_ends_completed_or_with_a_ready_step(walk):
+def test_every_walk_ends_completed_or_with_a_ready_step(walk: Walk) -> None:
     case = replay(walk, PROCESS, ORG).case
     assert case.is_completed or case.ready_steps(), walk.stopped
     assert case.is_completed == walk.completed
@@ -61,7 +63,7 @@ def test_every_walk_ends_completed_or_with_a_ready_step(walk):
 @pytest.mark.slow
 @SETTINGS
 @given(walks(PROCESS, ORG, unit=UNIT, mode="break", breaks=2))
-def test_findings_under_record_equal_refusals_under_enforce(walk):
+def test_findings_under_record_equal_refusals_under_enforce(walk: Walk) -> None:
     recorded_walk = walk.without_retries()  # the rule-breaking attempts go through
     recorded = replay(recorded_walk, PROCESS, ORG, policy=Policy.RECORD)
     assert recorded.refused == {}
@@ -89,16 +91,18 @@ def test_findings_under_record_equal_refusals_under_enforce(walk):
 
 @settings(max_examples=50, deadline=None)
 @given(moments(("spring-festival",)))
-def test_moments_fall_in_office_hours_of_the_season(moment):
+def test_moments_fall_in_office_hours_of_the_season(moment: datetime) -> None:
     first, last = SEASONS["spring-festival"]
     assert first <= moment.date() <= last
-    assert moment.utcoffset().total_seconds() == 8 * 3600
+    offset = moment.utcoffset()
+    assert offset is not None and offset.total_seconds() == 8 * 3600
+
     assert (8, 30) <= (moment.hour, moment.minute) <= (17, 30)
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.data())
-def test_branch_data_steers_the_gateway_it_draws(data):
+def test_branch_data_steers_the_gateway_it_draws(data: st.DataObject) -> None:
     # After 'review' come gw_hearing (needs_hearing) and gw_extension (needs_extension): the data drawn must make
     # the engine take a branch at each, so both names are set, to values the conditions read as booleans.
     chosen = data.draw(branch_data(PROCESS, ["review"], {"applicant": "x"}))
@@ -110,7 +114,7 @@ def test_branch_data_steers_the_gateway_it_draws(data):
 
 @QUICK
 @given(walks(PROCESS, ORG, unit=UNIT, mode="break"))
-def test_quick_walks_replay_to_the_same_path(walk):
+def test_quick_walks_replay_to_the_same_path(walk: Walk) -> None:
     # The fast suite's share of the slow properties above: a few walks, replayed under enforce.
     run = replay(walk, PROCESS, ORG)
     assert run.case.path == [s.task for s in walk.steps if not s.breaks]

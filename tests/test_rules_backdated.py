@@ -14,15 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvalflow import (
-    FakeClock,
-    Policy,
-    StepRefused,
-    load_process,
-    load_process_string,
-    organisation_from_dict,
-    start_case,
-)
+from approvalflow import FakeClock, StepRefused, load_process, load_process_string, organisation_from_dict, start_case
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.engine import Policy
+from approvalflow.engine.case import Case
+from approvalflow.rules.findings import Finding
 from approvalflow.supervision.conformance import check_trace
 from approvalflow.supervision.eventlog import LogEvent, Trace
 
@@ -38,15 +34,15 @@ ORG = organisation_from_dict(
 
 
 @pytest.fixture(scope="module")
-def parallel() -> Any:
+def parallel() -> ProcessDefinition:
     return load_process(DATA / "parallel.bpmn")
 
 
-def new_case(parallel: Any, policy: Policy = Policy.ENFORCE) -> Any:
+def new_case(parallel: ProcessDefinition, policy: Policy = Policy.ENFORCE) -> Case:
     return start_case(parallel, ORG, clock=FakeClock(START), policy=policy)
 
 
-def snapshot(case: Any) -> tuple[Any, ...]:
+def snapshot(case: Case) -> tuple[Any, ...]:
     return (
         [(r.id, r.since) for r in case.ready_steps()],
         list(case.history),
@@ -57,7 +53,13 @@ def snapshot(case: Any) -> tuple[Any, ...]:
     )
 
 
-def refused(case: Any, step: str, actor: str, at: datetime) -> StepRefused:
+def findings_of(error: StepRefused) -> list[Finding]:
+    """The findings of a refusal, as :class:`Finding` (``errors.py``, the bottom layer, types them ``object``)."""
+    assert all(isinstance(f, Finding) for f in error.findings)
+    return [f for f in error.findings if isinstance(f, Finding)]
+
+
+def refused(case: Case, step: str, actor: str, at: datetime) -> StepRefused:
     before = snapshot(case)
     with pytest.raises(StepRefused) as exc:
         case.complete(step, actor, at=at)
@@ -70,31 +72,31 @@ D = timedelta(days=1)
 
 
 @pytest.mark.parametrize("early", [timedelta(seconds=1), H, D, 400 * D])
-def test_a_first_step_dated_before_the_case_started_is_refused(parallel: Any, early: timedelta) -> None:
+def test_a_first_step_dated_before_the_case_started_is_refused(parallel: ProcessDefinition, early: timedelta) -> None:
     case = new_case(parallel)
     exc = refused(case, "accept", "a", START - early)
     assert exc.rules == ["backdated"]
-    assert "before it became ready" in exc.findings[0].message
+    assert "before it became ready" in findings_of(exc)[0].message
 
 
 @pytest.mark.parametrize("early", [timedelta(seconds=1), H, 3 * D])
-def test_a_step_dated_before_it_became_ready_is_refused(parallel: Any, early: timedelta) -> None:
+def test_a_step_dated_before_it_became_ready_is_refused(parallel: ProcessDefinition, early: timedelta) -> None:
     case = new_case(parallel)
     case.complete("accept", "a", at=START + D)
     assert refused(case, "hearing", "b", START + D - early).rules == ["backdated"]
 
 
-def test_a_step_dated_before_the_last_completion_is_refused(parallel: Any) -> None:
+def test_a_step_dated_before_the_last_completion_is_refused(parallel: ProcessDefinition) -> None:
     case = new_case(parallel)
     case.complete("accept", "a", at=START + H)
     case.complete("hearing", "b", at=START + 5 * D)
     # inspection became ready with the hearing (START + H) but is dated before the hearing's completion
     exc = refused(case, "inspection", "b", START + 2 * D)
     assert exc.rules == ["backdated"]
-    assert "'hearing'" in exc.findings[0].message
+    assert "'hearing'" in findings_of(exc)[0].message
 
 
-def test_the_same_moment_is_not_backdated(parallel: Any) -> None:
+def test_the_same_moment_is_not_backdated(parallel: ProcessDefinition) -> None:
     case = new_case(parallel)
     assert case.complete("accept", "a", at=START) == []
     assert case.complete("hearing", "b", at=START) == []
@@ -109,7 +111,9 @@ def test_the_same_moment_is_not_backdated(parallel: Any) -> None:
         (H, 3 * H, 2 * H),  # before the hearing
     ],
 )
-def test_under_record_a_backdated_completion_is_a_finding(parallel: Any, moments: tuple[timedelta, ...]) -> None:
+def test_under_record_a_backdated_completion_is_a_finding(
+    parallel: ProcessDefinition, moments: tuple[timedelta, ...]
+) -> None:
     case = new_case(parallel, Policy.RECORD)
     found = []
     for step, actor, offset in zip(("accept", "hearing", "inspection"), "abb", moments, strict=True):
@@ -170,27 +174,27 @@ def log(*events: tuple[str, str, timedelta]) -> Trace:
     return Trace("c1", [LogEvent(step, START + offset, resource=who, unit="u") for step, who, offset in events])
 
 
-def backdated_events(trace: Trace, parallel: Any) -> list[tuple[str | None, str | None]]:
+def backdated_events(trace: Trace, parallel: ProcessDefinition) -> list[tuple[str | None, str | None]]:
     result = check_trace(trace, parallel, ORG)
     return [(f.step, f.actor) for f in result.findings if f.rule == "backdated"]
 
 
-def test_log_check_passes_a_trace_in_time_order(parallel: Any) -> None:
+def test_log_check_passes_a_trace_in_time_order(parallel: ProcessDefinition) -> None:
     trace = log(("accept", "a", H), ("hearing", "b", 2 * H), ("inspection", "b", 3 * H), ("decide", "c", 4 * H))
     assert backdated_events(trace, parallel) == []
 
 
-def test_log_check_reports_a_timestamp_going_backwards(parallel: Any) -> None:
+def test_log_check_reports_a_timestamp_going_backwards(parallel: ProcessDefinition) -> None:
     trace = log(("accept", "a", H), ("hearing", "b", 5 * H), ("inspection", "b", 3 * H), ("decide", "c", 6 * H))
     assert backdated_events(trace, parallel) == [("inspection", "b")]
 
 
-def test_log_check_reports_an_event_before_its_step_was_ready(parallel: Any) -> None:
+def test_log_check_reports_an_event_before_its_step_was_ready(parallel: ProcessDefinition) -> None:
     trace = log(("accept", "a", 5 * H), ("hearing", "b", 2 * H), ("inspection", "b", 6 * H), ("decide", "c", 7 * H))
     assert backdated_events(trace, parallel) == [("hearing", "b")]
 
 
-def test_log_check_reports_an_event_before_the_case_started(parallel: Any) -> None:
+def test_log_check_reports_an_event_before_the_case_started(parallel: ProcessDefinition) -> None:
     # the case starts at the first event's moment; a later event dated before it is backdated
     trace = log(("accept", "a", 5 * H), ("hearing", "b", 6 * H), ("inspection", "b", 7 * H), ("decide", "c", -D))
     assert backdated_events(trace, parallel) == [("decide", "c")]

@@ -15,18 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvalflow import (
-    FakeClock,
-    MeetingRecordError,
-    OrganisationError,
-    Policy,
-    StepRefused,
-    load_process_string,
-    organisation_from_dict,
-    start_case,
-)
-from approvalflow.errors import DefinitionError
+from approvalflow import FakeClock, StepRefused, load_process_string, organisation_from_dict, start_case
+from approvalflow.engine import Policy
+from approvalflow.errors import DefinitionError, InvalidTypeError, MeetingRecordError, OrganisationError
 from approvalflow.org.meetings import Meeting, meeting_from
+from approvalflow.rules.findings import Finding
 from approvalflow.validation import validate_string
 
 START = "2026-06-01T09:00:00+08:00"
@@ -147,13 +140,17 @@ def test_the_message_names_the_group_and_the_difference() -> None:
     case = case_at()
     with pytest.raises(StepRefused) as exc:
         case.complete("meeting", "boss", meeting=full(["boss", "dep1", "dep2", "clerk"]), at=LATER)
-    message = next(f.message for f in exc.value.findings if f.rule == "meeting-members")
+    assert all(isinstance(f, Finding) for f in exc.value.findings)  # typed object in errors.py, the bottom layer
+    message = next(f.message for f in exc.value.findings if isinstance(f, Finding) and f.rule == "meeting-members")
     assert "dep3" in message and "clerk" in message and "领导班子" in message
 
 
 def test_the_whole_group_in_any_order_passes() -> None:
     case = case_at()
-    record = {"members": ["dep3", "dep1", "boss", "dep2"], "present": ["dep1", "dep2", "boss"]}
+    record: dict[str, list[str] | list[list[str]]] = {
+        "members": ["dep3", "dep1", "boss", "dep2"],
+        "present": ["dep1", "dep2", "boss"],
+    }
     record["votes"] = [["dep2", "for"], ["dep1", "against"], ["boss", "for"]]
     assert case.complete("meeting", "boss", meeting=record, at="2026-06-02T10:00:00+08:00") == []
     assert case.data["meeting_passed"] is True
@@ -210,9 +207,10 @@ def test_a_group_attribute_must_be_one_id(value: str) -> None:
 
 
 def test_the_group_defaults_to_leadership_and_is_read() -> None:
-    assert load_process_string(process()).steps["meeting"].collective.group == "leadership"
-    read = load_process_string(process('<af:collective group=" party "/>'))
-    assert read.steps["meeting"].collective.group == "party"
+    default = load_process_string(process()).steps["meeting"].collective
+    assert default is not None and default.group == "leadership"
+    read = load_process_string(process('<af:collective group=" party "/>')).steps["meeting"].collective
+    assert read is not None and read.group == "party"
 
 
 def with_groups(groups: Any) -> dict[str, Any]:
@@ -283,7 +281,7 @@ MALFORMED = {
 def test_a_malformed_record_is_a_type_error_from_meeting_from(name: str) -> None:
     with pytest.raises(TypeError) as exc:
         meeting_from(MALFORMED[name])
-    assert type(exc.value) is TypeError and str(exc.value)
+    assert type(exc.value) is InvalidTypeError and str(exc.value)  # a TypeError of the package's tree
 
 
 @pytest.mark.parametrize("name", sorted(MALFORMED))

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvalflow import FakeClock, OrganisationError, Policy, StepRefused, organisation_from_dict, start_case
+from approvalflow import FakeClock, StepRefused, organisation_from_dict, start_case
+from approvalflow.engine import Policy
+from approvalflow.errors import OrganisationError
 from approvalflow.org.organisation import party_key
 
 START = "2026-09-28T09:00:00+08:00"

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from approvalflow import FakeClock, Policy, StepRefused, load_process_string, organisation_from_dict, start_case
+from approvalflow import FakeClock, StepRefused, load_process_string, organisation_from_dict, start_case
+from approvalflow.engine import Policy
 from approvalflow.simulation.replay import Trace, replay_traces
 from approvalflow.supervision.conformance import check_trace
 from approvalflow.supervision.eventlog import LogEvent

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from approvalflow import (
-    FakeClock,
-    UnsafeContentError,
-    XmlError,
-    load_process_string,
-    organisation_from_dict,
-    start_case,
-)
+from approvalflow import FakeClock, load_process_string, organisation_from_dict, start_case
+from approvalflow.errors import UnsafeContentError, XmlError
 
 from .test_loader import HEAD, model
 
@@ -49,7 +45,7 @@ def payloads(marker: Path) -> list[str]:
     ]
 
 
-def test_condition_payloads_are_refused_at_load_time(tmp_path: Path):
+def test_condition_payloads_are_refused_at_load_time(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     for payload in payloads(marker):
         text = model(CONDITION_MODEL.format(cond=payload.replace("&", "&amp;").replace("<", "&lt;")))
@@ -61,7 +57,7 @@ def test_condition_payloads_are_refused_at_load_time(tmp_path: Path):
 
 
 @pytest.mark.allow_code_execution
-def test_bare_engine_would_have_run_it(tmp_path: Path):
+def test_bare_engine_would_have_run_it(tmp_path: Path) -> None:
     """Why this matters: SpiffWorkflow's default engine evaluates the same text with eval() and builtins."""
     from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
@@ -70,12 +66,12 @@ def test_bare_engine_would_have_run_it(tmp_path: Path):
     assert marker.exists()
 
 
-def test_runtime_bombs_fail_cleanly():
+def test_runtime_bombs_fail_cleanly() -> None:
     text = model(CONDITION_MODEL.format(cond="amount ** amount ** amount > 1"))
     definition = load_process_string(text, filename="bomb.bpmn")
     org = organisation_from_dict({"units": [{"id": "u"}], "people": {"a": {"unit": "u"}}})
     case = start_case(definition, org, clock=FakeClock("2026-01-05T09:00:00+08:00"))
-    from approvalflow import EngineError
+    from approvalflow.errors import EngineError
 
     with pytest.raises(EngineError):
         case.complete("t1", "a", data={"amount": 99})
@@ -91,7 +87,7 @@ SCRIPT = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:
 <bpmn:sequenceFlow id="f3" sourceRef="t1" targetRef="end"/>"""
 
 
-def test_script_tasks_are_refused_without_trusted_functions(tmp_path: Path):
+def test_script_tasks_are_refused_without_trusted_functions(tmp_path: Path) -> None:
     marker = tmp_path / "script"
     text = model(SCRIPT.format(script=f"import os; os.system('touch {marker}')"))
     with pytest.raises(UnsafeContentError, match="trusted function") as info:
@@ -100,10 +96,10 @@ def test_script_tasks_are_refused_without_trusted_functions(tmp_path: Path):
     assert not marker.exists()
 
 
-def test_script_task_runs_only_a_registered_function():
-    calls = []
+def test_script_task_runs_only_a_registered_function() -> None:
+    calls: list[dict[str, Any]] = []
 
-    def stamp(data):
+    def stamp(data: Mapping[str, Any]) -> dict[str, Any]:
         calls.append(dict(data))
         return {"stamped": True}
 
@@ -125,12 +121,12 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D"><bpmn:documentation>&lol4;</bpmn:documentation></bpmn:definitions>"""
 
 
-def test_entity_expansion_is_refused():
+def test_entity_expansion_is_refused() -> None:
     with pytest.raises(XmlError, match="DOCTYPE"):
         load_process_string(BILLION_LAUGHS, filename="laughs.bpmn")
 
 
-def test_external_entities_are_refused(tmp_path: Path):
+def test_external_entities_are_refused(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
     text = (

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from approvalflow.cli.main import main
 from approvalflow.cli.simulate import ProgressBar
@@ -20,7 +23,7 @@ KEYS = {
 }  # fmt: skip
 
 
-def test_json_has_exactly_the_contract_keys(capsys):
+def test_json_has_exactly_the_contract_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(EXAMPLE), "--cases", "200", "--seed", "4", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert set(d) == KEYS
@@ -32,7 +35,7 @@ def test_json_has_exactly_the_contract_keys(capsys):
     assert all(0 <= u <= 1 for u in d["utilization"].values())
 
 
-def test_human_output_is_a_short_table(capsys):
+def test_human_output_is_a_short_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(BENCH), "--cases", "500", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "approval_params_247: 500 cases, seed 1" in out
@@ -40,7 +43,7 @@ def test_human_output_is_a_short_table(capsys):
     assert "working days" not in out  # a Prosimos model has no working-day calendar
 
 
-def test_bad_model_exits_2_naming_file_line_and_key(tmp_path, capsys):
+def test_bad_model_exits_2_naming_file_line_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"process: {ROOT / 'processes/licensing/general_licensing.bpmn'}\nstafff: {{}}\n", encoding="utf-8")
     assert main(["simulate", str(bad)]) == 2
@@ -48,12 +51,12 @@ def test_bad_model_exits_2_naming_file_line_and_key(tmp_path, capsys):
     assert f"{bad}:2" in err and "stafff" in err and "Traceback" not in err
 
 
-def test_bad_usage_exits_2(capsys):
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(BENCH), "--cases", "0"]) == 2
     assert "at least 1" in capsys.readouterr().err
 
 
-def test_compare_csv_and_charts(tmp_path, capsys):
+def test_compare_csv_and_charts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["simulate", str(EXAMPLE), "--cases", "150", "--seed", "2", "--compare", str(VARIANT),
          "--csv", str(tmp_path / "r.csv"), "--charts", str(tmp_path / "charts")]
@@ -65,7 +68,7 @@ def test_compare_csv_and_charts(tmp_path, capsys):
     assert list((tmp_path / "charts").glob("*.svg"))
 
 
-def test_progress_bar_draws_on_stderr(capsys):
+def test_progress_bar_draws_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     bar = ProgressBar(sys.stderr, width=10)
     for done in (0, 500, 1000):
         bar(done, 1000)
@@ -73,7 +76,7 @@ def test_progress_bar_draws_on_stderr(capsys):
     assert "[#####     ]  50%" in err and err.endswith("100% 1,000/1,000 cases\n")
 
 
-def test_simulate_never_imports_spiffworkflow_or_pydantic():
+def test_simulate_never_imports_spiffworkflow_or_pydantic() -> None:
     code = (
         "import sys; from approvalflow.cli.main import main; "
         f"main(['simulate', {str(BENCH)!r}, '--cases', '100', '--json']); "

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from approvalflow.simulation import SimulationError, SimulationModel, load_model, simulate
+from approvalflow.simulation import SimulationError, SimulationModel, load_simulation_model, simulate
 
 from .simulation_fixtures import ALWAYS, bpmn, serial, write_model
 
@@ -51,11 +51,11 @@ def mm_model(tmp_path: Path, lam_per_hour: float, servers: int, mean_minutes: fl
             "steps": {"work": {"dist": "exponential", "mean": mean_minutes}},
         },
     )
-    return load_model(path)
+    return load_simulation_model(path)
 
 
 @pytest.mark.parametrize(("lam", "c"), [(0.5, 1), (2.0, 3)])
-def test_mmc_mean_waiting_time_and_utilisation(tmp_path, lam, c):
+def test_mmc_mean_waiting_time_and_utilisation(tmp_path: Path, lam: float, c: int) -> None:
     model = mm_model(tmp_path, lam, c, 60.0)  # mu = 1 per hour
     expected = erlang_c_wait(lam, 1.0, c)  # M/M/1: rho/(mu - lam) = 1 h; M/M/3 with a = 2: 4/9 h
     mean, se = replicate(model, 3000, 8, ("waiting_time_hours", "mean"))
@@ -68,7 +68,7 @@ def test_mmc_mean_waiting_time_and_utilisation(tmp_path, lam, c):
     )
 
 
-def test_fixed_serial_process_has_exact_cycle_time(tmp_path):
+def test_fixed_serial_process_has_exact_cycle_time(tmp_path: Path) -> None:
     path = write_model(
         tmp_path,
         serial(["a", "b", "c"]),
@@ -79,7 +79,7 @@ def test_fixed_serial_process_has_exact_cycle_time(tmp_path):
             "steps": {"a": 30, "b": 45, "c": {"dist": "fixed", "value": 0.25, "unit": "hours"}},
         },
     )
-    d = simulate(load_model(path), cases=50, seed=1).to_dict()
+    d = simulate(load_simulation_model(path), cases=50, seed=1).to_dict()
     # one case every 2 h, 1.5 h of work each: nobody ever waits; every cycle is 30 + 45 + 15 minutes
     for k in ("mean", "p50", "p90", "p99"):
         assert d["cycle_time_hours"][k] == pytest.approx(1.5)
@@ -97,7 +97,7 @@ def xor_process() -> str:
     )
 
 
-def test_branch_probabilities_give_expected_visit_counts(tmp_path):
+def test_branch_probabilities_give_expected_visit_counts(tmp_path: Path) -> None:
     path = write_model(
         tmp_path,
         xor_process(),
@@ -109,7 +109,7 @@ def test_branch_probabilities_give_expected_visit_counts(tmp_path):
         },
     )
     n = 20000
-    d = simulate(load_model(path), cases=n, seed=5).to_dict()
+    d = simulate(load_simulation_model(path), cases=n, seed=5).to_dict()
     count = d["steps"]["a"]["count"]
     assert d["steps"]["a"]["count"] + d["steps"]["b"]["count"] == n
     assert abs(count - 0.3 * n) < 4 * math.sqrt(n * 0.3 * 0.7)  # binomial: 4 standard deviations
@@ -125,7 +125,7 @@ def rework_process() -> str:
     )  # fmt: skip
 
 
-def test_rework_loop_visits_are_geometric(tmp_path):
+def test_rework_loop_visits_are_geometric(tmp_path: Path) -> None:
     p = 0.4
     path = write_model(
         tmp_path,
@@ -138,13 +138,13 @@ def test_rework_loop_visits_are_geometric(tmp_path):
         },
     )
     n = 20000
-    d = simulate(load_model(path), cases=n, seed=2, keep_traces=200).to_dict()
+    d = simulate(load_simulation_model(path), cases=n, seed=2, keep_traces=200).to_dict()
     visits = d["steps"]["a"]["count"] / n
     sd = math.sqrt(p / (1 - p) ** 2 / n)  # geometric number of visits: mean 1/(1-p), variance p/(1-p)^2
     assert abs(visits - 1 / (1 - p)) < 4 * sd
 
 
-def test_traces_are_paths_with_their_decisions(tmp_path):
+def test_traces_are_paths_with_their_decisions(tmp_path: Path) -> None:
     path = write_model(
         tmp_path,
         rework_process(),
@@ -155,7 +155,7 @@ def test_traces_are_paths_with_their_decisions(tmp_path):
             "branches": {"gw": {"again": 0.5, "done": 0.5}},
         },
     )
-    result = simulate(load_model(path), cases=300, seed=4, keep_traces=50)
+    result = simulate(load_simulation_model(path), cases=300, seed=4, keep_traces=50)
     assert len(result.traces) == 50
     assert [t["case"] for t in result.traces] == list(range(50))
     for t in result.traces:
@@ -174,7 +174,7 @@ def parallel_process() -> str:
     )  # fmt: skip
 
 
-def test_parallel_branches_join_before_going_on(tmp_path):
+def test_parallel_branches_join_before_going_on(tmp_path: Path) -> None:
     path = write_model(
         tmp_path,
         parallel_process(),
@@ -184,7 +184,7 @@ def test_parallel_branches_join_before_going_on(tmp_path):
             "steps": {"a": 60, "b": 60, "c": 120, "d": 30},
         },
     )
-    result = simulate(load_model(path), cases=20, seed=1, keep_traces=3)
+    result = simulate(load_simulation_model(path), cases=20, seed=1, keep_traces=3)
     d = result.to_dict()
     assert d["cycle_time_hours"]["mean"] == pytest.approx(1 + 2 + 0.5)  # a, then the longer of b and c, then d
     assert d["processing_time_hours"]["mean"] == pytest.approx(1 + 1 + 2 + 0.5)  # work summed over branches
@@ -203,10 +203,10 @@ def office_model(tmp_path: Path, start: str, at_hours: float) -> SimulationModel
             "steps": {"work": {"dist": "fixed", "value": 1, "unit": "hours"}},
         },
     )
-    return replace(load_model(path), start_offset=at_hours * 3600)
+    return replace(load_simulation_model(path), start_offset=at_hours * 3600)
 
 
-def test_work_stops_outside_office_hours_and_on_holidays(tmp_path):
+def test_work_stops_outside_office_hours_and_on_holidays(tmp_path: Path) -> None:
     # Friday 2026-10-09 16:30: half an hour of work that day; Saturday 2026-10-10 is a working day (调休) in
     # China's 2026 calendar, so the task ends there at 09:30: 17 hours after arrival, one working day later.
     d = simulate(office_model(tmp_path, "2026-10-09", 16.5), cases=1, seed=1).to_dict()
@@ -219,7 +219,7 @@ def test_work_stops_outside_office_hours_and_on_holidays(tmp_path):
     assert d["waiting_time_hours"]["mean"] == pytest.approx(0.0)
 
 
-def test_case_limits_on_time_and_cards(tmp_path):
+def test_case_limits_on_time_and_cards(tmp_path: Path) -> None:
     process = bpmn(
         [("start", "startEvent"), ("accept", "userTask"), ("review", "userTask"), ("end", "endEvent")],
         [("f0", "start", "accept"), ("f1", "accept", "review"), ("f2", "review", "end")],
@@ -237,7 +237,7 @@ def test_case_limits_on_time_and_cards(tmp_path):
             "steps": {"accept": 60, "review": {"dist": "fixed", "value": 24, "unit": "hours"}},
         },
     )
-    model = replace(load_model(path), start_offset=9 * 3600)
+    model = replace(load_simulation_model(path), start_offset=9 * 3600)
     d = simulate(model, cases=1, seed=1).to_dict()
     # accepted Monday 10:00 (clock starts); 24 working hours of review end Thursday 10:00 (7 + 8 + 8 + 1 h).
     # Promised 2 working days end with Wednesday: late (red, and yellow before). Statutory 5 end Monday next.
@@ -246,7 +246,7 @@ def test_case_limits_on_time_and_cards(tmp_path):
     assert d["cards"] == {"yellow": 1, "red": 1}
 
 
-def test_seed_makes_runs_reproducible(tmp_path):
+def test_seed_makes_runs_reproducible(tmp_path: Path) -> None:
     model = mm_model(tmp_path, 0.8, 1, 60.0)
     a, b, c = (simulate(model, cases=2000, seed=s).to_dict() for s in (7, 7, 8))
     for d in (a, b, c):
@@ -255,7 +255,7 @@ def test_seed_makes_runs_reproducible(tmp_path):
     assert a != c
 
 
-def test_a_loop_that_never_ends_is_an_error(tmp_path, monkeypatch):
+def test_a_loop_that_never_ends_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import approvalflow.simulation.kernel as kernel
 
     path = write_model(
@@ -271,10 +271,10 @@ def test_a_loop_that_never_ends_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(kernel, "_EVENTS_PER_CASE", 5)
     monkeypatch.setattr(kernel, "_EVENTS_SLACK", 100)
     with pytest.raises(SimulationError, match="loop"):
-        simulate(load_model(path), cases=10, seed=1)
+        simulate(load_simulation_model(path), cases=10, seed=1)
 
 
-def test_arrivals_follow_the_hour_and_weekday_profile_and_skip_holidays(tmp_path):
+def test_arrivals_follow_the_hour_and_weekday_profile_and_skip_holidays(tmp_path: Path) -> None:
     from datetime import date, timedelta
 
     from approvalflow.time.calendar import ChinaCalendar
@@ -291,7 +291,7 @@ def test_arrivals_follow_the_hour_and_weekday_profile_and_skip_holidays(tmp_path
         },
     )
     n = 300
-    result = simulate(load_model(path), cases=n, seed=8, keep_traces=n)
+    result = simulate(load_simulation_model(path), cases=n, seed=8, keep_traces=n)
     hours = [t["arrival"] for t in result.traces]
     cal = ChinaCalendar()
     days = [date(2026, 9, 21) + timedelta(int(h // 24)) for h in hours]
@@ -304,7 +304,7 @@ def test_arrivals_follow_the_hour_and_weekday_profile_and_skip_holidays(tmp_path
     assert abs(n - expected) < 4 * math.sqrt(n) + 12
 
 
-def test_unsupported_bpmn_is_an_error_naming_file_line_and_element(tmp_path):
+def test_unsupported_bpmn_is_an_error_naming_file_line_and_element(tmp_path: Path) -> None:
     from approvalflow.errors import BpmnError
 
     process = bpmn(
@@ -313,13 +313,13 @@ def test_unsupported_bpmn_is_an_error_naming_file_line_and_element(tmp_path):
     )
     path = write_model(tmp_path, process, {"calendar": ALWAYS, "arrivals": {"per_hour": 1}, "steps": {"a": 1}})
     with pytest.raises(BpmnError) as info:
-        load_model(path)
+        load_simulation_model(path)
     line = next(i for i, t in enumerate(process.splitlines(), 1) if 'id="gw"' in t)
     assert info.value.element == "gw" and info.value.line == line
     assert "inclusiveGateway" in str(info.value) and str(tmp_path / "p.bpmn") in str(info.value)
 
 
-def test_a_step_with_a_least_duration_stays_open(tmp_path):
+def test_a_step_with_a_least_duration_stays_open(tmp_path: Path) -> None:
     process = bpmn(
         [("start", "startEvent"), ("consult", "userTask"), ("end", "endEvent")],
         [("f0", "start", "consult"), ("f1", "consult", "end")],
@@ -337,7 +337,7 @@ def test_a_step_with_a_least_duration_stays_open(tmp_path):
             "steps": {"consult": 60},
         },
     )
-    d = simulate(replace(load_model(path), start_offset=9 * 3600), cases=1, seed=1).to_dict()
+    d = simulate(replace(load_simulation_model(path), start_offset=9 * 3600), cases=1, seed=1).to_dict()
     # ready Monday 09:00, worked until 10:00; as the engine's min-duration rule reads "2 days" it may complete once
     # the second day after Monday has ended: Thursday 00:00, 63 hours after arrival
     assert d["cycle_time_hours"]["mean"] == pytest.approx(63.0)

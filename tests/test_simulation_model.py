@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.simulation import Distribution, SimulationModelError, load_model, simulate
+from approvalflow.simulation import Distribution, SimulationModelError, load_simulation_model, simulate
 from approvalflow.simulation.calendars import DayIndex, DayRule, Hours, WorkTime
 
 from .conftest import ROOT
@@ -18,8 +18,8 @@ from .simulation_fixtures import ALWAYS, serial, write_model
 EXAMPLES = ROOT / "examples" / "simulation"
 
 
-def test_the_licensing_example_reads_staff_from_the_organisation_and_overrides():
-    m = load_model(EXAMPLES / "general_licensing.yaml")
+def test_the_licensing_example_reads_staff_from_the_organisation_and_overrides() -> None:
+    m = load_simulation_model(EXAMPLES / "general_licensing.yaml")
     pools = {p.name: p for p in m.pools}
     assert pools["reviewer"].count == 2 and pools["clerk"].count == 2  # given in the model
     assert pools["hearing-officer"].count == 3  # 马立, 何静, 郑义 hold it in the market bureau
@@ -32,8 +32,8 @@ def test_the_licensing_example_reads_staff_from_the_organisation_and_overrides()
     assert review.duration.kind == "gamma" and review.duration.mean == 6 * 3600
 
 
-def test_the_licensing_example_runs_and_respects_one_time_notification():
-    result = simulate(load_model(EXAMPLES / "general_licensing.yaml"), cases=300, seed=3, keep_traces=300)
+def test_the_licensing_example_runs_and_respects_one_time_notification() -> None:
+    result = simulate(load_simulation_model(EXAMPLES / "general_licensing.yaml"), cases=300, seed=3, keep_traces=300)
     for trace in result.traces:
         assert trace["path"].count("notify_correction") <= 1  # af:once: 一次告知
     assert any("notify_correction" in t["path"] for t in result.traces)
@@ -51,7 +51,7 @@ def bad(tmp_path: Path, model: dict[str, object]) -> SimulationModelError:
     }
     path = write_model(tmp_path, serial(["a"]), {**base, **model})
     with pytest.raises(SimulationModelError) as info:
-        load_model(path)
+        load_simulation_model(path)
     assert str(path) in str(info.value)
     return info.value
 
@@ -81,7 +81,9 @@ def line_of(tmp_path: Path, key: str) -> int:
         ({"process": "missing.bpmn"}, "process", "process", "no such file"),
     ],
 )
-def test_bad_models_name_file_line_and_key(tmp_path, model, element, key_line, what):
+def test_bad_models_name_file_line_and_key(
+    tmp_path: Path, model: dict[str, object], element: str, key_line: str, what: str
+) -> None:
     err = bad(tmp_path, model)
     assert err.element == element
     assert what in str(err)
@@ -89,7 +91,7 @@ def test_bad_models_name_file_line_and_key(tmp_path, model, element, key_line, w
         assert err.line == line_of(tmp_path, key_line)
 
 
-def test_branch_probabilities_must_add_up_to_one(tmp_path):
+def test_branch_probabilities_must_add_up_to_one(tmp_path: Path) -> None:
     from .test_simulation_kernel import xor_process
 
     path = write_model(
@@ -99,25 +101,25 @@ def test_branch_probabilities_must_add_up_to_one(tmp_path):
          "branches": {"gw": {"to_a": 0.5, "to_b": 0.6}}},
     )  # fmt: skip
     with pytest.raises(SimulationModelError, match=r"add up to 1\.1") as info:
-        load_model(path)
+        load_simulation_model(path)
     assert info.value.element == "branches.gw"
     path.write_text(path.read_text(encoding="utf-8").replace("branches:", "branchez:"), encoding="utf-8")
     with pytest.raises(SimulationModelError, match="unknown key 'branchez'"):
-        load_model(path)
+        load_simulation_model(path)
 
 
-def test_invalid_yaml_names_the_line(tmp_path):
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text("process: p.bpmn\nsteps: {a: [1, 2\n", encoding="utf-8")
     with pytest.raises(SimulationModelError) as info:
-        load_model(path)
+        load_simulation_model(path)
     assert info.value.line is not None and info.value.line >= 2
 
 
-def test_a_bpmn_file_given_as_the_model_is_named_for_what_it_is():
+def test_a_bpmn_file_given_as_the_model_is_named_for_what_it_is() -> None:
     path = ROOT / "bench" / "prosimos-approval" / "approval.bpmn"
     with pytest.raises(SimulationModelError, match="not a simulation model") as info:
-        load_model(path)
+        load_simulation_model(path)
     assert info.value.file == str(path) and info.value.line == 1
 
 
@@ -135,21 +137,22 @@ def test_a_bpmn_file_given_as_the_model_is_named_for_what_it_is():
         (Distribution("exponential", mean=10, shift=4), 10, 6),
     ],
 )
-def test_distributions_have_their_mean_and_sd(dist, mean, sd):
+def test_distributions_have_their_mean_and_sd(dist: Distribution, mean: float, sd: float) -> None:
+
     xs = dist.batch(random.Random(5))(40000)
     assert min(xs) >= 0
     assert abs(statistics.fmean(xs) - mean) < 4 * sd / math.sqrt(40000)
     assert statistics.pstdev(xs) == pytest.approx(sd, rel=0.06)
 
 
-def test_truncation_draws_again_inside_the_bounds():
+def test_truncation_draws_again_inside_the_bounds() -> None:
     d = Distribution("normal", mean=10, sd=5, low=8, high=12)
     xs = [d.sampler(random.Random(1))() for _ in range(1)] + d.batch(random.Random(2))(5000)
     assert min(xs) >= 8 and max(xs) <= 12
     assert statistics.fmean(xs) == pytest.approx(10, abs=0.1)  # symmetric truncation keeps the mean
 
 
-def test_working_days_agree_with_the_engines_period_arithmetic():
+def test_working_days_agree_with_the_engines_period_arithmetic() -> None:
     from datetime import date, timedelta
 
     from approvalflow.time.calendar import ChinaCalendar
@@ -167,7 +170,7 @@ def test_working_days_agree_with_the_engines_period_arithmetic():
             assert epoch + timedelta(index.add(k, n)) == add_working_days(cal, epoch + timedelta(k), n)
 
 
-def test_work_time_pauses_over_nights_and_days_off():
+def test_work_time_pauses_over_nights_and_days_off() -> None:
     from datetime import date
 
     days = DayIndex(date(2026, 3, 6), DayRule("weekdays").predicate())  # a Friday
@@ -184,7 +187,7 @@ def test_a_cross_unit_step_is_not_pooled_with_the_case_units_staff(tmp_path: Pat
     """Staff counted from the organisation are the case unit's; a step other units do needs its own pool."""
     import shutil
 
-    from approvalflow.simulation import SimulationModelError, load_model
+    from approvalflow.simulation import SimulationModelError, load_simulation_model
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "processes" / "licensing" / "general_licensing.bpmn").read_text(encoding="utf-8")
@@ -200,10 +203,10 @@ def test_a_cross_unit_step_is_not_pooled_with_the_case_units_staff(tmp_path: Pat
     )
     (tmp_path / "m.yaml").write_text(model, encoding="utf-8")
     with pytest.raises(SimulationModelError, match="other units") as info:
-        load_model(tmp_path / "m.yaml")
+        load_simulation_model(tmp_path / "m.yaml")
     assert "review" in str(info.value)
     pooled = model.replace("  review: {dist: gamma", "  review: {post: reviewer, duration: {dist: gamma").replace(
         "unit: hours}    # 审查", "unit: hours}}    # 审查"
     )
     (tmp_path / "m.yaml").write_text(pooled, encoding="utf-8")
-    assert load_model(tmp_path / "m.yaml") is not None
+    assert load_simulation_model(tmp_path / "m.yaml") is not None

@@ -70,7 +70,7 @@ def token_game(g: ProcessGraph, trace: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("path", PROCESSES, ids=lambda p: p.stem)
-def test_simulated_paths_are_paths_of_the_process(path):
+def test_simulated_paths_are_paths_of_the_process(path: Path) -> None:
     model = model_for(path)
     result = simulate(model, cases=150, seed=12, keep_traces=150)
     assert len(result.traces) == 150
@@ -81,7 +81,7 @@ def test_simulated_paths_are_paths_of_the_process(path):
             assert trace["path"].count(step) <= 1, f"af:once step {step} done twice"
 
 
-def test_the_token_game_rejects_a_path_the_process_does_not_allow():
+def test_the_token_game_rejects_a_path_the_process_does_not_allow() -> None:
     model = model_for(ROOT / "processes" / "licensing" / "general_licensing.bpmn")
     [trace] = simulate(model, cases=1, seed=1, keep_traces=1).traces
     token_game(model.graph, trace)

@@ -7,11 +7,13 @@ import math
 import random
 import shutil
 import statistics
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from approvalflow.simulation import SimulationModelError, load_model, simulate
+from approvalflow.simulation import SimulationModelError, load_simulation_model, simulate
 from approvalflow.simulation.calendars import DAY
 
 from .conftest import ROOT
@@ -19,8 +21,8 @@ from .conftest import ROOT
 BENCH = ROOT / "bench" / "prosimos-approval"
 
 
-def test_the_24_7_model_is_read_with_prosimos_conventions():
-    m = load_model(BENCH / "approval_params_247.json")
+def test_the_24_7_model_is_read_with_prosimos_conventions() -> None:
+    m = load_simulation_model(BENCH / "approval_params_247.json")
     assert m.graph.file == str(BENCH / "approval.bpmn")  # the only .bpmn next to the JSON
     assert [(p.name, p.count, p.hours) for p in m.pools] == [
         ("pool_clerk", 2, None),  # 00:00:00-23:59:59 every day is read as around the clock
@@ -36,12 +38,12 @@ def test_the_24_7_model_is_read_with_prosimos_conventions():
     gamma = steps["review"].duration
     assert (gamma.kind, gamma.mean, gamma.sd) == ("gamma", 2700, 900)
     assert m.arrivals.interarrival is not None and m.arrivals.interarrival.mean == 1800
-    assert m.branches[m.graph.index and "gw_split"] == {"f_split_supplement": 0.2, "f_split_review": 0.8}
+    assert m.graph.index and m.branches["gw_split"] == {"f_split_supplement": 0.2, "f_split_review": 0.8}
     assert m.days is None
 
 
-def test_distributions_match_their_prosimos_parameters():
-    m = load_model(BENCH / "approval_params_247.json")
+def test_distributions_match_their_prosimos_parameters() -> None:
+    m = load_simulation_model(BENCH / "approval_params_247.json")
     steps = {m.graph.nodes[m.graph.index[k]].id: s.duration for k, s in m.steps.items()}
     rng = random.Random(11)
     n = 40000
@@ -61,8 +63,8 @@ def test_distributions_match_their_prosimos_parameters():
     assert min(xs) >= 120 and max(xs) <= 480 and statistics.fmean(xs) == pytest.approx(300, rel=0.01)
 
 
-def test_the_weekday_model_reads_office_hours():
-    m = load_model(BENCH / "approval_params_weekday.json")
+def test_the_weekday_model_reads_office_hours() -> None:
+    m = load_simulation_model(BENCH / "approval_params_weekday.json")
     hours = m.pools[0].hours
     assert hours is not None
     assert hours.weekly[0] == ((9 * 3600.0, 17 * 3600.0),) and hours.weekly[5] == ()
@@ -72,15 +74,15 @@ def test_the_weekday_model_reads_office_hours():
     assert 0 < d["utilization"]["pool_reviewer"] < 1
 
 
-def test_utilisation_matches_the_offered_load():
+def test_utilisation_matches_the_offered_load() -> None:
     # clerks: 1.25 x 600 + 0.25 x 900 + 300 = 1275 s of work per case every 1800 s, shared by 2
-    d = simulate(load_model(BENCH / "approval_params_247.json"), cases=20000, seed=2).to_dict()
+    d = simulate(load_simulation_model(BENCH / "approval_params_247.json"), cases=20000, seed=2).to_dict()
     assert d["utilization"]["pool_clerk"] == pytest.approx(1275 / 1800 / 2, rel=0.03)
     assert d["utilization"]["pool_reviewer"] == pytest.approx(2700 / 1800 / 3, rel=0.03)
     assert d["utilization"]["pool_manager"] == pytest.approx(900 / 1800, rel=0.03)
 
 
-def _copy(tmp_path: Path, change) -> Path:
+def _copy(tmp_path: Path, change: Callable[[dict[str, Any]], object]) -> Path:
     data = json.loads((BENCH / "approval_params_247.json").read_text(encoding="utf-8"))
     change(data)
     shutil.copy(BENCH / "approval.bpmn", tmp_path / "approval.bpmn")
@@ -106,29 +108,31 @@ def _copy(tmp_path: Path, change) -> Path:
         (lambda d: d.update(batch_processing=[{"task_id": "review"}]), "batch_processing", "not supported"),
     ],
 )  # fmt: skip
-def test_bad_json_names_the_json_path(tmp_path, change, where, what):
+def test_bad_json_names_the_json_path(
+    tmp_path: Path, change: Callable[[dict[str, Any]], object], where: str, what: str
+) -> None:
     path = _copy(tmp_path, change)
     with pytest.raises(SimulationModelError) as info:
-        load_model(path)
+        load_simulation_model(path)
     assert info.value.element == where
     assert what in str(info.value) and str(path) in str(info.value)
 
 
-def test_json_syntax_error_names_the_line(tmp_path):
+def test_json_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text('{\n  "resource_profiles": [\n    oops\n  ]\n}\n', encoding="utf-8")
     with pytest.raises(SimulationModelError) as info:
-        load_model(path)
+        load_simulation_model(path)
     assert info.value.line == 3
 
 
-def test_the_bpmn_is_given_or_the_only_one_in_the_folder(tmp_path):
+def test_the_bpmn_is_given_or_the_only_one_in_the_folder(tmp_path: Path) -> None:
     path = _copy(tmp_path, lambda d: None)
     shutil.copy(BENCH / "approval.bpmn", tmp_path / "second.bpmn")
     with pytest.raises(SimulationModelError, match="--bpmn"):
-        load_model(path)
-    assert load_model(path, bpmn=tmp_path / "second.bpmn").graph.file == str(tmp_path / "second.bpmn")
+        load_simulation_model(path)
+    assert load_simulation_model(path, bpmn=tmp_path / "second.bpmn").graph.file == str(tmp_path / "second.bpmn")
 
 
-def test_whole_day_constant():
+def test_whole_day_constant() -> None:
     assert DAY == 86400.0

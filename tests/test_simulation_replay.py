@@ -253,7 +253,7 @@ def _simulation() -> Any:
         module = importlib.import_module("approvalflow.simulation")
     except ImportError:
         return None
-    return module if hasattr(module, "simulate") and hasattr(module, "load_model") else None
+    return module if hasattr(module, "simulate") and hasattr(module, "load_simulation_model") else None
 
 
 EXAMPLES = sorted((ROOT / "examples" / "simulation").glob("*.yaml"))
@@ -284,7 +284,7 @@ def _agree(model_file: Path, cases: int, *, times: bool = True) -> dict[str, Any
     simulator counted: the on-time shares and the red cards (红牌) agree.
     """
     sim = _simulation()
-    model = sim.load_model(model_file)
+    model = sim.load_simulation_model(model_file)
     result = sim.simulate(model, cases=cases, seed=20261001, keep_traces=cases)
     traces = result.traces if times else [{"path": t["path"], "gateways": t["gateways"]} for t in result.traces]
     assert len(traces) == cases  # every simulated case, so the shares below are over the same cases

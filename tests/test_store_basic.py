@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from approvalflow import CaseFormatError, FakeClock, StepRefused, start_case
-from approvalflow.store.base import ConflictError, StoreError, open_store
+from approvalflow import FakeClock, StepRefused, start_case
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.engine.case import Case
+from approvalflow.errors import CaseFormatError
+from approvalflow.org.organisation import Organisation
+from approvalflow.store.base import CaseStore, ConflictError, StoreError
 from approvalflow.store.cases import add_case, complete_step, load_case_from, save_case
+from approvalflow.store.factory import open_store
 
-from .test_store_support import store  # noqa: F401  (fixture)
+from .store_support import store  # noqa: F401  (fixture)
 
 
-def _case(licensing, org, case_id="c1"):
+def _case(licensing: ProcessDefinition, org: Organisation, case_id: str = "c1") -> Case:
     return start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), case_id=case_id)
 
 
-def test_add_complete_and_load_round_trip(store, licensing, org) -> None:  # noqa: F811
+def test_add_complete_and_load_round_trip(store: CaseStore, licensing: ProcessDefinition, org: Organisation) -> None:  # noqa: F811
     stored = add_case(store, _case(licensing, org))
     assert stored.version == 1
     complete_step(store, stored, "receive", "wang", data={"materials_complete": True}, at="2026-09-28T09:30:00+08:00")
@@ -42,7 +49,11 @@ def test_add_complete_and_load_round_trip(store, licensing, org) -> None:  # noq
     assert store.ids() == ["c1"] and store.count("open") == 1 and store.count("completed") == 0
 
 
-def test_a_stale_writer_gets_a_conflict_and_writes_nothing(store, licensing, org) -> None:  # noqa: F811
+def test_a_stale_writer_gets_a_conflict_and_writes_nothing(
+    store: CaseStore,  # noqa: F811
+    licensing: ProcessDefinition,
+    org: Organisation,
+) -> None:
     add_case(store, _case(licensing, org))
     first = load_case_from(store, "c1", licensing, org)
     second = load_case_from(store, "c1", licensing, org)
@@ -55,14 +66,18 @@ def test_a_stale_writer_gets_a_conflict_and_writes_nothing(store, licensing, org
     assert kept.version == 2 and [c.actor for c in kept.case.history] == ["wang"]
 
 
-def test_inserting_an_id_twice_is_a_conflict(store, licensing, org) -> None:  # noqa: F811
+def test_inserting_an_id_twice_is_a_conflict(store: CaseStore, licensing: ProcessDefinition, org: Organisation) -> None:  # noqa: F811
     add_case(store, _case(licensing, org))
     with pytest.raises(ConflictError):
         add_case(store, _case(licensing, org))
     assert store.count() == 1
 
 
-def test_a_refused_attempt_is_saved_in_the_trail(store, licensing, org) -> None:  # noqa: F811
+def test_a_refused_attempt_is_saved_in_the_trail(
+    store: CaseStore,  # noqa: F811
+    licensing: ProcessDefinition,
+    org: Organisation,
+) -> None:
     stored = add_case(store, _case(licensing, org))
     complete_step(store, stored, "receive", "wang", data={"materials_complete": True})
     complete_step(store, stored, "accept", "wang")
@@ -75,7 +90,7 @@ def test_a_refused_attempt_is_saved_in_the_trail(store, licensing, org) -> None:
     assert record.summary["refusals"] == 1
 
 
-def _tamper(target, case_id, change) -> None:
+def _tamper(target: CaseStore, case_id: str, change: Callable[[dict[str, Any]], object]) -> None:
     from dataclasses import replace
 
     record = target.get(case_id)
@@ -84,7 +99,11 @@ def _tamper(target, case_id, change) -> None:
     target.update(replace(record, state=json.dumps(doc, ensure_ascii=False)), expected=record.version)
 
 
-def test_an_edited_trail_entry_is_an_error_naming_the_case(store, licensing, org) -> None:  # noqa: F811
+def test_an_edited_trail_entry_is_an_error_naming_the_case(
+    store: CaseStore,  # noqa: F811
+    licensing: ProcessDefinition,
+    org: Organisation,
+) -> None:
     stored = add_case(store, _case(licensing, org))
     complete_step(store, stored, "receive", "wang", data={"materials_complete": True})
     _tamper(store, "c1", lambda doc: doc["trail"][1].update(actor="zhou"))
@@ -92,7 +111,11 @@ def test_an_edited_trail_entry_is_an_error_naming_the_case(store, licensing, org
         load_case_from(store, "c1", licensing, org)
 
 
-def test_a_trail_cut_short_consistently_is_caught_by_the_stored_head(store, licensing, org) -> None:  # noqa: F811
+def test_a_trail_cut_short_consistently_is_caught_by_the_stored_head(
+    store: CaseStore,  # noqa: F811
+    licensing: ProcessDefinition,
+    org: Organisation,
+) -> None:
     stored = add_case(store, _case(licensing, org))
     complete_step(store, stored, "receive", "wang", data={"materials_complete": True})
     earlier = store.get("c1").state  # a whole, consistent saved case: its trail one entry shorter
@@ -108,7 +131,7 @@ def test_a_trail_cut_short_consistently_is_caught_by_the_stored_head(store, lice
         load_case_from(store, "c1", licensing, org)
 
 
-def test_unknown_case_and_a_file_that_is_not_a_store(store, tmp_path: Path) -> None:  # noqa: F811
+def test_unknown_case_and_a_file_that_is_not_a_store(store: CaseStore, tmp_path: Path) -> None:  # noqa: F811
     with pytest.raises(StoreError, match="no such case"):
         store.get("nope")
     bad = tmp_path / "not-a-store.db"

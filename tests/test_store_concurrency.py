@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from approvalflow import FakeClock, load_organisation, load_process, start_case
-from approvalflow.store.base import open_store
 from approvalflow.store.cases import add_case, load_case_from
+from approvalflow.store.factory import open_store
 
 from .conftest import LICENSING, MARKET_ORG
-from .test_store_support import PG_SKIP, PG_URL, fresh_postgres
+from .store_support import PG_SKIP, PG_URL, fresh_postgres
 
 WORKER = Path(__file__).parent / "data" / "supervision" / "store_worker.py"
 SHARED = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(not PG_URL, reason=PG_SKIP))]

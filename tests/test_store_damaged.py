@@ -13,12 +13,14 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from approvalflow.cli.main import main
-from approvalflow.cli.supervise import store_scenario_case
-from approvalflow.store.base import StoreError, open_store
+from approvalflow.store.base import StoreError
+from approvalflow.store.factory import open_store
+from approvalflow.store.keeping import store_scenario_case
 from approvalflow.testing.scenario import run_scenario
 
 DATA = Path(__file__).parent / "data" / "supervision"
@@ -93,7 +95,7 @@ def _state(value: str) -> Callable[[Path], None]:
     return _sql(f"UPDATE af_cases SET state = '{value}' WHERE id = '{CASE}'")
 
 
-def _state_edit(edit: Callable[[dict], None]) -> Callable[[Path], None]:
+def _state_edit(edit: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
     def damage(path: Path) -> None:
         conn = sqlite3.connect(path)
         (text,) = conn.execute("SELECT state FROM af_cases WHERE id = ?", (CASE,)).fetchone()
@@ -106,11 +108,11 @@ def _state_edit(edit: Callable[[dict], None]) -> Callable[[Path], None]:
     return damage
 
 
-def _history_wrong(doc: dict) -> None:
+def _history_wrong(doc: dict[str, Any]) -> None:
     doc["history"] = [{"step": 5, "since": 7}] * 3
 
 
-def _trail_not_dicts(doc: dict) -> None:
+def _trail_not_dicts(doc: dict[str, Any]) -> None:
     doc["trail"] = [1, 2, 3]
 
 
@@ -259,7 +261,9 @@ def test_a_damaged_store_is_a_clear_error_never_a_traceback(
     assert path.read_bytes() == before
 
 
-def test_store_check_names_the_case_table_and_row_of_a_damaged_row(good: Path, tmp_path: Path, capsys) -> None:
+def test_store_check_names_the_case_table_and_row_of_a_damaged_row(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _damaged_copy(good, tmp_path, _sql(f"UPDATE af_deadlines SET end_at = 'soon' {W} AND ordinal = 1"))
     code = main(["store", "check", str(path), "--json", *CHECK_ARGS])
     doc = json.loads(capsys.readouterr().out)
@@ -271,7 +275,7 @@ def test_store_check_names_the_case_table_and_row_of_a_damaged_row(good: Path, t
     )
 
 
-def test_a_folder_given_as_a_store_is_bad_input(tmp_path: Path, capsys) -> None:
+def test_a_folder_given_as_a_store_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["supervise", str(tmp_path), "--at", AT]) == 2
     assert "not a file" in capsys.readouterr().err
 
@@ -289,7 +293,7 @@ def test_reading_a_damaged_row_through_the_api_is_a_store_error(good: Path, tmp_
 
 
 def test_an_oversized_summary_or_state_is_a_damaged_row_not_a_memory_hog(
-    good: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    good: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from approvalflow.engine import persistence
     from approvalflow.store import sql
@@ -356,7 +360,7 @@ _PG_DAMAGES = [
 @pytest.mark.skipif(not os.environ.get("APPROVALFLOW_TEST_POSTGRES"), reason="no PostgreSQL server configured")
 @pytest.mark.parametrize(("name", "statements", "words"), _PG_DAMAGES, ids=[d[0] for d in _PG_DAMAGES])
 def test_a_damaged_postgres_store_is_a_clear_error(
-    name: str, statements: list[str], words: tuple[str, ...], capsys
+    name: str, statements: list[str], words: tuple[str, ...], capsys: pytest.CaptureFixture[str]
 ) -> None:
     import psycopg
 

@@ -7,9 +7,8 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvalflow import ChinaCalendar
-from approvalflow.store.index import yellow_from
-from approvalflow.time.periods import SHANGHAI, Deadline, alert_level
+from approvalflow.time import ChinaCalendar
+from approvalflow.time.periods import SHANGHAI, Deadline, alert_level, yellow_from
 
 CAL = ChinaCalendar()
 

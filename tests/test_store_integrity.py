@@ -19,14 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from approvalflow.cli.main import main
-from approvalflow.cli.supervise import store_scenario_case
 from approvalflow.engine.trail import MAX_KEY_FILE_BYTES
 from approvalflow.store import integrity
-from approvalflow.store.base import StoreError, open_store
+from approvalflow.store.base import StoreError
+from approvalflow.store.factory import open_store
+from approvalflow.store.keeping import store_scenario_case
 from approvalflow.testing.scenario import run_scenario
 from approvalflow.time.clock import parse_moment
 
-from .test_store_support import PG_SKIP, PG_URL
+from .store_support import PG_SKIP, PG_URL
 
 DATA = Path(__file__).parent / "data" / "supervision"
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +89,7 @@ def _cards(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {(c["case"], c["level"], c["task"] or c["limit"]) for c in doc["cards"]}
 
 
-def test_the_untouched_store_sweeps_clean(good: Path, capsys) -> None:
+def test_the_untouched_store_sweeps_clean(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, doc = _supervise(good, capsys)
     assert code == 0 and doc["integrity"] == []
     assert {c for c, _, _ in _cards(doc)} == {OPEN, REFUSED} and len(doc["anomalies"]) >= 1
@@ -162,7 +163,7 @@ TAMPERING: list[tuple[str, tuple[str, ...], str, str]] = [
 
 @pytest.mark.parametrize(("name", "sql", "case", "table"), TAMPERING, ids=[t[0] for t in TAMPERING])
 def test_supervise_reports_a_case_whose_index_does_not_tie(
-    name: str, sql: tuple[str, ...], case: str, table: str, db: Path, capsys
+    name: str, sql: tuple[str, ...], case: str, table: str, db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _exec(db, *sql)
     code, doc = _supervise(db, capsys)
@@ -174,7 +175,7 @@ def test_supervise_reports_a_case_whose_index_does_not_tie(
     assert code == 1 and f"case {case}" in out, out
 
 
-def test_human_output_lists_the_index_problems(db: Path, capsys) -> None:
+def test_human_output_lists_the_index_problems(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _exec(db, "DELETE FROM af_deadlines")
     assert main(["supervise", str(db), "--at", AT]) == 1
     out = capsys.readouterr().out
@@ -183,13 +184,13 @@ def test_human_output_lists_the_index_problems(db: Path, capsys) -> None:
 
 def test_the_api_raises_without_a_problems_list(db: Path) -> None:
     from approvalflow.store.base import IndexProblem
-    from approvalflow.supervision.sweep import sweep
+    from approvalflow.supervision.sweep import sweep_store
 
     _exec(db, f"DELETE FROM af_deadlines WHERE case_id = '{OPEN}' AND ordinal = 1")
     store = open_store(db, readonly=True)
     try:
         with pytest.raises(StoreError, match=f"case {OPEN}: .*af_deadlines"):
-            sweep(store, AT)
+            sweep_store(store, AT)
         problems: list[IndexProblem] = []
         store.due(parse_moment(AT), problems=problems)
         assert {p.case_id for p in problems} == {OPEN}
@@ -245,7 +246,13 @@ _VALUES = st.one_of(
     value=_VALUES,
 )
 def test_any_single_cell_changed_is_reported_or_refused_never_silently_swept(
-    table: str, data: st.DataObject, case: str, value: Any, good: Path, tmp_path_factory, capsys
+    table: str,
+    data: st.DataObject,
+    case: str,
+    value: Any,
+    good: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     column = data.draw(st.sampled_from(_COLUMNS[table]))
     path = tmp_path_factory.mktemp("cell") / "cases.db"
@@ -290,7 +297,7 @@ def _reseal_without_key(path: Path, case: str) -> None:
     conn.close()
 
 
-def test_without_a_key_a_consistent_rewrite_passes_the_sweep(db: Path, capsys) -> None:
+def test_without_a_key_a_consistent_rewrite_passes_the_sweep(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The documented limit: without a key the digests are checksums, not signatures."""
     _reseal_without_key(db, OPEN)
     code, doc = _supervise(db, capsys)
@@ -299,7 +306,9 @@ def test_without_a_key_a_consistent_rewrite_passes_the_sweep(db: Path, capsys) -
     assert f"case {OPEN}: af_deadlines row 0: row missing" in capsys.readouterr().out
 
 
-def test_with_a_key_a_rewrite_without_it_is_reported(keyed: Path, tmp_path: Path, capsys) -> None:
+def test_with_a_key_a_rewrite_without_it_is_reported(
+    keyed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "cases.db"
     shutil.copy(keyed, path)
     key_file = tmp_path / "key"
@@ -315,7 +324,9 @@ def test_with_a_key_a_rewrite_without_it_is_reported(keyed: Path, tmp_path: Path
     assert code == 1 and {p["case"] for p in doc["integrity"]} >= {OPEN, REFUSED}
 
 
-def test_a_key_file_that_cannot_be_a_key_is_bad_input(good: Path, tmp_path: Path, capsys) -> None:
+def test_a_key_file_that_cannot_be_a_key_is_bad_input(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     short = tmp_path / "short"
     short.write_bytes(b"abc")
     big = tmp_path / "big"
@@ -336,7 +347,9 @@ def test_the_seal_is_hmac_with_a_key_and_sha256_without() -> None:
     assert integrity.seal(header, rows, KEY) == "hmac-sha256:" + hmac.new(KEY, message.encode(), "sha256").hexdigest()
 
 
-def test_store_check_is_clean_on_a_good_store_and_names_broken_trails(db: Path, capsys) -> None:
+def test_store_check_is_clean_on_a_good_store_and_names_broken_trails(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["store", "check", str(db), "--json", *CHECK_ARGS]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == {"ok": True, "cases": 3, "problems": []}
@@ -353,7 +366,7 @@ def test_store_check_is_clean_on_a_good_store_and_names_broken_trails(db: Path, 
     assert "entry 2" in doc["problems"][0]["message"]
 
 
-def test_store_check_needs_the_process_and_the_unit(db: Path, capsys) -> None:
+def test_store_check_needs_the_process_and_the_unit(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = ["--process", str(ROOT / "processes" / "penalty"), "--org", str(ROOT / "processes/org/sample_county.yaml")]
     assert main(["store", "check", str(db), "--json", *other]) == 1
     doc = json.loads(capsys.readouterr().out)
@@ -362,7 +375,9 @@ def test_store_check_needs_the_process_and_the_unit(db: Path, capsys) -> None:
     assert main(["store", "check", str(db), "--process", str(ROOT / "nope.bpmn"), "--org", "x.yaml"]) == 2
 
 
-def test_reindex_restores_the_index_and_refuses_broken_trails(db: Path, good: Path, capsys) -> None:
+def test_reindex_restores_the_index_and_refuses_broken_trails(
+    db: Path, good: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, expected = _supervise(good, capsys)
     conn = sqlite3.connect(db)
     conn.execute("DELETE FROM af_deadlines")
@@ -385,7 +400,7 @@ def test_reindex_restores_the_index_and_refuses_broken_trails(db: Path, good: Pa
     assert code == 0 and _cards(after) == _cards(expected) and after["anomalies"] == expected["anomalies"]
 
 
-def test_reindex_upgrades_a_schema_1_store(db: Path, good: Path, capsys) -> None:
+def test_reindex_upgrades_a_schema_1_store(db: Path, good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from approvalflow.store.sql import _UPGRADE_1_2
 
     conn = sqlite3.connect(db)  # back to schema 1: without the columns and indexes version 2 added
@@ -431,7 +446,7 @@ def _pg_exec(url: str, *statements: str) -> None:
 @pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
 @pytest.mark.parametrize(("name", "sql", "case", "table"), TAMPERING[:6], ids=[t[0] for t in TAMPERING[:6]])
 def test_postgres_supervise_reports_a_case_whose_index_does_not_tie(
-    name: str, sql: tuple[str, ...], case: str, table: str, pg: str, capsys
+    name: str, sql: tuple[str, ...], case: str, table: str, pg: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, doc = _supervise(pg, capsys)
     assert code == 0 and doc["integrity"] == []

@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 
 from approvalflow.cli.main import main
-from approvalflow.cli.supervise import store_scenario_case
-from approvalflow.store.base import CaseRecord, StoreError, open_store
+from approvalflow.store.base import CaseRecord, StoreError
+from approvalflow.store.factory import open_store
+from approvalflow.store.keeping import store_scenario_case
 from approvalflow.testing.scenario import run_scenario
 
-from .test_store_support import PG_SKIP, PG_URL
+from .store_support import PG_SKIP, PG_URL
 
 DATA = Path(__file__).parent / "data" / "supervision"
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +174,9 @@ def test_a_read_only_store_refuses_writes(good: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["supervise", "export", "check"])
-def test_a_missing_or_empty_file_is_an_error_and_never_becomes_a_store(command: str, tmp_path: Path, capsys) -> None:
+def test_a_missing_or_empty_file_is_an_error_and_never_becomes_a_store(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
     for path, words in ((tmp_path / "missing.db", "no such case store"), (empty, "empty file")):
@@ -188,7 +191,9 @@ def test_a_missing_or_empty_file_is_an_error_and_never_becomes_a_store(command: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]  # no -wal, -shm or log either
 
 
-def test_supervise_never_recreates_a_dropped_table(good: Path, tmp_path: Path, capsys) -> None:
+def test_supervise_never_recreates_a_dropped_table(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "cases.db"
     shutil.copy(good, path)
     conn = sqlite3.connect(path)
@@ -213,7 +218,7 @@ def test_the_read_only_file_mode_is_what_the_fixture_says(readonly_store: Path) 
 
 
 @pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
-def test_postgres_read_only_store_refuses_writes_and_never_creates_tables(capsys) -> None:
+def test_postgres_read_only_store_refuses_writes_and_never_creates_tables(capsys: pytest.CaptureFixture[str]) -> None:
     import psycopg
 
     from approvalflow.store.postgres import PostgresStore

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from approvalflow.cli.main import main
-from approvalflow.cli.supervise import store_scenario_case
-from approvalflow.store.base import open_store
+from approvalflow.store.factory import open_store
+from approvalflow.store.keeping import store_scenario_case
 from approvalflow.testing.scenario import run_scenario
 
 DATA = Path(__file__).parent / "data" / "supervision"
@@ -18,7 +20,9 @@ def _fill(path: Path) -> None:
         store_scenario_case(str(path), run_scenario(DATA / f"{name}.scenario.yaml"))
 
 
-def test_supervise_json_gives_cards_anomalies_and_efficiency(tmp_path: Path, capsys) -> None:
+def test_supervise_json_gives_cards_anomalies_and_efficiency(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "cases.db"
     _fill(db)
     html = tmp_path / "report.html"
@@ -59,21 +63,23 @@ def test_run_store_never_replaces_a_stored_case(tmp_path: Path) -> None:
     store.close()
 
 
-def test_supervise_a_missing_store_is_bad_input_and_creates_nothing(tmp_path: Path, capsys) -> None:
+def test_supervise_a_missing_store_is_bad_input_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "nope.db"
     assert main(["supervise", str(missing), "--at", "2026-10-30T09:00:00+08:00"]) == 2
     assert "no such case store" in capsys.readouterr().err
     assert not missing.exists()
 
 
-def test_supervise_a_moment_without_timezone_is_bad_input(tmp_path: Path, capsys) -> None:
+def test_supervise_a_moment_without_timezone_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "cases.db"
     _fill(db)
     assert main(["supervise", str(db), "--at", "2026-10-30T09:00:00"]) == 2
     assert "timezone" in capsys.readouterr().err
 
 
-def test_supervise_human_output(tmp_path: Path, capsys) -> None:
+def test_supervise_human_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "cases.db"
     _fill(db)
     assert main(["supervise", str(db), "--at", "2026-10-15T09:00:00+08:00"]) == 0
@@ -82,7 +88,9 @@ def test_supervise_human_output(tmp_path: Path, capsys) -> None:
     assert "2 open cases, 2 red and 0 yellow cards" in out
 
 
-def test_supervise_with_a_catalog_names_the_responsibility_and_accountability(tmp_path: Path, capsys) -> None:
+def test_supervise_with_a_catalog_names_the_responsibility_and_accountability(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "cases.db"
     _fill(db)
     catalog = tmp_path / "catalog.yaml"
@@ -105,7 +113,9 @@ def test_supervise_with_a_catalog_names_the_responsibility_and_accountability(tm
     assert capsys.readouterr().out.count("追责情形: 不在法定期限内作出决定的") == 6
 
 
-def test_supervise_without_a_catalog_leaves_the_clauses_empty(tmp_path: Path, capsys) -> None:
+def test_supervise_without_a_catalog_leaves_the_clauses_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "cases.db"
     _fill(db)
     assert main(["supervise", str(db), "--at", "2026-10-30T09:00:00+08:00", "--json"]) == 0
@@ -113,7 +123,7 @@ def test_supervise_without_a_catalog_leaves_the_clauses_empty(tmp_path: Path, ca
     assert cards and all(not c.get("responsibility") and not c.get("accountability") for c in cards)
 
 
-def test_supervise_with_a_bad_catalog_is_bad_input(tmp_path: Path, capsys) -> None:
+def test_supervise_with_a_bad_catalog_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "cases.db"
     _fill(db)
     catalog = tmp_path / "catalog.yaml"

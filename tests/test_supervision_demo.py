@@ -7,8 +7,8 @@ from pathlib import Path
 
 from approvalflow import load_organisation, load_process
 from approvalflow.demo.supervision import DEFAULT_AT, run_supervision_demo
-from approvalflow.store.base import open_store
 from approvalflow.store.cases import load_case_from
+from approvalflow.store.factory import open_store
 
 from .conftest import LICENSING, ROOT, SAMPLE_ORG
 

@@ -19,18 +19,22 @@ from pathlib import Path
 import pytest
 
 from approvalflow import FakeClock, start_case
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.engine.case import Case
+from approvalflow.org.organisation import Organisation
 from approvalflow.store.base import CaseStore
 from approvalflow.store.cases import add_case
-from approvalflow.supervision.efficiency import evaluate
+from approvalflow.supervision.efficiency import evaluate_efficiency
 from approvalflow.testing.scenario import run_scenario
 
-from .test_store_support import store  # noqa: F401  (fixture)
+from .store_support import store  # noqa: F401  (fixture)
 
 DATA = Path(__file__).parent / "data" / "supervision"
 T = "2026-{}:00+08:00"
 
 
-def _late_case(licensing, org):
+def _late_case(licensing: ProcessDefinition, org: Organisation) -> Case:
+
     clock = FakeClock(T.format("09-28T09:00"))
     case = start_case(licensing, org, clock=clock, case_id="late", data={"applicant": "某公司"})
     for task, actor, at, data in [
@@ -46,7 +50,7 @@ def _late_case(licensing, org):
 
 
 @pytest.fixture
-def filled(store: CaseStore, licensing, org) -> CaseStore:  # noqa: F811
+def filled(store: CaseStore, licensing: ProcessDefinition, org: Organisation) -> CaseStore:  # noqa: F811
     for name in ("lic_done", "lic_decide_refused", "lic_review_open"):
         add_case(store, run_scenario(DATA / f"{name}.scenario.yaml").case)
     add_case(store, _late_case(licensing, org))
@@ -54,7 +58,7 @@ def filled(store: CaseStore, licensing, org) -> CaseStore:  # noqa: F811
 
 
 def test_figures_per_unit_and_period(filled: CaseStore) -> None:
-    ev = evaluate(filled.summaries(), until=datetime.fromisoformat(T.format("10-30T09:00")))
+    ev = evaluate_efficiency(filled.summaries(), until=datetime.fromisoformat(T.format("10-30T09:00")))
     unit = ev.to_json()["by_unit"]["market-bureau"]
     assert unit == {
         "received": 4,
@@ -77,12 +81,12 @@ def test_figures_per_unit_and_period(filled: CaseStore) -> None:
 
 
 def test_until_leaves_out_what_had_not_happened(filled: CaseStore) -> None:
-    ev = evaluate(filled.summaries(), until=datetime.fromisoformat(T.format("10-20T09:00")))
+    ev = evaluate_efficiency(filled.summaries(), until=datetime.fromisoformat(T.format("10-20T09:00")))
     assert ev.total.completed == 1 and ev.total.received == 4  # only "done" had ended by Oct 20
 
 
 def test_csv_has_a_row_per_group(filled: CaseStore) -> None:
-    rows = list(csv.DictReader(io.StringIO(evaluate(filled.summaries()).to_csv())))
+    rows = list(csv.DictReader(io.StringIO(evaluate_efficiency(filled.summaries()).to_csv())))
     unit = next(r for r in rows if r["dimension"] == "unit")
     assert (unit["group"], unit["completed"], unit["overdue_rate"]) == ("market-bureau", "2", "0.5")
     assert rows[0]["dimension"] == "total"
@@ -92,7 +96,7 @@ def test_csv_has_a_row_per_group(filled: CaseStore) -> None:
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
 def test_html_report_renders_in_headless_chromium(filled: CaseStore, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    page.write_text(evaluate(filled.summaries()).to_html(), encoding="utf-8")
+    page.write_text(evaluate_efficiency(filled.summaries()).to_html(), encoding="utf-8")
     dom = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
         capture_output=True,

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from approvalflow import FakeClock, start_case
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.org.organisation import Organisation
 from approvalflow.store.base import CaseStore
 from approvalflow.store.cases import add_case
-from approvalflow.supervision.sweep import sweep
+from approvalflow.supervision.sweep import sweep_store
 from approvalflow.testing.scenario import load_scenario, run_scenario
 
-from .test_store_support import store  # noqa: F401  (fixture)
+from .store_support import store  # noqa: F401  (fixture)
 
 DATA = Path(__file__).parent / "data" / "supervision"
 SCENARIOS = sorted(DATA.glob("*.scenario.yaml"))
@@ -55,7 +57,7 @@ def test_sweep_gives_the_cards_run_gives(store: CaseStore, path: Path) -> None: 
     result = run_scenario(path)
     add_case(store, result.case)
     at = _check_at(path)
-    cards = sweep(store, at).cards_of(result.case.id)
+    cards = sweep_store(store, at).cards_of(result.case.id)
     assert [c.alert_json() for c in cards] == result.alerts
     assert _tuples(result.alerts) == EXPECTED[result.case.id]
 
@@ -72,7 +74,7 @@ def test_one_sweep_over_all_cases_at_several_moments(store: CaseStore) -> None: 
         "2026-11-20T09:00:00+08:00",
     ):
         at = datetime.fromisoformat(moment)
-        swept = sweep(store, at)
+        swept = sweep_store(store, at)
         for r in results:
             assert [c.alert_json() for c in swept.cards_of(r.case.id)] == [a.to_json() for a in r.case.alerts(at)], (
                 r.case.id,
@@ -81,14 +83,18 @@ def test_one_sweep_over_all_cases_at_several_moments(store: CaseStore) -> None: 
         assert swept.open_cases == 5  # every scenario but lic-done leaves its case open
 
 
-def test_cards_name_who_is_responsible_and_the_catalog_clause(store: CaseStore, licensing, org) -> None:  # noqa: F811
+def test_cards_name_who_is_responsible_and_the_catalog_clause(
+    store: CaseStore,  # noqa: F811
+    licensing: ProcessDefinition,
+    org: Organisation,
+) -> None:
     # tests/data/market_bureau.yaml: the reviewers are liu and zhou.
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), case_id="lic-review-open")
     case.complete("receive", "wang", data={"materials_complete": True}, at="2026-09-28T09:30:00+08:00")
     case.complete("accept", "wang", at="2026-09-28T10:00:00+08:00")
     add_case(store, case)
     duty = {"140500-XK-0001": ("审查：对申请材料进行审查", "不在法定期限内作出决定的")}
-    (card,) = sweep(store, datetime.fromisoformat("2026-10-15T09:00:00+08:00"), responsibility=duty).cards
+    (card,) = sweep_store(store, datetime.fromisoformat("2026-10-15T09:00:00+08:00"), responsibility=duty).cards
     # review needs post reviewer; in market-bureau liu and zhou hold it.
     assert card.to_json() | {} == {
         "case": "lic-review-open",
@@ -110,10 +116,10 @@ def test_cards_name_who_is_responsible_and_the_catalog_clause(store: CaseStore, 
 def test_anomalies_name_refusals_by_person_and_rule(store: CaseStore) -> None:  # noqa: F811
     result = run_scenario(DATA / "lic_decide_refused.scenario.yaml")
     add_case(store, result.case)
-    swept = sweep(store, datetime.fromisoformat("2026-10-30T09:00:00+08:00"))
+    swept = sweep_store(store, datetime.fromisoformat("2026-10-30T09:00:00+08:00"))
     refused = [a for a in swept.anomalies if a.kind == "refused"]
     # zhang (principal) tried decide: not a deputy (unauthorized) and the principal (five-not-direct).
     assert [(a.actor, a.step, a.rules) for a in refused] == [("zhang", "decide", ("unauthorized", "five-not-direct"))]
     assert swept.to_json()["refusals_by_person"] == {"zhang": {"five-not-direct": 1, "unauthorized": 1}}
     # The refusal happened on Oct 13: a sweep on Oct 12 does not show it yet.
-    assert sweep(store, datetime.fromisoformat("2026-10-12T09:00:00+08:00")).anomalies == []
+    assert sweep_store(store, datetime.fromisoformat("2026-10-12T09:00:00+08:00")).anomalies == []

@@ -11,21 +11,16 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from approvalflow import (
-    CaseFormatError,
-    EngineError,
-    FakeClock,
-    NotExecutableError,
-    UnsafeContentError,
-    load_process_string,
-    organisation_from_dict,
-    start_case,
-)
+from approvalflow import FakeClock, load_process_string, organisation_from_dict, start_case
 from approvalflow._spiff import SafeEnvironment
+from approvalflow.bpmn.loader import ProcessDefinition
+from approvalflow.engine.case import Case
 from approvalflow.engine.persistence import dump_case, load_case
+from approvalflow.errors import CaseFormatError, EngineError, NotExecutableError, UnsafeContentError
 from approvalflow.expressions import ExpressionError, SafeEvaluator
 
 from .conftest import CodeExecutionAttempt
@@ -71,7 +66,7 @@ CORRELATION = (
 )
 
 
-def test_the_guard_catches_spiffworkflows_own_eval():
+def test_the_guard_catches_spiffworkflows_own_eval() -> None:
     """The fixture is live: SpiffWorkflow's default environment cannot evaluate while a test runs."""
     from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 
@@ -81,7 +76,7 @@ def test_the_guard_catches_spiffworkflows_own_eval():
         TaskDataEnvironment().execute("x = 1", {})
 
 
-def test_message_path_payloads_outside_the_process_are_refused_at_load(tmp_path: Path):
+def test_message_path_payloads_outside_the_process_are_refused_at_load(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     load_process_string(CORRELATION.format(path="task_num"), filename="ok.bpmn")  # the benign form loads
     for payload in payloads(marker):
@@ -126,7 +121,7 @@ IO = (
         "</bpmn:userTask>",
     ],
 )
-def test_every_expression_bearing_element_is_checked(tmp_path: Path, where: str):
+def test_every_expression_bearing_element_is_checked(tmp_path: Path, where: str) -> None:
     marker = tmp_path / "pwned"
     start = '<bpmn:startEvent id="start"/>\n'
     for payload in payloads(marker)[:3]:
@@ -137,7 +132,7 @@ def test_every_expression_bearing_element_is_checked(tmp_path: Path, where: str)
         assert not marker.exists()
 
 
-def test_the_environment_spiffworkflow_calls_directly_is_the_safe_one(tmp_path: Path):
+def test_the_environment_spiffworkflow_calls_directly_is_the_safe_one(tmp_path: Path) -> None:
     definition = load_process_string(CORRELATION.format(path="task_num"), filename="ok.bpmn")
     case = start_case(definition, ORG, clock=FakeClock("2026-01-05T09:00:00+08:00"))
     env = case._wf.script_engine.environment
@@ -153,7 +148,7 @@ def test_the_environment_spiffworkflow_calls_directly_is_the_safe_one(tmp_path: 
     assert isinstance(restored._wf.script_engine.environment, SafeEnvironment)
 
 
-def test_the_safe_environment_bounds_what_it_evaluates():
+def test_the_safe_environment_bounds_what_it_evaluates() -> None:
     env = SafeEnvironment(SafeEvaluator(), {})
     with pytest.raises(ExpressionError):
         env.evaluate("9**9**9**9 > 1", {})
@@ -175,7 +170,7 @@ AD_HOC_BAD_NAME = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoin
 
 
 @pytest.mark.parametrize("cond", ["nobody > 1", "9**9**9**9 > 1", "amount / 0 > 1", "'a' * 10**9 == 'a'"])
-def test_a_failing_expression_leaves_the_step_ready_and_the_case_as_it_was(cond: str):
+def test_a_failing_expression_leaves_the_step_ready_and_the_case_as_it_was(cond: str) -> None:
     definition = load_process_string(model(AD_HOC_BAD_NAME.format(cond=escape(cond))), filename="f.bpmn")
     case = start_case(definition, ORG, clock=FakeClock("2026-01-05T09:00:00+08:00"), data={"amount": 3})
     entries = len(case.trail.entries)
@@ -188,7 +183,7 @@ def test_a_failing_expression_leaves_the_step_ready_and_the_case_as_it_was(cond:
     case.complete("t1", "a", data={"nobody": 0, "amount": 3}) if cond == "nobody > 1" else None
 
 
-def test_loop_cardinality_is_bounded_at_run_time():
+def test_loop_cardinality_is_bounded_at_run_time() -> None:
     body = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
 <bpmn:userTask id="t1"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
 <bpmn:userTask id="mi"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>n</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>
@@ -224,12 +219,12 @@ def processes(chain: list[tuple[str, str]]) -> str:
     [[("a", "a")], [("a", "b"), ("b", "a")], [("a", "b"), ("b", "c"), ("c", "b")]],
     ids=["self", "pair", "tail"],
 )
-def test_recursive_call_activities_are_refused_at_load(chain: list[tuple[str, str]]):
+def test_recursive_call_activities_are_refused_at_load(chain: list[tuple[str, str]]) -> None:
     with pytest.raises(NotExecutableError, match="recursive call"):
         load_process_string(processes(chain), filename="rec.bpmn", process_id="a")
 
 
-def test_call_chains_deeper_than_the_limit_are_refused():
+def test_call_chains_deeper_than_the_limit_are_refused() -> None:
     from approvalflow.bpmn.loader import MAX_CALL_DEPTH
 
     names = [f"p{n}" for n in range(MAX_CALL_DEPTH + 1)]
@@ -251,12 +246,13 @@ def test_call_chains_deeper_than_the_limit_are_refused():
 
 
 # -- saved cases never reach SpiffWorkflow's migration code or embedded specs ---------------------------------
-def saved(definition, **kw):
+def saved(definition: ProcessDefinition, **kw: Any) -> tuple[Case, dict[str, Any]]:
     case = start_case(definition, ORG, clock=FakeClock("2026-01-05T09:00:00+08:00"), **kw)
-    return case, json.loads(dump_case(case))
+    document: dict[str, Any] = json.loads(dump_case(case))
+    return case, document
 
 
-def test_a_saved_case_no_longer_embeds_the_process_spec():
+def test_a_saved_case_no_longer_embeds_the_process_spec() -> None:
     definition = load_process_string(model(AD_HOC_BAD_NAME.format(cond="amount > 1")), filename="f.bpmn")
     _, doc = saved(definition, data={"amount": 3})
     assert doc["version"] == 2
@@ -264,7 +260,7 @@ def test_a_saved_case_no_longer_embeds_the_process_spec():
     assert "serializer_version" not in doc["workflow"]
 
 
-def test_a_legacy_document_claiming_an_old_serializer_is_refused(tmp_path: Path):
+def test_a_legacy_document_claiming_an_old_serializer_is_refused(tmp_path: Path) -> None:
     """Version 1.0 states would go through SpiffWorkflow's migration, which evals timer fields."""
     definition = load_process_string(model(AD_HOC_BAD_NAME.format(cond="amount > 1")), filename="f.bpmn")
     _, doc = saved(definition, data={"amount": 3})
@@ -306,7 +302,7 @@ def test_a_legacy_document_claiming_an_old_serializer_is_refused(tmp_path: Path)
         "nan",
     ],
 )
-def test_engine_states_this_version_does_not_write_are_refused(damage: str):
+def test_engine_states_this_version_does_not_write_are_refused(damage: str) -> None:
     """Each damage is applied with the state digest recomputed, as a forger would: the check is structural."""
     from approvalflow.engine.persistence import check_workflow_state
 
@@ -335,7 +331,7 @@ def test_engine_states_this_version_does_not_write_are_refused(damage: str):
         check_workflow_state(wf, definition)
 
 
-def test_ad_hoc_sub_processes_are_refused_by_name():
+def test_ad_hoc_sub_processes_are_refused_by_name() -> None:
     """SpiffWorkflow 3.2 evaluates an ad-hoc completion condition at the start and then fails: refused, not run."""
     body = (
         '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>\n'
@@ -366,7 +362,7 @@ except (EngineError, NotExecutableError) as exc:
 
 
 @pytest.mark.parametrize("kind", ["cardinality", "recursion"])
-def test_refusals_are_bounded_in_memory_and_time(kind: str):
+def test_refusals_are_bounded_in_memory_and_time(kind: str) -> None:
     """Run in a child with 768 MiB of address space and 60 s: a clear error, not an exhausted host."""
     import subprocess
     import sys
@@ -409,7 +405,7 @@ BRANCHES = """<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpm
 
 
 @pytest.mark.parametrize(("amount", "branch"), [(3, "small"), (9, "big")])
-def test_a_comment_inside_a_condition_does_not_change_what_runs(amount: int, branch: str):
+def test_a_comment_inside_a_condition_does_not_change_what_runs(amount: int, branch: str) -> None:
     """SpiffWorkflow reads a condition as .text, which stops at a comment: 'amount' alone would always be true."""
     from approvalflow.validation import validate_string
 

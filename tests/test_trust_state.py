@@ -9,22 +9,20 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approvalflow import (
-    ApprovalflowError,
-    CaseFormatError,
-    FakeClock,
-    StepRefused,
-    start_case,
-)
+from approvalflow import ApprovalflowError, FakeClock, StepRefused, start_case
+from approvalflow.bpmn.loader import ProcessDefinition
 from approvalflow.engine.persistence import case_state, dump_case, load_case
-from approvalflow.engine.trail import AuditTrail, verify
-from approvalflow.errors import InvalidInputError
+from approvalflow.engine.trail import AuditTrail, verify_trail
+from approvalflow.errors import CaseFormatError, InvalidInputError
+from approvalflow.org.organisation import Organisation
 
 KEY = b"k" * 32
 APPLICANT = {"applicant": "某餐饮有限公司"}
@@ -44,15 +42,16 @@ def rechain(entries: list[dict[str, Any]], key: bytes | None = None) -> list[dic
 
 
 @pytest.fixture
-def saved(licensing, org):
+def saved(licensing: ProcessDefinition, org: Organisation) -> dict[str, Any]:
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT)
     to_review(case)
     with pytest.raises(StepRefused):
         case.complete("review", "wang", data={"needs_extension": False})  # the acceptor may not review
-    return json.loads(dump_case(case))
+    document: dict[str, Any] = json.loads(dump_case(case))
+    return document
 
 
-def test_every_entry_binds_the_state_after_it(licensing, org):
+def test_every_entry_binds_the_state_after_it(licensing: ProcessDefinition, org: Organisation) -> None:
     from approvalflow.engine.persistence import state_digest
 
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT)
@@ -64,7 +63,9 @@ def test_every_entry_binds_the_state_after_it(licensing, org):
     assert case.trail.entries[-1]["state"] == case.trail.entries[-2]["state"]  # a refusal changes no state
 
 
-def test_editing_the_acceptor_in_the_saved_state_is_detected(saved, licensing, org):
+def test_editing_the_acceptor_in_the_saved_state_is_detected(
+    saved: dict[str, Any], licensing: ProcessDefinition, org: Organisation
+) -> None:
     """The attack of the issue: make someone else the acceptor, so that the acceptor may review his own case."""
     forged = copy.deepcopy(saved)
     accept = next(h for h in forged["history"] if h["step"] == "accept")
@@ -105,13 +106,15 @@ json_values = st.recursive(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
-def test_any_change_to_a_saved_case_is_detected(saved, licensing, org, data):
+def test_any_change_to_a_saved_case_is_detected(
+    saved: dict[str, Any], licensing: ProcessDefinition, org: Organisation, data: st.DataObject
+) -> None:
     """Change any one value anywhere in the document (state, trail or head): loading refuses it, cleanly."""
     paths = [p for p in leaves(saved) if p and p[-1] != "mac"]
     path = data.draw(st.sampled_from(paths))
     new = data.draw(json_values)
     old = get(saved, path)
-    canon = lambda v: json.dumps(v, sort_keys=True)  # noqa: E731
+    canon: Callable[[object], str] = lambda v: json.dumps(v, sort_keys=True)  # noqa: E731
     if canon(new) == canon(old):
         return
     forged = copy.deepcopy(saved)
@@ -120,7 +123,9 @@ def test_any_change_to_a_saved_case_is_detected(saved, licensing, org, data):
         load_case(json.dumps(forged), licensing, org)
 
 
-def test_dropping_a_refused_attempt_and_rechaining_is_caught_with_a_key_or_an_anchor(licensing, org):
+def test_dropping_a_refused_attempt_and_rechaining_is_caught_with_a_key_or_an_anchor(
+    licensing: ProcessDefinition, org: Organisation
+) -> None:
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT, trail_key=KEY)
     to_review(case)
     anchor = None
@@ -129,13 +134,13 @@ def test_dropping_a_refused_attempt_and_rechaining_is_caught_with_a_key_or_an_an
     anchor = case.trail.anchor()
     assert set(anchor) == {"count", "hash", "mac"}
     entries = case.trail.entries
-    assert verify(entries, key=KEY)
+    assert verify_trail(entries, key=KEY)
     kept = [e for e in entries if e.get("outcome") != "refused"]
     forged = rechain(kept)  # without the key: the chain itself verifies
-    assert verify(forged)
-    assert not verify(forged, key=KEY)  # with the key: every entry lacks a valid mac
-    assert not verify(forged, anchor=anchor["hash"])  # with the anchor exported before: gone
-    assert not verify(rechain(kept, key=b"x" * 32), key=KEY)  # signed with a guessed key: still caught
+    assert verify_trail(forged)
+    assert not verify_trail(forged, key=KEY)  # with the key: every entry lacks a valid mac
+    assert not verify_trail(forged, anchor=anchor["hash"])  # with the anchor exported before: gone
+    assert not verify_trail(rechain(kept, key=b"x" * 32), key=KEY)  # signed with a guessed key: still caught
     doc = json.loads(dump_case(case))
     doc["trail"] = rechain([e for e in doc["trail"] if e.get("outcome") != "refused"])
     doc["trail_head"] = {"hash": doc["trail"][-1]["hash"], "count": len(doc["trail"])}
@@ -143,18 +148,18 @@ def test_dropping_a_refused_attempt_and_rechaining_is_caught_with_a_key_or_an_an
         load_case(json.dumps(doc), licensing, org, trail_key=KEY)
 
 
-def test_a_signed_case_round_trips_with_its_key(licensing, org):
+def test_a_signed_case_round_trips_with_its_key(licensing: ProcessDefinition, org: Organisation) -> None:
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT, trail_key=KEY)
     to_review(case)
     restored = load_case(dump_case(case), licensing, org, trail_key=KEY)
     restored.complete("review", "liu", data={"needs_extension": False})
     assert all("mac" in e for e in restored.trail.entries)
-    assert verify(restored.trail.entries, key=KEY)
+    assert verify_trail(restored.trail.entries, key=KEY)
     with pytest.raises(CaseFormatError, match="signature"):
         load_case(dump_case(restored), licensing, org, trail_key=b"y" * 32)
 
 
-def test_a_short_key_is_refused(licensing, org):
+def test_a_short_key_is_refused(licensing: ProcessDefinition, org: Organisation) -> None:
     with pytest.raises(ApprovalflowError, match="16 bytes"):
         start_case(licensing, org, trail_key=b"short")
 
@@ -196,7 +201,9 @@ BAD_DATA = [
 
 
 @pytest.mark.parametrize("bad", BAD_DATA, ids=range(len(BAD_DATA)))
-def test_data_that_cannot_be_kept_is_refused_before_anything_changes(licensing, org, bad):
+def test_data_that_cannot_be_kept_is_refused_before_anything_changes(
+    licensing: ProcessDefinition, org: Organisation, bad: dict[Any, object]
+) -> None:
     for policy in ("enforce", "record"):
         case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT, policy=policy)
         before, entries = json.dumps(case_state(case), sort_keys=True), list(case.trail.entries)
@@ -221,11 +228,14 @@ def test_data_that_cannot_be_kept_is_refused_before_anything_changes(licensing, 
         ("receive", "wang", "2026-09-28T10:00:00"),
     ],
 )
-def test_names_and_moments_that_cannot_be_kept_are_refused_before_anything_changes(licensing, org, step, actor, at):
+def test_names_and_moments_that_cannot_be_kept_are_refused_before_anything_changes(
+    licensing: ProcessDefinition, org: Organisation, step: str, actor: object, at: str | None
+) -> None:
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT)
     before, entries = json.dumps(case_state(case), sort_keys=True), list(case.trail.entries)
     with pytest.raises(ApprovalflowError):
-        case.complete(step, actor, data={"materials_complete": True}, at=at)
+        # actor 7 (not a name) on purpose: it must be refused like the others
+        case.complete(step, actor, data={"materials_complete": True}, at=at)  # type: ignore[arg-type]
     assert json.dumps(case_state(case), sort_keys=True) == before and case.trail.entries == entries
 
 
@@ -243,7 +253,9 @@ hostile = st.recursive(
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(hostile, st.booleans())
-def test_any_step_data_either_completes_or_changes_nothing(licensing, org, value, flag):
+def test_any_step_data_either_completes_or_changes_nothing(
+    licensing: ProcessDefinition, org: Organisation, value: object, flag: bool
+) -> None:
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT, policy="record")
     before, entries = json.dumps(case_state(case), sort_keys=True), list(case.trail.entries)
     try:
@@ -253,21 +265,21 @@ def test_any_step_data_either_completes_or_changes_nothing(licensing, org, value
         assert case.trail.entries == entries
     else:
         assert case.path == ["receive"]
-        assert verify(case.trail.entries)
+        assert verify_trail(case.trail.entries)
         restored = load_case(dump_case(case), licensing, org)
         assert restored.data == case.data
-    assert verify(case.trail.entries)
+    assert verify_trail(case.trail.entries)
 
 
 # -- the parties of a case -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("parties", [{"甲建筑公司": True}, "甲建筑公司", [1, 2], [["甲建筑公司"]]])
-def test_parties_must_be_a_list_of_names(licensing, org, parties):
+def test_parties_must_be_a_list_of_names(licensing: ProcessDefinition, org: Organisation, parties: object) -> None:
     with pytest.raises(InvalidInputError, match="parties"):
         start_case(licensing, org, data={**APPLICANT, "parties": parties})
 
 
 @pytest.mark.parametrize("key", ["applicant", "parties"])
-def test_step_data_may_not_rewrite_the_parties(licensing, org, key):
+def test_step_data_may_not_rewrite_the_parties(licensing: ProcessDefinition, org: Organisation, key: str) -> None:
     value = "另一公司" if key == "applicant" else ["另一公司"]
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT)
     before = json.dumps(case_state(case), sort_keys=True)
@@ -282,7 +294,7 @@ def test_step_data_may_not_rewrite_the_parties(licensing, org, key):
     case.complete("receive", "wang", data={"materials_complete": True, "applicant": APPLICANT["applicant"]})
 
 
-def test_changing_parties_is_recorded_and_rechecks_recusal(licensing, org):
+def test_changing_parties_is_recorded_and_rechecks_recusal(licensing: ProcessDefinition, org: Organisation) -> None:
     """liu declared a conflict with 某建筑工程有限公司 in the test organisation (tests/data/market_bureau.yaml)."""
     party = "某建筑工程有限公司"
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data=APPLICANT)
@@ -301,7 +313,9 @@ def test_changing_parties_is_recorded_and_rechecks_recusal(licensing, org):
 
 
 # -- the command line: audit verify --key --head, audit key ---------------------------------------------------
-def test_audit_verify_with_a_key_and_an_anchor(licensing, org, tmp_path, capsys):
+def test_audit_verify_with_a_key_and_an_anchor(
+    licensing: ProcessDefinition, org: Organisation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from approvalflow.cli.main import main
 
     key_file = tmp_path / "trail.key"
@@ -334,7 +348,9 @@ def test_audit_verify_with_a_key_and_an_anchor(licensing, org, tmp_path, capsys)
     assert main(["audit", "verify", str(genuine), "--key", str(short)]) == 2
 
 
-def test_run_with_a_key_file_signs_the_trail_and_seals_the_store(tmp_path, capsys):
+def test_run_with_a_key_file_signs_the_trail_and_seals_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from approvalflow.cli.main import main
 
     from .conftest import ROOT

@@ -8,7 +8,7 @@ from fractions import Fraction
 from approvalflow.validation import validate_string
 from approvalflow.validation.compliance import convert
 
-from .test_validate_support import model, risk, step
+from .test_validate_support import Flow, Node, model, risk, step
 
 START, END = ("startEvent", "s"), ("endEvent", "e")
 LIMIT = '<af:timeLimit statutory="20" promised="10" extension="5" unit="workday" startsAfter="accept"/>'
@@ -39,7 +39,7 @@ def test_no_time_limit_only_when_the_process_has_a_case_limit() -> None:
 
 
 def test_risk_coverage_for_domain_collective_and_extension_steps() -> None:
-    nodes = [
+    nodes: list[Node] = [
         START,
         ("userTask", "decide", '<af:step posts="deputy" domain="approval" timeLimit="1"/>'),
         ("userTask", "meet", '<af:step posts="leader" timeLimit="1"/><af:collective/>'),
@@ -72,7 +72,7 @@ def test_time_budget_skips_steps_that_suspend_the_clock() -> None:
 def test_time_budget_takes_the_longest_branch_not_the_sum_of_branches() -> None:
     # after accept: XOR x -> a(6) | b(8) -> m -> c(2): longest path 8 + 2 = 10 <= 10; with b at 9: 11 > 10
     def branchy(b: int) -> str:
-        nodes = [
+        nodes: list[Node] = [
             START,
             ("userTask", "accept", step()),
             ("exclusiveGateway", "x"),
@@ -82,7 +82,7 @@ def test_time_budget_takes_the_longest_branch_not_the_sum_of_branches() -> None:
             ("userTask", "c", step(limit=2)),
             END,
         ]
-        flows = [
+        flows: list[Flow] = [
             ("s", "accept"),
             ("accept", "x"),
             ("x", "a", "default"),
@@ -100,7 +100,7 @@ def test_time_budget_takes_the_longest_branch_not_the_sum_of_branches() -> None:
 
 def test_time_budget_loop_counts_once() -> None:
     # a(5) -> x -> back to a, or on to b(5): the loop-free path is 5 + 5 = 10 <= 10
-    nodes = [
+    nodes: list[Node] = [
         START,
         ("userTask", "accept", step()),
         ("userTask", "a", step(limit=5)),
@@ -108,7 +108,7 @@ def test_time_budget_loop_counts_once() -> None:
         ("userTask", "b", step(limit=5)),
         END,
     ]
-    flows = [
+    flows: list[Flow] = [
         ("s", "accept"),
         ("accept", "a"),
         ("a", "x"),
@@ -122,7 +122,7 @@ def test_time_budget_loop_counts_once() -> None:
 def test_time_budget_allows_the_extension_on_paths_through_the_extension_step() -> None:
     # accept -> x -> [extend(1, af:extension)] -> m -> d(13). Without the extension step: 13 > 10 -> finding.
     # Through it: 1 + 13 = 14 <= 10 + 5. Only the path without the extension step breaks the promised limit.
-    nodes = [
+    nodes: list[Node] = [
         START,
         ("userTask", "accept", step()),
         ("exclusiveGateway", "x"),
@@ -131,7 +131,7 @@ def test_time_budget_allows_the_extension_on_paths_through_the_extension_step() 
         ("userTask", "d", step(limit=13)),
         END,
     ]
-    flows = [
+    flows: list[Flow] = [
         ("s", "accept"),
         ("accept", "x"),
         ("x", "extend", "late == True"),
@@ -156,7 +156,7 @@ REQUIRES = '<af:requires steps="legal"/>'
 
 def test_requires_not_dominating_on_an_exclusive_branch() -> None:
     # legal review sits on one branch of x; 'decide' (node 6, line 11) can be reached through 'skip'.
-    nodes = [
+    nodes: list[Node] = [
         START,
         ("userTask", "draft", step()),
         ("exclusiveGateway", "x"),
@@ -166,7 +166,7 @@ def test_requires_not_dominating_on_an_exclusive_branch() -> None:
         ("userTask", "decide", step(extra=REQUIRES)),
         END,
     ]
-    flows = [
+    flows: list[Flow] = [
         ("s", "draft"),
         ("draft", "x"),
         ("x", "legal", "hard == True"),
@@ -184,7 +184,7 @@ def test_requires_not_dominating_on_an_exclusive_branch() -> None:
 def test_requires_in_a_parallel_branch_always_runs() -> None:
     # legal on one branch of a parallel split that joins before decide: every case passes legal. The plain
     # dominator tree says fork, not legal, dominates decide; the parallel join makes it hold anyway.
-    nodes = [
+    nodes: list[Node] = [
         START,
         ("parallelGateway", "fork"),
         ("userTask", "legal", step()),
@@ -193,7 +193,7 @@ def test_requires_in_a_parallel_branch_always_runs() -> None:
         ("userTask", "decide", step(extra=REQUIRES)),
         END,
     ]
-    flows = [
+    flows: list[Flow] = [
         ("s", "fork"),
         ("fork", "legal"),
         ("fork", "other"),
@@ -207,5 +207,5 @@ def test_requires_in_a_parallel_branch_always_runs() -> None:
 
 def test_requires_on_the_only_path_passes() -> None:
     ids = ["s", "legal", "decide", "e"]
-    nodes = [START, ("userTask", "legal", step()), ("userTask", "decide", step(extra=REQUIRES)), END]
+    nodes: list[Node] = [START, ("userTask", "legal", step()), ("userTask", "decide", step(extra=REQUIRES)), END]
     assert only(model(nodes, list(itertools.pairwise(ids))), "requires-not-dominating") == []

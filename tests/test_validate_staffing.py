@@ -11,7 +11,7 @@ from approvalflow import organisation_from_dict
 from approvalflow.errors import OrganisationError
 from approvalflow.validation import validate_paths, validate_string
 
-from .test_validate_support import model, step
+from .test_validate_support import Node, model, step
 
 START, END = ("startEvent", "s"), ("endEvent", "e")
 
@@ -29,7 +29,7 @@ def township(reviewers: int) -> dict[str, object]:
 
 def three_reviews() -> str:
     # r1, r2, r3 (lines 6..8) must each be done by a different reviewer
-    nodes = [
+    nodes: list[Node] = [
         START,
         ("userTask", "r1", step("reviewer")),
         ("userTask", "r2", step("reviewer", extra='<af:separateFrom steps="r1"/>')),
@@ -71,7 +71,11 @@ def test_core_leaves_out_steps_that_are_not_part_of_the_conflict() -> None:
 def test_five_not_direct_keeps_the_principal_off_a_domain_step() -> None:
     # 'decide' (approval domain) allows only the post 'principal'; its one holder, boss, is the unit's principal,
     # whom 五不直接分管 keeps off the step: nobody is left. (risk-coverage also fires: a domain step without af:risk.)
-    nodes = [START, ("userTask", "decide", '<af:step posts="principal" domain="approval" timeLimit="1"/>'), END]
+    nodes: list[Node] = [
+        START,
+        ("userTask", "decide", '<af:step posts="principal" domain="approval" timeLimit="1"/>'),
+        END,
+    ]
     text = model(nodes, [("s", "decide"), ("decide", "e")])
     found = validate_string(text, org=organisation_from_dict(township(1)))
     assert [(f.rule, f.element) for f in found if f.rule != "risk-coverage"] == [("staffing", "decide")]
@@ -80,7 +84,7 @@ def test_five_not_direct_keeps_the_principal_off_a_domain_step() -> None:
 
 
 def test_same_actor_and_separate_actor_on_the_same_pair_cannot_be_met() -> None:
-    nodes = [
+    nodes: list[Node] = [
         START,
         ("userTask", "a", step("reviewer")),
         ("userTask", "b", step("reviewer", extra='<af:separateFrom steps="a"/><af:sameActorAs step="a"/>')),

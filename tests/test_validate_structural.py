@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from approvalflow.validation import StaticFinding, validate_string
 
-from .test_validate_support import model, step
+from .test_validate_support import Flow, Node, model, step
 
 
 def rules(findings: list[StaticFinding], *only: str) -> list[tuple[str, str | None, int | None]]:
@@ -217,7 +217,7 @@ def test_unknown_step_refs_are_all_reported() -> None:
 
 def test_boundary_event_path_is_reachable_and_not_a_deadlock() -> None:
     # a timer on 'a' leads to 'escalate'; both paths meet at an exclusive merge: sound, every node reachable.
-    nodes = [
+    nodes: list[Node] = [
         START,
         ("userTask", "a", step()),
         ("boundaryEvent", "timer", "", 'attachedToRef="a"'),
@@ -225,7 +225,7 @@ def test_boundary_event_path_is_reachable_and_not_a_deadlock() -> None:
         ("exclusiveGateway", "m"),
         END,
     ]
-    flows = [("s", "a"), ("a", "m"), ("timer", "escalate"), ("escalate", "m"), ("m", "e")]
+    flows: list[Flow] = [("s", "a"), ("a", "m"), ("timer", "escalate"), ("escalate", "m"), ("m", "e")]
     text = model(nodes, flows).replace(
         'attachedToRef="a"></bpmn:boundaryEvent>', 'attachedToRef="a"><bpmn:timerEventDefinition/></bpmn:boundaryEvent>'
     )

@@ -9,6 +9,7 @@ finding by hand: line 1 is the XML declaration, 2 ``bpmn:definitions``, 3
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -77,7 +78,7 @@ def risk(ident: str) -> str:
     return RISK.format(ident)
 
 
-def test_parallel_validation_gives_the_serial_findings(tmp_path):
+def test_parallel_validation_gives_the_serial_findings(tmp_path: Path) -> None:
     # Two folders, each with a file that has a known structural error (an unreachable task), so the
     # comparison is between non-empty lists: parallel runs must find the same, in the same order.
     from approvalflow.validation import validate_paths

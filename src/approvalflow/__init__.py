@@ -1,342 +1,145 @@
 """approvalflow: run administrative approval processes as BPMN, checking every step against the rules
 of China's power-governance reform (六权治本).
 
-The public API is re-exported here; everything else is internal. See ``docs/`` for the guide.
+The names a user needs first are here: load a process and an organisation, start and complete a case, keep it in
+a case store, verify its audit trail, sweep the store for yellow and red cards, render, simulate and validate, and
+the main errors. Everything else public is in its subpackage (``approvalflow.engine``, ``approvalflow.store``,
+``approvalflow.time``, ...), each with its own ``__all__``; ``docs/api.md`` lists them all.
 
-Names are imported on first use (PEP 562), so that ``import approvalflow`` and light entry points
-(the simulator's command line, the pytest plugin) do not pay for SpiffWorkflow, lxml and pydantic
-until they need them. ``from approvalflow import start_case`` works as usual.
+Names are imported on first use (PEP 562, :mod:`approvalflow._lazy`), so that ``import approvalflow`` and light
+entry points (the simulator's command line, the pytest plugin) do not pay for SpiffWorkflow, lxml and pydantic
+until they need them. ``from approvalflow import start_case`` works as usual. Names this package exported before
+issue 15 and no longer does still resolve, with a :class:`DeprecationWarning` naming their new home.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .bpmn.loader import ProcessDefinition, load_process, load_process_string
-    from .bpmn.model import Category, Collective, Domain, MinDuration, Power, RiskLevel, RiskPoint, StepInfo, TimeLimit
-    from .catalog import (
-        Catalog,
-        CatalogError,
-        CatalogFinding,
-        CatalogReport,
-        PowerRow,
-        RiskPointRow,
-        catalog_from_bpmn,
-        check_catalog,
-        load_catalog,
-        parse_limit,
-        risk_table,
-        save_catalog,
-    )
-    from .engine.case import Case, Policy, ReadyStep, start_case
-    from .engine.persistence import case_state, dump_case, load_case
-    from .engine.timing import Alert, CaseDeadlines, StepTime, Suspension, TimeReport
-    from .engine.trail import AuditTrail, TrailHead, VerifyResult, read_jsonl, verify
-    from .errors import (
-        ApprovalflowError,
-        BpmnError,
-        CalendarError,
-        CaseFormatError,
-        DefinitionError,
-        EngineError,
-        ExtensionError,
-        InvalidInputError,
-        LoopLimitError,
-        MeetingRecordError,
-        NotExecutableError,
-        OrganisationError,
-        RunError,
-        ScenarioError,
-        StepNotReady,
-        StepRefused,
-        UnknownActorError,
-        UnknownReferenceError,
-        UnsafeContentError,
-        XmlError,
-    )
-    from .expressions import ExpressionEvaluator, SafeEvaluator
-    from .org.meetings import Meeting
-    from .org.organisation import Organisation, OrgUnit, Person, load_organisation, organisation_from_dict
-    from .rules.checks import RULES, Attempt, Completion, Finding, register
-    from .simulation import (
-        SimulationError,
-        SimulationModel,
-        SimulationModelError,
-        SimulationResult,
-        load_model,
-        simulate,
-    )
-    from .store.base import CaseRecord, CaseStore, ConflictError, StoreError, open_store
+    from .engine.case import Case, start_case
+    from .engine.persistence import dump_case, load_case
+    from .engine.timing import Alert
+    from .engine.trail import AuditTrail, verify_trail
+    from .errors import ApprovalflowError, DefinitionError, RunError, StepNotReady, StepRefused
+    from .org.organisation import Organisation, load_organisation, organisation_from_dict
+    from .render import render_file, render_views
+    from .rules.findings import Finding
+    from .simulation import SimulationResult, load_simulation_model, simulate
+    from .store.base import CaseStore, ConflictError, StoreError
     from .store.cases import StoredCase, add_case, complete_step, load_case_from, save_case
-    from .store.memory import MemoryStore
-    from .store.sqlite import SqliteStore
-    from .supervision.conformance import TraceCheck, check_log
-    from .supervision.efficiency import Evaluation, evaluate
-    from .supervision.eventlog import EventLogError, export_log, read_log
-    from .supervision.sweep import Card, SweepResult, sweep
-    from .testing.scenario import ScenarioResult, load_scenario, run_scenario
-    from .time.calendar import ChinaCalendar, FakeCalendar, WeekendCalendar, WorkingCalendar
-    from .time.clock import Clock, FakeClock, SystemClock
-    from .time.periods import Deadline
-    from .validation import StaticFinding, has_errors, validate_file, validate_paths, validate_string
-
-_LAZY: dict[str, str] = {
-    "Catalog": ".catalog",
-    "CatalogError": ".catalog",
-    "CatalogFinding": ".catalog",
-    "CatalogReport": ".catalog",
-    "PowerRow": ".catalog",
-    "RiskPointRow": ".catalog",
-    "catalog_from_bpmn": ".catalog",
-    "check_catalog": ".catalog",
-    "load_catalog": ".catalog",
-    "parse_limit": ".catalog",
-    "risk_table": ".catalog",
-    "save_catalog": ".catalog",
-    "load_model": ".simulation",
-    "simulate": ".simulation",
-    "SimulationModel": ".simulation",
-    "SimulationResult": ".simulation",
-    "SimulationModelError": ".simulation",
-    "SimulationError": ".simulation",
-    "add_case": ".store.cases",
-    "Alert": ".engine.timing",
-    "ApprovalflowError": ".errors",
-    "Attempt": ".rules.checks",
-    "AuditTrail": ".engine.trail",
-    "BpmnError": ".errors",
-    "CalendarError": ".errors",
-    "Card": ".supervision.sweep",
-    "Case": ".engine.case",
-    "case_state": ".engine.persistence",
-    "CaseDeadlines": ".engine.timing",
-    "CaseFormatError": ".errors",
-    "CaseRecord": ".store.base",
-    "CaseStore": ".store.base",
-    "Category": ".bpmn.model",
-    "check_log": ".supervision.conformance",
-    "ChinaCalendar": ".time.calendar",
-    "Clock": ".time.clock",
-    "Collective": ".bpmn.model",
-    "complete_step": ".store.cases",
-    "Completion": ".rules.checks",
-    "ConflictError": ".store.base",
-    "Deadline": ".time.periods",
-    "DefinitionError": ".errors",
-    "Domain": ".bpmn.model",
-    "dump_case": ".engine.persistence",
-    "EngineError": ".errors",
-    "InvalidInputError": ".errors",
-    "evaluate": ".supervision.efficiency",
-    "Evaluation": ".supervision.efficiency",
-    "EventLogError": ".supervision.eventlog",
-    "export_log": ".supervision.eventlog",
-    "ExpressionEvaluator": ".expressions",
-    "ExtensionError": ".errors",
-    "FakeCalendar": ".time.calendar",
-    "FakeClock": ".time.clock",
-    "Finding": ".rules.checks",
-    "has_errors": ".validation",
-    "load_case": ".engine.persistence",
-    "load_case_from": ".store.cases",
-    "load_organisation": ".org.organisation",
-    "load_process": ".bpmn.loader",
-    "load_process_string": ".bpmn.loader",
-    "load_scenario": ".testing.scenario",
-    "LoopLimitError": ".errors",
-    "Meeting": ".org.meetings",
-    "MinDuration": ".bpmn.model",
-    "MeetingRecordError": ".errors",
-    "MemoryStore": ".store.memory",
-    "NotExecutableError": ".errors",
-    "open_store": ".store.base",
-    "Organisation": ".org.organisation",
-    "organisation_from_dict": ".org.organisation",
-    "OrganisationError": ".errors",
-    "OrgUnit": ".org.organisation",
-    "Person": ".org.organisation",
-    "Policy": ".engine.case",
-    "Power": ".bpmn.model",
-    "ProcessDefinition": ".bpmn.loader",
-    "read_jsonl": ".engine.trail",
-    "read_log": ".supervision.eventlog",
-    "ReadyStep": ".engine.case",
-    "register": ".rules.checks",
-    "RiskLevel": ".bpmn.model",
-    "RiskPoint": ".bpmn.model",
-    "RULES": ".rules.checks",
-    "run_scenario": ".testing.scenario",
-    "RunError": ".errors",
-    "SafeEvaluator": ".expressions",
-    "save_case": ".store.cases",
-    "ScenarioError": ".errors",
-    "ScenarioResult": ".testing.scenario",
-    "SqliteStore": ".store.sqlite",
-    "start_case": ".engine.case",
-    "StaticFinding": ".validation",
-    "StepInfo": ".bpmn.model",
-    "StepNotReady": ".errors",
-    "StepRefused": ".errors",
-    "StepTime": ".engine.timing",
-    "StoredCase": ".store.cases",
-    "StoreError": ".store.base",
-    "Suspension": ".engine.timing",
-    "sweep": ".supervision.sweep",
-    "SweepResult": ".supervision.sweep",
-    "SystemClock": ".time.clock",
-    "TimeLimit": ".bpmn.model",
-    "TimeReport": ".engine.timing",
-    "TraceCheck": ".supervision.conformance",
-    "TrailHead": ".engine.trail",
-    "UnknownActorError": ".errors",
-    "UnknownReferenceError": ".errors",
-    "UnsafeContentError": ".errors",
-    "validate_file": ".validation",
-    "validate_paths": ".validation",
-    "validate_string": ".validation",
-    "verify": ".engine.trail",
-    "VerifyResult": ".engine.trail",
-    "WeekendCalendar": ".time.calendar",
-    "WorkingCalendar": ".time.calendar",
-    "XmlError": ".errors",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'approvalflow' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+    from .store.factory import open_store
+    from .supervision.sweep import SweepResult, sweep_store
+    from .testing.scenario import run_scenario
+    from .time.clock import FakeClock
+    from .validation import validate_file, validate_paths
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "RULES",
     "Alert",
     "ApprovalflowError",
-    "Attempt",
     "AuditTrail",
-    "BpmnError",
-    "CalendarError",
-    "Card",
     "Case",
-    "CaseDeadlines",
-    "CaseFormatError",
-    "CaseRecord",
     "CaseStore",
-    "Catalog",
-    "CatalogError",
-    "CatalogFinding",
-    "CatalogReport",
-    "Category",
-    "ChinaCalendar",
-    "Clock",
-    "Collective",
-    "Completion",
     "ConflictError",
-    "Deadline",
     "DefinitionError",
-    "Domain",
-    "EngineError",
-    "Evaluation",
-    "EventLogError",
-    "ExpressionEvaluator",
-    "ExtensionError",
-    "FakeCalendar",
     "FakeClock",
     "Finding",
-    "InvalidInputError",
-    "LoopLimitError",
-    "Meeting",
-    "MeetingRecordError",
-    "MemoryStore",
-    "MinDuration",
-    "NotExecutableError",
-    "OrgUnit",
     "Organisation",
-    "OrganisationError",
-    "Person",
-    "Policy",
-    "Power",
-    "PowerRow",
     "ProcessDefinition",
-    "ReadyStep",
-    "RiskLevel",
-    "RiskPoint",
-    "RiskPointRow",
     "RunError",
-    "SafeEvaluator",
-    "ScenarioError",
-    "ScenarioResult",
-    "SimulationError",
-    "SimulationModel",
-    "SimulationModelError",
     "SimulationResult",
-    "SqliteStore",
-    "StaticFinding",
-    "StepInfo",
     "StepNotReady",
     "StepRefused",
-    "StepTime",
     "StoreError",
     "StoredCase",
-    "Suspension",
     "SweepResult",
-    "SystemClock",
-    "TimeLimit",
-    "TimeReport",
-    "TraceCheck",
-    "TrailHead",
-    "UnknownActorError",
-    "UnknownReferenceError",
-    "UnsafeContentError",
-    "VerifyResult",
-    "WeekendCalendar",
-    "WorkingCalendar",
-    "XmlError",
     "__version__",
     "add_case",
-    "case_state",
-    "catalog_from_bpmn",
-    "check_catalog",
-    "check_log",
     "complete_step",
     "dump_case",
-    "evaluate",
-    "export_log",
-    "has_errors",
     "load_case",
     "load_case_from",
-    "load_catalog",
-    "load_model",
     "load_organisation",
     "load_process",
     "load_process_string",
-    "load_scenario",
+    "load_simulation_model",
     "open_store",
     "organisation_from_dict",
-    "parse_limit",
-    "read_jsonl",
-    "read_log",
-    "register",
-    "risk_table",
+    "render_file",
+    "render_views",
     "run_scenario",
     "save_case",
-    "save_catalog",
     "simulate",
     "start_case",
-    "sweep",
+    "sweep_store",
     "validate_file",
     "validate_paths",
-    "validate_string",
-    "verify",
+    "verify_trail",
 ]
+
+#: Each module and the names of ``__all__`` it defines (all but ``__version__``), imported on first use.
+_LAZY: dict[str, str] = {
+    # processes and the organisation
+    ".bpmn.loader": "ProcessDefinition load_process load_process_string",
+    ".org.organisation": "Organisation load_organisation organisation_from_dict",
+    # cases
+    ".engine.case": "Case start_case",
+    ".time.clock": "FakeClock",
+    ".engine.timing": "Alert",
+    ".rules.findings": "Finding",
+    ".engine.persistence": "dump_case load_case",
+    ".engine.trail": "AuditTrail verify_trail",
+    ".testing.scenario": "run_scenario",
+    # the case store and supervision
+    ".store.factory": "open_store",
+    ".store.base": "CaseStore ConflictError StoreError",
+    ".store.cases": "StoredCase add_case complete_step load_case_from save_case",
+    ".supervision.sweep": "SweepResult sweep_store",
+    # render, simulate, validate
+    ".render": "render_file render_views",
+    ".simulation": "SimulationResult load_simulation_model simulate",
+    ".validation": "validate_file validate_paths",
+    # the main errors (the whole tree: approvalflow.errors)
+    ".errors": "ApprovalflowError DefinitionError RunError StepNotReady StepRefused",
+}
+
+#: Names exported here before issue 15, by where they are now: they still resolve, with a DeprecationWarning.
+_MOVED_TO: dict[str, str] = {
+    ".bpmn": "Category Collective Domain MinDuration Power RiskLevel RiskPoint StepInfo TimeLimit",
+    ".catalog": "Catalog CatalogError CatalogFinding CatalogReport PowerRow RiskPointRow catalog_from_bpmn "
+    "check_catalog load_catalog risk_table save_catalog",
+    ".engine": "CaseDeadlines Policy ReadyStep StepTime Suspension TimeReport TrailHead VerifyResult case_state",
+    ".errors": "BpmnError CalendarError CaseFormatError EngineError ExtensionError InvalidInputError LoopLimitError "
+    "MeetingRecordError NotExecutableError OrganisationError ScenarioError UnknownActorError UnknownReferenceError "
+    "UnsafeContentError XmlError",
+    ".expressions": "ExpressionEvaluator SafeEvaluator",
+    ".org": "Meeting OrgUnit Person",
+    ".rules": "RULES Completion",
+    ".simulation": "SimulationError SimulationModel SimulationModelError",
+    ".store": "CaseRecord MemoryStore SqliteStore",
+    ".supervision": "EventLogError Evaluation TraceCheck check_log export_log read_log",
+    ".testing": "ScenarioResult load_scenario",
+    ".time": "ChinaCalendar Clock Deadline FakeCalendar SystemClock WeekendCalendar WorkingCalendar",
+    ".validation": "has_errors validate_string",
+}
+#: Names renamed in issue 15 (old name -> "module:new name"), so that they say what they are.
+_RENAMED: dict[str, str] = {
+    "Attempt": ".rules:StepAttempt",
+    "Card": ".supervision:AlertCard",
+    "StaticFinding": ".rules:Finding",
+    "evaluate": ".supervision:evaluate_efficiency",
+    "load_model": ".simulation:load_simulation_model",
+    "parse_limit": ".catalog:parse_time_limit",
+    "read_jsonl": ".engine:read_trail",
+    "register": ".rules:register_rule",
+    "sweep": ".supervision:sweep_store",
+    "verify": ".engine:verify_trail",
+}
+_MOVED = {name: home for home, names in _MOVED_TO.items() for name in names.split()} | _RENAMED
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, _MOVED)

@@ -1,9 +1,21 @@
-"""SpiffWorkflow's hooks for expressions and scripts, routed to the safe evaluator and trusted functions.
+"""The one module that imports SpiffWorkflow: its parser, workflows, task tree, state encoding and script hooks.
 
-SpiffWorkflow evaluates expressions in two ways: through the script engine (``script_engine.evaluate``) and,
-in several places (message correlation, ad-hoc completion conditions, process-level conditions), directly
-through the engine's *environment* (``script_engine.environment.evaluate``), which by default is Python's
-``eval()`` with full builtins, and ``exec()`` for scripts. Both are replaced here:
+Everything approvalflow needs from SpiffWorkflow goes through here, so the rest of the package sees plain
+functions and values (a test fails on a SpiffWorkflow import anywhere else):
+
+* the parser (:data:`BpmnParser`) and the exception root (:data:`SpiffWorkflowException`) for the loader and
+  the validator; the path of the BPMN 2.0 schema SpiffWorkflow ships (:func:`bpmn_schema_file`);
+* workflows: :func:`new_workflow`, :func:`scan` (the ready manual tasks and the running call activities in one
+  walk of the task tree), :func:`reached_tasks` (for coverage);
+* the engine state without the process spec: :func:`workflow_dict` (the same structure SpiffWorkflow's own
+  serializer writes, built directly), :func:`canonical_workflow` (its canonical JSON, reusing the JSON of tasks
+  that cannot have changed since the last call), :func:`encode_json`, :func:`restore_workflow`, and the facts a
+  state check needs (:data:`TASK_STATES`, :func:`is_call_activity`, :data:`SERIALIZER_VERSION`).
+
+Expressions and scripts: SpiffWorkflow evaluates expressions in two ways: through the script engine
+(``script_engine.evaluate``) and, in several places (message correlation, ad-hoc completion conditions,
+process-level conditions), directly through the engine's *environment* (``script_engine.environment.evaluate``),
+which by default is Python's ``eval()`` with full builtins, and ``exec()`` for scripts. Both are replaced here:
 
 * :class:`SafeEnvironment` is the environment object. Every expression that reaches it, whichever path
   inside SpiffWorkflow sent it, goes to the safe :class:`~approvalflow.expressions.ExpressionEvaluator`
@@ -17,15 +29,34 @@ with functions that fail whenever SpiffWorkflow or approvalflow calls them (``te
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+import SpiffWorkflow
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser import BpmnParser
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
 
 from .expressions import EvaluationError, ExpressionError, ExpressionEvaluator, TrustedFunction
 
-__all__ = ["MAX_CARDINALITY", "SafeEnvironment", "SafeScriptEngine"]
+__all__ = [
+    "MAX_CARDINALITY", "SERIALIZER_VERSION", "TASK_STATES", "BpmnParser", "SafeEnvironment", "SafeScriptEngine",
+    "Scan", "SpiffWorkflowException", "bpmn_schema_file", "canonical_workflow", "encode_json", "is_call_activity",
+    "new_workflow", "reached_tasks", "ready_tasks", "restore_workflow", "scan", "slow_workflow_dict", "workflow_dict",
+]  # fmt: skip
 
 MAX_CARDINALITY = 1_000
 """Most instances a multi-instance activity's ``loopCardinality`` may ask for. Each instance is a task in the
@@ -95,3 +126,395 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
                 f"the loop cardinality of '{task.task_spec.bpmn_id}' is {str(value)[:40]}; it must be a whole "
                 f"number from 0 to {self.max_cardinality} (raise max_cardinality to allow more instances)"
             )
+
+
+# -- files -----------------------------------------------------------------------------------------------------
+def bpmn_schema_file() -> Path:
+    """The OMG's BPMN 2.0 schema (``BPMN20.xsd``) in the copy SpiffWorkflow ships."""
+    return Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
+
+
+# -- workflows and their task tree -------------------------------------------------------------------------------
+_READY = int(TaskState.READY)
+_FUTURE = int(TaskState.FUTURE)
+_RUNNING = int(TaskState.STARTED | TaskState.WAITING)
+_REACHED = int(TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED | TaskState.ERROR)
+_ENTERED = int(TaskState.COMPLETED | TaskState.STARTED | TaskState.WAITING)
+_CANCELLED = int(TaskState.CANCELLED)
+TASK_STATES = frozenset(int(s) for s in TaskState._values)
+"""The task states SpiffWorkflow defines (single bits)."""
+
+
+def new_workflow(spec: Any, subprocess_specs: Mapping[str, Any], script_engine: Any) -> Any:
+    """A new workflow of ``spec``; its start tasks are ready, nothing has run yet."""
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+
+
+def ready_tasks(workflow: Any) -> list[Any]:
+    """Every ready task (engine tasks included), in the engine's order: the tasks to seed with case data."""
+    return list(workflow.get_tasks(state=TaskState.READY))
+
+
+def is_call_activity(task_spec: Any) -> bool:
+    """True for a call activity's (or an embedded sub-process's) task spec."""
+    return isinstance(task_spec, SubWorkflowTask)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One walk of a workflow's task tree: what the case needs after each action."""
+
+    ready: tuple[Any, ...]
+    """The ready manual tasks (the steps a person may complete), in the engine's depth-first order."""
+    running_calls: tuple[tuple[str, str], ...]
+    """(task id, BPMN id) of each call activity whose sub-process is running (started or waiting)."""
+
+
+def scan(workflow: Any) -> Scan:
+    """Walk the task tree once, depth first, sub-processes in place, as ``get_tasks`` does.
+
+    It finds exactly what ``get_tasks(state=READY, manual=True)`` and ``get_tasks(state=STARTED | WAITING)``
+    (call activities) find, in the same order, without their per-task overhead: like them it does not descend
+    below a task that is only predicted (MAYBE, LIKELY), whose descendants cannot be ready or running.
+    """
+    ready: list[Any] = []
+    running: list[tuple[str, str]] = []
+    subprocesses = workflow.subprocesses
+    stack = [workflow.task_tree]
+    while stack:
+        task = stack.pop()
+        state = task._state
+        spec = task.task_spec
+        if state == _READY:
+            if spec.manual:
+                ready.append(task)
+        elif state & _RUNNING and isinstance(spec, SubWorkflowTask):
+            running.append((str(task.id), spec.bpmn_id))
+        sub = subprocesses.get(task.id)
+        if task._children and (state >= _FUTURE or sub is not None):
+            tasks = task.workflow.tasks
+            stack.extend(tasks[c] for c in reversed(task._children))
+        if sub is not None:
+            stack.append(sub.task_tree)
+    return Scan(tuple(ready), tuple(running))
+
+
+def reached_tasks(workflow: Any) -> list[tuple[str, str, bool, list[tuple[str | None, bool]]]]:
+    """The tasks a token reached: (process id, BPMN id, entered, children).
+
+    ``entered`` is true for a task that was completed, started or is waiting (its outgoing flows may have been
+    taken); each child is (its BPMN id, whether a token reached it or it is a join's merged branch).
+    """
+    out: list[tuple[str, str, bool, list[tuple[str | None, bool]]]] = []
+    for task in workflow.get_tasks():
+        node = _bpmn_id(task)
+        if node is None or not task.state & _REACHED:
+            continue
+        children = [(_bpmn_id(c), bool(c.state & _REACHED or _merged(c))) for c in task.children]
+        out.append((str(task.workflow.spec.name), node, bool(task.state & _ENTERED), children))
+    return out
+
+
+def _bpmn_id(task: Any) -> str | None:
+    value = getattr(task.task_spec, "bpmn_id", None)
+    return value if isinstance(value, str) else None
+
+
+def _merged(task: Any) -> bool:
+    """A join gateway's task for a branch whose token was merged into another branch's (SpiffWorkflow cancels it)."""
+    return bool(task.state == _CANCELLED and type(task.task_spec).__name__.endswith("Gateway"))
+
+
+# -- the engine state, without the process spec ------------------------------------------------------------------
+_REGISTRY = BpmnWorkflowSerializer.configure()
+_SERIALIZER = BpmnWorkflowSerializer(registry=_REGISTRY)
+_CONVERTER = BpmnWorkflowConverter(BpmnWorkflow, _REGISTRY)  # the one SpiffWorkflow registers, kept at hand
+_ENCODER = _SERIALIZER._encoder_cls
+_updated_keys = DeepMerge.get_updated_keys
+_deleted_keys = DeepMerge.get_deleted_keys
+SERIALIZER_VERSION: str = _SERIALIZER.VERSION
+"""The version of SpiffWorkflow's serializer (written by version-1 saved cases)."""
+
+
+def _clean(value: Any) -> Any:
+    """SpiffWorkflow's ``registry.clean``: a mapping without its callables and modules."""
+    return _REGISTRY.clean(value)
+
+
+def _task_dict(task: Any) -> dict[str, Any]:
+    """SpiffWorkflow's ``TaskConverter.to_dict`` (data as a delta from the parent's); typed values are encoded later."""
+    parent = task.parent
+    data = task.data
+    if parent is None:
+        own, delta = data, {}
+    else:
+        own, delta = {}, {"updates": _updated_keys(parent.data, data), "deletions": _deleted_keys(parent.data, data)}
+    return {
+        "id": str(task.id),
+        "parent": str(task._parent) if parent is not None else None,
+        "children": [str(c) for c in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task.state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": _clean(task.internal_data),
+        "data": own,
+        "delta": delta,
+        "typename": "Task",
+    }
+
+
+def _one_workflow(workflow: Any) -> dict[str, Any]:
+    return {
+        "data": _clean(workflow.data),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": {str(k): _task_dict(t) for k, t in workflow.tasks.items()},
+        "root": str(workflow.task_tree.id),
+    }
+
+
+def workflow_dict(workflow: Any) -> dict[str, Any]:
+    """The engine's task states, data and sub-processes, without the process spec (SpiffWorkflow's own layout).
+
+    Built directly from the task tree, without SpiffWorkflow's converter registry; the values are the objects
+    themselves (a datetime stays a datetime), so encode it with :func:`encode_json`. ``tests/test_spiff_state.py``
+    holds it equal to :func:`slow_workflow_dict` (SpiffWorkflow's converters) on random cases.
+    """
+    if workflow.bpmn_events:  # pending external events: only SpiffWorkflow's converters know them
+        return slow_workflow_dict(workflow)
+    dct = _one_workflow(workflow)
+    subs = {}
+    for key, sub in workflow.subprocesses.items():
+        one = _one_workflow(sub)
+        one["parent_task_id"] = str(sub.parent_task_id)
+        one["spec"] = sub.spec.name
+        one["typename"] = "BpmnSubWorkflow"
+        subs[str(key)] = one
+    dct["subprocesses"] = subs
+    dct["bpmn_events"] = []
+    return dct
+
+
+_CANONICAL = _ENCODER(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_FINISHED = int(TaskState.FINISHED_MASK)
+_PREDICTED = int(TaskState.PREDICTED_MASK | TaskState.FUTURE)
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), datetime, timedelta, UUID})
+
+
+def canonical_workflow(workflow: Any, memo: dict[int, tuple[Any, ...]]) -> list[str]:
+    """Pieces whose concatenation is ``encode_json(workflow_dict(workflow))`` in canonical form (sorted keys).
+
+    ``memo`` (one per case; empty it when the workflow object is replaced) keeps the JSON of the tasks that
+    SpiffWorkflow changes only through what is compared before the kept JSON is reused (the task object, its
+    state and the moment of its last state change, ``triggered``, its children, the identity and size of its data
+    and internal data, the identity and keys of its parent's data):
+
+    * a *finished* task (completed, cancelled or failed) under a finished parent, whose data, internal data and
+      parent data hold only plain immutable values (no list or mapping that could change in place);
+    * a *predicted* task (maybe, likely or future) with no data of its own and plain internal data: its JSON
+      holds its parent's keys (as deletions) but none of its parent's values.
+
+    Every other task (ready, waiting, started, or holding nested values) is encoded afresh.
+    ``tests/test_spiff_state.py`` holds the result equal to the direct encoding after every step of random cases.
+    """
+    if workflow.bpmn_events:  # pending external events: only SpiffWorkflow's converters know them
+        return [_CANONICAL.encode(slow_workflow_dict(workflow))]
+    kept: dict[int, tuple[Any, ...]] = {}
+    out = ['{"bpmn_events":[],']
+    _workflow_pieces(workflow, out, memo, kept, sub=False)
+    subs = sorted((str(k), sub) for k, sub in workflow.subprocesses.items())
+    out.append(',"subprocesses":{')
+    for n, (key, sub) in enumerate(subs):
+        out.append(("," if n else "") + f'"{key}":{{')
+        _workflow_pieces(sub, out, memo, kept, sub=True)
+        out.append("}")
+    out.append("}")
+    out.append(f',"success":{_CANONICAL.encode(workflow.success)},')
+    _tasks_pieces(workflow, out, memo, kept)
+    out.append("}")
+    memo.clear()
+    memo.update(kept)
+    return out
+
+
+def _workflow_pieces(
+    wf: Any, out: list[str], memo: dict[int, tuple[Any, ...]], kept: dict[int, Any], *, sub: bool
+) -> None:
+    """The keys of one (sub-)workflow up to ``root`` (a top workflow) or all of them (a sub-workflow), in order."""
+    enc = _CANONICAL.encode
+    last = enc(str(wf.last_task.id) if wf.last_task is not None else None)
+    out.append(f'"completed":{enc(wf.completed)},"correlations":{enc(wf.correlations)},"data":{enc(_clean(wf.data))},')
+    out.append(f'"last_task":{last},')
+    if sub:
+        out.append(f'"parent_task_id":{enc(str(wf.parent_task_id))},"root":"{wf.task_tree.id}",')
+        out.append(f'"spec":{enc(wf.spec.name)},"success":{enc(wf.success)},')
+        _tasks_pieces(wf, out, memo, kept)
+        out.append(',"typename":"BpmnSubWorkflow"')
+    else:
+        out.append(f'"root":"{wf.task_tree.id}"')
+
+
+def _tasks_pieces(wf: Any, out: list[str], memo: dict[int, tuple[Any, ...]], kept: dict[int, Any]) -> None:
+    """Append ``"tasks":{...}`` as pieces: each task's ``"id":{...}`` member is one piece, shared with ``memo``.
+
+    A memo entry is ``(task, parent, member, data, internal data, parent data, *fingerprint)``; the three mappings
+    must still be the very same objects (a new mapping that compares equal may not give the same JSON: ``True == 1``
+    in Python, not in JSON). Members
+    sort as their ids do: every id is a UUID of the same length, so the first characters that differ are in the ids.
+    """
+    members = []
+    for task in wf.tasks.values():
+        entry = memo.get(id(task))
+        if (
+            entry is not None
+            and entry[0] is task
+            and entry[3] is task.data
+            and entry[4] is task.internal_data
+            and entry[5] is (entry[1].data if entry[1] is not None else None)
+            and entry[6:] == _fingerprint(task, entry[1])
+        ):
+            kept[id(task)] = entry
+            members.append(entry[2])
+            continue
+        parent = task.parent
+        key = str(task.id)
+        text = _bare_task_json(task, parent, key) if not task.data and not task.internal_data else None
+        member = f'"{key}":{text or _CANONICAL.encode(_task_dict(task))}'
+        members.append(member)
+        if _stable(task, parent):
+            pdata = parent.data if parent is not None else None
+            kept[id(task)] = (task, parent, member, task.data, task.internal_data, pdata, *_fingerprint(task, parent))
+    members.sort()
+    out.append('"tasks":{')
+    for n, member in enumerate(members):
+        if n:
+            out.append(",")
+        out.append(member)
+    out.append("}")
+
+
+def _bare_task_json(task: Any, parent: Any, key: str) -> str | None:
+    """The canonical JSON of a task with no data and no internal data (most predicted tasks), written directly.
+
+    Equal to ``_CANONICAL.encode(_task_dict(task))`` (``tests/test_spiff_state.py``); None when the task is of
+    another kind (a root task, a data mapping that is not a dict, a number that is not a plain int or float).
+    """
+    if parent is None or type(task.data) is not dict or type(parent.data) is not dict:
+        return None
+    changed, state = task.last_state_change, task.state
+    if type(changed) is float and math.isfinite(changed):
+        when = float.__repr__(changed)
+    elif type(changed) is int:
+        when = int.__repr__(changed)
+    else:
+        return None
+    if type(state) is not int or type(task.triggered) is not bool:
+        return None
+    children = ",".join(f'"{c}"' for c in task._children)
+    return (
+        f'{{"children":[{children}],"data":{{}},"delta":{{"deletions":{_CANONICAL.encode(list(parent.data))},'
+        f'"updates":{{}}}},"id":"{key}","internal_data":{{}},"last_state_change":{when},"parent":"{parent.id}",'
+        f'"state":{state},"task_spec":{_CANONICAL.encode(task.task_spec.name)},'
+        f'"triggered":{"true" if task.triggered else "false"},"typename":"Task"}}'
+    )
+
+
+def _fingerprint(task: Any, parent: Any) -> tuple[Any, ...]:
+    """What a kept task's JSON depends on and SpiffWorkflow may change, besides the identity of its mappings.
+
+    Numbers with their type (``1``, ``1.0`` and ``True`` are equal in Python but not in JSON); the sizes of the
+    mappings; the parent's keys in their order (a task's delta lists the parent's keys it lacks).
+    """
+    data, internal = task.data, task.internal_data
+    pdata = parent.data if parent is not None else None
+    changed = task.last_state_change
+    return (
+        task._parent,
+        task._state,
+        type(changed),
+        changed,
+        task.triggered,
+        tuple(task._children),
+        len(data),
+        len(internal),
+        tuple(pdata) if pdata is not None else (),
+    )
+
+
+def _plain(mapping: Any) -> bool:
+    """A dict of text keys and plain immutable values (nothing that could change in place)."""
+    return type(mapping) is dict and all(type(k) is str and type(v) in _IMMUTABLE for k, v in mapping.items())
+
+
+def _stable(task: Any, parent: Any) -> bool:
+    """Whether the task's JSON may be kept (see :func:`canonical_workflow`)."""
+    state = task._state
+    if state & _PREDICTED:
+        keys_are_text = parent is None or all(type(k) is str for k in parent.data)
+        return not task.data and type(task.data) is dict and _plain(task.internal_data) and keys_are_text
+    if not state & _FINISHED or (parent is not None and not parent._state & _FINISHED):
+        return False
+    return _plain(task.data) and _plain(task.internal_data) and (parent is None or _plain(parent.data))
+
+
+def slow_workflow_dict(workflow: Any) -> dict[str, Any]:
+    """:func:`workflow_dict` through SpiffWorkflow's own converters (the reference it is tested against)."""
+    _REGISTRY._encoder_mode = True
+    try:
+        dct = WorkflowConverter.to_dict(_CONVERTER, workflow)
+        dct["subprocesses"] = _CONVERTER.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = _REGISTRY.convert(workflow.bpmn_events)
+        out: dict[str, Any] = json.loads(json.dumps(dct, cls=_ENCODER))
+    finally:
+        _REGISTRY._encoder_mode = False
+    return out
+
+
+def encode_json(value: Any, **options: Any) -> str:
+    """``json.dumps`` of a value that may hold engine objects (a datetime, timedelta or UUID becomes a typed record).
+
+    ``options`` are ``json.dumps``'s (``sort_keys``, ``separators``, ``ensure_ascii``).
+    """
+    return json.dumps(value, cls=_ENCODER, **options)
+
+
+def restore_workflow(
+    state: Mapping[str, Any], spec: Any, subprocess_specs: Mapping[str, Any], script_engine: Any
+) -> Any:
+    """Rebuild a workflow from a state :func:`workflow_dict` wrote (checked by the caller), on the given spec.
+
+    SpiffWorkflow's migration code is never reached: the state is read as this version writes it.
+    """
+    dct = json.loads(json.dumps(state))  # SpiffWorkflow's restore pops from the dicts it is given
+    _tree_order(dct)
+    for sub in dct["subprocesses"].values():
+        _tree_order(sub)
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
+    workflow.tasks = _CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+    workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+    _CONVERTER.set_default_attributes(workflow, dct)
+    _CONVERTER.subprocesses_from_dict(dct["subprocesses"], workflow)
+    workflow.bpmn_events = []
+    return workflow
+
+
+def _tree_order(wf: dict[str, Any]) -> None:
+    """Put parents before children: SpiffWorkflow rebuilds a task's data from its parent's as it goes.
+
+    (A saved document's tasks come in any order; canonical JSON sorts them by id. Restored in that order, a task
+    whose parent comes later would silently lose the data it inherits.)
+    """
+    tasks = wf["tasks"]
+    ordered: dict[str, Any] = {}
+    queue = [wf["root"]]
+    while queue:
+        key = queue.pop(0)
+        if key in ordered:
+            continue
+        ordered[key] = tasks[key]
+        queue.extend(tasks[key].get("children", []))
+    ordered.update((k, v) for k, v in tasks.items() if k not in ordered)
+    wf["tasks"] = ordered

@@ -63,7 +63,7 @@ __all__ = [
     "TrustedFunction",
     "UnsafeExpression",
     "check_expression",
-    "evaluate",
+    "evaluate_expression",
 ]  # fmt: skip
 
 MAX_LENGTH = 2_000
@@ -366,7 +366,7 @@ def _eval(node: ast.AST, names: Mapping[str, object]) -> object:
     raise EvaluationError(f"{type(node).__name__} cannot be evaluated")  # unreachable after the check
 
 
-def evaluate(text: str, names: Mapping[str, object]) -> object:
+def evaluate_expression(text: str, names: Mapping[str, object]) -> object:
     """Check ``text``, then evaluate it over ``names``.
 
     Raises :class:`UnsafeExpression` if the check fails and :class:`EvaluationError` for any
@@ -408,5 +408,9 @@ class SafeEvaluator:
         check_expression(text)
 
     def evaluate(self, text: str, names: Mapping[str, object]) -> object:
-        """See :func:`evaluate`."""
-        return evaluate(text, names)
+        """See :func:`evaluate_expression`."""
+        return evaluate_expression(text, names)
+
+
+# The name before issue 15, kept so that code written against it keeps working.
+evaluate = evaluate_expression

@@ -77,12 +77,12 @@ def test_a_cli_exit_status_other_than_0_1_2_is_a_crash(monkeypatch: pytest.Monke
 
 
 def test_the_signature_names_the_approvalflow_function_it_escapes_from() -> None:
-    from approvalflow.engine.persistence import canonical
+    from approvalflow.engine.state import canonical
 
     try:
         canonical({"x": "\ud800"})
     except UnicodeEncodeError as exc:
-        assert signature(exc)[:2] == ("UnicodeEncodeError", "approvalflow/engine/persistence.py:canonical")
+        assert signature(exc)[:2] == ("UnicodeEncodeError", "approvalflow/engine/state.py:canonical")
     else:
         pytest.skip("canonical() accepts lone surrogates now")
 

@@ -8,6 +8,7 @@ turns the XML into :mod:`approvalflow.bpmn.model` objects.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -242,20 +243,7 @@ def read_process(proc: etree._Element, file: str | None) -> ProcessInfo:
         file=file,
         documentation=_text(proc.find(bpmn("documentation"))),
     )
-    p = _ext(proc, "power")
-    if p is not None:
-        info.power = Power(
-            p.get("code", ""), p.get("name", ""), Category(p.get("category")), p.get("basis"), p.get("body")
-        )
-    t = _ext(proc, "timeLimit")
-    if t is not None:
-        info.time_limit = TimeLimit(
-            _int(t.get("statutory")),
-            _int(t.get("promised")),
-            _int(t.get("extension")),
-            _unit(t.get("unit")),
-            t.get("startsAfter"),
-        )
+    info.power, info.time_limit = _power(proc), _time_limit(proc)
     node_lane, info.lanes = _lanes(proc)
     notes = _annotations(proc)
     risks: list[RiskPoint] = list(_risks(proc))
@@ -267,52 +255,89 @@ def read_process(proc: etree._Element, file: str | None) -> ProcessInfo:
         if ident is None or kind in {"laneSet", "lane", "textAnnotation", "association", "process"}:
             continue
         if kind == "sequenceFlow":
-            flow_risks = _risks(el)
-            risks.extend(flow_risks)
-            info.flows[ident] = FlowInfo(
-                id=ident,
-                source=el.get("sourceRef", ""),
-                target=el.get("targetRef", ""),
-                process=pid,
-                line=el.sourceline,
-                name=el.get("name"),
-                condition=_text(el.find(bpmn("conditionExpression"))),
-                risks=flow_risks,
-            )
-            continue
-        if (
-            el.find(bpmn("incoming")) is None
-            and el.find(bpmn("outgoing")) is None
-            and not (kind.endswith("Event") or kind.endswith("Gateway") or kind in STEP_KINDS)
-        ):
-            continue  # data objects, messages, event definitions, ... are not flow nodes
-        node_risks = _risks(el)
-        risks.extend(node_risks)
-        node = NodeInfo(
-            id=ident,
-            kind=kind,
-            name=el.get("name"),
-            process=pid,
-            line=el.sourceline,
-            lane=node_lane.get(ident),
-            documentation=_text(el.find(bpmn("documentation"))),
-            annotations=tuple(notes.get(ident, ())),
-            risks=node_risks,
-        )
-        info.nodes[ident] = node
-        if kind == "callActivity" and el.get("calledElement"):
-            info.called[ident] = el.get("calledElement", "")
-        if kind in STEP_KINDS:
-            info.steps[ident] = _step(el, node, info.lanes)
-    for gw in proc.iter(bpmn("exclusiveGateway"), bpmn("inclusiveGateway")):
-        default = gw.get("default")
-        if default in info.flows:
-            f = info.flows[default]
-            info.flows[default] = FlowInfo(
-                f.id, f.source, f.target, f.process, f.line, f.name, f.condition, True, f.risks
-            )
+            info.flows[ident] = flow = _flow(el, ident, pid)
+            risks.extend(flow.risks)
+        elif _is_flow_node(el, kind):
+            info.nodes[ident] = node = _node(el, kind, ident, pid, node_lane.get(ident), notes.get(ident, ()))
+            risks.extend(node.risks)
+            if kind == "callActivity" and el.get("calledElement"):
+                info.called[ident] = el.get("calledElement", "")
+            if kind in STEP_KINDS:
+                info.steps[ident] = _step(el, node, info.lanes)
+    _mark_defaults(proc, info.flows)
     info.risks = tuple(risks)
     return info
+
+
+def _power(proc: etree._Element) -> Power | None:
+    """The process's ``af:power`` (the entry of the power list it exercises), if any."""
+    p = _ext(proc, "power")
+    if p is None:
+        return None
+    return Power(p.get("code", ""), p.get("name", ""), Category(p.get("category")), p.get("basis"), p.get("body"))
+
+
+def _time_limit(proc: etree._Element) -> TimeLimit | None:
+    """The process's ``af:timeLimit`` (限时办结), if any."""
+    t = _ext(proc, "timeLimit")
+    if t is None:
+        return None
+    return TimeLimit(
+        _int(t.get("statutory")),
+        _int(t.get("promised")),
+        _int(t.get("extension")),
+        _unit(t.get("unit")),
+        t.get("startsAfter"),
+    )
+
+
+def _flow(el: etree._Element, ident: str, pid: str) -> FlowInfo:
+    """A ``bpmn:sequenceFlow`` with its condition and risk points (``default`` is set by :func:`_mark_defaults`)."""
+    return FlowInfo(
+        id=ident,
+        source=el.get("sourceRef", ""),
+        target=el.get("targetRef", ""),
+        process=pid,
+        line=el.sourceline,
+        name=el.get("name"),
+        condition=_text(el.find(bpmn("conditionExpression"))),
+        risks=_risks(el),
+    )
+
+
+def _is_flow_node(el: etree._Element, kind: str) -> bool:
+    """Whether a BPMN element with an id is a flow node (data objects, messages, event definitions, ... are not)."""
+    return (
+        el.find(bpmn("incoming")) is not None
+        or el.find(bpmn("outgoing")) is not None
+        or kind.endswith("Event")
+        or kind.endswith("Gateway")
+        or kind in STEP_KINDS
+    )
+
+
+def _node(el: etree._Element, kind: str, ident: str, pid: str, lane: str | None, notes: Sequence[str]) -> NodeInfo:
+    """A flow node: its kind, lane, documentation, attached text annotations and risk points."""
+    return NodeInfo(
+        id=ident,
+        kind=kind,
+        name=el.get("name"),
+        process=pid,
+        line=el.sourceline,
+        lane=lane,
+        documentation=_text(el.find(bpmn("documentation"))),
+        annotations=tuple(notes),
+        risks=_risks(el),
+    )
+
+
+def _mark_defaults(proc: etree._Element, flows: dict[str, FlowInfo]) -> None:
+    """Mark the flows that exclusive and inclusive gateways name as their ``default``."""
+    for gw in proc.iter(bpmn("exclusiveGateway"), bpmn("inclusiveGateway")):
+        default = gw.get("default")
+        if default in flows:
+            f = flows[default]
+            flows[default] = FlowInfo(f.id, f.source, f.target, f.process, f.line, f.name, f.condition, True, f.risks)
 
 
 def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, ...]]) -> StepInfo:

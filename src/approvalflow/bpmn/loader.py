@@ -9,7 +9,9 @@ Loading goes through these stages, each of which raises a
 4. check structure and references (start event, sequence flows, step ids);
 5. check every expression against the safe language and refuse script tasks
    unless the host registered trusted functions (:mod:`.expressions`);
-6. resolve call activities from the same folder or a given list of files;
+6. resolve call activities from the same file, a given list of files or the same folder, refusing recursive
+   calls and chains deeper than ``MAX_CALL_DEPTH`` (:mod:`.calls`, the resolver ``validate`` and the simulator
+   use too);
 7. build SpiffWorkflow's specification, wrapping any error it raises.
 """
 
@@ -22,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser import BpmnParser
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from .._spiff import BpmnParser, SpiffWorkflowException
 from ..errors import (
     BpmnError,
     DefinitionError,
@@ -33,16 +34,16 @@ from ..errors import (
     UnsafeContentError,
 )
 from ..expressions import TrustedFunction, UnsafeExpression, check_expression
-from ..io.inputfiles import is_regular_file
 from ..io.namespaces import BPMN_NS, bpmn, owner_id
 from ..io.xmlsafe import element_label, parse_xml, parse_xml_string, strip_comments
 from .annotations import ProcessInfo, check_af_placement, read_process
+from .calls import MAX_CALL_DEPTH, CallResolver, candidate_files
 from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .schema import validate_schema
 
 __all__ = [
-    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "UNSUPPORTED", "ProcessDefinition", "TrustedFunction", "load_process",
-    "load_process_string", "unsafe_expressions",
+    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "UNSUPPORTED", "ProcessDefinition", "TrustedFunction",
+    "dangling_references", "load_process", "load_process_string", "unsafe_expressions",
 ]  # fmt: skip
 
 
@@ -66,6 +67,7 @@ EXPRESSION_TAGS = (
     "from",
     "to",
     "expression",
+    "formalExpression",  # stands wherever bpmn:expression may (its substitution group), e.g. in a parameter binding
     "resourceAssignmentExpression",
 )
 
@@ -76,10 +78,6 @@ UNSUPPORTED = {
     "condition when the sub-process starts and fails on its data objects); model the steps as a sub-process with "
     "an inclusive gateway instead",
 }
-
-MAX_CALL_DEPTH = 10
-"""Deepest chain of call activities a process may have (a process calling one calling one ...). A process that
-calls itself, directly or through others, is refused at load time: it would start sub-processes without end."""
 
 
 @dataclass(frozen=True)
@@ -141,9 +139,7 @@ def load_process(
     """Load a BPMN file. Call activities resolve against ``search`` files, then the file's folder."""
     path = Path(path)
     doc = _read_document(parse_xml(path, filename=str(path)), str(path), trusted_functions or {})
-    folder = sorted(p for p in path.resolve().parent.glob("*.bpmn") if is_regular_file(p))
-    candidates = [Path(p) for p in search] + [p for p in folder if p.resolve() != path.resolve()]
-    return _build(doc, candidates, process_id, trusted_functions or {})
+    return _build(doc, candidate_files(path, search), process_id, trusted_functions or {})
 
 
 def load_process_string(
@@ -157,7 +153,7 @@ def load_process_string(
     """Load BPMN from a string; ``filename`` is only used in messages."""
     tree = parse_xml_string(text, filename=filename)
     doc = _read_document(tree, filename, trusted_functions or {})
-    return _build(doc, [Path(p) for p in search], process_id, trusted_functions or {})
+    return _build(doc, candidate_files(None, search), process_id, trusted_functions or {})
 
 
 def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[str, TrustedFunction]) -> _Document:
@@ -184,28 +180,47 @@ def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[
     return _Document(file, tree, processes, etree.tostring(tree))
 
 
+def dangling_references(
+    proc: etree._Element, info: ProcessInfo, file: str | None, ids: set[str | None] | None = None
+) -> list[BpmnError]:
+    """Every sequence flow end, then every boundary attachment, of ``proc`` that names no element of it.
+
+    :func:`load_process` raises the first; ``validate`` reports them all instead of what follows from them (every
+    node behind a misspelt ``targetRef`` unreachable, an engine that cannot build the model).
+    """
+    ids = {el.get("id") for el in proc.iter() if isinstance(el.tag, str)} if ids is None else ids
+    found: list[BpmnError] = []
+    for flow in info.flows.values():
+        for end, ref in (("sourceRef", flow.source), ("targetRef", flow.target)):
+            if ref not in ids:
+                found.append(
+                    BpmnError(
+                        f"sequence flow '{flow.id}' has {end}='{ref}', which is no element of process '{info.id}'",
+                        file=file,
+                        line=flow.line,
+                        element=flow.id,
+                    )
+                )
+    for event in proc.iter(bpmn("boundaryEvent")):
+        if event.get("attachedToRef") not in ids:
+            found.append(
+                BpmnError(
+                    f"boundary event '{event.get('id')}' is attached to '{event.get('attachedToRef')}', which is no "
+                    f"element of process '{info.id}'",
+                    file=file,
+                    line=event.sourceline,
+                    element=event.get("id"),
+                )
+            )
+    return found
+
+
 def _check_structure(proc: etree._Element, info: ProcessInfo, file: str | None) -> None:
     ids = {el.get("id") for el in proc.iter() if isinstance(el.tag, str)}
     if not any(n.kind == "startEvent" for n in info.nodes.values()):
         raise BpmnError(f"process '{info.id}' has no start event", file=file, line=info.line, element=info.id)
-    for flow in info.flows.values():
-        for end, ref in (("sourceRef", flow.source), ("targetRef", flow.target)):
-            if ref not in ids:
-                raise BpmnError(
-                    f"sequence flow '{flow.id}' has {end}='{ref}', which is no element of process '{info.id}'",
-                    file=file,
-                    line=flow.line,
-                    element=flow.id,
-                )
-    for event in proc.iter(bpmn("boundaryEvent")):
-        if event.get("attachedToRef") not in ids:
-            raise BpmnError(
-                f"boundary event '{event.get('id')}' is attached to '{event.get('attachedToRef')}', which is no "
-                f"element of process '{info.id}'",
-                file=file,
-                line=event.sourceline,
-                element=event.get("id"),
-            )
+    for problem in dangling_references(proc, info, file, ids):
+        raise problem
     tl = info.time_limit
     if tl is not None and tl.starts_after is not None and tl.starts_after not in info.steps:
         raise UnknownReferenceError(
@@ -282,19 +297,6 @@ def _check_expressions(root: etree._Element, file: str | None, trusted: Mapping[
             )
 
 
-def _index_folder(candidates: Iterable[Path]) -> dict[str, Path]:
-    """Which candidate file defines which process id; files that do not parse are skipped here."""
-    found: dict[str, Path] = {}
-    for path in candidates:
-        try:
-            root = parse_xml(path, filename=str(path)).getroot()
-        except DefinitionError:
-            continue  # only an error if a needed process lives there, which we cannot know: skip
-        for proc in root.iter(bpmn("process")):
-            found.setdefault(proc.get("id", ""), path)
-    return found
-
-
 def _choose_main(doc: _Document, process_id: str | None) -> str:
     if process_id is not None:
         if process_id not in doc.processes:
@@ -314,67 +316,16 @@ def _build(
     trusted: Mapping[str, TrustedFunction],
 ) -> ProcessDefinition:
     main = _choose_main(doc, process_id)
-    docs = {pid: doc for pid in doc.processes}
-    needed = [main]
-    index: dict[str, Path] | None = None
-    order: list[str] = []
-    while needed:
-        pid = needed.pop()
-        if pid in order:
-            continue
-        order.append(pid)
-        info = docs[pid].processes[pid]
-        for activity, called in info.called.items():
-            if called not in docs:
-                if index is None:
-                    index = _index_folder(candidates)
-                if called not in index:
-                    node = info.nodes[activity]
-                    raise UnknownReferenceError(
-                        f"call activity '{activity}' calls process '{called}', which is in no file of the "
-                        "same folder nor of the given search list",
-                        file=docs[pid].file,
-                        line=node.line,
-                        element=activity,
-                    )
-                found = index[called]
-                loaded = _read_document(parse_xml(found, filename=str(found)), str(found), trusted)
-                for pid_in_file in loaded.processes:
-                    docs.setdefault(pid_in_file, loaded)
-            needed.append(called)
-    infos = {pid: docs[pid].processes[pid] for pid in order}
-    _check_call_graph(main, infos)
-    unique = list({id(d): d for d in docs.values()}.values())
-    spec, subspecs = _spiff_specs(main, unique, docs[main])
+
+    def read(path: Path) -> _Document:
+        return _read_document(parse_xml(path, filename=str(path)), str(path), trusted)
+
+    resolver = CallResolver(candidates, read, lambda d: d.processes)
+    infos = {info.id: info for _, info in resolver.resolve(doc, main)}
+    unique = [doc, *resolver.documents()]
+    spec, subspecs = _spiff_specs(main, unique, doc)
     digest = hashlib.sha256(b"".join(sorted(d.source for d in unique))).hexdigest()
     return _definition(main, doc, infos, spec, subspecs, trusted, digest)
-
-
-def _check_call_graph(main: str, infos: Mapping[str, ProcessInfo]) -> None:
-    """Refuse a process that calls itself (directly or through others) and call chains deeper than the limit."""
-    stack: list[tuple[str, tuple[str, ...]]] = [(main, (main,))]
-    while stack:
-        pid, chain = stack.pop()
-        info = infos[pid]
-        for activity, called in info.called.items():
-            if called in chain:
-                cycle = " -> ".join((*chain[chain.index(called) :], called))
-                raise NotExecutableError(
-                    f"call activity '{activity}' calls process '{called}', which is already running above it "
-                    f"({cycle}): a recursive call would start sub-processes without end",
-                    file=info.file,
-                    line=info.nodes[activity].line,
-                    element=activity,
-                )
-            if len(chain) >= MAX_CALL_DEPTH:
-                raise NotExecutableError(
-                    f"call activity '{activity}' nests call activities {len(chain) + 1} deep "
-                    f"({' -> '.join((*chain, called))}); the limit is {MAX_CALL_DEPTH} (loader.MAX_CALL_DEPTH)",
-                    file=info.file,
-                    line=info.nodes[activity].line,
-                    element=activity,
-                )
-            stack.append((called, (*chain, called)))
 
 
 def _merge(infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]) -> dict[str, Any]:

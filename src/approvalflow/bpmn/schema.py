@@ -34,9 +34,9 @@ _NS_SHORT = {
 
 
 def _bpmn_xsd() -> Path:
-    import SpiffWorkflow
+    from .._spiff import bpmn_schema_file  # the copy SpiffWorkflow ships; imported when the schema is first needed
 
-    return Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
+    return bpmn_schema_file()
 
 
 @functools.cache

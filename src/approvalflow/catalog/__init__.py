@@ -15,7 +15,7 @@ from typing import Any
 from .check import CatalogFinding, CatalogReport, check_catalog
 from .formats import FORMATS, Format, SpreadsheetLimits, read_catalog_file, register_format, write_catalog_file
 from .generate import catalog_from_bpmn, risk_rows_for, risk_table
-from .limits import Limit, format_limit, parse_limit
+from .limits import Limit, format_limit, parse_time_limit
 from .model import CATEGORY_NAMES, Catalog, PowerRow, RiskPointRow, StageItem, split_stages
 from .problems import CatalogError, CatalogProblem
 
@@ -37,7 +37,7 @@ __all__ = [
     "check_catalog",
     "format_limit",
     "load_catalog",
-    "parse_limit",
+    "parse_time_limit",
     "register_format",
     "risk_rows_for",
     "risk_table",

@@ -15,66 +15,23 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from ..bpmn.loader import ProcessDefinition, load_process
 from ..bpmn.model import RiskLevel, RiskPoint
 from ..errors import DefinitionError
 from ..io.yamlio import collection_paused
+from ..rules.findings import Severity
 from .columns import POWER_SHEET, RISK_SHEET
 from .limits import Limit
 from .model import LEVEL_NAMES, Catalog, PowerRow, RiskPointRow
 from .paths import FlowchartPathError, flowchart_path
+from .problems import CATALOG, CatalogFinding, catalog_finding
 
 __all__ = ["RULES", "CatalogFinding", "CatalogReport", "FlowchartCache", "check_catalog"]
 
-Severity = Literal["error", "warning"]
-
-RULES: dict[str, Severity] = {
-    "catalog-duplicate-code": "error",
-    "catalog-no-flowchart": "warning",
-    "catalog-flowchart-missing": "error",
-    "catalog-flowchart-outside": "error",
-    "catalog-flowchart-not-file": "error",
-    "catalog-flowchart-invalid": "error",
-    "catalog-limit-mismatch": "error",
-    "catalog-limit-blank": "warning",
-    "catalog-risk-unknown-power": "error",
-    "catalog-risk-duplicate": "error",
-    "catalog-risk-missing": "error",
-    "catalog-risk-extra": "error",
-    "catalog-risk-step": "error",
-    "catalog-risk-mismatch": "error",
-    "catalog-risk-text": "warning",
-}
+#: rule id -> severity of ``catalog check`` (the table of :data:`~.problems.CATALOG`).
+RULES: dict[str, Severity] = CATALOG.severity
 _LIMIT_COLUMNS = {"statutory": "法定办结时限", "promised": "承诺办结时限"}
-
-
-@dataclass(frozen=True)
-class CatalogFinding:
-    """One disagreement: rule id, severity, where (table, row, column header) and what."""
-
-    rule: str
-    row: int | None
-    column: str | None
-    message: str
-    sheet: str = POWER_SHEET
-    power: str | None = None
-
-    @property
-    def severity(self) -> Severity:
-        return RULES[self.rule]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "sheet": self.sheet,
-            "row": self.row,
-            "column": self.column,
-            "power": self.power,
-            "message": self.message,
-        }
 
 
 @dataclass
@@ -149,13 +106,13 @@ def _check_limits(p: PowerRow, chart: _Flowchart) -> Iterator[CatalogFinding]:
         unit = tl.unit if tl is not None else "workday"
         if mine is None and theirs is not None:
             msg = f"{p.code}: {column} is blank; the flowchart says {_limit_words(theirs, unit)}"
-            yield CatalogFinding("catalog-limit-blank", p.row, column, msg, power=p.code)
+            yield catalog_finding("catalog-limit-blank", p.row, column, msg, power=p.code)
         elif mine is not None and theirs is None:
             msg = f"{p.code}: {column} is {mine.text}; the flowchart's af:timeLimit has no {kind} limit"
-            yield CatalogFinding("catalog-limit-mismatch", p.row, column, msg, power=p.code)
+            yield catalog_finding("catalog-limit-mismatch", p.row, column, msg, power=p.code)
         elif mine is not None and theirs is not None and _differ(mine, theirs, unit):
             msg = f"{p.code}: {column} is {mine.text}; the flowchart's af:timeLimit says {_limit_words(theirs, unit)}"
-            yield CatalogFinding("catalog-limit-mismatch", p.row, column, msg, power=p.code)
+            yield catalog_finding("catalog-limit-mismatch", p.row, column, msg, power=p.code)
 
 
 _Problem = tuple[str, str, str]  # rule, column, message (without the power and risk id)
@@ -191,12 +148,12 @@ def _check_risks(p: PowerRow, rows: list[RiskPointRow], chart: _Flowchart, memo:
         if problems is None:
             problems = memo[key] = _risk_row_problems(r, chart)
         for rule, column, msg in problems:
-            yield CatalogFinding(rule, r.row, column, f"{r.power} {r.id}: {msg}", RISK_SHEET, r.power)
+            yield catalog_finding(rule, r.row, column, f"{r.power} {r.id}: {msg}", RISK_SHEET, r.power)
     listed = {r.id for r in rows}
     for rid, risk in chart.risks.items():
         if rid not in listed:
             msg = f"{p.code}: risk point {rid} on {risk.node} of the flowchart is not in {RISK_SHEET}"
-            yield CatalogFinding("catalog-risk-missing", p.row, "流程图", msg, power=p.code)
+            yield catalog_finding("catalog-risk-missing", p.row, "流程图", msg, power=p.code)
 
 
 @dataclass(frozen=True)
@@ -211,22 +168,22 @@ class _Where:
 def _flowchart(p: PowerRow, where: _Where, cache: FlowchartCache) -> tuple[_Flowchart | None, CatalogFinding | None]:
     if not p.flowchart:
         msg = f"{p.code}: no 流程图; the power cannot be checked against a flowchart"
-        return None, CatalogFinding("catalog-no-flowchart", p.row, "流程图", msg, power=p.code)
+        return None, catalog_finding("catalog-no-flowchart", p.row, "流程图", msg, power=p.code)
     try:
         path = flowchart_path(p.flowchart, where.base, root=where.root, allow_outside=where.allow_outside)
     except FlowchartPathError as exc:
-        return None, CatalogFinding(exc.rule, p.row, "流程图", f"{p.code}: {exc}", power=p.code)
+        return None, catalog_finding(exc.rule, p.row, "流程图", f"{p.code}: {exc}", power=p.code)
     chart = cache.get(path)
     if isinstance(chart, DefinitionError):
         msg = f"{p.code}: the flowchart {p.flowchart} does not load: {chart}"
-        return None, CatalogFinding("catalog-flowchart-invalid", p.row, "流程图", msg, power=p.code)
+        return None, catalog_finding("catalog-flowchart-invalid", p.row, "流程图", msg, power=p.code)
     return chart, None
 
 
 def _again(problem: CatalogFinding, p: PowerRow) -> CatalogFinding:
     """The same flowchart problem, for another power that names the same file."""
     message = p.code + problem.message[len(problem.power or "") :]
-    return CatalogFinding(problem.rule, p.row, problem.column, message, problem.sheet, p.code)
+    return catalog_finding(problem.rule, p.row, problem.column, message, problem.sheet or POWER_SHEET, p.code)
 
 
 def _table_findings(catalog: Catalog) -> Iterator[CatalogFinding]:
@@ -236,7 +193,7 @@ def _table_findings(catalog: Catalog) -> Iterator[CatalogFinding]:
         for p in catalog.powers:
             if p.code in seen:
                 msg = f"{p.code}: 职权编码 appears {counts[p.code]} times"
-                yield CatalogFinding("catalog-duplicate-code", p.row, "职权编码", msg, power=p.code)
+                yield catalog_finding("catalog-duplicate-code", p.row, "职权编码", msg, power=p.code)
             seen.add(p.code)
     pairs = [(r.power, r.id) for r in catalog.risk_points]
     if len(set(pairs)) == len(pairs) and {power for power, _ in pairs} <= counts.keys():
@@ -245,10 +202,10 @@ def _table_findings(catalog: Catalog) -> Iterator[CatalogFinding]:
     for r, pair in zip(catalog.risk_points, pairs, strict=True):
         if r.power not in counts:
             msg = f"{r.power} {r.id}: no power with this 职权编码 in {POWER_SHEET}"
-            yield CatalogFinding("catalog-risk-unknown-power", r.row, "职权编码", msg, RISK_SHEET, r.power)
+            yield catalog_finding("catalog-risk-unknown-power", r.row, "职权编码", msg, RISK_SHEET, r.power)
         if pair in listed:
             msg = f"{r.power} {r.id}: this risk point appears twice for the power"
-            yield CatalogFinding("catalog-risk-duplicate", r.row, "风险点编号", msg, RISK_SHEET, r.power)
+            yield catalog_finding("catalog-risk-duplicate", r.row, "风险点编号", msg, RISK_SHEET, r.power)
         listed.add(pair)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .limits import parse_limit
+from .limits import parse_time_limit
 from .model import _CONTROL, CATEGORY_NAMES, LEVEL_NAMES, PowerRow, RiskPointRow, parse_category, parse_level
 
 __all__ = [
@@ -129,7 +129,7 @@ def _measures(value: Any) -> tuple[str, ...]:
 
 def _limit(value: Any) -> Any:
     text = text_cell(value)
-    return None if text is None else parse_limit(text)
+    return None if text is None else parse_time_limit(text)
 
 
 CONVERTERS: dict[Kind, Callable[[Any], Any]] = {

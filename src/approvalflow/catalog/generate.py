@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..bpmn.loader import ProcessDefinition, load_process
-from ..errors import DefinitionError
+from ..errors import DefinitionError, ExtensionError
 from .limits import Limit, format_limit
 from .model import Catalog, PowerRow, RiskPointRow
 from .paths import FlowchartPathError, flowchart_path
@@ -65,7 +65,7 @@ def _limit(value: int | None, unit: str) -> Limit | None:
 def power_row_for(d: ProcessDefinition, flowchart: str) -> PowerRow:
     """The 权力清单 row of a flowchart with an ``af:power``."""
     if d.power is None:
-        raise ValueError(f"{d.file}: process {d.id} has no af:power")
+        raise ExtensionError(f"process {d.id} has no af:power", file=d.file, element=d.id)
     tl = d.time_limit
     return PowerRow(
         code=d.power.code,

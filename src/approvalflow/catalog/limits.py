@@ -13,7 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["IMMEDIATE", "Limit", "LimitUnit", "format_limit", "parse_limit"]
+from ..errors import InvalidInputError
+
+__all__ = ["IMMEDIATE", "Limit", "LimitUnit", "format_limit", "parse_time_limit"]
 
 LimitUnit = Literal["workday", "day", "hour"]
 
@@ -55,7 +57,7 @@ class Limit(BaseModel):
         return self.text
 
 
-def parse_limit(text: str) -> Limit:
+def parse_time_limit(text: str) -> Limit:
     """Read a limit in people's words; ``ValueError`` with a hint when it is not one."""
     raw = text.strip()
     norm = unicodedata.normalize("NFKC", raw).replace(" ", "")
@@ -63,7 +65,7 @@ def parse_limit(text: str) -> Limit:
         return Limit(value=0, unit="workday", text=raw)
     match = _PATTERN.fullmatch(norm)
     if match is None:
-        raise ValueError(f'"{raw}" is not a time limit; write e.g. 20个工作日, 30日, 3小时 or 即办')
+        raise InvalidInputError(f'"{raw}" is not a time limit; write e.g. 20个工作日, 30日, 3小时 or 即办')
     return Limit(value=int(match.group(1)), unit=_UNITS[match.group(2)], text=raw)
 
 
@@ -72,3 +74,7 @@ def format_limit(value: int, unit: LimitUnit = "workday") -> Limit:
     if value == 0:
         return Limit(value=0, unit="workday", text=IMMEDIATE)
     return Limit(value=value, unit=unit, text=f"{value}{_WORDS[unit]}")
+
+
+# The name before issue 15, kept so that code written against it keeps working.
+parse_limit = parse_time_limit

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..bpmn.model import Category, RiskLevel
+from ..errors import InvalidInputError
 from .limits import Limit
 
 __all__ = [
@@ -57,7 +58,8 @@ def parse_category(text: str) -> Category:
     try:
         return _CATEGORY_BY_NAME[text.strip()]
     except KeyError:
-        raise ValueError(f'"{text}" is not a category; write one of ' + "、".join(CATEGORY_NAMES.values())) from None
+        names = "、".join(CATEGORY_NAMES.values())
+        raise InvalidInputError(f'"{text}" is not a category; write one of {names}') from None
 
 
 def parse_level(text: str) -> RiskLevel:
@@ -65,7 +67,7 @@ def parse_level(text: str) -> RiskLevel:
     try:
         return _LEVEL_BY_NAME[text.strip()]
     except KeyError:
-        raise ValueError(f'"{text}" is not a risk level; write 高, 中 or 低') from None
+        raise InvalidInputError(f'"{text}" is not a risk level; write 高, 中 or 低') from None
 
 
 def _clean(value: Any) -> Any:

@@ -15,15 +15,17 @@ import os
 import stat
 from pathlib import Path
 
+from ..errors import DefinitionError
+
 __all__ = ["FlowchartPathError", "flowchart_path"]
 
 
-class FlowchartPathError(ValueError):
-    """A ``流程图`` that is refused; ``rule`` is the ``catalog check`` rule id."""
+class FlowchartPathError(DefinitionError, ValueError):
+    """A ``流程图`` that is refused; ``rule`` is the ``catalog check`` rule id (also a ``ValueError``, as it was)."""
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, *, file: str | Path | None = None) -> None:
         self.rule = rule
-        super().__init__(message)
+        super().__init__(message, file=file)
 
 
 _HINT = "pass --allow-outside (allow_outside=True) for a catalog you trust, or --root DIR (root=) for a wider folder"

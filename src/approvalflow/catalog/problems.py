@@ -1,4 +1,8 @@
-"""Bad cells of a catalog file, all of them at once: :class:`CatalogError`."""
+"""What is wrong with a catalog: bad cells of a file that cannot be read (:class:`CatalogError`, every
+:class:`CatalogProblem` at once), and the rules of ``catalog check`` (:data:`CATALOG`) with the findings they
+make (:func:`catalog_finding`: the package's one :class:`~approvalflow.rules.findings.Finding`, located by
+table, row, column header and power).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,45 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DefinitionError
+from ..rules.findings import Finding
+from ..rules.registry import Registry
+from .columns import POWER_SHEET
 
-__all__ = ["CatalogError", "CatalogProblem"]
+__all__ = ["CATALOG", "CatalogError", "CatalogFinding", "CatalogProblem", "catalog_finding"]
+
+#: The rules of ``catalog check`` and their severities (docs/catalog.md says what each means).
+CATALOG: Registry[object] = Registry(
+    "catalog",
+    {
+        "catalog-duplicate-code": "error",
+        "catalog-no-flowchart": "warning",
+        "catalog-flowchart-missing": "error",
+        "catalog-flowchart-outside": "error",
+        "catalog-flowchart-not-file": "error",
+        "catalog-flowchart-invalid": "error",
+        "catalog-limit-mismatch": "error",
+        "catalog-limit-blank": "warning",
+        "catalog-risk-unknown-power": "error",
+        "catalog-risk-duplicate": "error",
+        "catalog-risk-missing": "error",
+        "catalog-risk-extra": "error",
+        "catalog-risk-step": "error",
+        "catalog-risk-mismatch": "error",
+        "catalog-risk-text": "warning",
+    },
+)
+
+#: A finding of ``catalog check`` (the former name of :class:`~approvalflow.rules.findings.Finding`).
+CatalogFinding = Finding
+
+
+def catalog_finding(
+    rule: str, row: int | None, column: str | None, message: str, sheet: str = POWER_SHEET, power: str | None = None
+) -> Finding:
+    """A finding of ``catalog check`` in ``sheet`` (default 权力清单) at ``row`` and ``column`` (a header), with
+    the severity :data:`CATALOG` fixes for ``rule`` (``KeyError`` for an unknown rule id)."""
+    return CATALOG.finding(rule, message, sheet=sheet, row=row, column=column, power=power)
+
 
 _MAX_LISTED = 50
 
@@ -63,3 +104,8 @@ class CatalogError(DefinitionError):
         count = f"{len(self.problems)} problems: " if len(self.problems) > 1 else ""
         where = file if file is not None else (first.file if first is not None else None)
         super().__init__(count + "; ".join(lines), file=where)
+        if first is not None:  # the first bad cell's place (each problem names its own in the message)
+            self.line = first.row if first.row_kind == "line" else None
+            self.row = first.row if first.row_kind != "line" else None
+            self.column = first.letter or first.column
+            self.element = first.column

@@ -15,19 +15,19 @@ import secrets
 import sys
 from typing import Any
 
-from ..engine.trail import read_jsonl, read_key, verify
+from ..engine.trail import read_key, read_trail, verify_trail
 
 __all__ = ["register"]
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     try:
-        entries = read_jsonl(args.trail)
+        entries = read_trail(args.trail)
         key = read_key(args.key) if args.key else None
     except (OSError, ValueError) as exc:
         print(f"approvalflow: cannot read the trail or key: {exc}", file=sys.stderr)
         return 2
-    result = verify(entries, key=key, anchor=args.head)
+    result = verify_trail(entries, key=key, anchor=args.head)
     signed = key is not None
     last = entries[-1].get("hash") if entries else None
     if args.json:

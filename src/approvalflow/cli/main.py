@@ -33,7 +33,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     staged = _stage(Path(args.trail), result.case.trail.to_jsonl()) if args.trail else None
     try:
         if args.store:
-            from .supervise import store_scenario_case
+            from ..store.keeping import store_scenario_case
 
             store_scenario_case(args.store, result, key=key)
         if staged is not None:
@@ -43,7 +43,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 from ..store.base import StoreError
 
                 stored = " (the case is in the store)" if args.store else ""
-                raise StoreError(f"--trail {args.trail}: cannot write ({exc.strerror or exc}){stored}") from None
+                raise StoreError(f"--trail: cannot write ({exc.strerror or exc}){stored}", file=args.trail) from None
     finally:
         if staged is not None:
             staged.unlink(missing_ok=True)
@@ -68,13 +68,13 @@ def _check_run_outputs(trail: str | None, store: str | None) -> None:
             continue
         target = Path(path)
         if target.is_dir():
-            raise StoreError(f"{option} {path}: is a folder, not a file")
+            raise StoreError(f"{option}: is a folder, not a file", file=path)
         if not target.parent.is_dir():
-            raise StoreError(f"{option} {path}: no such folder {target.parent}; nothing was written")
+            raise StoreError(f"{option}: no such folder {target.parent}; nothing was written", file=path)
         if not os.access(target.parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-            raise StoreError(f"{option} {path}: not writable; nothing was written")
+            raise StoreError(f"{option}: not writable; nothing was written", file=path)
     if trail and local_store and Path(trail).resolve() == Path(local_store).resolve():
-        raise StoreError(f"--trail and --store are the same file {trail}; nothing was written")
+        raise StoreError("--trail and --store are the same file; nothing was written", file=trail)
 
 
 def _stage(target: Path, text: str) -> Path:
@@ -86,7 +86,7 @@ def _stage(target: Path, text: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as exc:
-        raise StoreError(f"--trail {target}: cannot write ({exc.strerror or exc}); nothing was written") from None
+        raise StoreError(f"--trail: cannot write ({exc.strerror or exc}); nothing was written", file=target) from None
     return Path(name)
 
 

@@ -99,9 +99,9 @@ def format_result(d: dict[str, Any]) -> str:
 
 
 def _run(path: str, args: argparse.Namespace) -> dict[str, Any]:
-    from ..simulation import load_model, simulate
+    from ..simulation import load_simulation_model, simulate
 
-    model = load_model(path, bpmn=args.bpmn)
+    model = load_simulation_model(path, bpmn=args.bpmn)
     cases = args.cases or model.cases or DEFAULT_CASES
     show = args.progress
     if show is None:

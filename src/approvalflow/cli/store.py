@@ -58,18 +58,18 @@ def _organisations(paths: list[str]) -> list[Any]:
 
 
 def _sql_store(url: str, *, readonly: bool, key: bytes | None, upgrade: bool = False) -> Any:
-    from ..store.base import open_store
+    from ..store.factory import open_store
     from ..store.sql import SqlStoreBase
 
     local = not url.startswith(("postgresql://", "postgres://")) and url not in ("memory:", ":memory:")
     if local and not readonly:  # reindex rebuilds an existing store; it never makes a new one
         path = Path(url.removeprefix("sqlite:///"))
         if not path.is_file() or path.stat().st_size == 0:
-            raise StoreError(f"{url}: no such case store (or an empty file); store reindex never creates one")
+            raise StoreError("no such case store (or an empty file); store reindex never creates one", file=url)
     store = open_store(url, readonly=readonly, key=key, **({"upgrade": True} if upgrade else {}))
     if not isinstance(store, SqlStoreBase):
         store.close()
-        raise StoreError(f"{redact(url)}: store check and reindex work on SQLite files and PostgreSQL databases")
+        raise StoreError("store check and reindex work on SQLite files and PostgreSQL databases", file=redact(url))
     return store
 
 

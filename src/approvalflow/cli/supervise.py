@@ -1,42 +1,41 @@
 """Command line of electronic supervision (SPEC section 7): ``supervise``, ``log export``, ``log check``.
 
-``supervise`` and ``log export`` open the store READ-ONLY (:func:`open_existing_store`) and trust no index row
-they cannot tie to its case row (:mod:`approvalflow.store.integrity`): ``supervise`` lists such cases as index
-problems and exits 1; ``log export`` refuses the store (exit 2) and leaves OUT as it was.
+This module parses the arguments and prints; what the commands do is in :mod:`approvalflow.supervision.operations`
+and :mod:`approvalflow.store.reading` (and :mod:`approvalflow.store.keeping` for ``run --store``).
+
+``supervise`` and ``log export`` open the store READ-ONLY (:func:`~approvalflow.store.reading.open_existing_store`)
+and trust no index row they cannot tie to its case row (:mod:`approvalflow.store.integrity`): ``supervise`` lists
+such cases as index problems and exits 1; ``log export`` refuses the store (exit 2) and leaves OUT as it was.
 
 ``supervise STORE --at T [--json] [--html FILE] [--csv FILE] [--catalog FILE]``: the yellow and red cards of every
 open case at T (with the catalog's 责任事项 and 追责情形), the anomalies up to T and the efficiency figures;
 ``log export STORE OUT`` (``.xes`` or ``.csv``); ``log check LOG BPMN [--org FILE] [--unit UNIT] [--json]``: exit 1
 when a trace deviates or breaks a rule.
-:func:`store_scenario_case` is what ``run --store`` calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..bpmn.loader import ProcessDefinition, load_process
-from ..errors import DefinitionError, ScenarioError
-from ..io.outputfiles import temp_beside
-from ..org.organisation import Organisation, load_organisation, organisation_from_dict
-from ..store.base import CaseRecord, CaseStore, CollectingStore, IndexProblem, StoreError, open_store, redact
+from ..bpmn.loader import load_process
+from ..errors import ScenarioError
+from ..org.organisation import load_organisation
+from ..store.base import StoreError, redact
+from ..store.reading import open_existing_store
 from ..time.clock import parse_moment
 
+# open_existing_store and store_scenario_case live in approvalflow.store; they stay importable from here
 __all__ = ["add_key_option", "key_of", "open_existing_store", "register", "store_scenario_case"]
 
-#: What a damaged record's contents raise inside code that trusts them (summaries, saved states); turned into a
-#: StoreError naming the case.
-_DAMAGE = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError)
 
+def store_scenario_case(store_url: str, result: Any, *, key: bytes | None = None) -> str:
+    """:func:`approvalflow.store.keeping.store_scenario_case`, imported on use (it loads the engine)."""
+    from ..store.keeping import store_scenario_case as keep
 
-def open_existing_store(url: str, *, key: bytes | None = None) -> CaseStore:
-    """Open an existing store READ-ONLY: a missing or empty file is an error, never a new store; nothing is written."""
-    return open_store(url, readonly=True, key=key)
+    return keep(store_url, result, key=key)
 
 
 def add_key_option(parser: argparse.ArgumentParser) -> None:
@@ -58,81 +57,30 @@ def key_of(args: argparse.Namespace) -> bytes | None:
     try:
         return read_key(path)
     except ValueError as exc:
-        raise StoreError(f"--key-file: {exc}") from None
-
-
-def store_scenario_case(store_url: str, result: Any, *, key: bytes | None = None) -> str:
-    """Keep the case of a scenario run (``run --store``) in a case store; returns the case id.
-
-    A new case is inserted. A stored case is never replaced: when the store already has a case with this id
-    (another run, or another host's case), the run is refused with a StoreError and nothing is written. A
-    scenario run again is a new case: give it another ``case_id`` or keep it in another store.
-    """
-    from ..engine.persistence import dump_case
-    from ..store.base import ConflictError
-    from ..store.index import record_of
-
-    store = open_store(store_url, key=key)
-    try:
-        record = record_of(result.case, dump_case(result.case))
-        try:
-            store.insert(record)
-        except ConflictError:
-            raise StoreError(
-                f"{store.url} already has a case with this id (another run or another host's case); run --store "
-                "never replaces a stored case: give the scenario another case_id or use another store; nothing "
-                "was written",
-                case=record.id,
-            ) from None
-    finally:
-        store.close()
-    return str(result.case.id)
-
-
-def _tracking(records: Iterator[CaseRecord], seen: list[str]) -> Iterator[CaseRecord]:
-    """The records, remembering the id of the last one handed out (to name a case whose contents break a reader)."""
-    for record in records:
-        seen[:] = [record.id]
-        yield record
-
-
-def _damaged(store: CaseStore, seen: list[str], what: str, exc: BaseException) -> StoreError:
-    case = seen[0] if seen else None
-    return StoreError(f"{store.url}: table af_cases, column {what}: damaged ({type(exc).__name__}: {exc})", case=case)
+        raise StoreError(f"--key-file: {getattr(exc, 'message', exc)}", file=path) from None
 
 
 def _cmd_supervise(args: argparse.Namespace) -> int:
-    from ..supervision.efficiency import evaluate
-    from ..supervision.sweep import sweep
+    from ..supervision.operations import catalog_responsibility, supervise_store
 
     try:
         at = parse_moment(args.at)
     except ValueError as exc:
         raise ScenarioError(f"--at: {exc}") from None
     _check_output_folders(args.html, args.csv)
-    duty = _responsibility(Path(args.catalog)) if args.catalog else None
-    checked = CollectingStore(open_existing_store(args.store, key=key_of(args)))
-    seen: list[str] = []
+    duty = catalog_responsibility(Path(args.catalog)) if args.catalog else None
+    store = open_existing_store(args.store, key=key_of(args))
     try:
-        result = sweep(checked, at, responsibility=duty)
-        try:
-            ev = evaluate(_tracking(checked.summaries(), seen), until=at, period=args.period)
-        except _DAMAGE as exc:
-            raise _damaged(checked, seen, "summary", exc) from None
+        found = supervise_store(store, at, period=args.period, responsibility=duty)
     finally:
-        checked.close()
-    problems = _unique(checked.problems)
-    untied = {p.case_id for p in problems}
-    if untied:  # nothing of a case whose index does not tie is shown, not even the rows that do
-        result.cards = [c for c in result.cards if c.case not in untied]
-        result.anomalies = [a for a in result.anomalies if a.case_id not in untied]
+        store.close()
+    result, ev, problems = found.sweep, found.efficiency, found.problems
     if args.html:
         _write_text(Path(args.html), ev.to_html())
     if args.csv:
         _write_text(Path(args.csv), ev.to_csv())
     if args.json:
-        doc = {**result.to_json(), "efficiency": ev.to_json(), "integrity": [p.to_json() for p in problems]}
-        print(json.dumps(doc, ensure_ascii=False))
+        print(json.dumps(found.to_json(), ensure_ascii=False))
         return 1 if problems else 0
     counts = result.counts()
     print(
@@ -158,10 +106,6 @@ def _cmd_supervise(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _unique(problems: list[IndexProblem]) -> list[IndexProblem]:
-    return list(dict.fromkeys(problems))
-
-
 def _check_output_folders(*paths: str | None) -> None:
     """Every output's folder exists and no output is a folder: checked before anything is read or written."""
     for path in paths:
@@ -169,24 +113,16 @@ def _check_output_folders(*paths: str | None) -> None:
             continue
         target = Path(path)
         if target.is_dir():
-            raise StoreError(f"{path}: is a folder, not a file to write")
+            raise StoreError("is a folder, not a file to write", file=path)
         if not target.parent.is_dir():
-            raise StoreError(f"{path}: no such folder {target.parent}")
+            raise StoreError(f"no such folder {target.parent}", file=path)
 
 
 def _write_text(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
-
-
-def _responsibility(path: Path) -> dict[str, tuple[str, str]]:
-    """责任事项 and 追责情形 of each power of a catalog (权力清单), by 职权编码: what a card of that power carries."""
-    from ..catalog import load_catalog
-
-    catalog = load_catalog(path)
-    return {p.code: (p.responsibilities or "", p.accountability or "") for p in catalog.powers}
+        raise StoreError(f"cannot write ({exc.strerror or exc})", file=path) from None
 
 
 def _clip(text: str, width: int = 70) -> str:
@@ -195,62 +131,26 @@ def _clip(text: str, width: int = 70) -> str:
 
 
 def _cmd_log_export(args: argparse.Namespace) -> int:
-    from ..supervision.eventlog import export_log
+    from ..supervision.operations import export_store_log
 
-    out = Path(args.out)
     _check_output_folders(args.out)
     store = open_existing_store(args.store, key=key_of(args))
-    seen: list[str] = []
-    # written to a temporary file beside OUT and renamed at the end: a refused export leaves OUT as it was
-    suffix = "".join(out.suffixes[-2:]) if out.suffix.lower() == ".gz" else out.suffix
-    fd, name = temp_beside(out, suffix)
-    os.close(fd)
-    staged = Path(name)
     try:
-        try:
-            n = export_log(_Records(store, seen), staged)
-        except StoreError:
-            raise
-        except DefinitionError as exc:  # e.g. an unknown extension: name OUT, not the temporary file
-            raise DefinitionError(str(exc).replace(str(staged), str(out))) from None
-        except _DAMAGE as exc:
-            raise _damaged(store, seen, "state", exc) from None
-        os.replace(staged, out)
+        n = export_store_log(store, args.out)
     finally:
         store.close()
-        staged.unlink(missing_ok=True)
     print(f"{args.out}: {n} cases")
     return 0
-
-
-class _Records(CollectingStore):
-    """The store as ``export_log`` reads it: records whose case row ties, the last one handed out remembered."""
-
-    def __init__(self, store: CaseStore, seen: list[str]) -> None:
-        super().__init__(store)
-        self._seen = seen
-
-    def records(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
-        return _tracking(self.store.records(problems=problems), self._seen)
-
-
-def _log_organisation(traces: list[Any], definition: ProcessDefinition) -> Organisation:
-    """Without --org: every resource of the log holds every post, in one unit (only actor rules can break)."""
-    posts = sorted({p for s in definition.steps.values() for p in s.posts})
-    people = sorted({e.resource for t in traces for e in t.events if e.resource})
-    return organisation_from_dict(
-        {"units": [{"id": "log"}], "people": {p: {"unit": "log", "posts": posts} for p in people}},
-        file="<the event log's resources>",
-    )
 
 
 def _cmd_log_check(args: argparse.Namespace) -> int:
     from ..supervision.conformance import check_log
     from ..supervision.eventlog import read_log
+    from ..supervision.operations import log_organisation
 
     traces = read_log(args.log)
     definition = load_process(args.bpmn)
-    org = load_organisation(args.org) if args.org else _log_organisation(traces, definition)
+    org = load_organisation(args.org) if args.org else log_organisation(traces, definition)
     unit = args.unit if args.org else "log"
     checks = check_log(traces, definition, org, unit=unit)
     bad = [c for c in checks if not c.conforms or c.findings]

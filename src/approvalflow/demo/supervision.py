@@ -14,15 +14,13 @@ from datetime import datetime
 from pathlib import Path
 
 from ..bpmn.loader import load_process
-from ..engine.case import start_case
 from ..errors import StepRefused
 from ..org.organisation import load_organisation
 from ..store.cases import add_case, complete_step
 from ..store.sqlite import SqliteStore
-from ..supervision.efficiency import evaluate
-from ..supervision.sweep import sweep
-from ..time.clock import FakeClock
-from .licensing import DEMO_CASES, find_processes
+from ..supervision.efficiency import evaluate_efficiency
+from ..supervision.sweep import sweep_store
+from .cases import DEMO_CASES, find_processes, start_demo_case
 
 __all__ = ["SupervisionDemo", "run_supervision_demo"]
 
@@ -49,24 +47,15 @@ def run_supervision_demo(folder: Path, processes: Path | None = None, at: str = 
     store = SqliteStore(path)
     try:
         for n, demo in enumerate(DEMO_CASES, start=1):
-            clock = FakeClock(demo.start)
-            case = start_case(
-                definition,
-                org,
-                unit="market-bureau",
-                clock=clock,
-                data=demo.data,
-                policy=demo.policy,
-                case_id=f"demo-{n}",
-            )
+            case, clock = start_demo_case(demo, definition, org, f"demo-{n}")
             stored = add_case(store, case)
             for task, actor, moment, data in demo.steps:
                 clock.to(moment)
                 with contextlib.suppress(StepRefused):  # a refusal is saved in the trail
                     complete_step(store, stored, task, actor, data=data)
         when = datetime.fromisoformat(at)
-        swept = sweep(store, when)
-        ev = evaluate(store.summaries(), until=when)
+        swept = sweep_store(store, when)
+        ev = evaluate_efficiency(store.summaries(), until=when)
     finally:
         store.close()
     (folder / "efficiency.html").write_text(ev.to_html(), encoding="utf-8")

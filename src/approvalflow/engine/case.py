@@ -26,12 +26,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.util.task import TaskState
-
-from .._spiff import MAX_CARDINALITY, SafeScriptEngine
+from .._spiff import (
+    MAX_CARDINALITY,
+    SafeScriptEngine,
+    Scan,
+    SpiffWorkflowException,
+    new_workflow,
+    ready_tasks,
+    scan,
+)
 from ..bpmn.loader import ProcessDefinition
 from ..bpmn.model import StepInfo
 from ..errors import (
@@ -48,10 +51,11 @@ from ..errors import (
 from ..expressions import ExpressionError, ExpressionEvaluator, SafeEvaluator
 from ..org.meetings import Meeting, meeting_from, meeting_passed, meeting_problems
 from ..org.organisation import Organisation, OrgUnit, Person
-from ..rules.checks import RULES, Attempt, Completion, Finding, Rule, check
+from ..rules.checks import RULES, Completion, Finding, Rule, StepAttempt, check
 from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.clock import Clock, SystemClock, parse_moment
 from .casedata import plain_data, plain_name
+from .state import apply_state, state_bytes, state_pieces
 from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
 from .trail import MIN_KEY_BYTES, AuditTrail
 
@@ -70,6 +74,9 @@ _ENGINE_FAILURES = (
     ValueError,
     ArithmeticError,
 )
+
+
+_NO_SCAN = Scan((), ())
 
 
 class Policy(StrEnum):
@@ -110,6 +117,13 @@ def _check_parties(data: Mapping[str, Any], where: str) -> None:
 class Case:
     """One running case of a process in one unit. Create it with :func:`start_case`."""
 
+    __slots__ = (
+        "_deadlines_memo", "_json_memo", "_open_suspensions", "_scan", "_since", "_state_digest", "_state_pieces",
+        "_wf", "calendar", "clock", "clock_start", "data", "definition", "ended_at", "evaluator", "extension_days",
+        "fallback_years", "findings", "history", "id", "max_cardinality", "max_depth", "organisation", "path",
+        "policy", "rules", "started_at", "suspensions", "trail", "unit", "yellow_days",
+    )  # fmt: skip
+
     def __init__(
         self,
         definition: ProcessDefinition,
@@ -144,7 +158,7 @@ class Case:
         self.findings: list[Finding] = []
         self.trail = AuditTrail(key=trail_key)
         self.max_cardinality = max_cardinality
-        self._state_bytes = b""  # canonical JSON of the state after the last action (persistence.case_state)
+        self._state_pieces: tuple[Any, ...] = ()  # canonical JSON of the state after the last action, in pieces
         self._state_digest = ""  # its SHA-256, carried by every trail entry as ``state``
         self.started_at: datetime = clock.now()
         self.clock_start: datetime | None = None  # when the case clock started (af:timeLimit/@startsAfter)
@@ -154,18 +168,26 @@ class Case:
         self.fallback_years: set[int] = set()  # years answered by the weekends-only fallback calendar
         self._since: dict[str, datetime] = {}  # engine task id -> moment it became ready
         self._open_suspensions: dict[str, int] = {}  # engine task id -> index in suspensions
-        self._wf: Any = None
+        self._wf: Any = None  # the engine's workflow (engine_workflow)
+        self._scan = _NO_SCAN  # its ready steps and running call activities, walked once after each change
+        self._deadlines_memo: tuple[tuple[Any, ...], CaseDeadlines | None] | None = None
+        self._json_memo: dict[int, tuple[Any, ...]] = {}  # JSON of finished engine tasks (_spiff.canonical_workflow)
 
     # -- queries -------------------------------------------------------------------------------------------
     @property
     def is_completed(self) -> bool:
         """True when the process reached its end (no step is ready or waiting)."""
-        return bool(self._wf.is_completed()) and not self._ready_tasks()
+        return not self._scan.ready and bool(self._wf.is_completed())
+
+    @property
+    def engine_workflow(self) -> Any:
+        """The engine's workflow object, for approvalflow's own adapters (:mod:`approvalflow._spiff`) only."""
+        return self._wf
 
     def ready_steps(self) -> list[ReadyStep]:
         """The steps that may be completed now, in a stable order."""
         out = []
-        for task in self._ready_tasks():
+        for task in self._scan.ready:
             step = self.definition.steps.get(task.task_spec.bpmn_id)
             if step is not None:
                 out.append(ReadyStep(step.id, step.name, step.posts, step.node.lane, self._since[str(task.id)]))
@@ -243,7 +265,7 @@ class Case:
         extra = self._extension_facts(changes)
         key = str(task.id)
         since = self._since[key]
-        attempt = Attempt(
+        attempt = StepAttempt(
             info,
             person,
             self.unit,
@@ -262,7 +284,7 @@ class Case:
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
             raise StepRefused(case=self.id, step=step, actor=actor, findings=findings)
         findings += self._step_overdue(info, since, moment, actor)
-        before = case_deadlines(self, moment)  # computed first: a calendar error must change nothing
+        before = self._deadlines_before(moment)  # computed first: a calendar error must change nothing
         if record is not None and info.collective is not None:
             changes[f"{step}_passed"] = meeting_passed(info.collective, record)
         with self._all_or_nothing(base):
@@ -357,7 +379,7 @@ class Case:
             info = self.definition.steps.get(done.step)
             if person is None or info is None:
                 continue
-            attempt = Attempt(info, person, self.unit, self.organisation, (), self.parties, moment, None, {},
+            attempt = StepAttempt(info, person, self.unit, self.organisation, (), self.parties, moment, None, {},
                               dict(self.data), done.since, self.calendar)  # fmt: skip
             for f in check(attempt, {"recusal": rule}):
                 found.append(Finding("recusal", done.step, done.actor,
@@ -365,10 +387,10 @@ class Case:
         return found
 
     def _find_ready(self, step: str, base: dict[str, Any]) -> Any:
-        for task in self._ready_tasks():
+        for task in self._scan.ready:
             if task.task_spec.bpmn_id == step:
                 return task
-        ready = [t.task_spec.bpmn_id for t in self._ready_tasks()]
+        ready = [t.task_spec.bpmn_id for t in self._scan.ready]
         self._log_failure(base, "not-ready")
         known = "is not a step of this process" if step not in self.definition.steps else "is not ready"
         raise StepNotReady(
@@ -442,6 +464,21 @@ class Case:
             )
         ]
 
+    def _deadlines_before(self, moment: datetime) -> CaseDeadlines | None:
+        """:func:`case_deadlines` at ``moment``, kept for the next completion while its inputs stay the same.
+
+        The case deadlines change only with the clock start, the suspensions and the extension; ``moment``
+        matters only while a suspension is open (it counts up to the moment).
+        """
+        open_ = any(s.end is None for s in self.suspensions)
+        key = (self.clock_start, self.extension_days, tuple(self.suspensions), moment if open_ else None)
+        memo = self._deadlines_memo
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        result = case_deadlines(self, moment)
+        self._deadlines_memo = (key, result)
+        return result
+
     def _case_overdue(self, before: CaseDeadlines | None, step: str, actor: str, moment: datetime) -> list[Finding]:
         if before is None:
             return []
@@ -463,30 +500,30 @@ class Case:
     def _run(self, task: Any, changes: dict[str, Any]) -> None:
         try:
             self.data.update(changes)
-            task.data.update(copy.deepcopy(self.data))
+            task.data.update(_copied(self.data))
             task.run()
             self._wf.do_engine_steps()
         except _ENGINE_FAILURES as exc:
             raise EngineError(
                 f"the engine could not complete the step: {_short(exc)}", case=self.id, step=task.task_spec.bpmn_id
             ) from exc
+        finally:
+            self._scan = scan(self._wf)
 
     @contextmanager
     def _all_or_nothing(self, base: dict[str, Any]) -> Iterator[None]:
         """Run an action; if anything in it fails, put the case and its trail back exactly as they were.
 
-        The state to go back to is the one the last trail entry binds (``_state_bytes``), so nothing is
+        The state to go back to is the one the last trail entry binds (``_state_pieces``), so nothing is
         serialized up front. The failure itself is then recorded (``engine-error``) and raised as an
         :class:`EngineError` (or as the library error it already was).
         """
-        saved, count = self._state_bytes, len(self.trail.entries)
+        saved, digest, count = self._state_pieces, self._state_digest, len(self.trail.entries)
         try:
             yield
         except BaseException as exc:
-            from .persistence import apply_state
-
-            apply_state(self, json.loads(saved))
-            self._state_bytes, self._state_digest = saved, hashlib.sha256(saved).hexdigest()
+            apply_state(self, json.loads(_joined(saved)))
+            self._state_pieces, self._state_digest = saved, digest
             self.trail.truncate(count)
             if not isinstance(exc, Exception):
                 raise
@@ -501,11 +538,26 @@ class Case:
 
     def _state_changed(self) -> None:
         """Remember the state after an action: the snapshot to roll back to, and the digest the trail binds."""
-        from .persistence import canonical, case_state
+        try:
+            head, *rest = state_pieces(self, self._json_memo)
+            first, tail = head.encode(), "".join(rest).encode()
+        except TypeError:  # keys of mixed types (only an engine's internal data could have them): the long way
+            self._json_memo.clear()
+            first, rest, tail = state_bytes(self), [], b""
+        self._state_digest = hashlib.sha256(first + tail).hexdigest()
+        # Kept to roll back to: the first piece (our bookkeeping) as UTF-8, the engine's pieces as they are (most
+        # are shared with the JSON memo).
+        self._state_pieces = (first, *rest)
 
-        state = case_state(self)
-        self._state_bytes = canonical(state)
-        self._state_digest = hashlib.sha256(self._state_bytes).hexdigest()
+    def _kept_state(self) -> str:
+        """The canonical JSON of the state the last trail entry binds (what a failed action rolls back to)."""
+        return _joined(self._state_pieces)
+
+    def _set_workflow(self, workflow: Any) -> None:
+        """Put a (restored) engine workflow in place and walk its task tree."""
+        self._wf = workflow
+        self._json_memo.clear()
+        self._scan = scan(workflow)
 
     def _append(self, **fields: Any) -> None:
         self.trail.append(**fields, state=self._state_digest)
@@ -526,7 +578,7 @@ class Case:
             self.extension_days = requested if isinstance(requested, int) else allowed
 
     def _mark_ready(self, moment: datetime) -> None:
-        ready = {str(t.id): t.task_spec.bpmn_id for t in self._ready_tasks()}
+        ready = {str(t.id): t.task_spec.bpmn_id for t in self._scan.ready}
         self._since = {k: v for k, v in self._since.items() if k in ready}
         for key, step in ready.items():
             if key in self._since:
@@ -544,11 +596,7 @@ class Case:
         (听证 in 一般行政许可: hearing time is not counted, 行政许可法 art. 45.) A suspension whose task is neither
         ready nor a running call activity any more ends at ``moment``.
         """
-        running = {
-            str(t.id): t.task_spec.bpmn_id
-            for t in self._wf.get_tasks(state=TaskState.STARTED | TaskState.WAITING)
-            if isinstance(t.task_spec, SubWorkflowTask)
-        }
+        running = dict(self._scan.running_calls)
         for key, step in running.items():
             info = self.definition.steps.get(step)
             if key not in self._open_suspensions and info is not None and info.suspends_clock is not None:
@@ -557,10 +605,6 @@ class Case:
         for key in [k for k in self._open_suspensions if k not in ready and k not in running]:
             s = self.suspensions[self._open_suspensions.pop(key)]
             self.suspensions[self.suspensions.index(s)] = Suspension(s.step, s.reason, s.start, moment)
-
-    def _ready_tasks(self) -> list[Any]:
-        tasks = self._wf.get_tasks(state=TaskState.READY)
-        return [t for t in tasks if t.task_spec.manual]
 
     def _log_failure(self, base: dict[str, Any], outcome: str) -> None:
         self._append(**base, findings=[], outcome=outcome)
@@ -589,15 +633,14 @@ class Case:
     def _begin(self, data: Mapping[str, Any]) -> None:
         self.data = plain_data(data, "initial case data")
         _check_parties(self.data, "initial case data")
-        self._wf = BpmnWorkflow(
-            self.definition._spec, self.definition._subprocess_specs, script_engine=self._script_engine()
-        )
-        for task in self._wf.get_tasks(state=TaskState.READY):
-            task.data.update(copy.deepcopy(self.data))
+        self._wf = new_workflow(self.definition._spec, self.definition._subprocess_specs, self._script_engine())
+        for task in ready_tasks(self._wf):
+            task.data.update(_copied(self.data))
         try:
             self._wf.do_engine_steps()
         except _ENGINE_FAILURES as exc:
             raise EngineError(f"the case could not start: {_short(exc)}", case=self.id) from exc
+        self._scan = scan(self._wf)
         tl = self.definition.time_limit
         if tl is not None and tl.starts_after is None:
             self.clock_start = self.started_at
@@ -618,6 +661,19 @@ class Case:
             policy=self.policy.value,
             calendar=self.calendar.name,
         )
+
+
+def _joined(pieces: tuple[Any, ...]) -> str:
+    first, *rest = pieces
+    return str(first.decode()) + "".join(rest)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copied(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of case data for the engine's task (shared lists or mappings could be changed in place there)."""
+    return {k: v if type(v) in _SCALARS else copy.deepcopy(v) for k, v in data.items()}
 
 
 def _short(exc: BaseException) -> str:

@@ -4,7 +4,12 @@ The engine records facts only: when each step became ready and was
 completed, when the case clock started (``af:timeLimit/@startsAfter``), when
 each ``af:suspendsClock`` step was open, and the extension granted. This
 module derives everything else from those facts at any moment, so nothing
-here is stored and a restored case gives the same answers.
+here is stored and a restored case gives the same answers. It reads a case
+through :class:`TimedCase` (what it needs of
+:class:`~approvalflow.engine.case.Case`, never the class itself); the
+arithmetic is :mod:`approvalflow.time.deadlines`, from plain values
+(:func:`approvalflow.time.caseclock.case_deadlines`), the same the case store
+and the simulator use.
 
 Choices where SPEC is silent (see docs/time.md):
 
@@ -17,23 +22,26 @@ Choices where SPEC is silent (see docs/time.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from ..time.caseclock import CaseDeadlines, Suspension, suspension_intervals
+from ..time.caseclock import case_deadlines as deadlines_of
 from ..time.periods import (
     Deadline,
     alert_level,
     elapsed_working_days,
-    extend,
     period_deadline,
-    postpone,
     remaining_working_days,
     suspended_working_days,
 )
 
 if TYPE_CHECKING:
-    from .case import Case
+    from ..bpmn.loader import ProcessDefinition
+    from ..time.calendar import WorkingCalendar
+    from ..time.clock import Clock
 
 __all__ = [
     "Alert",
@@ -41,37 +49,60 @@ __all__ = [
     "StepTime",
     "Suspension",
     "TimeReport",
+    "TimedCase",
     "alerts",
     "case_deadlines",
+    "step_deadline",
     "time_report",
 ]
 
 
-@dataclass(frozen=True)
-class Suspension:
-    """A stretch of time during which a ``suspendsClock`` step was open; ``end`` is None while open."""
+class _Ready(Protocol):
+    """A ready step as :meth:`approvalflow.engine.case.Case.ready_steps` lists it."""
 
-    step: str
-    reason: str
-    start: datetime
-    end: datetime | None = None
+    @property
+    def id(self) -> str: ...
+    @property
+    def since(self) -> datetime: ...
 
 
-@dataclass(frozen=True)
-class CaseDeadlines:
-    """The case's promised (承诺) and statutory (法定) deadlines; None where no limit or no clock yet."""
+class _Done(Protocol):
+    """A completed step (:class:`approvalflow.rules.checks.Completion`)."""
 
-    promised: Deadline | None
-    statutory: Deadline | None
+    @property
+    def step(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def since(self) -> datetime: ...
 
-    def __str__(self) -> str:
-        return ", ".join(f"{k} {v or '-'}" for k, v in self.to_json().items())
 
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "promised": self.promised.day.isoformat() if self.promised else None,
-            "statutory": self.statutory.day.isoformat() if self.statutory else None,
-        }
+class TimedCase(Protocol):
+    """What the time functions read of a case (:class:`approvalflow.engine.case.Case` is one)."""
+
+    @property
+    def definition(self) -> ProcessDefinition: ...
+    @property
+    def calendar(self) -> WorkingCalendar: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def clock_start(self) -> datetime | None: ...
+    @property
+    def suspensions(self) -> Sequence[Suspension]: ...
+    @property
+    def extension_days(self) -> int | None: ...
+    @property
+    def yellow_days(self) -> int: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def history(self) -> Sequence[_Done]: ...
+    @property
+    def is_completed(self) -> bool: ...
+    def ready_steps(self) -> Sequence[_Ready]: ...
 
 
 @dataclass(frozen=True)
@@ -94,48 +125,19 @@ class Alert:
         }
 
 
-def _intervals(case: Case, at: datetime) -> list[tuple[datetime, datetime]]:
-    out = []
-    for s in case.suspensions:
-        end = s.end if s.end is not None else at
-        if end > s.start:
-            out.append((s.start, end))
-    return sorted(out)
-
-
-def _with_suspensions(case: Case, base: Deadline, start: datetime, at: datetime) -> Deadline:
-    tl = case.definition.time_limit
-    unit = tl.unit if tl else "workday"
-    included: list[tuple[datetime, datetime]] = []
-    deadline = base
-    for interval in _intervals(case, at):
-        if interval[0] >= deadline.end:
-            break
-        included.append(interval)
-        deadline = postpone(case.calendar, base, included, start, unit)
-    return deadline
-
-
-def case_deadlines(case: Case, at: datetime | None = None) -> CaseDeadlines | None:
+def case_deadlines(case: TimedCase, at: datetime | None = None) -> CaseDeadlines | None:
     """The case deadlines as of ``at`` (default: the clock's now); None when the process has no limit."""
-    tl = case.definition.time_limit
-    if tl is None or (tl.promised is None and tl.statutory is None):
-        return None
-    start = case.clock_start
-    if start is None:
-        return CaseDeadlines(None, None)
-    moment = at or case.clock.now()
-
-    def one(amount: int | None) -> Deadline | None:
-        if amount is None:
-            return None
-        d = _with_suspensions(case, period_deadline(case.calendar, start, amount, tl.unit), start, moment)
-        return extend(case.calendar, d, case.extension_days, tl.unit) if case.extension_days else d
-
-    return CaseDeadlines(one(tl.promised), one(tl.statutory))
+    return deadlines_of(
+        case.calendar,
+        case.definition.time_limit,
+        case.clock_start,
+        case.suspensions,
+        case.extension_days,
+        at or case.clock.now(),
+    )
 
 
-def step_deadline(case: Case, step: str, since: datetime) -> Deadline | None:
+def step_deadline(case: TimedCase, step: str, since: datetime) -> Deadline | None:
     """The deadline of a step that became ready at ``since``; None when the step has no limit."""
     info = case.definition.steps.get(step)
     if info is None or info.time_limit is None:
@@ -143,7 +145,7 @@ def step_deadline(case: Case, step: str, since: datetime) -> Deadline | None:
     return period_deadline(case.calendar, since, info.time_limit, info.unit)
 
 
-def alerts(case: Case, at: datetime, *, yellow_days: int | None = None) -> list[Alert]:
+def alerts(case: TimedCase, at: datetime, *, yellow_days: int | None = None) -> list[Alert]:
     """Every yellow and red card at moment ``at``: the open case's limits first, then open steps."""
     days = case.yellow_days if yellow_days is None else yellow_days
     found: list[Alert] = []
@@ -190,12 +192,14 @@ class TimeReport:
     steps: tuple[StepTime, ...]
 
 
-def time_report(case: Case, at: datetime | None = None) -> TimeReport:
+def time_report(case: TimedCase, at: datetime | None = None) -> TimeReport:
     """The time accounting of a case at ``at`` (default: the clock's now, or when the case ended)."""
     moment = at or case.clock.now()
     end = case.ended_at if case.ended_at is not None and case.ended_at < moment else moment
     start = case.clock_start
-    suspended = suspended_working_days(case.calendar, _intervals(case, end), start) if start else 0
+    suspended = (
+        suspended_working_days(case.calendar, suspension_intervals(case.suspensions, end), start) if start else 0
+    )
     elapsed = elapsed_working_days(case.calendar, start, end) - suspended if start else None
     deadlines = case_deadlines(case, end)
 

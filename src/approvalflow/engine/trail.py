@@ -2,7 +2,7 @@
 
 Each entry carries the SHA-256 of the previous entry (``prev``) and its own
 ``hash`` over its canonical JSON (sorted keys, UTF-8, no spaces) including
-``prev`` and ``seq``. :func:`verify` recomputes the chain and so detects an
+``prev`` and ``seq``. :func:`verify_trail` recomputes the chain and so detects an
 edited, inserted, removed or reordered entry. A chain cannot by itself reveal
 that its *last* entries were cut off; pass the head (hash and count) kept
 elsewhere, as a serialized case and a case store do, to detect that too.
@@ -10,7 +10,7 @@ elsewhere, as a serialized case and a case store do, to detect that too.
 Without a key, whoever can write the trail can also recompute every hash after
 an edit ("rechain" it): the chain then verifies. A host that holds a secret key
 passes it as ``key``: every entry then also carries ``mac``, the HMAC-SHA256 of
-its hash under that key, and :func:`verify` with the key refuses any entry whose
+its hash under that key, and :func:`verify_trail` with the key refuses any entry whose
 ``mac`` is missing or wrong, so a rechained trail is detected. An anchor (the
 head's hash and count, exported and kept elsewhere, see :meth:`AuditTrail.anchor`)
 detects a rechained trail without a key, and a trail cut off at its end.
@@ -28,14 +28,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInputError, TrailFileError
+
 __all__ = [
     "GENESIS", "MAX_KEY_FILE_BYTES", "MIN_KEY_BYTES", "AuditTrail", "TrailHead", "VerifyResult", "entry_hash",
-    "entry_mac", "read_jsonl", "read_key", "verify",
+    "entry_mac", "read_key", "read_trail", "verify_trail",
 ]  # fmt: skip
 
 GENESIS = "0" * 64
@@ -46,11 +49,13 @@ MAX_TRAIL_BYTES = 512 * 2**20
 MAX_KEY_FILE_BYTES = 4096
 """Largest key file read."""
 _UNHASHED = ("hash", "mac")
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+_PLAIN = json.JSONEncoder(ensure_ascii=False, default=str)  # what an entry's fields are copied through
 
 
 def _canonical(entry: Mapping[str, Any]) -> bytes:
     body = {k: v for k, v in entry.items() if k not in _UNHASHED}
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return _CANONICAL.encode(body).encode()
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
@@ -65,32 +70,28 @@ def entry_mac(key: bytes, entry_hash_hex: str) -> str:
 
 def _check_key(key: bytes | None) -> bytes | None:
     if key is not None and len(key) < MIN_KEY_BYTES:
-        raise ValueError(f"a trail key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}")
+        raise InvalidInputError(f"a trail key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}")
     return key
 
 
 def read_key(path: str | Path) -> bytes:
-    """The host's secret key from a file: its bytes less one trailing newline; ValueError when unusable.
+    """The host's secret key from a file: its bytes less one trailing newline; TrailFileError when unusable.
 
     One key file serves trails and the store's index seals. Only a regular file of at most
     :data:`MAX_KEY_FILE_BYTES` is read (a FIFO or a device is refused unopened), and the key needs
     :data:`MIN_KEY_BYTES` at least.
     """
-    from ..errors import DefinitionError
     from ..io.inputfiles import read_regular_file
 
-    try:
-        raw = read_regular_file(
-            path,
-            max_bytes=MAX_KEY_FILE_BYTES,
-            error=DefinitionError,
-            hint="a key is a few dozen bytes (trail.MAX_KEY_FILE_BYTES)",
-        )
-    except DefinitionError as exc:
-        raise ValueError(f"the key file {exc}") from None
+    raw = read_regular_file(
+        path,
+        max_bytes=MAX_KEY_FILE_BYTES,
+        error=TrailFileError,
+        hint="a key is a few dozen bytes (trail.MAX_KEY_FILE_BYTES)",
+    )
     key = raw[:-1] if raw.endswith(b"\n") else raw
     if len(key) < MIN_KEY_BYTES:
-        raise ValueError(f"{path}: a key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}")
+        raise TrailFileError(f"a key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}", file=path)
     return key
 
 
@@ -114,7 +115,7 @@ class VerifyResult:
         return self.ok
 
 
-def verify(
+def verify_trail(
     entries: Sequence[Mapping[str, Any]],
     *,
     head: TrailHead | None = None,
@@ -184,7 +185,8 @@ class AuditTrail:
         The entry is fully built (and must be encodable) before the trail changes: a failure appends nothing.
         """
         entry: dict[str, Any] = {"seq": len(self.entries) + 1, "prev": self.head.hash}
-        entry.update(json.loads(json.dumps(fields, ensure_ascii=False, default=str)))
+        copied = json.loads(_PLAIN.encode(fields))
+        entry.update((sys.intern(k), v) for k, v in copied.items())  # one object per field name, not per entry
         entry["hash"] = entry_hash(entry)
         if self.key is not None:
             entry["mac"] = entry_mac(self.key, entry["hash"])
@@ -196,7 +198,7 @@ class AuditTrail:
         del self.entries[count:]
 
     def verify(self, head: TrailHead | None = None) -> VerifyResult:
-        return verify(self.entries, head=head, key=self.key)
+        return verify_trail(self.entries, head=head, key=self.key)
 
     def anchor(self) -> dict[str, Any]:
         """The head to keep elsewhere (another system, a printed record): count, hash and, with a key, its mac."""
@@ -218,29 +220,31 @@ class AuditTrail:
         return cls([dict(e) for e in entries], key)
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSON Lines trail; a line that is not a JSON object raises ValueError naming the line."""
-    from ..errors import DefinitionError
+def read_trail(path: str | Path) -> list[dict[str, Any]]:
+    """Read a JSON Lines trail; a line that is not a JSON object raises TrailFileError naming the line."""
     from ..io.inputfiles import read_regular_file
 
     entries: list[dict[str, Any]] = []
+    raw = read_regular_file(path, max_bytes=MAX_TRAIL_BYTES, error=TrailFileError, hint="trail.MAX_TRAIL_BYTES")
     try:
-        raw = read_regular_file(path, max_bytes=MAX_TRAIL_BYTES, error=DefinitionError, hint="trail.MAX_TRAIL_BYTES")
         text = raw.decode("utf-8")
-    except DefinitionError as exc:
-        raise ValueError(str(exc)) from None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise TrailFileError(f"not UTF-8 text (byte {exc.start})", file=path) from None
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not a JSON object ({exc.msg})") from exc
+            raise TrailFileError(f"not a JSON object ({exc.msg})", file=path, line=number) from exc
         except RecursionError:
-            raise ValueError(f"{path}:{number}: nested too deeply to be a trail entry") from None
+            raise TrailFileError("nested too deeply to be a trail entry", file=path, line=number) from None
         if not isinstance(value, dict):
-            raise ValueError(f"{path}:{number}: not a JSON object")
+            raise TrailFileError("not a JSON object", file=path, line=number)
         entries.append(value)
     return entries
+
+
+# The names before issue 15, kept so that code written against them keeps working.
+verify = verify_trail
+read_jsonl = read_trail

@@ -25,6 +25,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from ..errors import DefinitionError
+
 __all__ = [
     "ESCAPE",
     "FORMULA_STARTS",
@@ -95,21 +97,20 @@ def neutralise_row(values: Iterable[object]) -> list[str]:
     return ["" if v is None else neutralise(v if isinstance(v, str) else str(v)) for v in values]
 
 
-class CsvLimitError(ValueError):
+class CsvLimitError(DefinitionError, ValueError):
     """A CSV file past a bound, or not CSV; ``row`` (1-based record) and ``column`` (1-based) where known.
 
     ``option`` names the keyword of :func:`read_rows` that raises the bound passed (None: not CSV); the caller
     adds how its own users raise it.
     """
 
+    column: int | None
+
     def __init__(
         self, message: str, *, row: int | None = None, column: int | None = None, option: str | None = None
     ) -> None:
-        self.message = message
-        self.row = row
-        self.column = column
         self.option = option
-        super().__init__(message)
+        super().__init__(message, row=row, column=column)
 
 
 _FIELD_LOCK = threading.Lock()

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import DefinitionError
+from ..errors import DefinitionError, Location
 from .inputfiles import ErrorFactory, read_regular_file
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Lines",
     "YamlDocument",
     "collection_paused",
+    "line_of",
     "load_yaml",
     "parse_yaml",
     "raise_validation",
@@ -73,6 +74,12 @@ class Lines:
     """Line numbers (1-based) of values in a YAML document, by path of keys and indexes."""
 
     by_path: dict[PathKey, int] = field(default_factory=dict)
+    file: str | None = None
+
+    def at(self, path: Sequence[str | int], element: str | None = None) -> Location:
+        """The position of the value at ``path`` for an error's ``at=``: file, line and (default) the key path."""
+        shown = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path).lstrip(".")
+        return Location(self.file, self.of(path), element if element is not None else (shown or None))
 
     def of(self, path: Sequence[str | int]) -> int | None:
         """The line of the value at ``path``, or of its nearest ancestor that has one."""
@@ -92,20 +99,20 @@ class YamlDocument:
     data: Any
     file: str
 
-    def lines(self) -> Lines:
+    def lines(self, depth: int = _LINES_DEPTH) -> Lines:
         """The line of every key and item, by path (a loop, no recursion).
 
-        Paths are recorded down to :data:`_LINES_DEPTH` levels (deeper values take the line of their ancestor
-        there), and a node repeated by an alias is walked once: the table grows with the text, not with the
-        expansion of its aliases.
+        Paths are recorded down to ``depth`` levels (deeper values take the line of their ancestor there; a
+        catalog asks for 2, the line of each row), and a node repeated by an alias is walked once: the table
+        grows with the text, not with the expansion of its aliases.
         """
-        lines = Lines()
+        lines = Lines(file=self.file)
         stack: list[tuple[yaml.Node, PathKey]] = [] if self.node is None else [(self.node, ())]
         walked: set[int] = set()
         while stack:
             node, path = stack.pop()
             lines.by_path.setdefault(path, node.start_mark.line + 1)
-            if id(node) in walked or len(path) >= _LINES_DEPTH:
+            if id(node) in walked or len(path) >= depth:
                 continue
             walked.add(id(node))
             if isinstance(node, yaml.MappingNode):
@@ -118,9 +125,23 @@ class YamlDocument:
         return lines
 
 
-def read_yaml_text(source: str | Path, *, error: ErrorFactory, max_bytes: int = MAX_YAML_BYTES) -> str:
-    """The text of the YAML file ``source``: a regular file of at most ``max_bytes`` bytes, UTF-8."""
-    data = read_regular_file(source, max_bytes=max_bytes, error=error, hint=_hint("max_bytes"))
+def line_of(node: yaml.Node | None) -> int | None:
+    """The line (1-based) where a node of a :class:`YamlDocument`'s tree starts; ``None`` for no node.
+
+    For readers that check the node tree itself (``construct=False``, e.g. the calendar supplements, whose dates
+    are read as written, not as YAML timestamps); :meth:`YamlDocument.lines` gives the same lines by path.
+    """
+    return None if node is None else node.start_mark.line + 1
+
+
+def read_yaml_text(
+    source: str | Path, *, error: ErrorFactory, max_bytes: int = MAX_YAML_BYTES, hint: str | None = None
+) -> str:
+    """The text of the file ``source``: a regular file of at most ``max_bytes`` bytes, UTF-8 (a BOM is dropped).
+
+    ``hint`` says how to raise the size limit (by default: ``max_bytes=`` of this module's functions).
+    """
+    data = read_regular_file(source, max_bytes=max_bytes, error=error, hint=hint or _hint("max_bytes"))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..bpmn.model import Collective
+from ..errors import InvalidTypeError
 from .organisation import Organisation
 
 __all__ = ["Meeting", "meeting_from", "meeting_passed", "meeting_problems"]
@@ -33,20 +34,25 @@ def meeting_from(value: object) -> Meeting:
 
     ``members`` and ``present`` are lists of person ids (strings); ``votes`` (optional) a list of ``[person, vote]``
     pairs of strings in speaking order. Anything else (a missing or unknown key, a string where a list belongs, a
-    vote given as a mapping, a number or ``true`` where a string belongs) raises :class:`TypeError` with a message
-    saying what is wrong; no other exception escapes, whatever the value. A :class:`Meeting` is checked the same way.
+    vote given as a mapping, a number or ``true`` where a string belongs) raises
+    :class:`~approvalflow.errors.InvalidTypeError` (a ``TypeError``) with a message saying what is wrong; no other
+    exception escapes, whatever the value. A :class:`Meeting` is checked the same way.
     """
     if isinstance(value, Meeting):
         value = {"members": value.members, "present": value.present, "votes": value.votes}
     if not isinstance(value, Mapping):
-        raise TypeError(f"a meeting record is a mapping with members, present and votes; got {type(value).__name__}")
+        raise InvalidTypeError(
+            f"a meeting record is a mapping with members, present and votes; got {type(value).__name__}"
+        )
     keys = list(value)
     unknown = [k for k in keys if k not in _FIELDS]
     if unknown:
-        raise TypeError(f"unknown key(s) {', '.join(map(repr, unknown))}; a meeting record has members, present, votes")
+        raise InvalidTypeError(
+            f"unknown key(s) {', '.join(map(repr, unknown))}; a meeting record has members, present, votes"
+        )
     for name in ("members", "present"):
         if name not in value:
-            raise TypeError(f"the record has no '{name}': list the person ids")
+            raise InvalidTypeError(f"the record has no '{name}': list the person ids")
     members = _ids(value["members"], "members")
     present = _ids(value["present"], "present")
     votes = _votes(value.get("votes", ()))
@@ -55,16 +61,16 @@ def meeting_from(value: object) -> Meeting:
 
 def _ids(value: object, name: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple):
-        raise TypeError(f"'{name}' is a list of person ids; got {type(value).__name__}")
+        raise InvalidTypeError(f"'{name}' is a list of person ids; got {type(value).__name__}")
     for i, item in enumerate(value):
         if not isinstance(item, str) or not item:
-            raise TypeError(f"'{name}' item {i + 1} is {_show(item)}; a person id is a non-empty string")
+            raise InvalidTypeError(f"'{name}' item {i + 1} is {_show(item)}; a person id is a non-empty string")
     return tuple(value)
 
 
 def _votes(value: object) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, list | tuple):
-        raise TypeError(
+        raise InvalidTypeError(
             f"'votes' is a list of [person, vote] pairs in speaking order; got {type(value).__name__}"
             + (
                 " (a mapping has no speaking order: write [[li, for], [zhang, for]])"
@@ -75,12 +81,12 @@ def _votes(value: object) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     for i, vote in enumerate(value):
         if not isinstance(vote, list | tuple) or len(vote) != 2:
-            raise TypeError(f"vote {i + 1} is {_show(vote)}; each vote is a pair [person, vote]")
+            raise InvalidTypeError(f"vote {i + 1} is {_show(vote)}; each vote is a pair [person, vote]")
         who, what = vote
         if not isinstance(who, str) or not who:
-            raise TypeError(f"vote {i + 1}: the person is {_show(who)}; a person id is a non-empty string")
+            raise InvalidTypeError(f"vote {i + 1}: the person is {_show(who)}; a person id is a non-empty string")
         if not isinstance(what, str) or not what:
-            raise TypeError(
+            raise InvalidTypeError(
                 f"vote {i + 1} of '{who}' is {_show(what)}; a vote is a non-empty string such as for, against, "
                 "abstain (in YAML, quote yes and no)"
             )

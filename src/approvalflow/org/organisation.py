@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..bpmn.model import FIVE_DOMAINS, Domain
-from ..errors import OrganisationError
+from ..errors import InvalidInputError, OrganisationError
 from ..io.yamlio import Lines, load_yaml, raise_validation
 
 __all__ = [
@@ -138,7 +138,8 @@ class Organisation:
         """The unit with this id; without an id, the only unit (KeyError/ValueError otherwise)."""
         if unit_id is None:
             if len(self.units) != 1:
-                raise ValueError(f"the organisation has {len(self.units)} units; name one: {', '.join(self.units)}")
+                names = ", ".join(self.units)
+                raise InvalidInputError(f"the organisation has {len(self.units)} units; name one: {names}")
             return next(iter(self.units.values()))
         return self.units[unit_id]
 

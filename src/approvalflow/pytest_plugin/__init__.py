@@ -1,8 +1,10 @@
 """The approvalflow pytest plugin: fixtures, scenario files as tests, and BPMN coverage.
 
-Registered through the ``pytest11`` entry point ``approvalflow``; until it is installed that way, load it with
-``-p approvalflow.pytest_plugin``. This module is light: it imports the library only inside hooks and fixtures,
-so a test session that does not use it pays nothing, and coverage is off unless asked for.
+Registered by the ``pytest11`` entry point ``approvalflow`` (the top-level module :mod:`pytest_approvalflow`,
+which declares the options and registers this module in ``pytest_configure``, after pytest-cov has started, so that
+``pytest --cov=approvalflow`` measures the whole package); or load it directly with ``-p approvalflow.pytest_plugin``.
+This module is light: it imports the library only inside hooks and fixtures, so a test session that does not use it
+pays nothing, and coverage is off unless asked for.
 
 Fixtures: ``af_clock`` (a :class:`~approvalflow.testing.MovableClock`), ``af_org`` (the organisation of the
 ``af_org`` ini option, else the sample county), ``af_sample_org`` (the sample county), ``af_cases`` (a
@@ -31,23 +33,13 @@ __all__ = ["COVERAGE_KEY", "SAMPLE_ORG"]
 SAMPLE_ORG = Path("processes") / "org" / "sample_county.yaml"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("approvalflow", "approvalflow: BPMN process tests")
-    group.addoption(
-        "--af-coverage",
-        action="store_true",
-        default=False,
-        help="report which BPMN nodes and sequence flows the session's cases exercised",
-    )
-    group.addoption(
-        "--af-coverage-report",
-        metavar="DIR",
-        default=None,
-        help="write the BPMN coverage as DIR/coverage.json and DIR/index.html (implies --af-coverage)",
-    )
-    parser.addini("af_org", "organisation file for af_org and af_cases (default: the sample county)", default="")
-    parser.addini("af_start", "the moment af_clock starts at (ISO 8601, with a timezone)", default="")
-    parser.addini("af_scenarios", "collect *.scenario.yaml files as tests (default: true)", type="bool", default=True)
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # the options live in the entry-point module (outside the package, so that coverage can measure it); when
+    # that module is registered it has declared them already
+    from pytest_approvalflow import ENTRY_POINT, add_options
+
+    if not pluginmanager.has_plugin(ENTRY_POINT):
+        add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ..errors import DefinitionError
+from ..errors import ApprovalflowError, DefinitionError
 from ..testing.scenario import Scenario, ScenarioResult, load_scenario, run_scenario
 
 __all__ = ["EXPECT_KEYS", "ScenarioFile", "ScenarioItem", "ScenarioMismatch", "compare"]
@@ -24,7 +24,7 @@ __all__ = ["EXPECT_KEYS", "ScenarioFile", "ScenarioItem", "ScenarioMismatch", "c
 EXPECT_KEYS = ("completed", "path", "refused", "violations", "alerts", "deadlines")
 
 
-class ScenarioMismatch(AssertionError):
+class ScenarioMismatch(ApprovalflowError, AssertionError):
     """The scenario ran, but not as its ``expect:`` block says."""
 
 

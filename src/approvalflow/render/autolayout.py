@@ -144,7 +144,7 @@ def _dot(nodes: dict[str, _Node], flows: list[tuple[str, str, str]], lanes: int,
     try:
         result = json.loads(graphviz.Source("\n".join(lines)).pipe(format="json", encoding="utf-8"))
     except (graphviz.ExecutableNotFound, graphviz.CalledProcessError, ValueError) as exc:
-        raise RenderError(f"{file or 'BPMN'}: Graphviz could not lay out the process: {exc}") from exc
+        raise RenderError(f"Graphviz could not lay out the process: {exc}", file=file or "BPMN") from exc
     idents = list(nodes)
     for obj in result.get("objects", []):
         if str(obj.get("name", "")).startswith("n") and "pos" in obj:

@@ -134,4 +134,4 @@ def _replace(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise RenderError(f"{path}: cannot write the layout: {exc.strerror or exc}") from exc
+        raise RenderError(f"cannot write the layout: {exc.strerror or exc}", file=path) from exc

@@ -32,7 +32,7 @@ def regenerate(processes: Path, out: Path) -> list[Path]:
     stems: dict[str, Path] = {}
     for bpmn in files:
         if bpmn.stem in stems:
-            raise RenderError(f"{bpmn}: the same file name as {stems[bpmn.stem]}; diagrams/ is flat, rename one")
+            raise RenderError(f"the same file name as {stems[bpmn.stem]}; diagrams/ is flat, rename one", file=bpmn)
         stems[bpmn.stem] = bpmn
     for bpmn in files:
         for view in ("flow", "risk"):

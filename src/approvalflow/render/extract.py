@@ -293,7 +293,7 @@ def extract(
     index = index_elements(root) if index is None else index
     lanes = _lane_of(root)
     name = clip(layout.name, MAX_TITLE_CHARS)
-    diagram = Diagram(layout.diagram_id, name, header=_header(layout, index, max_label))
+    diagram = Diagram(layout.diagram_id, name, header=_header(layout, index, max_label), post_names=post_names)
     for ls in layout.shapes:
         el = index.get(ls.element)
         if el is not None:

@@ -7,6 +7,7 @@ Extraction (:mod:`.extract`) builds a :class:`Diagram` from a BPMN file and a la
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..bpmn.model import RiskLevel, RiskPoint
@@ -127,6 +128,7 @@ class Diagram:
     risks: tuple[RiskPoint, ...] = ()  # every risk point drawn, in badge order
     badges: list[RiskBadge] = field(default_factory=list)  # one per risk point, numbered from 1 in reading order
     step_posts: dict[str, str] = field(default_factory=dict)  # node id -> posts, for the risk table
+    post_names: Mapping[str, str] | None = None  # titles of post ids (names.post_title), as the labels use
 
     def extent(self) -> Bounds:
         """The box around every shape, waypoint and label."""

@@ -40,7 +40,7 @@ def write_text(path: Path, text: str) -> None:
             stream.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        raise RenderError(f"cannot write: {exc.strerror or exc}", file=path) from exc
 
 
 def write_svgs(bpmn: Path, out: Path, view: View) -> list[Path]:

@@ -13,6 +13,7 @@ from ..bpmn.model import RiskLevel, RiskPoint
 from .extract import BADGE_R
 from .labels import PlacedText
 from .model import Bounds, Diagram, RiskBadge, Shape
+from .names import post_title
 from .notation import INK, fmt
 from .svg import MUTED, document, draw, text_svg, with_header
 from .text import block_height, measure, wrap
@@ -109,7 +110,9 @@ def _legend(diagram: Diagram, x: float, y: float) -> tuple[list[str], float]:
 
 def _values(diagram: Diagram, risk: RiskPoint, names: dict[str, str]) -> list[str]:
     step = names.get(risk.node or "", risk.node or "")
-    post = risk.post or diagram.step_posts.get(risk.node or "", "")
+    # the responsible post by its title, as the flowchart's step labels show posts (step_posts are titled already)
+    own = "、".join(post_title(p, diagram.post_names) for p in (risk.post or "").split())
+    post = own or diagram.step_posts.get(risk.node or "", "")
     measures = "\n".join(f"· {m}" for m in risk.measures)
     return [risk.id, step, risk.description, _LEVEL_NAMES[risk.level], measures, post]
 

@@ -1,9 +1,9 @@
 """The run-time rules of SPEC section 4, as small pure functions registered under their ids.
 
-Each rule takes the facts of one attempted completion (:class:`Attempt`) and
+Each rule takes the facts of one attempted completion (:class:`StepAttempt`) and
 returns the findings it raises; :func:`check` runs every registered rule and
 collects all findings, so a refusal names every rule broken, not just the
-first. Hosts may register rules of their own with :func:`register`.
+first. Hosts may register rules of their own with :func:`register_rule`.
 """
 
 from __future__ import annotations
@@ -18,38 +18,20 @@ from ..org.meetings import Meeting
 from ..org.organisation import Organisation, OrgUnit, Person, party_key
 from ..time.calendar import WorkingCalendar
 from ..time.periods import period_deadline
+from .findings import Finding, Severity
+from .registry import Registry
 
 __all__ = [
     "RULES",
-    "Attempt",
+    "RUNTIME",
     "Completion",
     "Finding",
     "Meeting",
+    "Rule",
+    "StepAttempt",
     "check",
-    "register",
+    "register_rule",
 ]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A rule broken (or a time limit passed): the rule id, where, who and why."""
-
-    rule: str
-    step: str | None
-    actor: str | None
-    message: str
-    at: datetime | None = None
-    severity: str = "error"
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "rule": self.rule,
-            "task": self.step,
-            "actor": self.actor,
-            "message": self.message,
-            "at": self.at.isoformat() if self.at else None,
-            "severity": self.severity,
-        }
 
 
 @dataclass(frozen=True)
@@ -63,7 +45,7 @@ class Completion:
 
 
 @dataclass(frozen=True)
-class Attempt:
+class StepAttempt:
     """The facts of one attempted completion, all a rule may look at."""
 
     step: StepInfo
@@ -83,21 +65,25 @@ class Attempt:
         return [c for c in self.history if c.step == step_id]
 
 
-Rule = Callable[[Attempt], Iterable[Finding]]
-RULES: dict[str, Rule] = {}
+Rule = Callable[[StepAttempt], Iterable[Finding]]
+
+#: The run-time rules: a rule registered without a severity is an ``error`` (a refusal under ``enforce``); the
+#: time rules and the engine's own checks are declared here too, with the severity they are recorded with.
+RUNTIME: Registry[StepAttempt] = Registry(
+    "run-time",
+    {"step-overdue": "warning", "case-overdue": "warning", "parties-changed": "error"},
+    default="error",
+)
+#: rule id -> rule function (the registry's checks): what :func:`check` runs.
+RULES: dict[str, Rule] = RUNTIME.checks
 
 
-def register(rule_id: str) -> Callable[[Rule], Rule]:
-    """Register a rule function under a stable id (never rename an id)."""
-
-    def deco(fn: Rule) -> Rule:
-        RULES[rule_id] = fn
-        return fn
-
-    return deco
+def register_rule(*rule_ids: str, severity: Severity | None = None) -> Callable[[Rule], Rule]:
+    """Register a rule function under a stable id (never rename an id); see :meth:`Registry.register`."""
+    return RUNTIME.register(*rule_ids, severity=severity)
 
 
-def check(attempt: Attempt, rules: Mapping[str, Rule] | None = None) -> list[Finding]:
+def check(attempt: StepAttempt, rules: Mapping[str, Rule] | None = None) -> list[Finding]:
     """Run every rule on the attempt and return all findings, in rule registration order."""
     found: list[Finding] = []
     for fn in (rules if rules is not None else RULES).values():
@@ -105,12 +91,12 @@ def check(attempt: Attempt, rules: Mapping[str, Rule] | None = None) -> list[Fin
     return found
 
 
-def _finding(a: Attempt, rule: str, message: str) -> Finding:
-    return Finding(rule, a.step.id, a.actor.id, message, a.at)
+def _finding(a: StepAttempt, rule: str, message: str) -> Finding:
+    return RUNTIME.finding(rule, message, element=a.step.id, actor=a.actor.id, at=a.at)
 
 
-@register("unauthorized")
-def unauthorized(a: Attempt) -> Iterator[Finding]:
+@register_rule("unauthorized")
+def unauthorized(a: StepAttempt) -> Iterator[Finding]:
     posts = a.step.posts
     if posts and not (a.actor.posts & set(posts)):
         held = ", ".join(sorted(a.actor.posts)) or "none"
@@ -121,8 +107,8 @@ def unauthorized(a: Attempt) -> Iterator[Finding]:
         )
 
 
-@register("other-unit")
-def other_unit(a: Attempt) -> Iterator[Finding]:
+@register_rule("other-unit")
+def other_unit(a: StepAttempt) -> Iterator[Finding]:
     """The actor belongs to the case's unit, or to a unit the step names (af:step/@units)."""
     if a.actor.unit == a.unit.id or a.actor.unit in a.step.units:
         return
@@ -135,8 +121,8 @@ def other_unit(a: Attempt) -> Iterator[Finding]:
     )
 
 
-@register("five-not-direct")
-def five_not_direct(a: Attempt) -> Iterator[Finding]:
+@register_rule("five-not-direct")
+def five_not_direct(a: StepAttempt) -> Iterator[Finding]:
     if a.step.domain is None:
         return
     own = a.organisation.units.get(a.actor.unit)
@@ -151,8 +137,8 @@ def five_not_direct(a: Attempt) -> Iterator[Finding]:
             return
 
 
-@register("separate-actors")
-def separate_actors(a: Attempt) -> Iterator[Finding]:
+@register_rule("separate-actors")
+def separate_actors(a: StepAttempt) -> Iterator[Finding]:
     for other in a.step.separate_from:
         if any(c.actor == a.actor.id for c in a.completed(other)):
             yield _finding(
@@ -163,8 +149,8 @@ def separate_actors(a: Attempt) -> Iterator[Finding]:
             )
 
 
-@register("same-actor")
-def same_actor(a: Attempt) -> Iterator[Finding]:
+@register_rule("same-actor")
+def same_actor(a: StepAttempt) -> Iterator[Finding]:
     ref = a.step.same_actor_as
     done = a.completed(ref) if ref else []
     if done and done[-1].actor != a.actor.id:
@@ -175,8 +161,8 @@ def same_actor(a: Attempt) -> Iterator[Finding]:
         )
 
 
-@register("recusal")
-def recusal(a: Attempt) -> Iterator[Finding]:
+@register_rule("recusal")
+def recusal(a: StepAttempt) -> Iterator[Finding]:
     """Parties and declared conflicts compare by :func:`~approvalflow.org.organisation.party_key`."""
     seen: set[str] = set()
     for party in a.organisation.conflicted(a.actor.id, a.parties):
@@ -191,8 +177,8 @@ def recusal(a: Attempt) -> Iterator[Finding]:
         )
 
 
-@register("once")
-def once(a: Attempt) -> Iterator[Finding]:
+@register_rule("once")
+def once(a: StepAttempt) -> Iterator[Finding]:
     if a.step.once and a.completed(a.step.id):
         yield _finding(
             a,
@@ -202,15 +188,15 @@ def once(a: Attempt) -> Iterator[Finding]:
         )
 
 
-@register("precedence")
-def precedence(a: Attempt) -> Iterator[Finding]:
+@register_rule("precedence")
+def precedence(a: StepAttempt) -> Iterator[Finding]:
     missing = [s for s in a.step.requires if not a.completed(s)]
     if missing:
         yield _finding(a, "precedence", f"'{a.step.id}' requires {', '.join(missing)} to be completed first")
 
 
-@register("backdated")
-def backdated(a: Attempt) -> Iterator[Finding]:
+@register_rule("backdated")
+def backdated(a: StepAttempt) -> Iterator[Finding]:
     """A completion may not be dated before its step became ready, nor before the case's last completion."""
     if a.since is not None and a.at < a.since:
         yield _finding(
@@ -230,8 +216,8 @@ def backdated(a: Attempt) -> Iterator[Finding]:
         )
 
 
-@register("min-duration")
-def min_duration(a: Attempt) -> Iterator[Finding]:
+@register_rule("min-duration")
+def min_duration(a: StepAttempt) -> Iterator[Finding]:
     least = a.step.min_duration
     if least is None or a.since is None or a.calendar is None:
         return
@@ -247,15 +233,15 @@ def min_duration(a: Attempt) -> Iterator[Finding]:
         )
 
 
-def _holds(person: str, post: str, a: Attempt) -> bool:
+def _holds(person: str, post: str, a: StepAttempt) -> bool:
     p = a.organisation.person(person)
     if post == "principal" and a.unit.principal == person:
         return True
     return p is not None and post in p.posts
 
 
-@register("quorum")
-def quorum(a: Attempt) -> Iterator[Finding]:
+@register_rule("quorum")
+def quorum(a: StepAttempt) -> Iterator[Finding]:
     rule = a.step.collective
     if rule is None:
         return
@@ -277,8 +263,8 @@ def quorum(a: Attempt) -> Iterator[Finding]:
         )
 
 
-@register("last-speaker")
-def last_speaker(a: Attempt) -> Iterator[Finding]:
+@register_rule("last-speaker")
+def last_speaker(a: StepAttempt) -> Iterator[Finding]:
     rule = a.step.collective
     if rule is None or rule.last_speaker is None or a.meeting is None:
         return
@@ -296,8 +282,8 @@ def last_speaker(a: Attempt) -> Iterator[Finding]:
         )
 
 
-@register("meeting-members")
-def meeting_members(a: Attempt) -> Iterator[Finding]:
+@register_rule("meeting-members")
+def meeting_members(a: StepAttempt) -> Iterator[Finding]:
     """The record's members are exactly the members of the step's group in the case's unit (organisation file)."""
     rule = a.step.collective
     if rule is None or a.meeting is None:
@@ -327,8 +313,8 @@ def meeting_members(a: Attempt) -> Iterator[Finding]:
         )
 
 
-@register("extension")
-def extension(a: Attempt) -> Iterator[Finding]:
+@register_rule("extension")
+def extension(a: StepAttempt) -> Iterator[Finding]:
     if not a.step.extension:
         return
     allowed = a.extra.get("extension_allowed")
@@ -339,3 +325,8 @@ def extension(a: Attempt) -> Iterator[Finding]:
         yield _finding(a, "extension", "the process allows no extension (af:timeLimit has no extension attribute)")
     elif isinstance(requested, int) and requested > allowed:
         yield _finding(a, "extension", f"an extension of {requested} days was granted; at most {allowed} are allowed")
+
+
+# The names before issue 15, kept so that code written against them keeps working.
+Attempt = StepAttempt
+register = register_rule

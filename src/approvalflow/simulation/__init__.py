@@ -10,9 +10,9 @@ promised and statutory limits (承诺时限, 法定时限) and yellow and red ca
 
 ::
 
-    from approvalflow.simulation import load_model, simulate
+    from approvalflow.simulation import load_simulation_model, simulate
 
-    model = load_model("examples/simulation/general_licensing.yaml")
+    model = load_simulation_model("examples/simulation/general_licensing.yaml")
     result = simulate(model, cases=5000, seed=1)
     print(result.to_dict()["cycle_time_working_days"])
 
@@ -39,7 +39,7 @@ __all__ = [
     "SimulationModelError",
     "SimulationResult",
     "StepSpec",
-    "load_model",
+    "load_simulation_model",
     "simulate",
 ]
 
@@ -47,7 +47,7 @@ MAX_MODEL_BYTES = 64 * 2**20
 """Largest simulation model file read (YAML or Prosimos JSON); only regular files are read."""
 
 
-def load_model(path: str | Path, *, bpmn: str | Path | None = None) -> SimulationModel:
+def load_simulation_model(path: str | Path, *, bpmn: str | Path | None = None) -> SimulationModel:
     """Read a simulation model: the project's YAML, or a Prosimos JSON (with ``bpmn`` or the folder's only BPMN).
 
     Errors are :class:`SimulationModelError` (a :class:`~approvalflow.errors.DefinitionError`)
@@ -69,9 +69,9 @@ def load_model(path: str | Path, *, bpmn: str | Path | None = None) -> Simulatio
             line=1,
         )
     if head.startswith("{"):
-        from .prosimos import is_prosimos, load_prosimos, read_json
+        from .prosimos import is_prosimos, load_prosimos, parse_json
 
-        data = read_json(file)
+        data = parse_json(raw, file)
         if not is_prosimos(data):
             raise SimulationModelError(
                 "a JSON model must be a Prosimos simulation-parameter file "
@@ -82,3 +82,7 @@ def load_model(path: str | Path, *, bpmn: str | Path | None = None) -> Simulatio
     from .yaml_model import load_yaml_model
 
     return load_yaml_model(file, bpmn=bpmn)
+
+
+# The name before issue 15, kept so that code written against it keeps working.
+load_model = load_simulation_model

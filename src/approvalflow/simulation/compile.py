@@ -14,10 +14,12 @@ What the graph keeps:
 - a parallel gateway is an ``and`` node: it waits for a token on each incoming
   flow (join) and sends one down each outgoing flow (split);
 - start, intermediate and end events are ``pass`` and ``end`` nodes;
-- a call activity whose called process is found in the same folder is
-  inlined between an ``enter`` and an ``exit`` node (the engine's path lists
-  the called process's steps, and so does the simulator's); a call activity
-  whose process is not found is simulated as one task.
+- a call activity is inlined between an ``enter`` and an ``exit`` node (the
+  engine's path lists the called process's steps, and so does the
+  simulator's); the called process is found as the loader finds it
+  (:mod:`approvalflow.bpmn.calls`: the same file, then the other ``.bpmn``
+  files of the folder), and a process no file defines, a recursive call or a
+  chain deeper than ``MAX_CALL_DEPTH`` is refused with the loader's error.
 
 Not supported (a clear error naming file, line and element): inclusive,
 complex and event-based gateways, boundary events, embedded sub-processes,
@@ -27,15 +29,24 @@ and parallel gateways inside a called process.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
-from approvalflow.bpmn.model import TimeLimit
-from approvalflow.errors import BpmnError
+from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
+from ..bpmn.calls import Call, CallResolver, candidate_files, missing_process
+from ..bpmn.model import TimeLimit
+from ..errors import BpmnError
+from ..io.namespaces import bpmn
+from ..io.xmlsafe import parse_xml_file, strip_comments
 
-__all__ = ["GraphNode", "ProcessGraph", "compile_bpmn"]
+__all__ = ["MAX_GRAPH_NODES", "GraphNode", "ProcessGraph", "compile_bpmn"]
+
+MAX_GRAPH_NODES = 200_000
+"""Most nodes a compiled graph may have. Each call activity is inlined, so a few processes that call each other
+many times over (at most ``MAX_CALL_DEPTH`` deep) could otherwise stand for billions of nodes."""
 
 _TASKS = frozenset(
     {"task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask", "businessRuleTask"}
@@ -115,31 +126,60 @@ class _Draft:
     units: tuple[str, ...] = ()
 
 
+class _Processes(Mapping[str, ProcessInfo]):
+    """The processes of one file by id, each read by :func:`read_process` when first asked for."""
+
+    def __init__(self, root: etree._Element, file: str) -> None:
+        self._elements = {p.get("id", ""): p for p in root.iter(bpmn("process"))}
+        self._file = file
+        self._read: dict[str, ProcessInfo] = {}
+
+    def __getitem__(self, pid: str) -> ProcessInfo:
+        if pid not in self._read:
+            self._read[pid] = read_process(self._elements[pid], self._file)
+        return self._read[pid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._elements)
+
+    def __len__(self) -> int:
+        return len(self._elements)
+
+
+@dataclass
+class _Source:
+    """A BPMN file as the simulator reads it: parsed safely, ``af:`` placement checked."""
+
+    path: Path
+    root: etree._Element
+    processes: _Processes
+
+
+def _read(path: Path) -> _Source:
+    root = strip_comments(parse_xml_file(path)).getroot()
+    check_af_placement(root, str(path))
+    return _Source(path, root, _Processes(root, str(path)))
+
+
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, main: _Source) -> None:
         self.drafts: dict[str, _Draft] = {}
-        self.cache: dict[Path, etree._Element] = {}
+        self.calls = CallResolver(candidate_files(main.path), _read, lambda source: source.processes)
 
-    def root(self, path: Path) -> etree._Element:
-        if path not in self.cache:
-            from approvalflow.bpmn.annotations import check_af_placement
-            from approvalflow.io.xmlsafe import parse_xml_file, strip_comments
-
-            root = strip_comments(parse_xml_file(path)).getroot()
-            check_af_placement(root, str(path))
-            self.cache[path] = root
-        return self.cache[path]
-
-    def add(self, proc: etree._Element, file: Path, prefix: str, exit_key: str | None, depth: int) -> str:
+    def add(self, source: _Source, pid: str, prefix: str, exit_key: str | None) -> str:
         """Add one process's nodes; return the key of its entry node."""
-        from approvalflow.bpmn.annotations import read_process
-
-        fname = str(file)
-        info = read_process(proc, fname)
+        fname = str(source.path)
+        info = source.processes[pid]
         starts = [n for n in info.nodes.values() if n.kind == "startEvent"]
         if len(starts) != 1:
             raise BpmnError(
                 f"process '{info.id}' has {len(starts)} start events; the simulator needs exactly one",
+                file=fname, line=info.line, element=info.id,
+            )  # fmt: skip
+        if len(self.drafts) + len(info.nodes) > MAX_GRAPH_NODES:
+            raise BpmnError(
+                f"inlining the processes that call activities call makes more than {MAX_GRAPH_NODES:,} nodes "
+                "(each call activity is inlined; compile.MAX_GRAPH_NODES)",
                 file=fname, line=info.line, element=info.id,
             )  # fmt: skip
         out: dict[str, list[str]] = {}
@@ -179,7 +219,7 @@ class _Builder:
             elif node.kind == "endEvent" or (not flows and node.kind != "callActivity"):
                 d.kind = "end"
             elif node.kind == "callActivity":
-                self._call(proc, info.called.get(node.id), d, file, depth)
+                self._call(source, info, node.id, d)
             elif node.kind not in _PASS_EVENTS and node.kind != "startEvent":
                 raise BpmnError(
                     f"{node.kind} '{node.id}' is not supported by the simulator", file=fname, line=node.line,
@@ -190,42 +230,25 @@ class _Builder:
             self.drafts[key] = d
         return prefix + starts[0].id
 
-    def _call(self, proc: etree._Element, called: str | None, d: _Draft, file: Path, depth: int) -> None:
-        found = _find_process(self, called, file) if called else None
-        if found is None or depth > 8:
-            d.kind = "task"  # simulated as one step
+    def _call(self, source: _Source, info: ProcessInfo, activity: str, d: _Draft) -> None:
+        """Inline the called process between an ``enter`` and an ``exit`` node (found by :mod:`bpmn.calls`)."""
+        called = info.called.get(activity)
+        if called is None:
+            d.kind = "task"  # a call activity without calledElement: simulated as one step
             return
-        sub, sub_file = found
+        found = self.calls.find(source, called)
+        if found is None:  # compile_bpmn refused this before: every call reached was resolved
+            raise missing_process(Call(info.id, activity, called, str(source.path), d.line))
+        sub, sub_info = found
         exit_key = d.key + "/exit"
-        entry = self.add(sub, sub_file, d.key + "/", exit_key, depth + 1)
+        entry = self.add(sub, sub_info.id, d.key + "/", exit_key)
         self.drafts[exit_key] = _Draft(
             exit_key, d.id, "exit", d.name, d.file, d.line, targets=d.targets, flows=d.flows, suspends=d.suspends
         )
         d.kind, d.targets, d.flows = "enter", [entry], [""]
 
 
-def _find_process(b: _Builder, called: str | None, file: Path) -> tuple[etree._Element, Path] | None:
-    from approvalflow.errors import DefinitionError
-    from approvalflow.io.inputfiles import is_regular_file
-    from approvalflow.io.namespaces import bpmn
-    from approvalflow.io.xmlsafe import read_xml_bytes
-
-    candidates = [file, *sorted(p for p in file.parent.glob("*.bpmn") if p != file and is_regular_file(p))]
-    for path in candidates:
-        try:  # a cheap look first: only files that mention the process id are parsed
-            if path != file and f'"{called}"'.encode() not in read_xml_bytes(path):
-                continue
-        except DefinitionError:
-            continue
-        for proc in b.root(path).iter(bpmn("process")):
-            if proc.get("id") == called:
-                return proc, path
-    return None
-
-
 def _pick(root: etree._Element, file: str, process_id: str | None) -> etree._Element:
-    from approvalflow.io.namespaces import bpmn
-
     procs = list(root.iter(bpmn("process")))
     if process_id is not None:
         chosen = [p for p in procs if p.get("id") == process_id]
@@ -239,11 +262,18 @@ def _pick(root: etree._Element, file: str, process_id: str | None) -> etree._Ele
 
 
 def compile_bpmn(path: str | os.PathLike[str], *, process_id: str | None = None) -> ProcessGraph:
-    """Compile the process of a BPMN file (the first with a start event, or ``process_id``)."""
+    """Compile the process of a BPMN file (the first with a start event, or ``process_id``).
+
+    Call activities are resolved as the loader resolves them (:mod:`approvalflow.bpmn.calls`): a called process
+    that no file defines, a recursive call or a chain deeper than ``MAX_CALL_DEPTH`` is refused with the
+    loader's error.
+    """
     file = Path(path)
-    b = _Builder()
-    proc = _pick(b.root(file), str(file), process_id)
-    start_key = b.add(proc, file, "", None, 0)
+    main = _read(file)
+    b = _Builder(main)
+    pid = _pick(main.root, str(file), process_id).get("id", "")
+    b.calls.resolve(main, pid)
+    start_key = b.add(main, pid, "", None)
     keys = list(b.drafts)
     index = {k: i for i, k in enumerate(keys)}
     nodes = []
@@ -259,9 +289,7 @@ def compile_bpmn(path: str | os.PathLike[str], *, process_id: str | None = None)
                 tuple(d.flows), d.default, d.need, d.once, d.suspends, d.extension, d.least, d.units,
             )
         )  # fmt: skip
-    from approvalflow.bpmn.annotations import read_process
-
-    info = read_process(proc, str(file))
+    info = main.processes[pid]
     tl = info.time_limit
     after = index.get(tl.starts_after) if tl is not None and tl.starts_after else None
     return ProcessGraph(info.id, info.name or info.id, str(file), tuple(nodes), index[start_key], tl, after, index)

@@ -1,82 +1,121 @@
-"""Case deadlines of simulated cases (限时办结, SPEC section 5), as :mod:`approvalflow.engine.timing` computes them.
+"""Case deadlines of simulated cases (限时办结, SPEC section 5): the engine's arithmetic on the simulator's clock.
 
-The case clock starts when the ``startsAfter`` step completes (else at
-arrival); each suspension (S, E) that began before the deadline (as already
-moved) removes the working days after S's date up to and including E's date,
-overlaps counted once; the approved extension adds its days; finishing on the
-deadline day is on time. Moments are seconds since the model's epoch.
+The simulator counts time in float seconds since the model's epoch (midnight, Asia/Shanghai, of its start
+date) and days as offsets from that date (:mod:`approvalflow.simulation.calendars`). :class:`SecondsTimeline`
+is that representation as a :class:`~approvalflow.time.deadlines.Timeline`, and :class:`CaseClock` computes
+deadlines and cards with :func:`approvalflow.time.deadlines.case_deadline` and
+:func:`~approvalflow.time.deadlines.alert`, the definitions the engine and the case store use, on plain
+floats and the cached working-day index (the fast path). ``tests/test_deadlines_agree.py`` holds the two
+representations equal on random cases.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import cast
+
+from ..bpmn.model import TimeLimit, Unit
+from ..time.deadlines import Due, alert, case_deadline, period_end
 from .calendars import DAY, DayIndex
 from .model import SimulationModel
 
-__all__ = ["CaseClock"]
+__all__ = ["CaseClock", "SecondsTimeline", "min_duration_end"]
+
+
+class SecondsTimeline:
+    """Moments as float seconds since the epoch, day ``k`` = ``[k * DAY, (k + 1) * DAY)``.
+
+    ``days`` says which day offsets are working days; None: every day is one (a model without a
+    working-day calendar).
+    """
+
+    __slots__ = ("days",)
+
+    def __init__(self, days: DayIndex | None) -> None:
+        self.days = days
+
+    @property
+    def name(self) -> str:
+        return "the model's working days" if self.days is not None else "every day"
+
+    def describe(self, day: int) -> str:
+        return (self.days.epoch + timedelta(days=day)).isoformat() if self.days is not None else f"day {day}"
+
+    def day(self, moment: float) -> int:
+        return int(moment // DAY)
+
+    def day_end(self, day: int) -> float:
+        return (day + 1) * DAY
+
+    def plus_hours(self, moment: float, hours: int) -> float:
+        return moment + hours * 3600.0
+
+    def plus_spans(self, moment: float, spans: Sequence[tuple[float, float]]) -> float:
+        return moment + sum(e - s for s, e in spans)
+
+    def within_days(self, at: float, end: float, days: int) -> bool:
+        return end - at <= days * DAY
+
+    def days_before(self, end: float, days: int) -> float:
+        return end - days * DAY
+
+    def is_working(self, day: int) -> bool:
+        return self.days is None or self.days.is_working(day)
+
+    def working_between(self, after: int, upto: int) -> int:
+        if self.days is None:
+            return max(0, upto - after)
+        return self.days.between(after, upto)
+
+    def add_working(self, start: int, n: int) -> int:
+        if self.days is None:
+            return start + n
+        return self.days.add(start, n)
 
 
 class CaseClock:
-    """Case deadlines from the facts of one simulated case (SPEC section 5)."""
+    """Case deadlines and cards from the facts of one simulated case (SPEC section 5)."""
 
     def __init__(self, model: SimulationModel, days: DayIndex | None) -> None:
         tl = model.graph.time_limit
         assert tl is not None
-        self.unit, self.days = tl.unit, days
-        self.limits = {k: v for k, v in (("promised", tl.promised), ("statutory", tl.statutory)) if v is not None}
-        self.card_limit = "promised" if tl.promised is not None else "statutory"
-        self.extension = tl.extension or 0
-        self.yellow_days = model.yellow_days
+        self._set(tl, days, model.yellow_days)
 
-    def _suspended(self, base_end: float, start: float, spans: list[tuple[float, float]]) -> float:
-        """The deadline end moved later by the suspensions that began before it (overlaps count once)."""
-        days, unit = self.days, self.unit
-        counted: set[int] = set()
-        total_time, end = 0.0, base_end
-        reached = start
-        for s, e in sorted(spans):
-            if s >= end:
-                break
-            s = max(s, start)
-            if e <= s:
-                continue
-            if unit == "hour":
-                s2 = max(s, reached)
-                if e > s2:
-                    total_time += e - s2
-                reached = max(reached, e)
-                end = base_end + total_time
-                continue
-            counted.update(range(int(s // DAY) + 1, int(e // DAY) + 1))
-            n = sum(1 for d in counted if days is None or unit == "day" or days.is_working(d))
-            end = self._shift(base_end, n)
-        return end
+    @classmethod
+    def of(cls, limit: TimeLimit, days: DayIndex | None, yellow_days: int = 1) -> CaseClock:
+        """The clock of a case limit ``limit`` (``af:timeLimit``) from plain values, without a model."""
+        clock = cls.__new__(cls)
+        clock._set(limit, days, yellow_days)
+        return clock
 
-    def _shift(self, end: float, n: int) -> float:
-        """A whole-day deadline ending at ``end`` moved ``n`` (working) days later."""
-        if n <= 0:
-            return end
-        last = int(end // DAY) - 1
-        if self.unit == "day" or self.days is None:
-            return (last + n + 1) * DAY
-        return (self.days.add(last, n) + 1) * DAY
+    def _set(self, limit: TimeLimit, days: DayIndex | None, yellow_days: int) -> None:
+        self.unit, self.days = limit.unit, days
+        self.timeline = SecondsTimeline(days)
+        self.limits = {k: v for k, v in (("promised", limit.promised), ("statutory", limit.statutory)) if v is not None}
+        self.card_limit = "promised" if limit.promised is not None else "statutory"
+        self.extension = limit.extension or 0
+        self.yellow_days = yellow_days
 
     def deadline(self, amount: int, start: float, spans: list[tuple[float, float]], extended: bool) -> float:
         """The moment the period ends (exclusive): completion before it is on time."""
-        if self.unit == "hour":
-            base = start + amount * 3600.0
-            end = self._suspended(base, start, spans)
-            return end + (self.extension * 3600.0 if extended else 0.0)
-        end = self._shift((int(start // DAY) + 1) * DAY, amount)
-        end = self._suspended(end, start, spans)
-        return self._shift(end, self.extension) if extended else end
+        due = case_deadline(self.timeline, start, amount, self.unit, spans, self.extension if extended else 0)
+        return due[1]
+
+    def _due(self, end: float) -> Due[float]:
+        """The ``(day, end)`` pair of a deadline of this clock's unit that ends at ``end``."""
+        day = self.timeline.day(end)
+        return (day, end) if self.unit == "hour" else (day - 1, end)
 
     def yellow(self, deadline_end: float, at: float) -> bool:
         """Whether a case finishing at ``at`` was in the yellow window (or later) while open."""
-        if at >= deadline_end:
-            return True
-        if self.unit == "hour":
-            return deadline_end - at <= self.yellow_days * DAY
-        last = int(deadline_end // DAY) - 1
-        today = int(at // DAY)
-        left = self.days.between(today, last) if self.days is not None else last - today
-        return left <= self.yellow_days
+        return alert(self.timeline, self._due(deadline_end), at, self.yellow_days) is not None
+
+
+def min_duration_end(least: tuple[int, str], ready: float, days: DayIndex | None) -> float:
+    """The first moment a step ready at ``ready`` may complete under ``af:minDuration`` ``(value, unit)``.
+
+    The end of the period of ``value`` units from ``ready``, as the engine's ``min-duration`` rule counts it.
+    """
+    value, unit = least
+    return period_end(SecondsTimeline(days), ready, value, cast(Unit, unit))[1]

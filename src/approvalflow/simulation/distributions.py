@@ -31,6 +31,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import InvalidInputError
+
 __all__ = ["KINDS", "Batch", "Distribution", "Sampler"]
 
 KINDS = ("fixed", "exponential", "uniform", "normal", "lognormal", "gamma", "triangular", "empirical")
@@ -57,7 +59,7 @@ class Distribution:
     def __post_init__(self) -> None:
         problem = self.problem()
         if problem:
-            raise ValueError(problem)
+            raise InvalidInputError(problem)
 
     def problem(self) -> str | None:
         """Why these parameters are not valid, or None."""

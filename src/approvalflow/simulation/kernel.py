@@ -28,6 +28,7 @@ extension, and finishing on the deadline day is on time.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from array import array
@@ -38,7 +39,7 @@ from heapq import heappop, heappush, heapreplace
 from .arrivals import arrival_times
 from .calendars import DAY, DayIndex, Hours, WorkTime
 from .compile import ProcessGraph
-from .deadlines import CaseClock
+from .deadlines import CaseClock, min_duration_end
 from .distributions import Batch, Sampler
 from .model import SimulationError, SimulationModel
 
@@ -48,6 +49,7 @@ _TASK, _XOR, _AND, _PASS, _END, _ENTER, _EXIT = range(7)
 _KINDS = {"task": _TASK, "xor": _XOR, "and": _AND, "pass": _PASS, "end": _END, "enter": _ENTER, "exit": _EXIT}
 _EVENTS_PER_CASE = 10_000  # more task events than this per case on average: a loop that never ends
 _EVENTS_SLACK = 1_000_000
+_ENDLESS = f"more than {_EVENTS_PER_CASE} steps per case: a loop whose exit is never taken?"
 
 
 @dataclass
@@ -112,14 +114,15 @@ class _Plan:
                 self.after[i] = spec.after.sampler(rng) if spec.after is not None else None
                 self.pool_of[i] = names.index(spec.pool) if spec.pool is not None else -1
             elif x.kind == "task":
-                raise SimulationError(f"no duration for step '{x.id}' ({x.file}:{x.line})")
+                raise SimulationError(f"no duration for step '{x.id}'", file=x.file, line=x.line, element=x.id)
         self.cum: list[tuple[float, ...]] = [()] * n_nodes
         for i, x in enumerate(nodes):
             if x.kind == "xor":
                 probs = model.branches.get(x.key) or model.branches.get(x.id) or {}
                 total = sum(probs.get(f, 0.0) for f in x.flows)
                 if total <= 0:
-                    raise SimulationError(f"no branch of gateway '{x.id}' has a probability > 0")
+                    message = f"no branch of gateway '{x.id}' has a probability > 0"
+                    raise SimulationError(message, file=x.file, line=x.line, element=x.id)
                 acc, row = 0.0, []
                 for f in x.flows:
                     acc += probs.get(f, 0.0) / total
@@ -131,6 +134,7 @@ class _Plan:
         self.enter_of = [g.index.get(x.key[: -len("/exit")], -1) if x.kind == "exit" else -1 for x in nodes]
         clock_on = model.has_limits
         self.least = [x.least for x in nodes]
+        self.holds = any(x is not None for x in self.least)
         self.special = [
             self.after[i] is not None
             or x.least is not None
@@ -163,261 +167,296 @@ def run_chunk(
 
     ``progress`` is called with the number of cases arrived so far, every few thousand cases.
     """
-    rng = random.Random(seed)
-    g = model.graph
-    nodes = g.nodes
-    days = DayIndex(model.start, model.days.predicate()) if model.days is not None else None
-    arrivals = arrival_times(model, cases, rng, days)
-    plan = _Plan(model, rng)
-    kind, out, pool_of = plan.kind, [x.out for x in nodes], plan.pool_of
-    special, nxt, cum, xor_targets = plan.special, plan.next, plan.cum, plan.xor_targets
-    batches = plan.batch
-    bufs: list[list[float]] = [[] for _ in nodes]
-    xor_direct, general, direct_end = _XOR_DIRECT, _GENERAL, _DIRECT_END
-    n_nodes, n_pools = len(nodes), len(model.pools)
+    run = _Run(model, cases, random.Random(seed), keep_traces)
+    run.loop(progress)
+    return run.summary()
 
-    def timetable(hours: Hours | None) -> WorkTime | None:
-        if hours is None or (hours.whole_day and model.days is None):
-            return None
-        return WorkTime(hours, days if days is not None else DayIndex(model.start, lambda d: True))
 
-    cals = [timetable(p.hours) for p in model.pools]
-    servers: list[list[tuple[float, int]]] = [[(0.0, k) for k in range(p.count)] for p in model.pools]
-    queued: list[list[float]] = [[] for _ in range(n_pools)]
-    qmax = [0] * n_pools
-    s_count = [0] * n_nodes
-    s_wait = [0.0] * n_nodes
-    s_proc = [0.0] * n_nodes
-    tokens = [0] * cases
-    c_end = [0.0] * cases
-    clock_on = model.has_limits
-    clock = CaseClock(model, days) if clock_on else None
-    starts_after = g.starts_after
-    c_clock = [-1.0] * cases
-    spans: dict[int, list[tuple[float, float]]] = {}
-    entered: dict[tuple[int, int], float] = {}
-    extended: set[int] = set()
-    once_done: dict[int, set[int]] = {}
-    joins: dict[tuple[int, int], list[float]] = {}
-    keep = min(keep_traces, cases)
-    traced: dict[int, tuple[list[tuple[float, int, str]], dict[str, list[str]]]] = {c: ([], {}) for c in range(keep)}
-    cycle = array("d", bytes(8 * cases))
-    workdays = array("i", bytes(4 * cases)) if days is not None else None
-    stats = ChunkStats(cases, cycle, workdays)
-    heap: list[tuple[float, int, int, int]] = []
-    seq = 0
-    uniform = rng.random
-    last_end = 0.0
+def _timetable(model: SimulationModel, days: DayIndex | None, hours: Hours | None) -> WorkTime | None:
+    """A pool's working time, or None when it works around the clock."""
+    if hours is None or (hours.whole_day and model.days is None):
+        return None
+    return WorkTime(hours, days if days is not None else DayIndex(model.start, lambda d: True))
 
-    def finish(c: int) -> None:
-        nonlocal last_end
-        end = c_end[c]
-        if end > last_end:
-            last_end = end
-        a = arrivals[c]
-        cycle[c] = end - a
-        if workdays is not None and days is not None:
-            workdays[c] = days.between(int(a // DAY), int(end // DAY))
-        if clock is not None:
-            start = c_clock[c] if starts_after is not None else a
-            if start >= 0:
-                stats.clocked += 1
-                sp = spans.pop(c, [])
-                ext = c in extended
-                for name, amount in clock.limits.items():
-                    dl = clock.deadline(amount, start, sp, ext)
-                    if end < dl:
-                        stats.on_time[name] = stats.on_time.get(name, 0) + 1
-                    if name == clock.card_limit:
-                        stats.red += end >= dl
-                        stats.yellow += clock.yellow(dl, end)
-        if c < keep:
-            done, gws = traced.pop(c)
-            done.sort()
-            stats.traces.append(
-                {
-                    "case": c,
-                    "path": [s for _, _, s in done],
-                    "gateways": gws,
-                    "arrival": a / 3600.0,  # hours after the model's epoch (midnight of its start date)
-                    "times": [(e - a) / 3600.0 for e, _, _ in done],  # completions, hours after arrival
-                }
-            )
 
-    def choose(c: int, n: int) -> int:
-        """The branch index an exclusive split ``n`` sends case ``c`` down."""
-        row = cum[n]
-        if plan.has_once:
-            done = once_done.get(c)
-            if done and any(t in done for t in plan.once_at[n]):
-                weights = [row[j] - (row[j - 1] if j else 0.0) for j in range(len(row))]
-                weights = [0.0 if plan.once_at[n][j] in done else w for j, w in enumerate(weights)]
-                if sum(weights) <= 0:
-                    raise SimulationError(f"every branch of '{nodes[n].id}' leads to an af:once step already done")
-                u, j = uniform() * sum(weights), 0
-                while j < len(row) - 1 and (u >= weights[j] or weights[j] == 0):
-                    u -= weights[j]
-                    j += 1
-                return j
-        u, j = uniform(), 0
-        while u >= row[j] and j < len(row) - 1:
-            j += 1
-        return j
+class _Run:
+    """One chunk in flight: the pools' members and queues, each case's tokens and clock, and every tally.
 
-    def route(c: int, n: int, t: float) -> None:
+    :meth:`loop` is the hot path: it keeps what it touches in local variables and calls out only for the
+    rarer moves, which are methods (a token walking the graph, a task with clock or ``after`` duties, a case
+    finishing). ``seq`` numbers heap entries and trace entries alike, so that ties break in the order things
+    happened.
+    """
+
+    def __init__(self, model: SimulationModel, cases: int, rng: random.Random, keep_traces: int) -> None:
+        self.model, self.cases, self.nodes = model, cases, model.graph.nodes
+        self.days = DayIndex(model.start, model.days.predicate()) if model.days is not None else None
+        self.arrivals = arrival_times(model, cases, rng, self.days)
+        self.plan = _Plan(model, rng)
+        self.cum, self.has_once = self.plan.cum, self.plan.has_once
+
+        self.uniform = rng.random
+        self.out = [x.out for x in self.nodes]
+        start = model.graph.start
+        self.first_task = _resolve(model.graph, start) if self.plan.kind[start] == _PASS else _GENERAL
+        n_nodes, n_pools = len(self.nodes), len(model.pools)
+        self.cals = [_timetable(model, self.days, p.hours) for p in model.pools]
+        self.servers: list[list[tuple[float, int]]] = [[(0.0, k) for k in range(p.count)] for p in model.pools]
+        self.queued: list[list[float]] = [[] for _ in range(n_pools)]
+        self.qmax = [0] * n_pools
+        self.s_count, self.s_wait, self.s_proc = [0] * n_nodes, [0.0] * n_nodes, [0.0] * n_nodes
+        self.tokens, self.c_end, self.c_clock = [1] * cases, list(self.arrivals), [-1.0] * cases  # one token at arrival
+        self.clock = CaseClock(model, self.days) if model.has_limits else None
+        self.starts_after = model.graph.starts_after
+        self.spans: dict[int, list[tuple[float, float]]] = {}
+        self.entered: dict[tuple[int, int], float] = {}
+        self.extended: set[int] = set()
+        self.once_done: dict[int, set[int]] = {}
+        self.joins: dict[tuple[int, int], list[float]] = {}
+        self.keep = min(keep_traces, cases)
+        self.traced: dict[int, tuple[list[tuple[float, int, str]], dict[str, list[str]]]] = {
+            c: ([], {}) for c in range(self.keep)
+        }
+        workdays = array("i", bytes(4 * cases)) if self.days is not None else None
+        self.stats = ChunkStats(cases, array("d", bytes(8 * cases)), workdays)
+        self.heap: list[tuple[float, int, int, int]] = []
+        self.bufs: list[list[float]] = [[] for _ in self.nodes]  # drawn durations per node, taken from the end
+        self.seq = itertools.count()
+        self.limit = _EVENTS_PER_CASE * cases + _EVENTS_SLACK  # task events before the run is called endless
+        self.last_end = 0.0
+
+    def loop(self, progress: Callable[[int], None] | None) -> None:
+        """Complete the tasks due before each arrival, then take the arrival; at the end, the tasks left."""
+        cases, heap, nodes, plan, days = self.cases, self.heap, self.nodes, self.plan, self.days
+        batches, pool_of, special, nxt, cum = plan.batch, plan.pool_of, plan.special, plan.next, plan.cum
+        least, xor_targets, servers, cals, queued = plan.least, plan.xor_targets, self.servers, self.cals, self.queued
+        s_count, s_wait, s_proc, qmax, tokens = self.s_count, self.s_wait, self.s_proc, self.qmax, self.tokens
+        keep, traced, uniform, tick, c_end = self.keep, self.traced, self.uniform, self.seq.__next__, self.c_end
+        route, leave, finish, pop, push = self.route, self.leave_special, self.finish, heappop, heappush
+        xor_direct, general, direct_end, limit, events = _XOR_DIRECT, _GENERAL, _DIRECT_END, self.limit, 0
+        first_task, start_node, bufs, holds = self.first_task, self.model.graph.start, self.bufs, plan.holds
+        for ai, until in enumerate(itertools.chain(self.arrivals, (math.inf,))):
+            while heap and heap[0][0] < until:
+                t, _, c, n = pop(heap)
+                buf = bufs[n]
+                if not buf:
+                    buf += batches[n](256)  # type: ignore[misc]
+                dur = buf.pop()
+                p = pool_of[n]
+                if p >= 0:
+                    srv = servers[p]
+                    free, member = srv[0]
+                    start = free if free > t else t
+                    cal = cals[p]
+                    if cal is None:
+                        end = start + dur
+                    else:
+                        start = cal.next_available(start)
+                        end = cal.finish(start, dur)
+                    heapreplace(srv, (end, member))
+                    if start > t:  # it waited in the pool's queue
+                        s_wait[n] += start - t
+                        q = queued[p]
+                        while q and q[0] <= t:
+                            pop(q)
+                        push(q, start)
+                        if len(q) > qmax[p]:
+                            qmax[p] = len(q)
+                else:
+                    end = t + dur
+                if holds and least[n] is not None:
+                    end = max(end, _open_until(least[n], t, days))  # type: ignore[arg-type]
+                s_count[n] += 1
+                s_proc[n] += dur
+                if c < keep:
+                    traced[c][0].append((end, tick(), nodes[n].id))
+                if special[n]:
+                    leave(c, n, t, end)
+                    continue
+                d = nxt[n]
+                if d == xor_direct and c >= keep:
+                    u, j, row = uniform(), 0, cum[n]
+                    while u >= row[j] and j < len(row) - 1:
+                        j += 1
+                    d = xor_targets[n][j]
+                elif d == xor_direct:
+                    d = general
+                if d >= 0:
+                    push(heap, (end, tick(), c, d))
+                elif d == direct_end:
+                    if end > c_end[c]:
+                        c_end[c] = end
+                    tokens[c] -= 1
+                    if not tokens[c]:
+                        finish(c)
+                else:
+                    route(c, n, end)
+                events += 1
+                if events > limit:
+                    raise SimulationError(_ENDLESS)
+            if ai >= cases:
+                break
+            if first_task >= 0:  # the case arrives; its token goes to the first task (tokens, c_end: __init__)
+                push(heap, (until, tick(), ai, first_task))
+            else:
+                route(ai, start_node, until)
+            if progress is not None and not (ai + 1) & 4095:
+                progress(ai + 1)
+
+    def leave_special(self, c: int, n: int, t: float, end: float) -> None:
+        """Task ``n`` of case ``c``, ready at ``t``, ends at ``end``: its clock, ``af:once`` and ``after`` duties."""
+        node = self.nodes[n]
+        if self.clock is not None:
+            if n == self.starts_after and self.c_clock[c] < 0:
+                self.c_clock[c] = end
+            if node.suspends:
+                self.spans.setdefault(c, []).append((t, end))
+            if node.extension:
+                self.extended.add(c)
+        if self.plan.has_once and node.once:
+            self.once_done.setdefault(c, set()).add(n)
+        wait = self.plan.after[n]
+        self.route(c, n, end + wait() if wait is not None else end)
+
+    def route(self, c: int, n: int, t: float) -> None:
         """Move the token of case ``c`` that leaves node ``n`` at ``t`` on, to the next tasks or the end."""
-        nonlocal seq
+        kind, out, nodes, tokens = self.plan.kind, self.out, self.nodes, self.tokens
         stack = [(o, t) for o in reversed(out[n])]
         tokens[c] += len(stack) - 1
         while stack:
             n, t = stack.pop()
             k = kind[n]
             if k == _TASK:
-                heappush(heap, (t, seq, c, n))
-                seq += 1
+                heappush(self.heap, (t, next(self.seq), c, n))
             elif k == _PASS:
                 stack.append((out[n][0], t))
             elif k == _XOR:
-                j = choose(c, n)
-                if c < keep:
-                    traced[c][1].setdefault(nodes[n].id, []).append(nodes[n].flows[j])
+                j = self.choose(c, n)
+                if c < self.keep:
+                    self.traced[c][1].setdefault(nodes[n].id, []).append(nodes[n].flows[j])
                 stack.append((out[n][j], t))
-            elif k == _END:
+            elif k == _END:  # the case finishes with its last token
+                if t > self.c_end[c]:
+                    self.c_end[c] = t
                 tokens[c] -= 1
-                if t > c_end[c]:
-                    c_end[c] = t
-                if tokens[c] == 0:
-                    finish(c)
+                if not tokens[c]:
+                    self.finish(c)
             else:
                 if k == _AND and nodes[n].need > 1:
-                    got = joins.setdefault((c, n), [0.0, t])
-                    got[0] += 1
-                    got[1] = max(got[1], t)
-                    if got[0] < nodes[n].need:
+                    joined = self._join(c, n, t)
+                    if joined is None:
                         tokens[c] -= 1
                         continue
-                    t = joins.pop((c, n))[1]
-                elif k == _ENTER and clock_on and nodes[n].suspends:
-                    entered[(c, n)] = t
-                elif k == _EXIT and clock_on and nodes[n].suspends:
-                    t0 = entered.pop((c, plan.enter_of[n]), None)
+                    t = joined
+                elif k == _ENTER and self.clock is not None and nodes[n].suspends:
+                    self.entered[(c, n)] = t
+                elif k == _EXIT and self.clock is not None and nodes[n].suspends:
+                    t0 = self.entered.pop((c, self.plan.enter_of[n]), None)
                     if t0 is not None:
-                        spans.setdefault(c, []).append((t0, t))
+                        self.spans.setdefault(c, []).append((t0, t))
                 tokens[c] += len(out[n]) - 1
                 stack.extend((o, t) for o in reversed(out[n]))
 
-    limit = _EVENTS_PER_CASE * cases + _EVENTS_SLACK
-    events = ai = 0
-    next_arrival = arrivals[0] if cases else math.inf
-    pop, push = heappop, heappush
-    first_task = _resolve(g, g.start) if kind[g.start] == _PASS else _GENERAL
-    least = plan.least
-    holds = any(x is not None for x in least)
-    while True:
-        if next_arrival <= (heap[0][0] if heap else math.inf):
-            if ai >= cases:
-                break
-            tokens[ai] = 1
-            c_end[ai] = next_arrival
-            if first_task >= 0:
-                push(heap, (next_arrival, seq, ai, first_task))
-                seq += 1
-            else:
-                route(ai, g.start, next_arrival)
-            ai += 1
-            if progress is not None and not ai & 4095:
-                progress(ai)
-            next_arrival = arrivals[ai] if ai < cases else math.inf
-            continue
-        if not heap:
-            break
-        t, _, c, n = pop(heap)
-        buf = bufs[n]
-        if not buf:
-            buf += batches[n](256)  # type: ignore[misc]
-        dur = buf.pop()
-        p = pool_of[n]
-        if p >= 0:
-            srv = servers[p]
-            free, member = srv[0]
-            start = free if free > t else t
-            cal = cals[p]
-            if cal is None:
-                end = start + dur
-            else:
-                start = cal.next_available(start)
-                end = cal.finish(start, dur)
-            heapreplace(srv, (end, member))
-            if start > t:
-                s_wait[n] += start - t
-                q = queued[p]
-                while q and q[0] <= t:
-                    pop(q)
-                push(q, start)
-                if len(q) > qmax[p]:
-                    qmax[p] = len(q)
-        else:
-            end = t + dur
-        if holds and least[n] is not None:
-            end = max(end, _open_until(least[n], t, days))  # type: ignore[arg-type]
-        s_count[n] += 1
-        s_proc[n] += dur
-        if c < keep:
-            traced[c][0].append((end, seq, nodes[n].id))
-            seq += 1
-        if special[n]:
-            node = nodes[n]
-            if clock_on:
-                if n == starts_after and c_clock[c] < 0:
-                    c_clock[c] = end
-                if node.suspends:
-                    spans.setdefault(c, []).append((t, end))
-                if node.extension:
-                    extended.add(c)
-            if plan.has_once and node.once:
-                once_done.setdefault(c, set()).add(n)
-            wait = plan.after[n]
-            route(c, n, end + wait() if wait is not None else end)
-            continue
-        d = nxt[n]
-        if d == xor_direct and c >= keep:
-            u, j, row = uniform(), 0, cum[n]
-            while u >= row[j] and j < len(row) - 1:
-                j += 1
-            d = xor_targets[n][j]
-        elif d == xor_direct:
-            d = general
-        if d >= 0:
-            push(heap, (end, seq, c, d))
-            seq += 1
-        elif d == direct_end:
-            if end > c_end[c]:
-                c_end[c] = end
-            tokens[c] -= 1
-            if not tokens[c]:
-                finish(c)
-        else:
-            route(c, n, end)
-        events += 1
-        if events > limit:
-            raise SimulationError(f"more than {_EVENTS_PER_CASE} steps per case: a loop whose exit is never taken?")
+    def _join(self, c: int, n: int, t: float) -> float | None:
+        """A token of case ``c`` reaches parallel join ``n`` at ``t``: the time it fires, or None while it waits."""
+        got = self.joins.setdefault((c, n), [0.0, t])
+        got[0] += 1
+        got[1] = max(got[1], t)
+        if got[0] < self.nodes[n].need:
+            return None
+        return self.joins.pop((c, n))[1]
 
-    first = arrivals[0] if cases else 0.0
-    stats.window = max(0.0, last_end - first)
-    tasks_of: list[list[int]] = [[] for _ in range(n_pools)]
-    for i in range(n_nodes):
-        if pool_of[i] >= 0:
-            tasks_of[pool_of[i]].append(i)
-    for p, pool in enumerate(model.pools):
-        cal = cals[p]
-        span = cal.available(first, last_end) if cal is not None else stats.window
-        stats.pool_available.append(pool.count * span)
-        stats.pool_busy.append(math.fsum(s_proc[i] for i in tasks_of[p]))
-        stats.pool_wait.append(math.fsum(s_wait[i] for i in tasks_of[p]))
-    stats.pool_qmax = qmax
-    stats.waiting, stats.processing = math.fsum(s_wait), math.fsum(s_proc)
-    stats.step_count, stats.step_wait, stats.step_proc = s_count, s_wait, s_proc
-    return stats
+    def choose(self, c: int, n: int) -> int:
+        """The branch index an exclusive split ``n`` sends case ``c`` down."""
+        row = self.cum[n]
+        if self.has_once:
+            done = self.once_done.get(c)
+            if done and any(t in done for t in self.plan.once_at[n]):
+                return self._choose_not_done(n, row, done)
+        u, j = self.uniform(), 0
+        while u >= row[j] and j < len(row) - 1:
+            j += 1
+        return j
+
+    def _choose_not_done(self, n: int, row: tuple[float, ...], done: set[int]) -> int:
+        """As :meth:`choose`, without the branches that lead to an ``af:once`` step the case has done."""
+        once_at = self.plan.once_at[n]
+        weights = [row[j] - (row[j - 1] if j else 0.0) for j in range(len(row))]
+        weights = [0.0 if once_at[j] in done else w for j, w in enumerate(weights)]
+        if sum(weights) <= 0:
+            x = self.nodes[n]
+            message = f"every branch of '{x.id}' leads to an af:once step already done"
+            raise SimulationError(message, file=x.file, line=x.line, element=x.id)
+        u, j = self.uniform() * sum(weights), 0
+        while j < len(row) - 1 and (u >= weights[j] or weights[j] == 0):
+            u -= weights[j]
+            j += 1
+        return j
+
+    def finish(self, c: int) -> None:
+        """Case ``c``'s last token has ended: its cycle time, working days, time limits and trace."""
+        end, a = self.c_end[c], self.arrivals[c]
+        if end > self.last_end:
+            self.last_end = end
+        self.stats.cycle[c] = end - a
+        days, workdays = self.days, self.stats.workdays
+        if workdays is not None and days is not None:
+            workdays[c] = days.between(int(a // DAY), int(end // DAY))
+        if self.clock is not None:
+            self._tally_clock(c, a, end, self.clock)
+        if c < self.keep:
+            self._keep_trace(c, a)
+
+    def _tally_clock(self, c: int, arrival: float, end: float, clock: CaseClock) -> None:
+        """Whether case ``c``, done at ``end``, met each time limit, and whether it went yellow or red (限时办结)."""
+        start = self.c_clock[c] if self.starts_after is not None else arrival
+        if start < 0:
+            return
+        stats = self.stats
+        stats.clocked += 1
+        sp = self.spans.pop(c, [])
+        ext = c in self.extended
+        for name, amount in clock.limits.items():
+            dl = clock.deadline(amount, start, sp, ext)
+            if end < dl:
+                stats.on_time[name] = stats.on_time.get(name, 0) + 1
+            if name == clock.card_limit:
+                stats.red += end >= dl
+                stats.yellow += clock.yellow(dl, end)
+
+    def _keep_trace(self, c: int, arrival: float) -> None:
+        """Case ``c``'s path, gateway choices and completion times, for ``keep_traces``."""
+        done, gws = self.traced.pop(c)
+        done.sort()
+        self.stats.traces.append(
+            {
+                "case": c,
+                "path": [s for _, _, s in done],
+                "gateways": gws,
+                "arrival": arrival / 3600.0,  # hours after the model's epoch (midnight of its start date)
+                "times": [(e - arrival) / 3600.0 for e, _, _ in done],  # completions, hours after arrival
+            }
+        )
+
+    def summary(self) -> ChunkStats:
+        """The tallies of the finished run, with each pool's busy, available and waiting time."""
+        stats, pool_of, s_wait, s_proc = self.stats, self.plan.pool_of, self.s_wait, self.s_proc
+        first = self.arrivals[0] if self.cases else 0.0
+        stats.window = max(0.0, self.last_end - first)
+        tasks_of: list[list[int]] = [[] for _ in self.model.pools]
+        for i, p in enumerate(pool_of):
+            if p >= 0:
+                tasks_of[p].append(i)
+        for p, pool in enumerate(self.model.pools):
+            cal = self.cals[p]
+            span = cal.available(first, self.last_end) if cal is not None else stats.window
+            stats.pool_available.append(pool.count * span)
+            stats.pool_busy.append(math.fsum(s_proc[i] for i in tasks_of[p]))
+            stats.pool_wait.append(math.fsum(s_wait[i] for i in tasks_of[p]))
+        stats.pool_qmax = self.qmax
+        stats.waiting, stats.processing = math.fsum(s_wait), math.fsum(s_proc)
+        stats.step_count, stats.step_wait, stats.step_proc = self.s_count, s_wait, s_proc
+        return stats
 
 
 def _once_target(g: ProcessGraph, n: int) -> tuple[int, ...]:
@@ -433,10 +472,4 @@ def _once_target(g: ProcessGraph, n: int) -> tuple[int, ...]:
 
 def _open_until(least: tuple[int, str], ready: float, days: DayIndex | None) -> float:
     """The first moment a step ready at ``ready`` may complete under ``af:minDuration`` (as the engine's rule)."""
-    value, unit = least
-    if unit == "hour":
-        return ready + value * 3600.0
-    day = int(ready // DAY)
-    if unit == "workday" and days is not None:
-        return (days.add(day, value) + 1) * DAY
-    return (day + value + 1) * DAY
+    return min_duration_end(least, ready, days)

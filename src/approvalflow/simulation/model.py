@@ -4,7 +4,7 @@ A :class:`SimulationModel` is plain frozen data, picklable, so that it can be
 sent to worker processes (or to a Dask or Ray cluster). It comes from the
 project's YAML model (:mod:`approvalflow.simulation.yaml_model`) or from a
 Prosimos simulation-parameter JSON (:mod:`approvalflow.simulation.prosimos`);
-:func:`approvalflow.simulation.load_model` reads either.
+:func:`approvalflow.simulation.load_simulation_model` reads either.
 """
 
 from __future__ import annotations

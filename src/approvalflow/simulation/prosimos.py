@@ -249,12 +249,8 @@ def _branches(r: _Reader, data: dict[str, Any], graph: ProcessGraph) -> dict[str
     return branches
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; errors name the file and line."""
-    from ..io.inputfiles import read_regular_file
-    from . import MAX_MODEL_BYTES
-
-    raw = read_regular_file(path, max_bytes=MAX_MODEL_BYTES, error=SimulationModelError, hint="MAX_MODEL_BYTES")
+def parse_json(raw: bytes, path: Path) -> Any:
+    """Parse the bytes of a JSON model already read from ``path`` (bounded by the caller); errors name file and line."""
     try:
         return json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, RecursionError) as exc:

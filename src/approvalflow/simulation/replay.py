@@ -35,13 +35,13 @@ from typing import Any
 
 from ..bpmn.loader import ProcessDefinition
 from ..bpmn.model import FlowInfo
+from ..bpmn.steering import steer
 from ..engine.case import Case, Policy, start_case
-from ..errors import ApprovalflowError, StepRefused
+from ..errors import ApprovalflowError, InvalidTypeError, StepRefused
 from ..org.organisation import Organisation, party_key
 from ..rules.checks import Finding
 from ..time.clock import FakeClock, parse_moment
 from ..time.periods import period_deadline
-from ._steering import _assignments, _reads, _takes, _values
 
 __all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_traces"]
 
@@ -174,14 +174,14 @@ def as_trace(obj: object, *, start: datetime | None = None) -> Trace:
         return obj
     steps = _field(obj, "steps", "path")
     if steps is None or isinstance(steps, str):
-        raise TypeError(f"a trace needs 'steps', a list of step ids; got {type(obj).__name__}")
+        raise InvalidTypeError(f"a trace needs 'steps', a list of step ids; got {type(obj).__name__}")
     gateways = _field(obj, "gateways", "decisions") or {}
     begin = _moment(_field(obj, "start", "arrival"), start)
     times = _field(obj, "times")
     if times is not None:
         times = tuple(_moment(t, begin) for t in times)
         if len(times) != len(steps):
-            raise TypeError(f"a trace has {len(steps)} steps but {len(times)} times")
+            raise InvalidTypeError(f"a trace has {len(steps)} steps but {len(times)} times")
     found = _field(obj, "findings")
     return Trace(
         tuple(str(s) for s in steps),
@@ -199,15 +199,15 @@ def _moment(value: object, base: datetime | None) -> Any:
         return base
     if isinstance(value, int | float) and not isinstance(value, bool):
         if base is None:
-            raise TypeError("a time given in hours needs a start moment")
+            raise InvalidTypeError("a time given in hours needs a start moment")
         return base + timedelta(hours=float(value))
     if isinstance(value, str | datetime):
         return parse_moment(value)
-    raise TypeError(f"a moment is a datetime, an ISO 8601 string or hours after the start; got {value!r}")
+    raise InvalidTypeError(f"a moment is a datetime, an ISO 8601 string or hours after the start; got {value!r}")
 
 
 # -- which gateways the engine evaluates next -------------------------------------------------------------------
-class _Stop(Exception):
+class _Stop(ApprovalflowError):
     """The trace cannot be followed on the model (a decision missing or impossible)."""
 
 
@@ -288,29 +288,17 @@ def _nth(n: int) -> str:
     return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
 
 
-# -- data that steers the gateways (the search itself is in _steering) ---------------------------------------------
+# -- data that steers the gateways (the search itself is bpmn.steering's) -----------------------------------------
 def _steer(
     tokens: _Tokens, decisions: Sequence[tuple[str, str]], base: Mapping[str, object], owned: str | None
 ) -> dict[str, object]:
     """Case data under which each gateway in ``decisions`` takes its flow; ``owned`` is set by a meeting record."""
     chosen: dict[str, object] = {}
     for gateway, wanted in decisions:
-        flows = tokens.out[gateway]
-        names: list[str] = []
-        constants: list[object] = []
-        for f in flows:
-            if f.condition and not f.default:
-                n, c = _reads(f.condition)
-                names += n
-                constants += c
-        free = [n for n in dict.fromkeys(names) if n not in chosen]
-        values = _values(constants)
-        for assignment in _assignments(free, values, owned):
-            if _takes(flows, {**base, **chosen, **assignment}) == [wanted]:
-                chosen.update(assignment)
-                break
-        else:
+        found = steer(tokens.out[gateway], wanted, {**base, **chosen}, fixed=chosen, owned=owned)
+        if found is None:
             raise _Stop(f"no case data makes gateway '{gateway}' take flow '{wanted}' alone")
+        chosen.update(found)
     return chosen
 
 
@@ -484,7 +472,7 @@ def replay_traces(
         try:
             trace = as_trace(raw, start=begin)
         except TypeError as exc:
-            raise TypeError(f"trace {index}: {exc}") from exc
+            raise InvalidTypeError(f"trace {index}: {exc}") from exc
         if trace.start is None:
             trace = replace(trace, start=begin)
         results.append(_replay_one(index, trace, process, organisation, unit))

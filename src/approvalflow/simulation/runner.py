@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..errors import InvalidInputError
 from .kernel import ChunkStats, run_chunk
 from .model import SimulationModel
 from .results import SimulationResult, merge
@@ -78,7 +79,7 @@ def simulate(
     ``keep_traces=K`` keeps the first K cases' paths in ``result.traces``.
     """
     if cases < 1 or replications < 1:
-        raise ValueError("cases and replications must be at least 1")
+        raise InvalidInputError("cases and replications must be at least 1")
     began = time.perf_counter()
     used = seed if seed is not None else model.seed
     base = used if used is not None else random.SystemRandom().getrandbits(63)

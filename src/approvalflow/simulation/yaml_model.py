@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OrganisationError
-from ..io.yamlio import parse_yaml
+from ..io.yamlio import Lines, parse_yaml
+from ..org.organisation import load_organisation
 from .calendars import DAY, DayRule, Hours
 from .compile import ProcessGraph, compile_bpmn
 from .distributions import KINDS, Distribution
@@ -54,14 +55,11 @@ class _Doc:
         self.file = file
         doc = parse_yaml(file, error=SimulationModelError)
         self.data: Any = doc.data
-        self.lines: dict[Key, int] = doc.lines().by_path
+        self.lines: Lines = doc.lines()
 
     def fail(self, path: Key, message: str) -> SimulationModelError:
-        probe = path
-        while probe and probe not in self.lines:
-            probe = probe[:-1]
         key = ".".join(str(p) for p in path) or None
-        return SimulationModelError(message, file=str(self.file), line=self.lines.get(probe), element=key)
+        return SimulationModelError(message, file=str(self.file), line=self.lines.of(path), element=key)
 
     def mapping(self, value: Any, path: Key, allowed: set[str] | None = None) -> dict[str, Any]:
         if value is None:
@@ -153,21 +151,24 @@ def _distribution(doc: _Doc, value: Any, path: Key) -> Distribution:
 
 
 def _org_staff(doc: _Doc, org: Path, unit: str | None, key: Key) -> dict[str, int]:
-    """People per post in the organisation file (in ``unit``, or in all units)."""
+    """People per post in the organisation file (in ``unit``, or in all units).
+
+    The file is read by :func:`approvalflow.org.organisation.load_organisation`, with every check the engine
+    makes (an organisation a case could not run under is refused here too), and its error is given at the
+    model's ``org`` key."""
     try:
-        data = parse_yaml(org, error=OrganisationError).data or {}
+        organisation = load_organisation(org)
     except OrganisationError as exc:
         raise doc.fail(key, f"cannot read the organisation file {org}: {exc}") from None
-    people = data.get("people") if isinstance(data, dict) else None
-    if not isinstance(people, dict):
+    if not organisation.people:
         raise doc.fail(key, f"the organisation file {org} has no people")
-    if unit is not None and unit not in {u.get("id") for u in data.get("units") or [] if isinstance(u, dict)}:
+    if unit is not None and unit not in organisation.units:
         raise doc.fail(("unit",), f"no unit '{unit}' in {org}")
     counts: dict[str, int] = {}
-    for person in people.values():
-        if isinstance(person, dict) and (unit is None or person.get("unit") == unit):
-            for post in person.get("posts") or []:
-                counts[str(post)] = counts.get(str(post), 0) + 1
+    for person in organisation.people.values():
+        if unit is None or person.unit == unit:
+            for post in person.posts:
+                counts[post] = counts.get(post, 0) + 1
     return counts
 
 

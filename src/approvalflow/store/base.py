@@ -1,4 +1,4 @@
-"""The case store (案件库): what it keeps, the protocol every store implements, and :func:`open_store`.
+"""The case store (案件库): what it keeps and the protocol every store implements.
 
 A store keeps each case's serialized state (:func:`~approvalflow.engine.persistence.dump_case`, audit trail included),
 the trail's head in separate columns, and index rows computed from the case when it is saved
@@ -12,7 +12,8 @@ Each write is one transaction: a writer killed half way leaves the previous vers
 
 Implementations: :class:`~approvalflow.store.memory.MemoryStore` (tests),
 :class:`~approvalflow.store.sqlite.SqliteStore` (the embedded default) and
-:class:`~approvalflow.store.postgres.PostgresStore` (several hosts sharing cases).
+:class:`~approvalflow.store.postgres.PostgresStore` (several hosts sharing cases);
+:func:`approvalflow.store.factory.open_store` opens one of them from a path or URL. This module imports none of them.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from ..engine.trail import TrailHead
-from ..errors import RunError
+from ..errors import InvalidInputError, RunError
 
 __all__ = [
     "AnomalyEntry",
@@ -38,7 +38,6 @@ __all__ = [
     "StoreError",
     "from_micros",
     "micros",
-    "open_store",
     "redact",
 ]
 
@@ -49,7 +48,7 @@ Status = Literal["open", "completed"]
 def micros(moment: datetime) -> int:
     """A timezone-aware moment as integer microseconds since the Unix epoch (exact, sortable)."""
     if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: give moments with a timezone")
+        raise InvalidInputError(f"naive datetime {moment.isoformat()}: give moments with a timezone")
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
@@ -254,33 +253,6 @@ class CaseStore(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
-
-
-def open_store(
-    url_or_path: str | Path, *, readonly: bool = False, key: bytes | None = None, upgrade: bool = False
-) -> CaseStore:
-    """A store from a file path (SQLite), ``sqlite:///path``, ``memory:`` or a ``postgresql://`` URL.
-
-    ``readonly=True`` opens an existing store for reading only (SQLite ``mode=ro``, PostgreSQL read-only
-    transactions): a missing or empty file is a :class:`StoreError`, never a new store, and nothing is
-    written, not even the schema. Otherwise a missing SQLite file or an empty database gets the schema.
-    ``key`` (the host's secret) makes the index digests HMAC-SHA256 instead of SHA-256
-    (:mod:`approvalflow.store.integrity`). ``upgrade=True`` (writable only) brings a store of an older schema
-    version to this one (``store reindex`` then fills the new columns).
-    """
-    text = str(url_or_path)
-    if text.startswith(("postgresql://", "postgres://")):
-        from .postgres import PostgresStore
-
-        return PostgresStore(text, readonly=readonly, key=key, upgrade=upgrade)
-    if text in ("memory:", ":memory:"):
-        from .memory import MemoryStore
-
-        return MemoryStore()
-    from .sqlite import SqliteStore
-
-    path = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text
-    return SqliteStore(path, readonly=readonly, key=key, upgrade=upgrade)
 
 
 class CollectingStore:

@@ -21,7 +21,7 @@ from typing import Any
 from ..bpmn.loader import ProcessDefinition
 from ..engine.case import Case
 from ..engine.persistence import load_case
-from ..engine.trail import verify
+from ..engine.trail import verify_trail
 from ..errors import ApprovalflowError
 from ..org.organisation import Organisation
 from .base import CaseRecord, ConflictError, IndexProblem, StoreError
@@ -100,7 +100,7 @@ def _loaded(
     entries = doc.get("trail") if isinstance(doc, dict) else None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         return IndexProblem(cid, "af_cases", "column state: not a saved case (no list of trail entries)")
-    result = verify(entries, head=record.trail_head, key=store.key)
+    result = verify_trail(entries, head=record.trail_head, key=store.key)
     if not result.ok:
         return IndexProblem(
             cid,

@@ -2,54 +2,36 @@
 
 For every open deadline (the open case's promised and statutory deadlines, each open step's own limit) the
 index keeps the deadline day, the moment it turns red (``end``: the deadline passed) and the first moment it is
-yellow (:func:`yellow_from`), so that a sweep at any moment T is a range query, never a deserialization.
+yellow (:func:`~approvalflow.time.periods.yellow_from`), so that a sweep at any moment T is a range query, never
+a deserialization.
 
 Case deadlines do not move once set, except while a ``suspendsClock`` step is open after the case clock
 started: a suspension still open at T counts up to T (SPEC section 5). Such a case gets no case-deadline rows;
-its ``clock`` facts are kept instead and the sweep computes its case deadlines at T with the same functions the
-engine uses (:func:`clock_deadlines`). Step deadlines never move.
+its ``clock`` facts are kept instead and the sweep computes its case deadlines at T from those plain facts with
+the function the engine uses (:func:`clock_deadlines`, :func:`approvalflow.time.caseclock.case_deadlines`). Step
+deadlines never move.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..bpmn.model import TimeLimit
-from ..engine.timing import CaseDeadlines, Suspension, case_deadlines, step_deadline
-from ..errors import CalendarError
+from ..engine.timing import case_deadlines as case_deadlines_of
+from ..engine.timing import step_deadline
 from ..time.calendar import WorkingCalendar
-from ..time.periods import SHANGHAI, Deadline, elapsed_working_days, remaining_working_days
+from ..time.caseclock import CaseDeadlines, Suspension, case_deadlines
+from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
 from .base import CaseRecord, DeadlineEntry
 
 if TYPE_CHECKING:
     from ..engine.case import Case
 
-__all__ = ["clock_deadlines", "record_of", "summary_of", "yellow_from"]
+__all__ = ["clock_deadlines", "record_of", "summary_of"]
 
 Scope = Literal["case", "step"]
 Limit = Literal["promised", "statutory", "step"]
-_MAX_BACK = 800  # days to look back for working days before a deadline
-
-
-def yellow_from(cal: WorkingCalendar, deadline: Deadline, yellow_days: int = 1) -> datetime:
-    """The first moment at which :func:`~approvalflow.time.periods.alert_level` gives at least yellow.
-
-    Day deadlines: yellow once at most ``yellow_days`` working days are left after the moment's date, i.e. from
-    the start of the (``yellow_days`` + 1)-th working day counted back from the deadline day (inclusive).
-    Hour deadlines: ``yellow_days`` × 24 hours before the end.
-    """
-    if not deadline.whole_day:
-        return deadline.end - timedelta(days=yellow_days)
-    day, found = deadline.day, 0
-    for _ in range(_MAX_BACK * (yellow_days + 1)):
-        if cal.is_working_day(day):
-            found += 1
-            if found == yellow_days + 1:
-                return datetime.combine(day, time(), tzinfo=SHANGHAI)
-        day -= timedelta(days=1)
-    raise CalendarError(f"calendar {cal.name!r} has no {yellow_days + 1} working days before {deadline.day}")
 
 
 def _moving(case: Case) -> bool:
@@ -99,7 +81,7 @@ def _deadline_rows(case: Case) -> list[DeadlineEntry]:
 
     all_posts = tuple(sorted({p for r in ready for p in r.posts}))
     if not case.is_completed and not _moving(case):
-        deadlines = case_deadlines(case, case.started_at)
+        deadlines = case_deadlines_of(case, case.started_at)
         if deadlines is not None:
             pairs: tuple[tuple[Limit, Deadline | None], ...] = (
                 ("promised", deadlines.promised),
@@ -135,22 +117,6 @@ def _clock_facts(case: Case) -> dict[str, Any] | None:
     }
 
 
-@dataclass
-class _Definition:
-    time_limit: TimeLimit
-
-
-@dataclass
-class _ClockView:
-    """Just enough of a case for :func:`~approvalflow.engine.timing.case_deadlines`."""
-
-    definition: _Definition
-    clock_start: datetime
-    suspensions: list[Suspension]
-    calendar: WorkingCalendar
-    extension_days: int | None
-
-
 def clock_deadlines(facts: dict[str, Any], cal: WorkingCalendar, at: datetime) -> CaseDeadlines | None:
     """The case deadlines at ``at`` from the ``clock`` facts of a record (same arithmetic as the engine)."""
     tl = TimeLimit(statutory=facts["statutory"], promised=facts["promised"], unit=facts["unit"])
@@ -158,10 +124,9 @@ def clock_deadlines(facts: dict[str, Any], cal: WorkingCalendar, at: datetime) -
         Suspension(s[0], s[1], datetime.fromisoformat(s[2]), datetime.fromisoformat(s[3]) if s[3] else None)
         for s in facts["suspensions"]
     ]
-    view = _ClockView(
-        _Definition(tl), datetime.fromisoformat(facts["clock_start"]), suspensions, cal, facts["extension_days"]
+    return case_deadlines(
+        cal, tl, datetime.fromisoformat(facts["clock_start"]), suspensions, facts["extension_days"], at
     )
-    return case_deadlines(cast("Case", view), at)
 
 
 def _iso(value: datetime | date | None) -> str | None:

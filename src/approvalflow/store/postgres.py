@@ -70,10 +70,10 @@ class PostgresStore(SqlStoreBase):
                 self._conn.execute("SET default_transaction_read_only = on")
         except self._pg.Error as exc:
             self.close()
-            raise StoreError(f"{self.url}: cannot open the case store ({self._message(exc)})") from None
+            raise StoreError(f"cannot open the case store ({self._message(exc)})", file=self.url) from None
         except Exception as exc:  # a URL psycopg cannot even parse (ProgrammingError is a psycopg.Error)
             self.close()
-            raise StoreError(f"{self.url}: cannot open the case store ({self._message(exc)})") from None
+            raise StoreError(f"cannot open the case store ({self._message(exc)})", file=self.url) from None
         self._open_schema()
 
     def _message(self, exc: BaseException) -> str:
@@ -85,14 +85,14 @@ class PostgresStore(SqlStoreBase):
     @contextmanager
     def _tx(self) -> Iterator[Cursor]:
         if self.readonly:
-            raise StoreError(f"{self.url}: the case store is open read-only; nothing was written")
+            raise StoreError("the case store is open read-only; nothing was written", file=self.url)
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:
                 yield cur
         except self._pg.errors.UniqueViolation:
             raise
         except self._pg.Error as exc:
-            raise StoreError(f"{self.url}: the write failed ({self._message(exc)})") from None
+            raise StoreError(f"the write failed ({self._message(exc)})", file=self.url) from None
 
     @contextmanager
     def _read(self, what: str = "the case store") -> Iterator[Cursor]:
@@ -101,13 +101,13 @@ class PostgresStore(SqlStoreBase):
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield cur
         except self._pg.Error as exc:
-            raise StoreError(f"{self.url}: cannot read {what} ({self._message(exc)})") from None
+            raise StoreError(f"cannot read {what} ({self._message(exc)})", file=self.url) from None
 
     def _is_duplicate(self, exc: BaseException) -> bool:
         if isinstance(exc, self._pg.errors.UniqueViolation):
             return True
         if isinstance(exc, self._pg.Error):
-            raise StoreError(f"{self.url}: the write failed ({self._message(exc)})") from None
+            raise StoreError(f"the write failed ({self._message(exc)})", file=self.url) from None
         return False
 
     def drop(self) -> None:

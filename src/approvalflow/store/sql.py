@@ -171,8 +171,8 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(text.split()) if text else ()
 
 
-class Damaged(Exception):
-    """A column of a row is not what the schema says (raised by the readers below, turned into StoreError)."""
+class Damaged(StoreError):
+    """A column of a row is not what the schema says (raised by the readers below, turned into a fuller StoreError)."""
 
     def __init__(self, column: str, what: str) -> None:
         super().__init__(f"column {column}: {what}")
@@ -495,8 +495,9 @@ class SqlStoreBase:
         if version != SCHEMA_VERSION:
             hint = "; run 'approvalflow store reindex' with this version to upgrade it" if version == "1" else ""
             raise StoreError(
-                f"{self.url}: table af_meta: schema version {_clip(repr(version))}, this approvalflow reads version "
-                f"{SCHEMA_VERSION!r}{hint}"
+                f"table af_meta: schema version {_clip(repr(version))}, this approvalflow reads version "
+                f"{SCHEMA_VERSION!r}{hint}",
+                file=self.url,
             )
 
     def _damaged(self, table: str, row: Sequence[Any], exc: Damaged, key: str = "") -> StoreError:
@@ -504,7 +505,7 @@ class SqlStoreBase:
         where = (
             f"table {table}" + (f", {key}" if key else "") + ("" if case else f", row {_clip(repr(tuple(row)), 60)}")
         )
-        return StoreError(f"{self.url}: {where}: damaged row: {exc}", case=case)
+        return StoreError(f"{where}: damaged row: {exc}", case=case, file=self.url)
 
     def _record(self, row: Sequence[Any]) -> CaseRecord:
         try:
@@ -685,7 +686,7 @@ class SqlStoreBase:
         for r in rows:
             if not isinstance(r[0], str):
                 raise StoreError(
-                    f"{self.url}: table af_cases: damaged row: column id: expected text, found {_kind(r[0])}"
+                    f"table af_cases: damaged row: column id: expected text, found {_kind(r[0])}", file=self.url
                 )
         return [r[0] for r in rows]
 
@@ -869,8 +870,9 @@ class SqlStoreBase:
                 stuck = row[0] <= last if self._codepoint_ids else row[0] == last
                 if not isinstance(row[0], str) or stuck:  # a damaged b-tree can loop: demand progress
                     raise StoreError(
-                        f"{self.url}: table af_cases is damaged: its rows do not come in order of id (after "
-                        f"{last[:40]!r}); run 'approvalflow store check' (SQLite: PRAGMA quick_check)"
+                        f"table af_cases is damaged: its rows do not come in order of id (after "
+                        f"{last[:40]!r}); run 'approvalflow store check' (SQLite: PRAGMA quick_check)",
+                        file=self.url,
                     )
                 last = row[0]
                 record = self._record(row)

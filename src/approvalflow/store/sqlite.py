@@ -63,27 +63,27 @@ class SqliteStore(SqlStoreBase):
             self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         except sqlite3.Error as exc:
             self.close()
-            raise StoreError(f"{path}: not a usable case store ({exc})") from None
+            raise StoreError(f"not a usable case store ({exc})", file=path) from None
         except UnicodeDecodeError:  # a schema (or an error message) that is not UTF-8
             self.close()
-            raise StoreError(f"{path}: not a usable case store (its schema holds text that is not UTF-8)") from None
+            raise StoreError("not a usable case store (its schema holds text that is not UTF-8)", file=path) from None
         self._open_schema()
 
     def _check_file(self) -> None:
         """An existing, non-empty SQLite file (before SQLite sees it): read the first 16 bytes only."""
         if not self.path.exists():
-            raise StoreError(f"{self.url}: no such case store (a SQLite file or a postgresql:// URL)")
+            raise StoreError("no such case store (a SQLite file or a postgresql:// URL)", file=self.url)
         if not self.path.is_file():
-            raise StoreError(f"{self.url}: not a case store (not a file)")
+            raise StoreError("not a case store (not a file)", file=self.url)
         try:
             with self.path.open("rb") as f:
                 magic = f.read(len(SQLITE_MAGIC))
         except OSError as exc:
-            raise StoreError(f"{self.url}: cannot read the case store ({exc.strerror or exc})") from None
+            raise StoreError(f"cannot read the case store ({exc.strerror or exc})", file=self.url) from None
         if not magic:
-            raise StoreError(f"{self.url}: an empty file, not a case store")
+            raise StoreError("an empty file, not a case store", file=self.url)
         if magic != SQLITE_MAGIC:
-            raise StoreError(f"{self.url}: not a case store (not a SQLite database file)")
+            raise StoreError("not a case store (not a SQLite database file)", file=self.url)
 
     def _connect_readonly(self, timeout: float) -> sqlite3.Connection:
         uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
@@ -114,19 +114,19 @@ class SqliteStore(SqlStoreBase):
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            raise StoreError(f"{self.url}: the case store is closed")
+            raise StoreError("the case store is closed", file=self.url)
         return self._conn
 
     @contextmanager
     def _tx(self) -> Iterator[Cursor]:
         if self.readonly:
-            raise StoreError(f"{self.url}: the case store is open read-only; nothing was written")
+            raise StoreError("the case store is open read-only; nothing was written", file=self.url)
         conn = self._connection()
         cur = conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.url}: cannot start a write ({exc})") from None
+            raise StoreError(f"cannot start a write ({exc})", file=self.url) from None
         try:
             yield cur
         except sqlite3.IntegrityError:
@@ -134,7 +134,7 @@ class SqliteStore(SqlStoreBase):
             raise
         except sqlite3.Error as exc:
             conn.rollback()
-            raise StoreError(f"{self.url}: the write failed ({exc})") from None
+            raise StoreError(f"the write failed ({exc})", file=self.url) from None
         except BaseException:
             conn.rollback()
             raise
@@ -142,7 +142,7 @@ class SqliteStore(SqlStoreBase):
             conn.commit()
         except sqlite3.Error as exc:
             conn.rollback()
-            raise StoreError(f"{self.url}: the write failed ({exc})") from None
+            raise StoreError(f"the write failed ({exc})", file=self.url) from None
 
     @contextmanager
     def _read(self, what: str = "the case store") -> Iterator[Cursor]:
@@ -155,9 +155,9 @@ class SqliteStore(SqlStoreBase):
                 began = True
             yield cur
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.url}: cannot read {what} ({exc})") from None
+            raise StoreError(f"cannot read {what} ({exc})", file=self.url) from None
         except UnicodeDecodeError as exc:  # sqlite3 decodes TEXT (and its own messages) as UTF-8
-            raise StoreError(f"{self.url}: cannot read {what}: text that is not UTF-8 (byte {exc.start})") from None
+            raise StoreError(f"cannot read {what}: text that is not UTF-8 (byte {exc.start})", file=self.url) from None
         finally:
             if began and conn.in_transaction:
                 with suppress(sqlite3.Error):
@@ -183,7 +183,7 @@ class SqliteStore(SqlStoreBase):
         if isinstance(exc, sqlite3.IntegrityError):
             return True
         if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"{self.url}: the write failed ({exc})") from None
+            raise StoreError(f"the write failed ({exc})", file=self.url) from None
         return False
 
     def close(self) -> None:

@@ -25,8 +25,9 @@ from typing import Any, Literal
 
 from ..io.csvsafe import neutralise_row
 from ..store.base import CaseRecord
+from .report_html import render_html
 
-__all__ = ["DIMENSIONS", "Evaluation", "Figures", "evaluate"]
+__all__ = ["DIMENSIONS", "Evaluation", "Figures", "evaluate_efficiency"]
 
 DIMENSIONS = ("unit", "power", "post", "period")
 Period = Literal["month", "quarter"]
@@ -117,9 +118,8 @@ class Evaluation:
         return out.getvalue()
 
     def to_html(self, title: str = "效能评估报告") -> str:
-        from .report_html import render_html
-
-        return render_html(self, title)
+        """The static HTML report (:mod:`.report_html`): tables and inline SVG bar charts."""
+        return render_html(self.to_json(), title)
 
 
 def _period(moment: str, period: Period) -> str:
@@ -153,9 +153,15 @@ def _add_case(ev: Evaluation, r: CaseRecord) -> None:
             ev.figures("post", c.get("post") or "?").add_completion(outcome, c.get("working_days"), c.get("limit"), 0)
 
 
-def evaluate(records: Iterable[CaseRecord], *, until: datetime | None = None, period: Period = "month") -> Evaluation:
+def evaluate_efficiency(
+    records: Iterable[CaseRecord], *, until: datetime | None = None, period: Period = "month"
+) -> Evaluation:
     """Efficiency figures of the cases (e.g. ``store.summaries()``) as of ``until`` (default: everything)."""
     ev = Evaluation(until, period)
     for record in records:
         _add_case(ev, record)
     return ev
+
+
+# The name before issue 15, kept so that code written against it keeps working.
+evaluate = evaluate_efficiency

@@ -31,7 +31,7 @@ from typing import Any
 
 from lxml import etree
 
-from ..engine.trail import TrailHead, verify
+from ..engine.trail import TrailHead, verify_trail
 from ..errors import DefinitionError, XmlError
 from ..io.csvsafe import CsvLimitError, neutralise_row, read_rows
 from ..io.inputfiles import read_regular_file
@@ -117,7 +117,7 @@ def events_of(record: CaseRecord) -> Trace:
     """The completed steps of a stored case, its trail verified against the store's head."""
     doc = json.loads(record.state)
     entries = doc.get("trail", [])
-    result = verify(entries, head=TrailHead(record.trail_head.hash, record.trail_head.count))
+    result = verify_trail(entries, head=TrailHead(record.trail_head.hash, record.trail_head.count))
     if not result.ok:
         raise StoreError("the audit trail is broken: " + "; ".join(result.problems), case=record.id)
     done = [e for e in entries if e.get("action") == "complete" and e.get("outcome") in ("completed", "recorded")]

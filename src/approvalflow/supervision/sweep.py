@@ -9,7 +9,7 @@ Each card names the rule (``case-overdue`` for the case's own limits, ``step-ove
 deadline, the unit, the posts and the people responsible (who hold the posts of the open steps in the case's
 unit) and, when a ``responsibility`` mapping is given, the catalog's 责任事项 and 追责情形 of the power::
 
-    sweep(store, at, responsibility={"140500-XK-0001": ("受理、审查、决定、送达", "不在法定期限内作出决定的")})
+    sweep_store(store, at, responsibility={"140500-XK-0001": ("受理、审查、决定、送达", "不在法定期限内作出决定的")})
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..store.index import clock_deadlines
 from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.periods import Deadline, alert_level
 
-__all__ = ["Card", "Responsibility", "SweepResult", "sweep"]
+__all__ = ["AlertCard", "Responsibility", "SweepResult", "sweep_store"]
 
 #: power code -> (责任事项 responsibility item, 追责情形 accountability clause), e.g. from the catalog.
 Responsibility = Mapping[str, tuple[str, str]]
@@ -33,7 +33,7 @@ _LIMIT_ORDER = {"promised": 0, "statutory": 1, "step": 2}
 
 
 @dataclass(frozen=True)
-class Card:
+class AlertCard:
     """A yellow (黄牌) or red (红牌) card for an open case or step at the sweep's moment."""
 
     case: str
@@ -89,10 +89,10 @@ class SweepResult:
 
     at: datetime
     open_cases: int
-    cards: list[Card] = field(default_factory=list)
+    cards: list[AlertCard] = field(default_factory=list)
     anomalies: list[AnomalyEntry] = field(default_factory=list)
 
-    def cards_of(self, case_id: str) -> list[Card]:
+    def cards_of(self, case_id: str) -> list[AlertCard]:
         return [c for c in self.cards if c.case == case_id]
 
     def counts(self) -> dict[str, int]:
@@ -127,15 +127,15 @@ def _anomaly_json(a: AnomalyEntry) -> dict[str, Any]:
     }
 
 
-def _card(d: DeadlineEntry, at: datetime, duty: Responsibility) -> Card:
+def _card(d: DeadlineEntry, at: datetime, duty: Responsibility) -> AlertCard:
     item, clause = duty.get(d.power or "", (None, None))
     level: Literal["yellow", "red"] = "red" if at >= d.end else "yellow"
-    return Card(
+    return AlertCard(
         d.case_id, level, d.scope, d.limit, d.task, d.day, d.unit, d.power, d.posts, d.people, item, clause, d.ordinal
     )
 
 
-def _moving_cards(record: CaseRecord, cal: WorkingCalendar, at: datetime, duty: Responsibility) -> list[Card]:
+def _moving_cards(record: CaseRecord, cal: WorkingCalendar, at: datetime, duty: Responsibility) -> list[AlertCard]:
     facts = record.clock or {}
     deadlines = clock_deadlines(facts, cal, at)
     if deadlines is None:
@@ -151,14 +151,14 @@ def _moving_cards(record: CaseRecord, cal: WorkingCalendar, at: datetime, duty: 
         level = alert_level(cal, d, at, yellow_days=int(facts.get("yellow_days", 1))) if d else None
         if level and d:
             cards.append(
-                Card(
+                AlertCard(
                     record.id, level, "case", limit, None, d.day, record.unit, record.power, posts, people, item, clause
                 )
             )
     return cards
 
 
-def sweep(
+def sweep_store(
     store: CaseStore,
     at: datetime | str,
     *,
@@ -183,3 +183,8 @@ def sweep(
     cards.sort(key=lambda c: c.sort_key)
     found = store.anomalies(at) if anomalies else []
     return SweepResult(at, store.count("open"), cards, found)
+
+
+# The names before issue 15, kept so that code written against them keeps working.
+Card = AlertCard
+sweep = sweep_store

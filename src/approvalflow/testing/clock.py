@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..errors import InvalidInputError
 from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.clock import FakeClock
 
@@ -42,7 +43,7 @@ class MovableClock(FakeClock):
         try:
             now = super().to(moment)
         except ValueError as exc:
-            raise ValueError(f"MovableClock.to: {exc}") from exc
+            raise InvalidInputError(f"MovableClock.to: {exc}") from exc
         self.moves.append(now)
         return now
 
@@ -60,7 +61,7 @@ class MovableClock(FakeClock):
         Raises :class:`~approvalflow.errors.CalendarError` for a year the calendar does not cover.
         """
         if days < 0:
-            raise ValueError(f"advance_workdays counts forward; got {days}")
+            raise InvalidInputError(f"advance_workdays counts forward; got {days}")
         moment = self.now()
         day = moment.date()
         left = days

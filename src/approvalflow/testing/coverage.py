@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from SpiffWorkflow.util.task import TaskState
+from .._spiff import reached_tasks
 
 if TYPE_CHECKING:
     from ..bpmn.loader import ProcessDefinition
@@ -23,38 +23,25 @@ if TYPE_CHECKING:
 
 __all__ = ["Coverage", "ProcessCoverage", "exercised"]
 
-# A task in one of these states was reached by a token (MAYBE, LIKELY and FUTURE are only predictions).
-_REACHED = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED | TaskState.ERROR
-
-
-def _bpmn_id(task: Any) -> str | None:
-    value = getattr(task.task_spec, "bpmn_id", None)
-    return value if isinstance(value, str) else None
-
-
-def _merged(task: Any) -> bool:
-    """A join gateway's task for a branch whose token was merged into another branch's (SpiffWorkflow cancels it)."""
-    return bool(task.state == TaskState.CANCELLED and type(task.task_spec).__name__.endswith("Gateway"))
-
 
 def exercised(case: Case) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """The nodes and the sequence flows this case has exercised so far, as (process id, BPMN id) pairs."""
+    """The nodes and the sequence flows this case has exercised so far, as (process id, BPMN id) pairs.
+
+    A node counts once a token reached it (a task only predicted does not); a flow counts when its source was
+    entered (completed, started or waiting) and its target was reached, or is a join's merged branch.
+    """
     by_ends: dict[tuple[str, str, str], list[str]] = {}
     for pid, info in case.definition.processes.items():
         for flow in info.flows.values():
             by_ends.setdefault((pid, flow.source, flow.target), []).append(flow.id)
     nodes: set[tuple[str, str]] = set()
     flows: set[tuple[str, str]] = set()
-    for task in case._wf.get_tasks():  # the facade's own engine object: the task tree of the case
-        node, pid = _bpmn_id(task), str(task.workflow.spec.name)
-        if node is None or not task.state & _REACHED:
-            continue
+    for pid, node, entered, children in reached_tasks(case.engine_workflow):
         nodes.add((pid, node))
-        if not task.state & (TaskState.COMPLETED | TaskState.STARTED | TaskState.WAITING):
+        if not entered:
             continue
-        for child in task.children:
-            target = _bpmn_id(child)
-            if target is not None and (child.state & _REACHED or _merged(child)):
+        for target, reached in children:
+            if target is not None and reached:
                 flows.update((pid, f) for f in by_ends.get((pid, node, target), ()))
     return nodes, flows
 

@@ -16,9 +16,7 @@ Hypothesis is needed only by this module (a test dependency); the library itself
 
 from __future__ import annotations
 
-import ast
-import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -26,9 +24,9 @@ from typing import Any, Literal
 from hypothesis import strategies as st
 
 from ..bpmn.loader import ProcessDefinition
+from ..bpmn.steering import assignments, candidate_values, flows_taken, gateway_reads
 from ..engine.case import Case, Policy, start_case
-from ..errors import CalendarError, RunError, StepRefused
-from ..expressions import ExpressionError, evaluate
+from ..errors import ApprovalflowError, CalendarError, InvalidInputError, RunError, StepRefused
 from ..org.organisation import Organisation, Person
 from ..time.clock import FakeClock
 from ..time.periods import SHANGHAI
@@ -55,7 +53,6 @@ SEASONS: Mapping[str, tuple[date, date]] = {
 }
 #: The rules a ``break`` walk breaks on purpose.
 SEGREGATION_RULES = frozenset({"unauthorized", "five-not-direct", "separate-actors", "same-actor", "recusal"})
-_CANDIDATES: tuple[object, ...] = (True, False, 0, 1, 2, 10, 100, "")
 _MAX_ASSIGNMENTS = 2_000
 _STEP_KINDS = frozenset({"userTask", "manualTask", "task"})
 _GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway"})
@@ -108,7 +105,7 @@ def moments(seasons: Sequence[str] = tuple(SEASONS)) -> st.SearchStrategy[dateti
     """Office-hour moments (08:30-17:30, Asia/Shanghai) in the given holiday seasons of 2026."""
     unknown = [s for s in seasons if s not in SEASONS]
     if unknown:
-        raise ValueError(f"unknown season(s) {', '.join(unknown)}; known: {', '.join(SEASONS)}")
+        raise InvalidInputError(f"unknown season(s) {', '.join(unknown)}; known: {', '.join(SEASONS)}")
     days = st.one_of(*(st.dates(SEASONS[s][0], SEASONS[s][1]) for s in seasons))
     minutes = st.integers(8 * 60 + 30, 17 * 60 + 30)
     return st.builds(lambda d, m: datetime.combine(d, time(m // 60, m % 60), SHANGHAI), days, minutes)
@@ -122,29 +119,11 @@ def actors(organisation: Organisation, posts: Sequence[str] = (), unit: str | No
         if (not posts or set(posts) & p.posts) and (unit is None or p.unit == unit)
     ]
     if not found:
-        raise ValueError(f"nobody holds {', '.join(posts) or 'any post'}" + (f" in unit {unit}" if unit else ""))
+        raise InvalidInputError(f"nobody holds {', '.join(posts) or 'any post'}" + (f" in unit {unit}" if unit else ""))
     return st.sampled_from(sorted(found))
 
 
 # -- data that steers gateways ---------------------------------------------------------------------------------
-def _names(condition: str) -> tuple[list[str], list[object]]:
-    """The case-data names a condition reads, and the constants it compares with."""
-    names: list[str] = []
-    constants: list[object] = []
-    for node in ast.walk(ast.parse(condition.strip(), mode="eval")):
-        if isinstance(node, ast.Name) and node.id not in ("True", "False", "None"):
-            names.append(node.id)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get" and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                names.append(first.value)
-        elif isinstance(node, ast.Constant) and not isinstance(node.value, bool):
-            constants.append(node.value)
-            if isinstance(node.value, int | float):
-                constants += [node.value - 1, node.value + 1]
-    return [n for n in dict.fromkeys(names) if n != "get"], constants
-
-
 def _region(definition: ProcessDefinition, start: Sequence[str]) -> list[str]:
     """The exclusive and inclusive gateways reachable from ``start`` nodes before the next step."""
     outgoing: dict[str, list[str]] = {}
@@ -165,48 +144,13 @@ def _region(definition: ProcessDefinition, start: Sequence[str]) -> list[str]:
     return found
 
 
-def _outcome(definition: ProcessDefinition, gateway: str, names: Mapping[str, object]) -> tuple[str, ...] | None:
-    """Which outgoing flows the engine takes with these data; None when a condition cannot be evaluated."""
+def _outcome(definition: ProcessDefinition, gateway: str, data: Mapping[str, object]) -> tuple[str, ...] | None:
+    """Which outgoing flows the engine takes with these data (an exclusive gateway: the first that holds)."""
     flows = [f for f in definition.flows.values() if f.source == gateway]
-    inclusive = definition.nodes[gateway].kind == "inclusiveGateway"
-    true: list[str] = []
-    for f in flows:
-        if f.condition is None or f.default:
-            continue
-        try:
-            if evaluate(f.condition, names):
-                true.append(f.id)
-        except ExpressionError:
-            return None
-    if not true:
-        return tuple(f.id for f in flows if f.default)[:1]
-    return tuple(true) if inclusive else (true[0],)
-
-
-def _assignments(definition: ProcessDefinition, gateway: str, fixed: Mapping[str, object]) -> Iterator[dict[str, Any]]:
-    names: list[str] = []
-    constants: list[object] = []
-    for f in definition.flows.values():
-        if f.source == gateway and f.condition:
-            n, c = _names(f.condition)
-            names += n
-            constants += c
-    free = [n for n in dict.fromkeys(names) if n not in fixed]
-    values = _distinct([*_CANDIDATES, *constants]) if free else []
-    for combo in itertools.islice(itertools.product(values, repeat=len(free)), _MAX_ASSIGNMENTS):
-        yield dict(zip(free, combo, strict=True))
-
-
-def _distinct(values: Sequence[object]) -> list[object]:
-    """Values without repeats; ``1`` and ``True`` (equal in Python) both stay."""
-    seen: set[tuple[str, object]] = set()
-    out = []
-    for v in values:
-        key = (type(v).__name__, v if isinstance(v, int | float | str | bool) else repr(v))
-        if key not in seen:
-            seen.add(key)
-            out.append(v)
-    return out
+    taken = flows_taken(flows, data)
+    if taken is None or definition.nodes[gateway].kind == "inclusiveGateway":
+        return taken
+    return taken[:1]
 
 
 @st.composite
@@ -217,7 +161,10 @@ def branch_data(
     chosen: dict[str, Any] = {}
     for gateway in _region(definition, after):
         by_outcome: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for assignment in _assignments(definition, gateway, chosen):
+        names, constants = gateway_reads(f for f in definition.flows.values() if f.source == gateway)
+        free = [n for n in names if n not in chosen]
+        values = candidate_values(constants) if free else []
+        for assignment in assignments(free, values, partial=False, limit=_MAX_ASSIGNMENTS):
             outcome = _outcome(definition, gateway, {**base, **chosen, **assignment})
             if outcome:
                 by_outcome.setdefault(outcome, []).append(assignment)
@@ -299,7 +246,7 @@ class _Walker:
                 return
 
 
-class _Done(Exception):
+class _Done(ApprovalflowError):  # a private signal, caught in walks()
     def __init__(self, attempt: WalkStep) -> None:
         self.attempt = attempt
 
@@ -335,6 +282,8 @@ def walks(
             stopped = walker.one(moment)
         except _Done as done:
             walker.steps.append(done.attempt)
+        except InvalidInputError:  # the walk gave the engine bad input: a bug here or in the engine, never a stop
+            raise
         except (CalendarError, RunError) as exc:
             stopped = f"{type(exc).__name__}: {exc}"
     return Walk(unit, begin, data, tuple(walker.steps), case.is_completed, stopped)

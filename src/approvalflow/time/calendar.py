@@ -43,8 +43,8 @@ import chinese_calendar
 import yaml
 from chinese_calendar import constants as _cc_constants
 
-from approvalflow.errors import CalendarError
-from approvalflow.io.yamlio import parse_yaml
+from approvalflow.errors import CalendarError, InvalidTypeError
+from approvalflow.io.yamlio import line_of, parse_yaml
 
 __all__ = ["ChinaCalendar", "FakeCalendar", "WeekendCalendar", "WorkingCalendar"]
 
@@ -70,7 +70,7 @@ class WorkingCalendar(Protocol):
 
 def _check_day(day: date) -> None:
     if isinstance(day, datetime):
-        raise TypeError(f"expected a date, got the datetime {day!r}; take its Shanghai date first")
+        raise InvalidTypeError(f"expected a date, got the datetime {day!r}; take its Shanghai date first")
 
 
 def _uncovered(year: int, day: date, covered: str) -> CalendarError:
@@ -192,8 +192,7 @@ class FakeCalendar:
 
 def _fail(path: Path, node: yaml.Node | None, message: str, element: str | None = None) -> CalendarError:
     """A CalendarError at ``node`` (lines 1-based)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    return CalendarError(message, file=path, line=line, element=element)
+    return CalendarError(message, file=path, line=line_of(node), element=element)
 
 
 def _load_supplement(path: Path) -> tuple[int, _Year]:

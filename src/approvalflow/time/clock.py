@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from ..errors import InvalidInputError
 from .periods import SHANGHAI
 
 __all__ = [
@@ -51,33 +52,34 @@ class SystemClock:
 def parse_moment(value: str | datetime) -> datetime:
     """A timezone-aware moment from an ISO 8601 string or datetime, in the years :data:`MIN_YEAR`-:data:`MAX_YEAR`.
 
-    Anything else (naive moments, other years, text that is no moment, other types) raises :class:`ValueError`
-    with a message that says what is wrong; never another exception.
+    Anything else (naive moments, other years, text that is no moment, other types) raises
+    :class:`~approvalflow.errors.InvalidInputError` (a ``ValueError``) with a message that says what is wrong; never
+    another exception.
     """
     if isinstance(value, str):
         if len(value) > MAX_MOMENT_CHARS:
-            raise ValueError(f"not a moment: {len(value):,} characters of text (a moment is like {_EXAMPLE})")
+            raise InvalidInputError(f"not a moment: {len(value):,} characters of text (a moment is like {_EXAMPLE})")
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:  # UnicodeError (a lone surrogate) is a ValueError too
-            raise ValueError(f"not an ISO 8601 moment such as {_EXAMPLE}: {value!r}") from None
+            raise InvalidInputError(f"not an ISO 8601 moment such as {_EXAMPLE}: {value!r}") from None
     elif isinstance(value, datetime):
         moment = value
     else:
-        raise ValueError(f"a moment is text like {_EXAMPLE} or a datetime, not {type(value).__name__}")
+        raise InvalidInputError(f"a moment is text like {_EXAMPLE} or a datetime, not {type(value).__name__}")
     return check_moment(moment)
 
 
 def check_moment(moment: datetime) -> datetime:
-    """``moment`` itself if it is timezone-aware and in the years :data:`MIN_YEAR`-:data:`MAX_YEAR`, else ValueError."""
+    """``moment`` if timezone-aware and in the years :data:`MIN_YEAR`-:data:`MAX_YEAR`, else InvalidInputError."""
     try:
         offset = moment.utcoffset()
     except (ValueError, TypeError, OverflowError) as exc:  # a tzinfo of someone else's making
-        raise ValueError(f"the moment's timezone cannot be read: {exc}") from None
+        raise InvalidInputError(f"the moment's timezone cannot be read: {exc}") from None
     if offset is None:
-        raise ValueError(f"the moment {moment.isoformat()} has no timezone; write it like {_EXAMPLE}")
+        raise InvalidInputError(f"the moment {moment.isoformat()} has no timezone; write it like {_EXAMPLE}")
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ValueError(
+        raise InvalidInputError(
             f"the moment {moment.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR} the package accepts"
         )
     return moment
@@ -88,12 +90,12 @@ def _duration(value: str | timedelta) -> timedelta:
         return value
     m = _DURATION.match(value)
     if not m or value == "P":
-        raise ValueError(f"not an ISO 8601 duration such as P3D or PT4H: {value!r}")
+        raise InvalidInputError(f"not an ISO 8601 duration such as P3D or PT4H: {value!r}")
     weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
     try:
         return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
     except OverflowError:
-        raise ValueError(f"the duration {value!r} is too long") from None
+        raise InvalidInputError(f"the duration {value!r} is too long") from None
 
 
 class FakeClock:
@@ -113,6 +115,6 @@ class FakeClock:
         try:
             moment = self._now + _duration(by)
         except OverflowError:
-            raise ValueError(f"advancing {self._now.isoformat()} by {by} leaves the calendar") from None
+            raise InvalidInputError(f"advancing {self._now.isoformat()} by {by} leaves the calendar") from None
         self._now = check_moment(moment)
         return self._now

@@ -2,37 +2,46 @@
 
 Pure functions over a :class:`~approvalflow.time.calendar.WorkingCalendar`. Every
 moment is a timezone-aware :class:`~datetime.datetime` (a naive one raises
-ValueError); days are the dates of those moments in Asia/Shanghai.
+InvalidInputError, a ValueError); days are the dates of those moments in Asia/Shanghai.
 
 Units: ``"workday"`` (working days of the calendar), ``"day"`` (calendar
 days) and ``"hour"`` (elapsed hours). A period of N days that starts on day D
 ends when the N-th (working) day after D ends; D itself is not counted. A
 period of N hours ends exactly N elapsed hours after its start.
+
+The arithmetic itself is :mod:`approvalflow.time.deadlines` (shared with the
+simulator); this module is its face in datetimes: :class:`ShanghaiTimeline`
+maps moments to Shanghai dates and asks the calendar for working days.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from approvalflow.bpmn.model import Unit
-from approvalflow.errors import CalendarError
-from approvalflow.time.calendar import WorkingCalendar
+from approvalflow.errors import CalendarError, InvalidInputError
+from approvalflow.time import deadlines
+from approvalflow.time.calendar import WeekendCalendar, WorkingCalendar
 
 __all__ = [
     "SHANGHAI",
     "Alert",
     "Deadline",
     "Interval",
+    "ShanghaiTimeline",
     "Unit",
     "add_working_days",
     "alert_level",
+    "as_due",
+    "case_deadline",
     "elapsed_working_days",
     "end_of_day",
     "extend",
+    "from_due",
     "local_date",
     "overdue_working_days",
     "period_deadline",
@@ -42,17 +51,19 @@ __all__ = [
     "suspended_time",
     "suspended_working_days",
     "working_days_between",
+    "yellow_from",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Alert = Literal["yellow", "red"]
 Interval = tuple[datetime, datetime]  # a suspension (S, E), both timezone-aware
 _MAX_GAP = 366  # consecutive days off after which a calendar is taken to be broken
+_NO_CALENDAR = WeekendCalendar()  # for calendar-day counts, which never ask it
 
 
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: give moments with a timezone")
+        raise InvalidInputError(f"naive datetime {moment.isoformat()}: give moments with a timezone")
     return moment
 
 
@@ -87,7 +98,9 @@ class Deadline:
 
     def __post_init__(self) -> None:
         if self.end != end_of_day(self.day) and local_date(self.end) != self.day:
-            raise ValueError(f"deadline end {self.end.isoformat()} is neither the end nor a moment of {self.day}")
+            raise InvalidInputError(
+                f"deadline end {self.end.isoformat()} is neither the end nor a moment of {self.day}"
+            )
 
     @classmethod
     def end_of(cls, day: date) -> Deadline:
@@ -120,7 +133,7 @@ def _next_working_day(cal: WorkingCalendar, day: date) -> date:
 def add_working_days(cal: WorkingCalendar, start: date, n: int) -> date:
     """The date of the ``n``-th working day after ``start`` (``start`` not counted; 0 gives ``start``)."""
     if n < 0:
-        raise ValueError(f"cannot add {n} working days: give a number >= 0")
+        raise InvalidInputError(f"cannot add {n} working days: give a number >= 0")
     day = start
     for _ in range(n):
         day = _next_working_day(cal, day)
@@ -132,11 +145,66 @@ def working_days_between(cal: WorkingCalendar, after: date, upto: date) -> int:
     return sum(cal.is_working_day(after + timedelta(days=k)) for k in range(1, (upto - after).days + 1))
 
 
+class ShanghaiTimeline:
+    """The :class:`~approvalflow.time.deadlines.Timeline` of the engine and the case store.
+
+    Moments are timezone-aware datetimes, days the ordinals of their dates in Asia/Shanghai, working
+    days those of ``calendar``.
+    """
+
+    __slots__ = ("calendar",)
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        self.calendar = calendar
+
+    @property
+    def name(self) -> str:
+        return self.calendar.name
+
+    def describe(self, day: int) -> str:
+        return date.fromordinal(day).isoformat()
+
+    def day(self, moment: datetime) -> int:
+        return local_date(moment).toordinal()
+
+    def day_end(self, day: int) -> datetime:
+        return end_of_day(date.fromordinal(day))
+
+    def plus_hours(self, moment: datetime, hours: int) -> datetime:
+        return _plus_hours(moment, hours)
+
+    def plus_spans(self, moment: datetime, spans: Sequence[Interval]) -> datetime:
+        return _plus_hours(moment, sum((e - s for s, e in spans), timedelta()))
+
+    def within_days(self, at: datetime, end: datetime, days: int) -> bool:
+        return end - at <= timedelta(days=days)
+
+    def days_before(self, end: datetime, days: int) -> datetime:
+        return end - timedelta(days=days)
+
+    def is_working(self, day: int) -> bool:
+        return self.calendar.is_working_day(date.fromordinal(day))
+
+    def working_between(self, after: int, upto: int) -> int:
+        return working_days_between(self.calendar, date.fromordinal(after), date.fromordinal(upto))
+
+    def add_working(self, start: int, n: int) -> int:
+        return add_working_days(self.calendar, date.fromordinal(start), n).toordinal()
+
+
+def as_due(deadline: Deadline) -> deadlines.Due[datetime]:
+    """``deadline`` as the ``(day, end)`` pair of :mod:`approvalflow.time.deadlines`."""
+    return deadline.day.toordinal(), deadline.end
+
+
+def from_due(due: deadlines.Due[datetime]) -> Deadline:
+    """The :class:`Deadline` of a ``(day, end)`` pair of :mod:`approvalflow.time.deadlines`."""
+    return Deadline(date.fromordinal(due[0]), due[1])
+
+
 def period_deadline(cal: WorkingCalendar, start: datetime, amount: int, unit: Unit) -> Deadline:
     """The deadline of a period of ``amount`` units that starts at ``start``."""
-    if amount < 0:
-        raise ValueError(f"a period of {amount} {unit}s: give a number >= 0")
-    return extend(cal, Deadline.at(start), amount, unit)
+    return from_due(deadlines.period_end(ShanghaiTimeline(cal), start, amount, unit))
 
 
 def extend(cal: WorkingCalendar, deadline: Deadline, amount: int, unit: Unit) -> Deadline:
@@ -146,36 +214,17 @@ def extend(cal: WorkingCalendar, deadline: Deadline, amount: int, unit: Unit) ->
     result ends with its day, even if ``deadline`` was an exact moment;
     hours are added to ``deadline.end``.
     """
-    if amount < 0:
-        raise ValueError(f"cannot extend by {amount} {unit}s: give a number >= 0")
-    if unit == "workday":
-        return Deadline.end_of(add_working_days(cal, deadline.day, amount))
-    if unit == "day":
-        return Deadline.end_of(deadline.day + timedelta(days=amount))
-    if unit == "hour":
-        return Deadline.at(_plus_hours(deadline.end, amount))
-    raise ValueError(f"unknown unit {unit!r}: expected workday, day or hour")
+    return from_due(deadlines.extended(ShanghaiTimeline(cal), as_due(deadline), amount, unit))
 
 
-def _clipped(intervals: Iterable[Interval], clock_start: datetime) -> list[Interval]:
-    """The suspensions that lie after ``clock_start``, each cut to start no earlier."""
-    start = _aware(clock_start)
-    kept = []
+def _checked(intervals: Iterable[Interval]) -> list[Interval]:
+    """The suspensions, each refused if naive or ending before it starts."""
+    out = []
     for s, e in intervals:
         if _aware(e) < _aware(s):
-            raise ValueError(f"suspension ends ({e.isoformat()}) before it starts ({s.isoformat()})")
-        s = max(s, start)
-        if e > s:
-            kept.append((s, e))
-    return kept
-
-
-def _suspended_dates(intervals: Iterable[Interval], clock_start: datetime) -> set[date]:
-    days: set[date] = set()
-    for s, e in _clipped(intervals, clock_start):
-        first, last = local_date(s), local_date(e)
-        days.update(first + timedelta(days=k) for k in range(1, (last - first).days + 1))
-    return days
+            raise InvalidInputError(f"suspension ends ({e.isoformat()}) before it starts ({s.isoformat()})")
+        out.append((s, e))
+    return out
 
 
 def suspended_working_days(cal: WorkingCalendar, intervals: Iterable[Interval], clock_start: datetime) -> int:
@@ -187,23 +236,20 @@ def suspended_working_days(cal: WorkingCalendar, intervals: Iterable[Interval], 
     before removes only days after the clock start's date. A suspension
     still open is passed with E = now.
     """
-    return sum(cal.is_working_day(d) for d in _suspended_dates(intervals, clock_start))
+    tl = ShanghaiTimeline(cal)
+    return sum(map(tl.is_working, deadlines.suspended_day_set(tl, _checked(intervals), _aware(clock_start))))
 
 
 def suspended_days(intervals: Iterable[Interval], clock_start: datetime) -> int:
     """Like :func:`suspended_working_days`, for calendar days."""
-    return len(_suspended_dates(intervals, clock_start))
+    tl = ShanghaiTimeline(_NO_CALENDAR)
+    return len(deadlines.suspended_day_set(tl, _checked(intervals), _aware(clock_start)))
 
 
 def suspended_time(intervals: Iterable[Interval], clock_start: datetime) -> timedelta:
     """Elapsed time under suspension after ``clock_start`` (for hour periods), overlaps counted once."""
-    total, reached = timedelta(), None
-    for s, e in sorted(_clipped(intervals, clock_start)):
-        s = s if reached is None else max(s, reached)
-        if e > s:
-            total += e - s
-        reached = e if reached is None else max(reached, e)
-    return total
+    pieces = deadlines.suspended_pieces(_checked(intervals), _aware(clock_start))
+    return sum((e - s for s, e in pieces), timedelta())
 
 
 def postpone(
@@ -214,12 +260,21 @@ def postpone(
     unit: Unit,
 ) -> Deadline:
     """``deadline`` moved later by the suspensions, counted in the period's ``unit``."""
-    intervals = list(intervals)
-    if unit == "hour":
-        return Deadline.at(_plus_hours(deadline.end, suspended_time(intervals, clock_start)))
-    if unit == "day":
-        return extend(cal, deadline, suspended_days(intervals, clock_start), unit)
-    return extend(cal, deadline, suspended_working_days(cal, intervals, clock_start), unit)
+    tl = ShanghaiTimeline(cal)
+    return from_due(deadlines.postponed(tl, as_due(deadline), _checked(intervals), _aware(clock_start), unit))
+
+
+def case_deadline(
+    cal: WorkingCalendar,
+    start: datetime,
+    amount: int,
+    unit: Unit,
+    suspensions: Iterable[Interval] = (),
+    extension: int = 0,
+) -> Deadline:
+    """A case deadline (:func:`approvalflow.time.deadlines.case_deadline`) on ``cal``, in datetimes."""
+    tl = ShanghaiTimeline(cal)
+    return from_due(deadlines.case_deadline(tl, _aware(start), amount, unit, _checked(suspensions), extension))
 
 
 def alert_level(cal: WorkingCalendar, deadline: Deadline, at: datetime, *, yellow_days: int = 1) -> Alert | None:
@@ -230,14 +285,19 @@ def alert_level(cal: WorkingCalendar, deadline: Deadline, at: datetime, *, yello
     up to and including ``deadline.day`` (with 1: on the deadline day and the
     working day before it). For an exact-moment (hour) deadline, yellow when
     at most ``yellow_days`` × 24 hours are left, since hour periods ignore the
-    calendar.
+    calendar. (:func:`approvalflow.time.deadlines.alert`.)
     """
-    if deadline.is_late(at):
-        return "red"
-    if deadline.whole_day:
-        left = working_days_between(cal, local_date(at), deadline.day)
-        return "yellow" if left <= yellow_days else None
-    return "yellow" if deadline.end - at <= timedelta(days=yellow_days) else None
+    return deadlines.alert(ShanghaiTimeline(cal), as_due(deadline), _aware(at), yellow_days)
+
+
+def yellow_from(cal: WorkingCalendar, deadline: Deadline, yellow_days: int = 1) -> datetime:
+    """The first moment at which :func:`alert_level` gives at least yellow.
+
+    Day deadlines: yellow once at most ``yellow_days`` working days are left after the moment's date, i.e. from
+    the start of the (``yellow_days`` + 1)-th working day counted back from the deadline day (inclusive).
+    Hour deadlines: ``yellow_days`` × 24 hours before the end. (:func:`approvalflow.time.deadlines.yellow_start`.)
+    """
+    return deadlines.yellow_start(ShanghaiTimeline(cal), as_due(deadline), yellow_days)
 
 
 def remaining_working_days(cal: WorkingCalendar, deadline: Deadline, at: datetime) -> int:

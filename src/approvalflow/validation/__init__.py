@@ -25,8 +25,10 @@ from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
+from ..bpmn.loader import dangling_references
 from ..errors import DefinitionError, OrganisationError
 from ..io.inputfiles import file_kind, is_regular_file, regular_files
+from ..io.namespaces import bpmn
 from ..org.organisation import Organisation
 from . import compliance, executable, staffing, structural  # noqa: F401  (they register their checks)
 from .context import CHECKS, Check, Context
@@ -53,7 +55,10 @@ __all__ = [
 
 def _run(doc: Document, workspace: Workspace, org: Organisation | None, unit: str | None) -> list[StaticFinding]:
     found = list(doc.findings)
-    if doc.readable:
+    broken = _dangling(doc)
+    if broken:  # one finding per broken reference, not the unreachable nodes and engine errors that follow from it
+        found += broken
+    elif doc.readable:
         ctx = Context(doc, build_graph(doc), workspace, org, unit)
         for fn in dict.fromkeys(CHECKS.values()):
             try:
@@ -61,6 +66,19 @@ def _run(doc: Document, workspace: Workspace, org: Organisation | None, unit: st
             except Exception as exc:  # a malformed model must give findings, never a traceback
                 found.append(_check_failed(doc, fn.__name__, exc))
     return sorted(dict.fromkeys(found), key=StaticFinding.sort_key)
+
+
+def _dangling(doc: Document) -> list[StaticFinding]:
+    """Sequence flows and boundary events naming no element of their process, as ``load_process`` names them."""
+    if doc.tree is None:
+        return []
+    found = []
+    for proc in doc.tree.getroot().iter(bpmn("process")):
+        info = doc.processes.get(str(proc.get("id")))
+        for exc in dangling_references(proc, info, doc.file) if info is not None else []:
+            found.append(finding("invalid-bpmn", exc.message, file=exc.file or doc.file, line=exc.line,
+                                 element=exc.element))  # fmt: skip
+    return found
 
 
 def _check_failed(doc: Document, check_name: str, exc: Exception) -> StaticFinding:

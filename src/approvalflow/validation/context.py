@@ -15,7 +15,7 @@ from ..bpmn.annotations import ProcessInfo
 from ..bpmn.model import StepInfo
 from ..org.organisation import Organisation
 from .document import Document, Workspace
-from .findings import StaticFinding
+from .findings import STATIC, StaticFinding
 from .graph import Flat, ProcessGraph, flatten
 from .tokens import TokenResult, explore
 
@@ -23,19 +23,13 @@ __all__ = ["CHECKS", "Check", "Context", "check"]
 
 Check = Callable[["Context"], Iterable[StaticFinding]]
 
-# rule id -> the check that reports it (one check may report several ids)
-CHECKS: dict[str, Check] = {}
+# rule id -> the check that reports it (one check may report several ids): the checks of the registry STATIC
+CHECKS: dict[str, Check] = STATIC.checks
 
 
 def check(*rules: str) -> Callable[[Check], Check]:
-    """Register a check under the rule ids it reports."""
-
-    def register(fn: Check) -> Check:
-        for rule in rules:
-            CHECKS[rule] = fn
-        return fn
-
-    return register
+    """Register a check under the rule ids it reports (each declared in :data:`~.findings.STATIC`)."""
+    return STATIC.register(*rules)
 
 
 @dataclass

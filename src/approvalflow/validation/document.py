@@ -10,7 +10,8 @@ checked in that file, because every later check relies on a valid structure.
 
 A :class:`Workspace` keeps every document read during one run, so that a
 folder of a thousand files is parsed once, and finds the file of a called
-process (same file first, then the same folder, as the loader does).
+process with the loader's resolver (:mod:`approvalflow.bpmn.calls`: same file
+first, then the same folder).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 from lxml import etree
 
 from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
+from ..bpmn.calls import CallResolver, folder_files
 from ..bpmn.schema import validate_schema
-from ..errors import BpmnError, DefinitionError, ExtensionError
-from ..io.inputfiles import is_regular_file
+from ..errors import BpmnError, DefinitionError, ExtensionError, UnknownReferenceError
 from ..io.namespaces import BPMN_NS, bpmn
 from ..io.xmlsafe import parse_xml_file, parse_xml_string, strip_comments
 from .findings import StaticFinding, finding
@@ -98,11 +99,15 @@ def _read_tree(tree: etree._ElementTree, file: str) -> Document:
 
 
 class Workspace:
-    """The documents read during one validation run, and where each process id is defined."""
+    """The documents read during one validation run, and where each process id is defined.
+
+    Called processes are found by :class:`approvalflow.bpmn.calls.CallResolver` (one per folder), the resolver
+    of the loader and the simulator: the same file first, then the other ``.bpmn`` files of the folder.
+    """
 
     def __init__(self) -> None:
         self._docs: dict[Path, Document] = {}
-        self._folders: dict[Path, dict[str, Path]] = {}
+        self._resolvers: dict[Path | None, CallResolver[Document]] = {}
         self._callers: dict[Path, dict[str, list[tuple[Document, ProcessInfo]]]] = {}
 
     def add(self, path: Path, doc: Document) -> None:
@@ -116,42 +121,54 @@ class Workspace:
             self._docs[key] = read_document(Path(path), filename=str(path))
         return self._docs[key]
 
-    def _folder_index(self, folder: Path) -> dict[str, Path]:
-        if folder not in self._folders:
-            index: dict[str, Path] = {}
-            for path in sorted(p for p in folder.glob("*.bpmn") if is_regular_file(p)):
-                doc = self.document(path)
-                for pid in doc.processes:
-                    index.setdefault(pid, path)
-            self._folders[folder] = index
-        return self._folders[folder]
+    @staticmethod
+    def _folder(doc: Document) -> Path | None:
+        path = Path(doc.file)
+        return path.resolve().parent if path.is_file() else None
+
+    def resolver(self, doc: Document) -> CallResolver[Document]:
+        """The call resolver for processes called from ``doc`` (its folder's; none for a document from a string)."""
+        folder = self._folder(doc)
+        if folder not in self._resolvers:
+            self._resolvers[folder] = CallResolver(
+                folder_files(folder) if folder is not None else [],
+                self.document,
+                _processes,
+                ids_of=lambda path: self.document(path).processes,
+            )
+        return self._resolvers[folder]
 
     def find_process(self, doc: Document, process_id: str) -> tuple[Document, ProcessInfo] | None:
         """The document and process that ``process_id`` names: in ``doc`` itself, else in its folder."""
-        if process_id in doc.processes:
-            return doc, doc.processes[process_id]
-        path = Path(doc.file)
-        if not path.is_file():
-            return None
-        found = self._folder_index(path.resolve().parent).get(process_id)
-        if found is None:
-            return None
-        other = self.document(found)
-        return other, other.processes[process_id]
+        return self.resolver(doc).find(doc, process_id)
+
+    def call_problems(self, doc: Document) -> list[DefinitionError]:
+        """What the loader would refuse in the call graph of each process of ``doc``: calls to processes no file
+        defines (those made in ``doc``), recursive calls and chains too deep (wherever the call is), each once."""
+        found: dict[tuple[str | None, int | None, str | None, str], DefinitionError] = {}
+        for pid in doc.processes:
+            for problem in self.resolver(doc).problems(doc, pid):
+                if isinstance(problem, UnknownReferenceError) and problem.file != doc.file:
+                    continue  # reported with the file it is in
+                found.setdefault((problem.file, problem.line, problem.element, problem.message), problem)
+        return list(found.values())
 
     def callers(self, doc: Document, process_id: str) -> list[tuple[Document, ProcessInfo]]:
         """Processes of the same file or folder with a call activity calling ``process_id``."""
         found = [(doc, info) for info in doc.processes.values() if process_id in info.called.values()]
-        path = Path(doc.file)
-        if not path.is_file():
+        folder = self._folder(doc)
+        if folder is None:
             return found
-        folder = path.resolve().parent
         if folder not in self._callers:
             index: dict[str, list[tuple[Document, ProcessInfo]]] = {}
-            for other_path in sorted(set(self._folder_index(folder).values())):
+            for other_path in sorted(set(self.resolver(doc).index().values())):
                 other = self.document(other_path)
                 for info in other.processes.values():
                     for called in set(info.called.values()):
                         index.setdefault(called, []).append((other, info))
             self._callers[folder] = index
         return found + [(d, i) for d, i in self._callers[folder].get(process_id, []) if d is not doc]
+
+
+def _processes(doc: Document) -> dict[str, ProcessInfo]:
+    return doc.processes

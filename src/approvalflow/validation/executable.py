@@ -6,8 +6,10 @@ Our own checks come first and each names its element: a process marked
 multi-instance activity without cardinality or input collection, a sub-process
 without a start event, a condition outside the safe expression language, a
 script task (scripts from files never run), a call activity whose process is
-in no file of the folder. Then SpiffWorkflow builds its specification of each
-root process, and any further reason it gives is added, wrapped, never raised.
+in no file of the folder, a recursive call or a call chain deeper than
+``MAX_CALL_DEPTH`` (the loader's resolver, :mod:`approvalflow.bpmn.calls`).
+Then SpiffWorkflow builds its specification of each root process, and any
+further reason it gives is added, wrapped, never raised.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import re
 from collections.abc import Iterator
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser import BpmnParser
 
+from .._spiff import BpmnParser
 from ..bpmn.loader import UNSUPPORTED, unsafe_expressions
 from ..io.namespaces import bpmn, local, owner_id
 from .context import Context, check
@@ -77,14 +79,8 @@ def _scope_reasons(ctx: Context) -> Iterator[StaticFinding]:
         if not starts:
             el = ctx.doc.elements[scope.id]
             yield _at(ctx, el, f"{local(el)} '{scope.id}' has no start event; the engine starts a flow only at one")
-    for node in pg.nodes.values():
-        if node.kind == "callActivity" and node.called and ctx.workspace.find_process(ctx.doc, node.called) is None:
-            el = ctx.doc.elements[node.id]
-            yield _at(
-                ctx,
-                el,
-                f"call activity '{node.id}' calls process '{node.called}', which is in no file of the same folder",
-            )
+    for problem in ctx.workspace.call_problems(ctx.doc):  # the loader's refusals (bpmn.calls), as findings
+        yield finding("not-executable", problem.message, file=problem.file, line=problem.line, element=problem.element)
 
 
 def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFinding]:

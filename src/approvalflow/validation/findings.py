@@ -1,72 +1,60 @@
-"""Static findings of ``validate`` and the severity of each rule.
+"""The rules of ``validate`` (:data:`STATIC`: each rule id with its severity) and the findings they make.
 
-A :class:`StaticFinding` says which rule (a stable id of SPEC section 4),
-how bad (``error``, ``warning``, ``info``), where (file, line, element) and
-what to do. ``to_json`` gives the object of SPEC section 7.
+A static finding is the package's one :class:`~approvalflow.rules.findings.Finding`, located by ``file``,
+``line`` and ``element``: which rule (a stable id of SPEC section 4), how bad (``error``, ``warning``,
+``info``), where and what to do. ``to_json`` gives the object of SPEC section 7. :class:`StaticFinding` is the
+same class under its former name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING
 
-__all__ = ["SEVERITY", "Severity", "StaticFinding", "finding"]
+from ..rules.findings import Finding, Severity
+from ..rules.registry import Registry
 
-Severity = Literal["error", "warning", "info"]
+if TYPE_CHECKING:
+    from .context import Context
 
-# One severity per rule (docs/validate.md says why for each).
-SEVERITY: dict[str, Severity] = {
-    # the file itself
-    "invalid-bpmn": "error",
-    "invalid-annotation": "error",
-    "not-executable": "error",
-    "unknown-step-ref": "error",
-    # structural soundness
-    "unreachable": "error",
-    "dead-end": "error",
-    "deadlock": "error",
-    "no-sync": "error",
-    "missing-default": "warning",
-    "analysis-incomplete": "info",
-    # compliance
-    "no-posts": "warning",
-    "no-time-limit": "warning",
-    "risk-coverage": "warning",
-    "time-budget": "error",
-    "requires-not-dominating": "error",
-    # organisation
-    "staffing": "error",
-    "org-five-not-direct": "error",
-    "org-all-five": "error",
-}
+__all__ = ["SEVERITY", "STATIC", "Severity", "StaticFinding", "finding"]
 
+#: A finding of ``validate`` (the former name of :class:`~approvalflow.rules.findings.Finding`).
+StaticFinding = Finding
 
-@dataclass(frozen=True)
-class StaticFinding:
-    """One finding of a static check: rule id, severity, where, and a message that says what to do."""
+#: The static checks: one severity per rule (docs/validate.md says why for each); the checks register themselves
+#: with :func:`approvalflow.validation.context.check`.
+STATIC: Registry[Context] = Registry(
+    "validate",
+    {
+        # the file itself
+        "invalid-bpmn": "error",
+        "invalid-annotation": "error",
+        "not-executable": "error",
+        "unknown-step-ref": "error",
+        # structural soundness
+        "unreachable": "error",
+        "dead-end": "error",
+        "deadlock": "error",
+        "no-sync": "error",
+        "missing-default": "warning",
+        "analysis-incomplete": "info",
+        # compliance
+        "no-posts": "warning",
+        "no-time-limit": "warning",
+        "risk-coverage": "warning",
+        "time-budget": "error",
+        "requires-not-dominating": "error",
+        # organisation
+        "staffing": "error",
+        "org-five-not-direct": "error",
+        "org-all-five": "error",
+    },
+)
 
-    rule: str
-    severity: Severity
-    file: str | None
-    line: int | None
-    element: str | None
-    message: str
-
-    def to_json(self) -> dict[str, object]:
-        """The JSON object of SPEC section 7."""
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "file": self.file,
-            "line": self.line,
-            "element": self.element,
-            "message": self.message,
-        }
-
-    def sort_key(self) -> tuple[str, int, str, str]:
-        return (self.file or "", self.line or 0, self.rule, self.element or "")
+#: rule id -> severity (the registry's table).
+SEVERITY: dict[str, Severity] = STATIC.severity
 
 
-def finding(rule: str, message: str, *, file: str | None, line: int | None, element: str | None) -> StaticFinding:
+def finding(rule: str, message: str, *, file: str | None, line: int | None, element: str | None) -> Finding:
     """A finding with the severity fixed for ``rule`` (``KeyError`` for an unknown rule id)."""
-    return StaticFinding(rule, SEVERITY[rule], file, line, element, message)
+    return STATIC.finding(rule, message, file=file, line=line, element=element)

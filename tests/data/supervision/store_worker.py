@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "src"))
 
 from approvalflow import FakeClock, load_organisation, load_process, start_case  # noqa: E402
-from approvalflow.store.base import ConflictError, open_store  # noqa: E402
+from approvalflow.store.base import ConflictError  # noqa: E402
 from approvalflow.store.cases import add_case, complete_step, load_case_from  # noqa: E402
+from approvalflow.store.factory import open_store  # noqa: E402
 
 PROCESS = load_process(ROOT / "processes" / "licensing" / "general_licensing.bpmn")
 ORG = load_organisation(ROOT / "tests" / "data" / "market_bureau.yaml")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...errors import DefinitionError
 from ...io.csvsafe import MAX_CSV_COLUMNS, MAX_CSV_FIELD, MAX_CSV_ROWS
 
 __all__ = [
@@ -78,17 +79,15 @@ class SpreadsheetLimits:
 DEFAULT_LIMITS = SpreadsheetLimits()
 
 
-class SpreadsheetLimitError(Exception):
+class SpreadsheetLimitError(DefinitionError):
     """A spreadsheet past a bound (or malformed in a way that would cost without bound): where and what."""
 
     def __init__(
         self, message: str, *, sheet: str | None = None, row: int | None = None, letter: str | None = None
     ) -> None:
-        self.message = message
         self.sheet = sheet
-        self.row = row
         self.letter = letter
-        super().__init__(message)
+        super().__init__(message, row=row, column=letter)
 
 
 def over(what: str, value: int, limit: int, option: str) -> str:

@@ -28,8 +28,7 @@ from typing import Any
 import yaml
 
 from ...errors import DefinitionError
-from ...io.inputfiles import read_regular_file
-from ...io.yamlio import MAX_YAML_DEPTH, collection_paused, parse_yaml
+from ...io.yamlio import MAX_YAML_DEPTH, YamlDocument, collection_paused, parse_yaml, read_yaml_text
 from ..build import RawRecord, RawTable, build_catalog
 from ..columns import POWER_COLUMNS, RISK_COLUMNS, Column
 from ..model import Catalog, PowerRow, RiskPointRow
@@ -122,14 +121,13 @@ def _from_data(data: Any, file: str, lines: dict[str, list[int]], row_kind: str)
     )
 
 
-def _item_lines(node: Any) -> dict[str, list[int]]:
-    """The line of each item of the top-level lists, from the composed YAML node tree."""
-    lines: dict[str, list[int]] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(value, yaml.SequenceNode):
-                lines[str(key.value)] = [item.start_mark.line + 1 for item in value.value]
-    return lines
+def _item_lines(doc: YamlDocument) -> dict[str, list[int]]:
+    """The line of each item of the top-level lists (the rows), from the reader's line table."""
+    rows: dict[str, list[int]] = {}
+    for path, line in doc.lines(depth=2).by_path.items():
+        if len(path) == 2 and isinstance(path[0], str) and isinstance(path[1], int):
+            rows.setdefault(path[0], []).append(line)
+    return rows
 
 
 def _catalog_error(
@@ -142,12 +140,7 @@ def _catalog_error(
 
 def _read_text(path: Path, max_bytes: int, option: str) -> str:
     hint = f"raise the limit with {option}(path, max_bytes=...)"
-    data = read_regular_file(path, max_bytes=max_bytes, error=_catalog_error, hint=hint)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise _catalog_error(f"cannot read as UTF-8 text: {exc.reason}", file=path, line=line) from None
+    return read_yaml_text(path, error=_catalog_error, max_bytes=max_bytes, hint=hint)
 
 
 def read_yaml(path: Path, *, max_bytes: int = CATALOG_MAX_BYTES, max_nodes: int = CATALOG_MAX_YAML_NODES) -> Catalog:
@@ -155,7 +148,7 @@ def read_yaml(path: Path, *, max_bytes: int = CATALOG_MAX_BYTES, max_nodes: int 
     text = _read_text(path, max_bytes, "read_yaml")
     doc = parse_yaml(path, error=_catalog_error, text=text, max_bytes=max_bytes, max_nodes=max_nodes)
     with collection_paused():  # a county list is millions of objects, none in a cycle
-        return _from_data(doc.data, str(path), _item_lines(doc.node), "line")
+        return _from_data(doc.data, str(path), _item_lines(doc), "line")
 
 
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')

@@ -37,6 +37,7 @@ from typing import Any
 
 from lxml import etree
 
+from ...errors import DefinitionError
 from .bounds import DEFAULT_LIMITS, SpreadsheetLimitError, SpreadsheetLimits, over
 from .xlsx_package import open_package, open_part, read_part
 
@@ -62,7 +63,7 @@ _ENCODING = re.compile(rb'^\s*<\?xml[^>]*encoding="([^"]+)"')
 _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,9})")
 
 
-class UnsupportedWorkbook(Exception):
+class UnsupportedWorkbook(DefinitionError):
     """The workbook uses something this reader does not handle."""
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow.store.base import CaseStore, open_store
+from approvalflow.store.base import CaseStore
+from approvalflow.store.factory import open_store
 from approvalflow.store.memory import MemoryStore
 
 PG_URL = os.environ.get("APPROVALFLOW_TEST_POSTGRES")

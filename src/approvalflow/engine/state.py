@@ -1,0 +1,325 @@
+"""The state of a case: what a saved case holds besides its audit trail, its digest, and setting it back.
+
+:func:`state_bytes` is the canonical JSON (sorted keys, UTF-8, no spaces) of the state: our bookkeeping (data,
+path, history, findings, deadline facts) and the engine's task tree without the process spec
+(:func:`approvalflow._spiff.workflow_dict`). Its SHA-256 (:func:`state_digest`) is what every trail entry binds
+as ``state``. :func:`apply_state` sets a case from a saved state after checking it field by field
+(:func:`check_workflow_state` for the engine's part); the case uses it to roll a failed action back, and
+:mod:`approvalflow.engine.persistence` to restore a saved case.
+
+This module sits below :mod:`approvalflow.engine.case` (it knows the case only as a type), so neither the case nor
+the persistence module imports the other in a circle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activity, restore_workflow, workflow_dict
+from ..bpmn.loader import ProcessDefinition
+from ..rules.checks import Completion, Finding
+from ..time.caseclock import Suspension
+
+if TYPE_CHECKING:
+    from .case import Case
+
+__all__ = [
+    "CASE_FORMAT", "CASE_VERSION", "MAX_TASKS", "apply_state", "canonical", "case_state", "check_workflow_state",
+    "live_state", "state_bytes", "state_digest", "state_pieces",
+]  # fmt: skip
+
+CASE_FORMAT = "approvalflow.case"
+CASE_VERSION = 2
+"""Version 2: no engine spec inside, every trail entry binds the state. Version 1 documents are read too."""
+MAX_TASKS = 200_000
+"""Most engine tasks a saved case may hold (across the process and its sub-processes)."""
+
+_NOT_STATE = ("trail", "trail_head")
+#: Typed values SpiffWorkflow writes into task data and internal data, restored by plain constructors.
+_SAFE_TYPENAMES = frozenset({"datetime", "timedelta", "UUID"})
+_TOP_KEYS = frozenset({"data", "correlations", "last_task", "success", "completed", "tasks", "root", "subprocesses",
+                       "bpmn_events"})  # fmt: skip
+_SUB_KEYS = frozenset({"data", "correlations", "last_task", "success", "completed", "tasks", "root",
+                       "parent_task_id", "spec", "typename"})  # fmt: skip
+_TASK_KEYS = frozenset({"id", "parent", "children", "last_state_change", "state", "task_spec", "triggered",
+                        "internal_data", "data", "delta", "typename"})  # fmt: skip
+
+
+# -- the state of a live case --------------------------------------------------------------------------------
+def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
+    """The state as live values (engine values such as datetimes included; encode with ``encode_json``)."""
+    state = {
+        "format": CASE_FORMAT,
+        "version": CASE_VERSION,
+        "case": case.id,
+        "process": {"id": case.definition.id, "digest": case.definition.digest, "file": case.definition.file},
+        "unit": case.unit.id,
+        "policy": case.policy.value,
+        "started_at": case.started_at.isoformat(),
+        "data": case.data,
+        "path": case.path,
+        "history": [
+            {"step": c.step, "actor": c.actor, "at": c.at.isoformat(), "since": c.since.isoformat()}
+            for c in case.history
+        ],
+        "clock_start": _iso(case.clock_start),
+        "ended_at": _iso(case.ended_at),
+        "suspensions": [
+            {"step": s.step, "reason": s.reason, "start": s.start.isoformat(), "end": _iso(s.end)}
+            for s in case.suspensions
+        ],
+        "open_suspensions": case._open_suspensions,
+        "extension_days": case.extension_days,
+        "calendar": case.calendar.name,
+        "fallback_years": sorted(case.fallback_years),
+        "yellow_days": case.yellow_days,
+        "findings": [f.to_dict() for f in case.findings],
+        "ready_since": {k: v.isoformat() for k, v in case._since.items()},
+        "max_depth": case.max_depth,
+    }
+    if workflow:
+        state["workflow"] = workflow_dict(case.engine_workflow)
+    return state
+
+
+def state_pieces(case: Case, memo: dict[int, tuple[Any, ...]], *, inserted: tuple[str, ...] = ()) -> list[str]:
+    """Pieces whose concatenation is the canonical JSON of the case's state (:func:`state_bytes`).
+
+    The engine's part comes from :func:`approvalflow._spiff.canonical_workflow`, which reuses the JSON of the
+    tasks that cannot have changed since the last call (``memo``, kept by the case). ``inserted`` are pieces
+    of further ``,"key":value`` members whose keys sort after ``suspensions`` and before ``unit`` (a saved case's
+    ``trail`` and ``trail_head``).
+    """
+    live = live_state(case, workflow=False)
+    unit, version, yellow = live.pop("unit"), live.pop("version"), live.pop("yellow_days")
+    text = _CANONICAL.encode
+    head = text(live)[:-1]  # every remaining key sorts before "trail" and "unit"
+    return [
+        head,
+        *inserted,
+        f',"unit":{text(unit)},"version":{text(version)},"workflow":',
+        *canonical_workflow(case.engine_workflow, memo),
+        f',"yellow_days":{text(yellow)}}}',
+    ]
+
+
+def state_bytes(case: Case) -> bytes:
+    """The canonical JSON of the case's state (what :func:`state_digest` hashes), in one encoding pass."""
+    live = live_state(case)
+    try:
+        text = encode_json(live, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except TypeError:  # keys of mixed types (only an engine's internal data could have them): the long way
+        return canonical(json.loads(encode_json(live)))
+    return text.encode()
+
+
+def case_state(case: Case) -> dict[str, Any]:
+    """The case's state without its audit trail (what a refused step must leave unchanged), as plain JSON values."""
+    out: dict[str, Any] = json.loads(state_bytes(case))
+    return out
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def canonical(value: Any) -> bytes:
+    """The canonical JSON of a state: sorted keys, UTF-8, no spaces."""
+    return _CANONICAL.encode(value).encode()
+
+
+def state_digest(state: Mapping[str, Any]) -> str:
+    """SHA-256 of a state's canonical JSON (the fields of a saved case other than its trail)."""
+    return hashlib.sha256(canonical({k: v for k, v in state.items() if k not in _NOT_STATE})).hexdigest()
+
+
+# -- checking a saved engine state ---------------------------------------------------------------------------
+def _bad(message: str) -> ValueError:
+    return ValueError(message)
+
+
+def _check_plain(value: Any, where: str, *, typed: bool) -> None:
+    """JSON values only; with ``typed``, also SpiffWorkflow's datetime/timedelta/UUID records."""
+    stack = [(value, where)]
+    while stack:
+        item, place = stack.pop()
+        if isinstance(item, dict):
+            if "typename" in item:
+                if not typed or item.get("typename") not in _SAFE_TYPENAMES:
+                    raise _bad(f"{place}: a typed value {str(item.get('typename'))[:40]!r} is not accepted here")
+                _check_typed(item, place)
+                continue
+            stack.extend((v, f"{place}.{str(k)[:40]}") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{place}[{n}]") for n, v in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise _bad(f"{place}: not a finite number")
+
+
+def _check_typed(item: Mapping[str, Any], place: str) -> None:
+    kind = item["typename"]
+    if kind == "timedelta":
+        if set(item) != {"typename", "days", "seconds"} or not all(
+            type(item[k]) is int and abs(item[k]) < 10**9 for k in ("days", "seconds")
+        ):
+            raise _bad(f"{place}: a malformed timedelta")
+    elif set(item) != {"typename", "value"} or not isinstance(item["value"], str) or len(item["value"]) > 64:
+        raise _bad(f"{place}: a malformed {kind}")
+
+
+def _check_tasks(wf: Mapping[str, Any], spec: Any, where: str) -> list[str]:
+    """Check one (sub-)workflow's task tree against its spec; returns the ids of its call-activity tasks."""
+    tasks = wf.get("tasks")
+    if not isinstance(tasks, dict) or not tasks:
+        raise _bad(f"{where}: 'tasks' must be a non-empty mapping")
+    calls: list[str] = []
+    for key, task in tasks.items():
+        place = f"{where} task {str(key)[:40]}"
+        if not isinstance(task, dict) or set(task) - _TASK_KEYS or not {"id", "state", "task_spec"} <= set(task):
+            raise _bad(f"{place}: not a task record")
+        if task["id"] != key or str(UUID(key)) != key:
+            raise _bad(f"{place}: its id does not match its key")
+        if type(task["state"]) is not int or task["state"] not in TASK_STATES:
+            raise _bad(f"{place}: unknown task state {str(task['state'])[:20]}")
+        spec_name = task["task_spec"]
+        if not isinstance(spec_name, str) or spec_name not in spec.task_specs:
+            raise _bad(f"{place}: task spec {str(spec_name)[:60]!r} is not in process '{spec.name}'")
+        if task.get("typename", "Task") != "Task" or type(task.get("triggered", False)) is not bool:
+            raise _bad(f"{place}: not a task record")
+        if not isinstance(task.get("last_state_change", 0), int | float):
+            raise _bad(f"{place}: 'last_state_change' is not a number")
+        parent, children = task.get("parent"), task.get("children", [])
+        if parent is not None and (parent not in tasks or key not in tasks[parent].get("children", [])):
+            raise _bad(f"{place}: its parent is not a task of this process that lists it as a child")
+        if not isinstance(children, list) or any(c not in tasks or tasks[c].get("parent") != key for c in children):
+            raise _bad(f"{place}: its children are not tasks of this process whose parent it is")
+        for field in ("data", "internal_data"):
+            if not isinstance(task.get(field, {}), dict):
+                raise _bad(f"{place}: '{field}' is not a mapping")
+            _check_plain(task.get(field, {}), f"{place}.{field}", typed=True)
+        delta = task.get("delta", {})
+        if not isinstance(delta, dict) or set(delta) - {"updates", "deletions"}:
+            raise _bad(f"{place}: 'delta' is not a mapping of updates and deletions")
+        if not isinstance(delta.get("updates", {}), dict) or not isinstance(delta.get("deletions", []), list):
+            raise _bad(f"{place}: 'delta' is not a mapping of updates and deletions")
+        _check_plain(delta, f"{place}.delta", typed=True)
+        if is_call_activity(spec.task_specs[spec_name]):
+            calls.append(key)
+    root = wf.get("root")
+    if root not in tasks or tasks[root].get("parent") is not None:
+        raise _bad(f"{where}: 'root' is not a task without parent")
+    if wf.get("last_task") is not None and wf["last_task"] not in tasks:
+        raise _bad(f"{where}: 'last_task' is not one of its tasks")
+    if type(wf.get("success", True)) is not bool or type(wf.get("completed", False)) is not bool:
+        raise _bad(f"{where}: 'success' and 'completed' must be true or false")
+    if not isinstance(wf.get("correlations", {}), dict) or not isinstance(wf.get("data", {}), dict):
+        raise _bad(f"{where}: 'data' and 'correlations' must be mappings")
+    _check_plain(wf.get("data", {}), f"{where}.data", typed=True)
+    _check_plain(wf.get("correlations", {}), f"{where}.correlations", typed=False)
+    return calls
+
+
+def check_workflow_state(state: Any, definition: ProcessDefinition) -> None:
+    """Refuse (``ValueError`` naming the place) anything but the task states this version writes for this spec."""
+    if not isinstance(state, dict) or set(state) - _TOP_KEYS or not {"tasks", "root", "subprocesses"} <= set(state):
+        raise _bad("workflow: not the engine state this version writes")
+    if state.get("bpmn_events", []) != []:
+        raise _bad("workflow: pending external events are not accepted in a saved case")
+    count = len(state["tasks"]) if isinstance(state["tasks"], dict) else 0
+    pending = [(state, definition._spec, "workflow")]
+    subs = state["subprocesses"]
+    if not isinstance(subs, dict):
+        raise _bad("workflow: 'subprocesses' is not a mapping")
+    seen: set[str] = set()
+    while pending:
+        wf, spec, where = pending.pop()
+        for call in _check_tasks(wf, spec, where):
+            if call in subs:
+                call_spec = spec.task_specs[wf["tasks"][call]["task_spec"]]
+                sub_spec = definition._subprocess_specs.get(str(getattr(call_spec, "spec", "")))
+                sub = subs[call]
+                if sub_spec is None or not isinstance(sub, dict) or set(sub) - _SUB_KEYS:
+                    raise _bad(f"workflow: sub-process of task {call} is not one this process calls")
+                if sub.get("spec") != sub_spec.name or sub.get("parent_task_id") != call:
+                    raise _bad(f"workflow: sub-process of task {call} names another process or parent")
+                count += len(sub.get("tasks") or {})
+                if count > MAX_TASKS:
+                    raise _bad(f"workflow: more than {MAX_TASKS:,} tasks")
+                seen.add(call)
+                pending.append((sub, sub_spec, f"sub-process {call}"))
+    if set(subs) - seen:
+        raise _bad("workflow: a sub-process belongs to no call activity of the case")
+    if count > MAX_TASKS:
+        raise _bad(f"workflow: more than {MAX_TASKS:,} tasks")
+
+
+# -- setting a case from a saved state -------------------------------------------------------------------------
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"moment {value!r} has no time zone")
+    return moment
+
+
+def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
+    """Set every part of ``case`` from a saved state (checked here; also used to roll a failed action back)."""
+    steps = case.definition.steps
+    data = doc["data"]
+    if not isinstance(data, dict):
+        raise ValueError("'data' is not a mapping")
+    _check_plain(data, "data", typed=False)
+    path = [str(s) for s in doc["path"]]
+    if any(s not in steps for s in path):
+        raise ValueError("'path' names a step the process does not have")
+    history = [
+        Completion(str(h["step"]), str(h["actor"]), _need_moment(h["at"]), _need_moment(h["since"]))
+        for h in doc["history"]
+    ]
+    if any(c.step not in steps for c in history):
+        raise ValueError("'history' names a step the process does not have")
+    suspensions = [
+        Suspension(str(s["step"]), str(s["reason"]), _need_moment(s["start"]), _moment(s.get("end")))
+        for s in doc.get("suspensions", [])
+    ]
+    open_suspensions = {str(k): int(v) for k, v in doc.get("open_suspensions", {}).items()}
+    if any(not 0 <= v < len(suspensions) for v in open_suspensions.values()):
+        raise ValueError("'open_suspensions' points outside 'suspensions'")
+    extension = doc.get("extension_days")
+    if extension is not None and (type(extension) is not int or not 0 < extension < 10_000):
+        raise ValueError("'extension_days' is not a number of days")
+    findings = [Finding.from_dict(f) for f in doc.get("findings", [])]
+    workflow = doc["workflow"]
+    check_workflow_state(workflow, case.definition)
+    case.started_at = _need_moment(doc["started_at"])
+    case.data = json.loads(json.dumps(data))
+    case.path = path
+    case.history = history
+    case.clock_start = _moment(doc.get("clock_start"))
+    case.ended_at = _moment(doc.get("ended_at"))
+    case.suspensions = suspensions
+    case._open_suspensions = open_suspensions
+    case.extension_days = extension
+    case.fallback_years = {int(y) for y in doc.get("fallback_years", [])}
+    case.findings = findings
+    case._since = {str(k): _need_moment(v) for k, v in doc.get("ready_since", {}).items()}
+    case._set_workflow(
+        restore_workflow(workflow, case.definition._spec, case.definition._subprocess_specs, case._script_engine())
+    )
+
+
+def _need_moment(value: Any) -> datetime:
+    moment = _moment(value)
+    if moment is None:
+        raise ValueError("a moment is missing")
+    return moment

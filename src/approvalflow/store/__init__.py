@@ -1,0 +1,42 @@
+"""The case store (案件库): cases kept with their index, for hosts and for supervision.
+
+Layer 7: imports the engine and everything below it. :func:`open_store` opens a store from a path or URL
+(SQLite, ``memory:``, ``postgresql://``); :func:`add_case`, :func:`save_case`, :func:`load_case_from` and
+:func:`complete_step` are the host's API; :func:`check_store` and :func:`reindex_store` check and rebuild the
+index. Names are imported on first use: the protocol (:mod:`.base`) imports no backend and no SpiffWorkflow.
+See ``docs/supervision.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .base import AnomalyEntry, CaseRecord, CaseStore, ConflictError, DeadlineEntry, IndexProblem, StoreError
+    from .cases import StoredCase, add_case, complete_step, load_case_from, save_case
+    from .check import CheckResult, ReindexResult, check_store, reindex_store
+    from .factory import open_store
+    from .memory import MemoryStore
+    from .postgres import PostgresStore
+    from .sqlite import SqliteStore
+
+__all__ = [
+    "AnomalyEntry", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry", "IndexProblem",
+    "MemoryStore", "PostgresStore", "ReindexResult", "SqliteStore", "StoreError", "StoredCase", "add_case",
+    "check_store", "complete_step", "load_case_from", "open_store", "reindex_store", "save_case",
+]  # fmt: skip
+
+#: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
+_LAZY: dict[str, str] = {
+    ".factory": "open_store",
+    ".base": "AnomalyEntry CaseRecord CaseStore ConflictError DeadlineEntry IndexProblem StoreError",
+    ".cases": "StoredCase add_case complete_step load_case_from save_case",
+    ".memory": "MemoryStore",
+    ".sqlite": "SqliteStore",
+    ".postgres": "PostgresStore",
+    ".check": "CheckResult ReindexResult check_store reindex_store",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -1,0 +1,86 @@
+"""The case clock (限时办结, SPEC section 5) from plain facts: the case deadlines at any moment.
+
+A case's deadlines follow from a few facts: the limits (``af:timeLimit``), when the case clock started,
+when each ``af:suspendsClock`` step was open (:class:`Suspension`) and the extension granted. The engine
+(:mod:`approvalflow.engine.timing`) passes them from a live case, the case store
+(:mod:`approvalflow.store.index`) from the facts it indexed; both get the same answer from
+:func:`case_deadlines`, whose arithmetic is :func:`approvalflow.time.deadlines.case_deadline`, the one the
+simulator calls too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from approvalflow.bpmn.model import TimeLimit
+from approvalflow.time.calendar import WorkingCalendar
+from approvalflow.time.periods import Deadline, Interval, case_deadline
+
+__all__ = ["CaseDeadlines", "Suspension", "case_deadlines", "suspension_intervals"]
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """A stretch of time during which a ``suspendsClock`` step was open; ``end`` is None while open."""
+
+    step: str
+    reason: str
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseDeadlines:
+    """The case's promised (承诺) and statutory (法定) deadlines; None where no limit or no clock yet."""
+
+    promised: Deadline | None
+    statutory: Deadline | None
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v or '-'}" for k, v in self.to_json().items())
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "promised": self.promised.day.isoformat() if self.promised else None,
+            "statutory": self.statutory.day.isoformat() if self.statutory else None,
+        }
+
+
+def suspension_intervals(suspensions: Iterable[Suspension], at: datetime) -> list[Interval]:
+    """The suspensions as ``(start, end)`` intervals, in order; one still open ends at ``at``; empty ones left out."""
+    out = []
+    for s in suspensions:
+        end = s.end if s.end is not None else at
+        if end > s.start:
+            out.append((s.start, end))
+    return sorted(out)
+
+
+def case_deadlines(
+    calendar: WorkingCalendar,
+    limit: TimeLimit | None,
+    clock_start: datetime | None,
+    suspensions: Iterable[Suspension],
+    extension_days: int | None,
+    at: datetime,
+) -> CaseDeadlines | None:
+    """The case deadlines as of ``at``; None when there is no case limit, both None before the clock starts.
+
+    ``limit`` is the process's ``af:timeLimit``; ``extension_days`` the extension granted (None or 0: none).
+    A suspension still open at ``at`` counts up to ``at``.
+    """
+    if limit is None or (limit.promised is None and limit.statutory is None):
+        return None
+    if clock_start is None:
+        return CaseDeadlines(None, None)
+    intervals = suspension_intervals(suspensions, at)
+    extension = extension_days or 0
+
+    def one(amount: int | None) -> Deadline | None:
+        if amount is None:
+            return None
+        return case_deadline(calendar, clock_start, amount, limit.unit, intervals, extension)
+
+    return CaseDeadlines(one(limit.promised), one(limit.statutory))
