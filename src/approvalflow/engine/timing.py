@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ..time.caseclock import CaseDeadlines, Suspension, suspension_intervals
@@ -50,6 +50,7 @@ __all__ = [
     "Suspension",
     "TimeReport",
     "TimedCase",
+    "alert_json",
     "alerts",
     "case_deadlines",
     "step_deadline",
@@ -116,13 +117,12 @@ class Alert:
     deadline: Deadline
 
     def to_json(self) -> dict[str, str | None]:
-        return {
-            "level": self.level,
-            "scope": self.scope,
-            "limit": self.limit,
-            "task": self.task,
-            "deadline": self.deadline.day.isoformat(),
-        }
+        return alert_json(self.level, self.scope, self.limit, self.task, self.deadline.day)
+
+
+def alert_json(level: str, scope: str, limit: str, task: str | None, day: date) -> dict[str, str | None]:
+    """An alert as ``approvalflow run`` writes it and the supervision sweep reports it: the one JSON shape of a card."""
+    return {"level": level, "scope": scope, "limit": limit, "task": task, "deadline": day.isoformat()}
 
 
 def case_deadlines(case: TimedCase, at: datetime | None = None) -> CaseDeadlines | None:

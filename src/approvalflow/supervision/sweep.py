@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from ..engine.timing import alert_json
 from ..store.anomalies import refusals_by_person
 from ..store.base import AnomalyEntry, CaseRecord, CaseStore, DeadlineEntry
 from ..store.index import clock_deadlines
@@ -57,13 +58,7 @@ class AlertCard:
 
     def alert_json(self) -> dict[str, str | None]:
         """The card as ``approvalflow run`` writes an alert (SPEC section 6)."""
-        return {
-            "level": self.level,
-            "scope": self.scope,
-            "limit": self.limit,
-            "task": self.task,
-            "deadline": self.deadline.isoformat(),
-        }
+        return alert_json(self.level, self.scope, self.limit, self.task, self.deadline)
 
     def to_json(self) -> dict[str, Any]:
         return {

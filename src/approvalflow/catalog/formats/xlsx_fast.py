@@ -38,6 +38,7 @@ from typing import Any
 from lxml import etree
 
 from ...errors import DefinitionError
+from ..columns import column_letter
 from .bounds import DEFAULT_LIMITS, SpreadsheetLimitError, SpreadsheetLimits, over
 from .xlsx_package import open_package, open_part, read_part
 
@@ -178,7 +179,7 @@ def _text_rows(
             what = over("cells", width, limits.max_columns, "max_columns")
             raise SpreadsheetLimitError(f"a row of {what}", row=number)
         while len(_DENSE) < width:
-            _DENSE.append(_letters(len(_DENSE)))
+            _DENSE.append(column_letter(len(_DENSE)))
         dense = letters[a + 1 : b] == _DENSE[:width]
         if not dense and width:
             _column(letters[b - 1], number, limits)  # the row's last cell: how wide _place makes it
@@ -199,16 +200,6 @@ def _place(letters: list[str], values: list[Any]) -> list[Any]:
         cells.extend([None] * (index - len(cells)))
         cells.append(value)
     return cells
-
-
-def _letters(index: int) -> str:
-    """0 -> A, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _precount(text: str, pos: int, end: int, limits: SpreadsheetLimits) -> None:
