@@ -24,6 +24,8 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import Literal, TypeGuard, get_args
 
+from ..errors import InvalidInputError
+
 __all__ = ["SEVERITIES", "Finding", "Severity", "is_severity"]
 
 Severity = Literal["error", "warning", "info"]
@@ -91,23 +93,23 @@ class Finding:
 
     @classmethod
     def from_dict(cls, doc: object) -> Finding:
-        """The finding :meth:`to_dict` wrote; ``ValueError`` for anything it cannot have written."""
+        """The finding :meth:`to_dict` wrote; ``InvalidInputError`` (a ``ValueError``) for anything else."""
         if not isinstance(doc, Mapping):
-            raise ValueError("a finding is not a mapping")
+            raise InvalidInputError("a finding is not a mapping")
         rule, task, actor, at = doc.get("rule"), doc.get("task"), doc.get("actor"), doc.get("at")
         message, severity = doc.get("message", ""), doc.get("severity", "error")
         if not isinstance(rule, str) or not rule:
-            raise ValueError("a finding's 'rule' is not a rule id")
+            raise InvalidInputError("a finding's 'rule' is not a rule id")
         for name, value in (("task", task), ("actor", actor), ("at", at)):
             if value is not None and not isinstance(value, str):
-                raise ValueError(f"a finding's {name!r} is not text")
+                raise InvalidInputError(f"a finding's {name!r} is not text")
         if not isinstance(message, str):
-            raise ValueError("a finding's 'message' is not text")
+            raise InvalidInputError("a finding's 'message' is not text")
         if not is_severity(severity):
-            raise ValueError(f"a finding's 'severity' is not one of {', '.join(SEVERITIES)}")
+            raise InvalidInputError(f"a finding's 'severity' is not one of {', '.join(SEVERITIES)}")
         moment = datetime.fromisoformat(at) if isinstance(at, str) else None
         if moment is not None and moment.tzinfo is None:
-            raise ValueError(f"a finding's moment {at!r} has no time zone")
+            raise InvalidInputError(f"a finding's moment {at!r} has no time zone")
         return cls(rule, task if isinstance(task, str) else None, actor if isinstance(actor, str) else None,
                    message, moment, severity)  # fmt: skip
 
