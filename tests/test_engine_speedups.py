@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from approvalflow import load_organisation, load_process
 from approvalflow.engine.case import Case, Policy, start_case
-from approvalflow.engine.persistence import dump_case, load_case, state_digest
-from approvalflow.engine.timing import case_deadlines
+from approvalflow.engine.persistence import case_state, dump_case, load_case, state_digest
+from approvalflow.engine.timing import case_deadlines, step_deadline
 from approvalflow.errors import ApprovalflowError, EngineError
 from approvalflow.time.clock import FakeClock
 
@@ -52,9 +52,14 @@ step_data = st.dictionaries(
 
 
 def saved_state(case: Case) -> str:
-    """The saved case without its trail, as text: what a refused or failed action must leave byte-identical."""
+    """The saved case without its trail, as text: what a refused or failed action must leave byte-identical.
+
+    ``dump_case`` writes the state the case keeps since its last action; it must be the state of the live case
+    (engine objects included), computed here afresh, or a rollback that left the live case elsewhere would pass.
+    """
     doc = json.loads(dump_case(case))
     del doc["trail"], doc["trail_head"]
+    assert doc == case_state(case)
     return json.dumps(doc, sort_keys=True, ensure_ascii=False)
 
 
@@ -147,3 +152,67 @@ def test_a_refusal_under_record_policy_is_not_needed_to_keep_state(licensing: An
         case.complete(task, "wang" if task == "review" else actor, data=data)  # the acceptor reviews: recorded
         assert case.trail.entries[-1]["state"] == state_digest(json.loads(dump_case(case)))
     assert any(f.rule for f in case.findings)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    done=st.integers(0, len(PLAN)),
+    change=st.integers(0, len(PLAN)),
+    parties=st.lists(st.sampled_from(["甲", "乙", "某餐饮有限公司"]), min_size=1, max_size=2),
+    fail_after_load=st.booleans(),
+)
+def test_a_loaded_case_saves_the_state_its_trail_binds(
+    done: int, change: int, parties: list[str], fail_after_load: bool
+) -> None:
+    """Saved again before any action, a loaded case is the very document it was loaded from, and loads again.
+
+    (The restored engine lists a task's ``deletions`` in its parent's key order, which the document sorted: with
+    parties added after the case started, its state encoded afresh differs from the document's.)
+    """
+    clock = FakeClock(START)
+    case = start_case(PROCESS, ORG, clock=clock, data={"applicant": "某餐饮有限公司"})
+    for n, (task, actor, data) in enumerate(PLAN[:done]):
+        if n == change:
+            case.change_parties("wang", parties=parties, reason="补充当事人")
+        clock.advance("PT1H")
+        case.complete(task, actor, data=data)
+    text = dump_case(case)
+    restored = load_case(text, PROCESS, ORG, clock=clock)
+    assert dump_case(restored) == text
+    assert dump_case(load_case(dump_case(restored), PROCESS, ORG)) == text
+    if done < len(PLAN) and fail_after_load:
+        task, actor, data = PLAN[done]
+
+        def broken(*args: Any) -> None:
+            raise RuntimeError("disk on fire")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Case, "_after_completion", broken)
+            with pytest.raises(EngineError):
+                restored.complete(task, actor, data=data)
+        again = json.loads(dump_case(restored))
+        assert {k: v for k, v in again.items() if k not in ("trail", "trail_head")} == {
+            k: v for k, v in json.loads(text).items() if k not in ("trail", "trail_head")
+        }
+        load_case(dump_case(restored), PROCESS, ORG)
+    for task, actor, data in PLAN[done:]:
+        clock.advance("PT1H")
+        restored.complete(task, actor, data=data)
+        assert dump_case(load_case(dump_case(restored), PROCESS, ORG)) == dump_case(restored)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hours=st.lists(st.integers(1, 24 * 5), min_size=len(PLAN), max_size=len(PLAN)), asked=st.booleans())
+def test_kept_step_deadlines_are_the_ones_computed_afresh(hours: list[int], asked: bool) -> None:
+    """A store asks each ready step's deadline when it saves; completing the step reuses it: same findings."""
+    clocks = FakeClock(START), FakeClock(START)
+    kept, plain = (start_case(PROCESS, ORG, clock=clock) for clock in clocks)
+    for (task, actor, data), gap in zip(PLAN, hours, strict=True):
+        if asked:
+            for ready in kept.ready_steps():
+                assert kept.step_deadline(ready.id, ready.since) == step_deadline(kept, ready.id, ready.since)
+                assert kept.step_deadline(ready.id, ready.since) == step_deadline(kept, ready.id, ready.since)
+        for clock in clocks:
+            clock.advance(timedelta(hours=gap))
+        assert kept.complete(task, actor, data=data) == plain.complete(task, actor, data=data)
+    assert [f.rule for f in kept.findings] == [f.rule for f in plain.findings]

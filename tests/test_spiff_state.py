@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from approvalflow import load_organisation, load_process
 from approvalflow._spiff import canonical_workflow, scan, slow_workflow_dict, workflow_dict
@@ -164,3 +165,19 @@ def test_a_kept_task_whose_data_becomes_equal_but_not_the_same_json_is_encoded_a
     pieces = "".join(canonical_workflow(case.engine_workflow, memo))
     direct = json.dumps(workflow_dict(case.engine_workflow), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert pieces == direct
+
+
+flat_values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text()
+)
+
+
+@given(st.dictionaries(st.text(), flat_values, max_size=6), st.lists(st.text(), max_size=4))
+def test_flat_json_is_the_canonical_encoding(mapping: dict[str, Any], keys: list[str]) -> None:
+    """The direct writer of a task's small mappings and key lists gives the canonical encoder's bytes exactly."""
+    from approvalflow._spiff import _flat_list, _flat_object
+
+    expected = json.dumps(mapping, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert _flat_object(mapping) == expected
+    assert _flat_list(keys) == json.dumps(keys, ensure_ascii=False, separators=(",", ":"))
+    assert _flat_object({**mapping, "x": [1]}) is None and _flat_object({**mapping, "y": float("nan")}) is None

@@ -381,7 +381,7 @@ def _tasks_pieces(wf: Any, out: list[str], memo: dict[int, tuple[Any, ...]], kep
             continue
         parent = task.parent
         key = str(task.id)
-        text = _bare_task_json(task, parent, key) if not task.data and not task.internal_data else None
+        text = _bare_task_json(task, parent, key)
         member = f'"{key}":{text or _CANONICAL.encode(_task_dict(task))}'
         members.append(member)
         if _stable(task, parent):
@@ -397,12 +397,16 @@ def _tasks_pieces(wf: Any, out: list[str], memo: dict[int, tuple[Any, ...]], kep
 
 
 def _bare_task_json(task: Any, parent: Any, key: str) -> str | None:
-    """The canonical JSON of a task with no data and no internal data (most predicted tasks), written directly.
+    """The canonical JSON of a task whose data and internal data hold only plain values, written directly.
 
     Equal to ``_CANONICAL.encode(_task_dict(task))`` (``tests/test_spiff_state.py``); None when the task is of
-    another kind (a root task, a data mapping that is not a dict, a number that is not a plain int or float).
+    another kind (a root task, a data mapping that is not a dict or holds a list or mapping, a number that is not
+    a plain int or float), which :func:`_task_dict` then encodes.
     """
     if parent is None or type(task.data) is not dict or type(parent.data) is not dict:
+        return None
+    data, internal, pdata = task.data, task.internal_data, parent.data
+    if (data or internal) and not (_plain(data) and _plain(internal)):
         return None
     changed, state = task.last_state_change, task.state
     if type(changed) is float and math.isfinite(changed):
@@ -413,13 +417,57 @@ def _bare_task_json(task: Any, parent: Any, key: str) -> str | None:
         return None
     if type(state) is not int or type(task.triggered) is not bool:
         return None
+    enc = _CANONICAL.encode
+    # SpiffWorkflow's delta (DeepMerge.get_updated_keys and get_deleted_keys, parent first)
+    updates = {k: v for k, v in data.items() if k not in pdata or v != pdata[k]} if data else {}
+    deletions = [k for k in pdata if k not in data]
     children = ",".join(f'"{c}"' for c in task._children)
+    name = task.task_spec.name
     return (
-        f'{{"children":[{children}],"data":{{}},"delta":{{"deletions":{_CANONICAL.encode(list(parent.data))},'
-        f'"updates":{{}}}},"id":"{key}","internal_data":{{}},"last_state_change":{when},"parent":"{parent.id}",'
-        f'"state":{state},"task_spec":{_CANONICAL.encode(task.task_spec.name)},'
+        f'{{"children":[{children}],"data":{{}},"delta":{{"deletions":{_flat_list(deletions) or enc(deletions)},'
+        f'"updates":{_flat_object(updates) or enc(updates)}}},"id":"{key}",'
+        f'"internal_data":{_flat_object(internal) or enc(internal)},"last_state_change":{when},'
+        f'"parent":"{parent.id}","state":{state},'
+        f'"task_spec":{_quoted(name) if type(name) is str else enc(name)},'
         f'"triggered":{"true" if task.triggered else "false"},"typename":"Task"}}'
     )
+
+
+_quoted = json.encoder.encode_basestring  # what the canonical encoder writes for a text (ensure_ascii=False)
+
+
+def _flat_value(value: Any) -> str | None:
+    """The canonical JSON of a text, a whole or finite number, true, false or null (None for anything else)."""
+    kind = type(value)
+    if kind is str:
+        return str(_quoted(value))
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        return float.__repr__(value) if math.isfinite(value) else None
+    if value is None:
+        return "null"
+    return None
+
+
+def _flat_object(mapping: dict[str, Any]) -> str | None:
+    """The canonical JSON (sorted keys) of a dict of text keys and flat values; None if it is anything else."""
+    members = []
+    for k, v in sorted(mapping.items()):
+        text = _flat_value(v)
+        if text is None or type(k) is not str:
+            return None
+        members.append(f"{_quoted(k)}:{text}")
+    return "{" + ",".join(members) + "}"
+
+
+def _flat_list(items: list[Any]) -> str | None:
+    """The canonical JSON of a list of texts (a delta's deletions); None if it holds anything else."""
+    if any(type(k) is not str for k in items):
+        return None
+    return "[" + ",".join(_quoted(k) for k in items) + "]"
 
 
 def _fingerprint(task: Any, parent: Any) -> tuple[Any, ...]:

@@ -54,6 +54,7 @@ from ..org.organisation import Organisation, OrgUnit, Person
 from ..rules.checks import RULES, Completion, Finding, Rule, StepAttempt, check
 from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.clock import Clock, SystemClock, parse_moment
+from ..time.periods import Deadline
 from .casedata import plain_data, plain_name
 from .state import apply_state, state_bytes, state_pieces
 from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
@@ -77,6 +78,7 @@ _ENGINE_FAILURES = (
 
 
 _NO_SCAN = Scan((), ())
+_KEPT_STEP_DEADLINES = 16
 
 
 class Policy(StrEnum):
@@ -118,10 +120,11 @@ class Case:
     """One running case of a process in one unit. Create it with :func:`start_case`."""
 
     __slots__ = (
-        "_deadlines_memo", "_json_memo", "_open_suspensions", "_scan", "_since", "_state_digest", "_state_pieces",
-        "_wf", "calendar", "clock", "clock_start", "data", "definition", "ended_at", "evaluator", "extension_days",
-        "fallback_years", "findings", "history", "id", "max_cardinality", "max_depth", "organisation", "path",
-        "policy", "rules", "started_at", "suspensions", "trail", "unit", "yellow_days",
+        "__weakref__", "_deadlines_memo", "_json_memo", "_open_suspensions", "_scan", "_since", "_state_digest",
+        "_state_pieces", "_step_deadlines", "_wf", "calendar", "clock", "clock_start", "data", "definition",
+        "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id", "max_cardinality",
+        "max_depth", "organisation", "path", "policy", "rules", "started_at", "suspensions", "trail", "unit",
+        "yellow_days",
     )  # fmt: skip
 
     def __init__(
@@ -172,6 +175,7 @@ class Case:
         self._scan = _NO_SCAN  # its ready steps and running call activities, walked once after each change
         self._deadlines_memo: tuple[tuple[Any, ...], CaseDeadlines | None] | None = None
         self._json_memo: dict[int, tuple[Any, ...]] = {}  # JSON of finished engine tasks (_spiff.canonical_workflow)
+        self._step_deadlines: dict[tuple[Any, ...], Deadline | None] | None = None  # kept by step_deadline()
 
     # -- queries -------------------------------------------------------------------------------------------
     @property
@@ -224,6 +228,31 @@ class Case:
         result = time_report(self, parse_moment(at) if at is not None else None)
         self._note_fallback()
         return result
+
+    def step_deadline(self, step: str, since: datetime) -> Deadline | None:
+        """The deadline of ``step`` when it became ready at ``since`` (None without a limit).
+
+        Kept for the case (a few at most): a store computes it for each ready step when it saves the case, and the
+        completion of that step then finds it here instead of counting the working days again.
+        """
+        key = self._step_deadline_key(step, since)
+        kept = self._step_deadlines
+        if kept is not None and key in kept:
+            return kept[key]
+        deadline = step_deadline(self, step, since)
+        if key is not None:
+            if kept is None or len(kept) >= _KEPT_STEP_DEADLINES:
+                kept = self._step_deadlines = {}
+            kept[key] = deadline
+        return deadline
+
+    def _step_deadline_key(self, step: str, since: datetime) -> tuple[Any, ...] | None:
+        try:
+            key = (self.calendar, step, since, since.tzinfo)
+            hash(key)
+        except TypeError:  # a calendar that does not hash
+            return None
+        return key
 
     # -- actions -------------------------------------------------------------------------------------------
     def complete(
@@ -449,7 +478,8 @@ class Case:
         }
 
     def _step_overdue(self, info: StepInfo, since: datetime, moment: datetime, actor: str) -> list[Finding]:
-        deadline = step_deadline(self, info.id, since)
+        kept, key = self._step_deadlines, self._step_deadline_key(info.id, since)
+        deadline = kept[key] if kept is not None and key in kept else step_deadline(self, info.id, since)
         if deadline is None or not deadline.is_late(moment):
             return []
         return [
@@ -518,7 +548,7 @@ class Case:
         serialized up front. The failure itself is then recorded (``engine-error``) and raised as an
         :class:`EngineError` (or as the library error it already was).
         """
-        saved, digest, count = self._state_pieces, self._state_digest, len(self.trail.entries)
+        saved, digest, count = self._state_pieces, self._state_digest, self.trail.count
         try:
             yield
         except BaseException as exc:

@@ -22,6 +22,7 @@ change since the last action.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -58,10 +59,18 @@ MAX_CASE_BYTES = 64 * 1024 * 1024
 
 
 def dump_case(case: Case) -> str:
-    """The whole case as one line of JSON (state, audit trail and its head), keys sorted, no spaces."""
+    """The whole case as one line of JSON (state, audit trail and its head), keys sorted, no spaces.
+
+    The state is the one the trail's last entry binds, kept by the case as canonical JSON since its last action
+    (every action, and every query that notes a calendar fallback, renews it).
+    """
     head = case.trail.head
-    trail = canonical(case.trail.entries).decode()
+    trail = case.trail.canonical_json()
     tail = (',"trail":', trail, ',"trail_head":', canonical({"hash": head.hash, "count": head.count}).decode())
+    kept = case._state_pieces
+    if len(kept) > 1:  # our bookkeeping (up to the keys after "trail"), then the engine's part
+        first: bytes = kept[0]
+        return first.decode() + "".join(tail) + "".join(kept[1:])
     try:  # the live state, reusing the JSON of engine tasks that did not change since the last action
         return "".join(state_pieces(case, case._json_memo, inserted=tail))
     except TypeError:  # keys of mixed types (only an engine's internal data could have them): the long way
@@ -124,8 +133,9 @@ def _check_trail(doc: Mapping[str, Any], trail: AuditTrail, name: str) -> None:
     result = trail.verify(TrailHead(head["hash"], head["count"]))
     if not result.ok:
         raise CaseFormatError("the audit trail is broken: " + "; ".join(result.problems), file=name)
-    bound = [e["state"] for e in trail.entries if "state" in e]
-    if doc.get("version") == CASE_VERSION and len(bound) != len(trail.entries):
+    entries = trail.entries
+    bound = [e["state"] for e in entries if "state" in e]
+    if doc.get("version") == CASE_VERSION and len(bound) != len(entries):
         raise CaseFormatError("the audit trail has entries that bind no case state", file=name)
     try:
         digest = state_digest(doc)
@@ -205,5 +215,26 @@ def load_case(
         detail = f"{type(exc).__name__}: {str(exc)[:300]}"
         raise CaseFormatError(f"the serialized case is damaged: {detail}", file=name) from exc
     case.trail = trail
-    case._state_changed()
+    if doc["version"] == CASE_VERSION:
+        _keep_saved_state(case, doc)
+    else:
+        case._state_changed()
     return case
+
+
+def _keep_saved_state(case: Case, doc: Mapping[str, Any]) -> None:
+    """Keep the state as the document holds it (the one its trail's last entry binds) until the next action.
+
+    The restored engine may order some lists differently from the document (a task's ``deletions`` follow its
+    parent's keys, which the document sorted), so its state encoded afresh need not be the document's bytes: saved
+    again before any action, it would no longer match its trail. The next action encodes the live state afresh.
+    """
+    before = {k: v for k, v in doc.items() if k < "trail"}
+    after = {k: v for k, v in doc.items() if k > "trail" and k != "trail_head"}
+    if not before or not after:
+        case._state_changed()
+        return
+    first = canonical(before)[:-1]
+    rest = "," + canonical(after).decode()[1:]
+    case._state_pieces = (first, rest)
+    case._state_digest = hashlib.sha256(first + rest.encode()).hexdigest()

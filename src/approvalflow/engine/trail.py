@@ -28,9 +28,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -165,37 +164,75 @@ def verify_trail(
     return VerifyResult(not problems, tuple(problems), first_bad)
 
 
-@dataclass
 class AuditTrail:
-    """An append-only, hash-chained list of entries (plain dicts, JSON-ready); signed when it has a ``key``."""
+    """An append-only, hash-chained list of entries (plain dicts, JSON-ready); signed when it has a ``key``.
 
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    key: bytes | None = field(default=None, repr=False, compare=False)
+    Each entry is kept as its canonical JSON (UTF-8, keys sorted, no spaces), a third of the memory of the dict it
+    encodes; :attr:`entries` decodes them, a new list of new dicts on each access (changing that list or its dicts
+    changes nothing in the trail, which only :meth:`append` extends).
+    """
 
-    def __post_init__(self) -> None:
-        _check_key(self.key)
+    __slots__ = ("_last", "_raw", "key")
+
+    def __init__(self, entries: Iterable[Mapping[str, Any]] = (), key: bytes | None = None) -> None:
+        self.key = _check_key(key)
+        self._raw: list[bytes] = []
+        self._last: Any = GENESIS  # the last entry's hash (as written: a loaded trail is verified later)
+        for entry in entries:
+            self._raw.append(_stored(entry))
+            self._last = entry.get("hash")
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """The entries, decoded afresh (a copy: the trail itself is changed only by :meth:`append`)."""
+        return [_decoded(raw) for raw in self._raw]
+
+    def entries_from(self, start: int) -> list[dict[str, Any]]:
+        """The entries after the first ``start``, decoded afresh (``entries_from(0)`` is :attr:`entries`)."""
+        return [_decoded(raw) for raw in self._raw[start:]]
+
+    @property
+    def count(self) -> int:
+        """The number of entries."""
+        return len(self._raw)
 
     @property
     def head(self) -> TrailHead:
-        return TrailHead(self.entries[-1]["hash"] if self.entries else GENESIS, len(self.entries))
+        return TrailHead(self._last, len(self._raw))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AuditTrail):
+            return NotImplemented
+        return self.entries == other.entries
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"AuditTrail(entries={self.entries!r})"
 
     def append(self, **fields: Any) -> dict[str, Any]:
         """Append an entry; ``seq``, ``prev``, ``hash`` (and ``mac`` with a key) are set here.
 
         The entry is fully built (and must be encodable) before the trail changes: a failure appends nothing.
         """
-        entry: dict[str, Any] = {"seq": len(self.entries) + 1, "prev": self.head.hash}
-        copied = json.loads(_PLAIN.encode(fields))
-        entry.update((sys.intern(k), v) for k, v in copied.items())  # one object per field name, not per entry
-        entry["hash"] = entry_hash(entry)
+        entry: dict[str, Any] = {"seq": len(self._raw) + 1, "prev": self._last}
+        entry.update(json.loads(_PLAIN.encode(fields)))
+        entry["hash"] = digest = entry_hash(entry)
         if self.key is not None:
-            entry["mac"] = entry_mac(self.key, entry["hash"])
-        self.entries.append(entry)
+            entry["mac"] = entry_mac(self.key, digest)
+        raw = _CANONICAL.encode(entry).encode()
+        self._raw.append(raw)
+        self._last = digest
         return entry
 
     def truncate(self, count: int) -> None:
         """Drop entries after the first ``count``: only to undo appends of an action that was rolled back."""
-        del self.entries[count:]
+        del self._raw[count:]
+        self._last = _decoded(self._raw[-1]).get("hash") if self._raw else GENESIS
+
+    def canonical_json(self) -> str:
+        """The entries as one canonical JSON array (keys sorted, no spaces), as a saved case holds them."""
+        return "[" + ",".join(raw.decode("utf-8", "surrogatepass") for raw in self._raw) + "]"
 
     def verify(self, head: TrailHead | None = None) -> VerifyResult:
         return verify_trail(self.entries, head=head, key=self.key)
@@ -217,7 +254,17 @@ class AuditTrail:
 
     @classmethod
     def from_entries(cls, entries: Iterable[Mapping[str, Any]], key: bytes | None = None) -> AuditTrail:
-        return cls([dict(e) for e in entries], key)
+        return cls(entries, key)
+
+
+def _stored(entry: Mapping[str, Any]) -> bytes:
+    """An entry as kept: its canonical JSON (a lone surrogate kept as is, for :func:`verify_trail` to report)."""
+    return _CANONICAL.encode(dict(entry)).encode("utf-8", "surrogatepass")
+
+
+def _decoded(raw: bytes) -> dict[str, Any]:
+    entry: dict[str, Any] = json.loads(raw.decode("utf-8", "surrogatepass"))
+    return entry
 
 
 def read_trail(path: str | Path) -> list[dict[str, Any]]:

@@ -90,12 +90,12 @@ def trail_anomalies(
     return out
 
 
-def anomalies_of(case: Case) -> list[AnomalyEntry]:
-    """The anomalies in a running case's trail."""
+def anomalies_of(case: Case, *, entries: Sequence[Mapping[str, Any]] | None = None) -> list[AnomalyEntry]:
+    """The anomalies in a running case's trail (``entries``: its entries, when the caller has them decoded)."""
     definition = case.definition
     suspending = {s.id: s.suspends_clock for s in definition.steps.values() if s.suspends_clock is not None}
     return trail_anomalies(
-        case.trail.entries,
+        case.trail.entries if entries is None else entries,
         case_id=case.id,
         unit=case.unit.id,
         power=definition.power.code if definition.power else None,

@@ -14,12 +14,13 @@ deadlines never move.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ..bpmn.model import TimeLimit
 from ..engine.timing import case_deadlines as case_deadlines_of
-from ..engine.timing import step_deadline
 from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
@@ -27,11 +28,106 @@ from .base import CaseRecord, DeadlineEntry
 
 if TYPE_CHECKING:
     from ..engine.case import Case
+    from ..rules.checks import Completion
+
 
 __all__ = ["clock_deadlines", "record_of", "summary_of"]
 
 Scope = Literal["case", "step"]
 Limit = Literal["promised", "statutory", "step"]
+T = TypeVar("T")
+
+#: Deadlines, yellow moments and working-day counts already computed for a case, kept with the case (dropped with
+#: it). Each is a pure function of the case's calendar and the plain values in its key (moments with their time
+#: zone), so a case saved after every step no longer recomputes the deadline of every step it completed before.
+_MEMO: weakref.WeakKeyDictionary[Case, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
+_MEMO_SIZE = 4096
+
+
+def _case_memo(case: Case) -> dict[tuple[Any, ...], Any]:
+    memo = _MEMO.get(case)
+    if memo is None:
+        memo = _MEMO.setdefault(case, {})
+    return memo
+
+
+def _memoised(case: Case, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, kept for ``case`` under ``key`` and the case's calendar (which must hash)."""
+    memo = _case_memo(case)
+    try:
+        full = (case.calendar, *key)
+        return cast(T, memo[full])
+    except KeyError:
+        pass
+    except TypeError:  # a calendar that does not hash: computed each time
+        return compute()
+    value = compute()
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[full] = value
+    return value
+
+
+def _entries(case: Case) -> list[dict[str, Any]]:
+    """The case's trail entries (read only here), decoding only those appended since the case was last indexed.
+
+    The entries kept are reused only while the trail still continues them: same trail object, and the first new
+    entry's ``prev`` (or, with no new entry, the head) is the hash of the last entry kept.
+    """
+    trail = case.trail
+    memo = _case_memo(case)
+    kept = memo.get(("entries",))
+    entries: list[dict[str, Any]]
+    if kept is not None and kept[0] is trail and kept[1] and trail.count >= len(kept[1]):
+        old: list[dict[str, Any]] = kept[1]
+        new = trail.entries_from(len(old))
+        link = new[0].get("prev") if new else trail.head.hash
+        if link == old[-1].get("hash"):
+            entries = old + new
+            memo[("entries",)] = (trail, entries)
+            return entries
+    entries = trail.entries
+    memo[("entries",)] = (trail, entries)
+    return entries
+
+
+def _moment_key(moment: datetime | None) -> tuple[Any, ...]:
+    # equal instants in other time zones compare (and hash) equal; the zone is part of the key
+    return (moment, moment.tzinfo if moment is not None else None)
+
+
+def _step_deadline(case: Case, step: str, since: datetime) -> Deadline | None:
+    """:meth:`Case.step_deadline <approvalflow.engine.case.Case.step_deadline>` (which keeps those of the steps
+    that were ready when the case was saved), memoised here on the step's limit and ``since`` for good."""
+    info = case.definition.steps.get(step)
+    if info is None or info.time_limit is None:
+        return None
+    key = ("step", info.time_limit, info.unit, *_moment_key(since))
+    return _memoised(case, key, lambda: case.step_deadline(step, since))
+
+
+def _yellow_from(case: Case, d: Deadline, k: int) -> datetime:
+    return _memoised(case, ("yellow", d, *_moment_key(d.end), k), lambda: yellow_from(case.calendar, d, k))
+
+
+def _elapsed(case: Case, since: datetime, at: datetime) -> int:
+    key = ("elapsed", *_moment_key(since), *_moment_key(at))
+    return _memoised(case, key, lambda: elapsed_working_days(case.calendar, since, at))
+
+
+def _case_deadlines(case: Case, at: datetime) -> CaseDeadlines | None:
+    """:func:`~approvalflow.engine.timing.case_deadlines` at ``at``, memoised on its inputs (``at`` only while a
+    suspension is open: it counts up to the moment)."""
+    open_ = any(s.end is None for s in case.suspensions)
+    key = (
+        "case",
+        case.definition.time_limit,
+        *_moment_key(case.clock_start),
+        tuple((s, *_moment_key(s.start), *_moment_key(s.end)) for s in case.suspensions),
+        case.extension_days,
+        *(_moment_key(at) if open_ else (None, None)),
+    )
+    return _memoised(case, key, lambda: case_deadlines_of(case, at))
 
 
 def _moving(case: Case) -> bool:
@@ -45,7 +141,21 @@ def _moving(case: Case) -> bool:
 
 
 def _responsible(case: Case, posts: tuple[str, ...], task: str | None = None) -> tuple[str, ...]:
-    """Who holds one of ``posts`` in the case's unit, or in a unit the step admits (af:step/@units)."""
+    """Who holds one of ``posts`` in the case's unit, or in a unit the step admits (af:step/@units).
+
+    Kept for the case while its organisation, unit and definition are the same objects.
+    """
+    memo = _case_memo(case)
+    key = ("responsible", posts, task)
+    kept = memo.get(key)
+    if kept is not None and kept[0] is case.organisation and kept[1] is case.unit and kept[2] is case.definition:
+        return cast(tuple[str, ...], kept[3])
+    people = _people(case, posts, task)
+    memo[key] = (case.organisation, case.unit, case.definition, people)
+    return people
+
+
+def _people(case: Case, posts: tuple[str, ...], task: str | None) -> tuple[str, ...]:
     step = case.definition.steps.get(task) if task else None
     units = {case.unit.id, *(step.units if step is not None else ())}
     people = case.organisation.people.values()
@@ -57,7 +167,7 @@ def _power(case: Case) -> str | None:
 
 
 def _deadline_rows(case: Case) -> list[DeadlineEntry]:
-    power, unit, cal, k = _power(case), case.unit.id, case.calendar, case.yellow_days
+    power, unit, k = _power(case), case.unit.id, case.yellow_days
     ready = case.ready_steps()
     rows: list[DeadlineEntry] = []
 
@@ -71,7 +181,7 @@ def _deadline_rows(case: Case) -> list[DeadlineEntry]:
                 task,
                 d.day,
                 d.end,
-                yellow_from(cal, d, k),
+                _yellow_from(case, d, k),
                 unit,
                 power,
                 posts,
@@ -81,7 +191,7 @@ def _deadline_rows(case: Case) -> list[DeadlineEntry]:
 
     all_posts = tuple(sorted({p for r in ready for p in r.posts}))
     if not case.is_completed and not _moving(case):
-        deadlines = case_deadlines_of(case, case.started_at)
+        deadlines = _case_deadlines(case, case.started_at)
         if deadlines is not None:
             pairs: tuple[tuple[Limit, Deadline | None], ...] = (
                 ("promised", deadlines.promised),
@@ -91,7 +201,7 @@ def _deadline_rows(case: Case) -> list[DeadlineEntry]:
                 if d is not None:
                     add("case", limit, None, d, all_posts)
     for r in ready:
-        d = step_deadline(case, r.id, r.since)
+        d = case.step_deadline(r.id, r.since)
         if d is not None:
             add("step", "step", r.id, d, r.posts)
     return rows
@@ -133,29 +243,39 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _completions(case: Case) -> list[dict[str, Any]]:
+def _completions(case: Case, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     posts = [
         e.get("post")
-        for e in case.trail.entries
+        for e in entries
         if e.get("action") == "complete" and e.get("outcome") in ("completed", "recorded")
     ]
+    memo = _case_memo(case)
     out = []
     for n, c in enumerate(case.history):
-        d = step_deadline(case, c.step, c.since)
-        out.append(
-            {
-                "step": c.step,
-                "actor": c.actor,
-                "post": posts[n] if n < len(posts) else None,
-                "since": c.since.isoformat(),
-                "at": c.at.isoformat(),
-                "limit": case.definition.steps[c.step].time_limit,
-                "working_days": elapsed_working_days(case.calendar, c.since, c.at),
-                "on_time": None if d is None else not d.is_late(c.at),
-                "deadline": _iso(d.day) if d else None,
-            }
-        )
+        post = posts[n] if n < len(posts) else None
+        key = ("row", id(c))
+        kept = memo.get(key)
+        if kept is None or kept[0] is not c or kept[1] != post or kept[2] is not case.calendar:
+            kept = (c, post, case.calendar, _completion(case, c, post))
+            memo[key] = kept
+        out.append(dict(kept[3]))
     return out
+
+
+def _completion(case: Case, c: Completion, post: Any) -> dict[str, Any]:
+    """One completed step as the summary lists it (kept per case: it never changes once the step is done)."""
+    d = _step_deadline(case, c.step, c.since)
+    return {
+        "step": c.step,
+        "actor": c.actor,
+        "post": post,
+        "since": c.since.isoformat(),
+        "at": c.at.isoformat(),
+        "limit": case.definition.steps[c.step].time_limit,
+        "working_days": _elapsed(case, c.since, c.at),
+        "on_time": None if d is None else not d.is_late(c.at),
+        "deadline": _iso(d.day) if d else None,
+    }
 
 
 def _outcome(deadline: Deadline | None, case: Case, end: datetime) -> str | None:
@@ -169,7 +289,8 @@ def _outcome(deadline: Deadline | None, case: Case, end: datetime) -> str | None
 def summary_of(case: Case) -> dict[str, Any]:
     """What efficiency figures need of a case: when received and ended, limits, outcome, days, refusals."""
     tl = case.definition.time_limit
-    refused = [e for e in case.trail.entries if e.get("outcome") == "refused"]
+    entries = _entries(case)
+    refused = [e for e in entries if e.get("outcome") == "refused"]
     summary: dict[str, Any] = {
         "received_at": (case.clock_start or case.started_at).isoformat(),
         "ended_at": _iso(case.ended_at),
@@ -179,7 +300,7 @@ def summary_of(case: Case) -> dict[str, Any]:
         "refusals": len(refused),
         "refused_posts": [e.get("post") for e in refused],
         "extension_days": case.extension_days,
-        "completions": _completions(case),
+        "completions": _completions(case, entries),
         "outcome": None,
         "statutory_late": None,
         "working_days": None,
@@ -220,6 +341,6 @@ def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
         summary=summary_of(case),
         clock=_clock_facts(case),
         deadlines=tuple(_deadline_rows(case)),
-        anomalies=tuple(anomalies_of(case)),
+        anomalies=tuple(anomalies_of(case, entries=_entries(case))),
         version=version,
     )

@@ -138,6 +138,14 @@ def _anomaly_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
 
 def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
     """The ``af_cases`` row of a record (columns of :data:`TABLES`), sealed (:mod:`.integrity`)."""
+    return _rows_of(r, version, key)[0]
+
+
+Rows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
+    """The ``af_cases`` row of a record and its ``af_deadlines`` and ``af_anomalies`` rows (each built once)."""
     deadlines, anomalies = _deadline_rows(r), _anomaly_rows(r)
     header = (
         r.id,
@@ -159,7 +167,7 @@ def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
         min((a[3] for a in anomalies), default=None),
     )
     rows = rows_digest(deadlines, anomalies)
-    return (header[0], version, *header[1:], rows, seal(header, rows, key), r.state)
+    return (header[0], version, *header[1:], rows, seal(header, rows, key), r.state), deadlines, anomalies
 
 
 def _header(row: Sequence[Any]) -> tuple[Any, ...]:
@@ -531,28 +539,28 @@ class SqlStoreBase:
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    def _write_children(self, cur: Cursor, record: CaseRecord) -> None:
-        cur.execute(self._q("DELETE FROM af_deadlines WHERE case_id = ?"), (record.id,))
-        cur.execute(self._q("DELETE FROM af_anomalies WHERE case_id = ?"), (record.id,))
-        self._insert_children(cur, [record])
+    def _write_children(self, cur: Cursor, rows: Rows) -> None:
+        cur.execute(self._q("DELETE FROM af_deadlines WHERE case_id = ?"), (rows[0][0],))
+        cur.execute(self._q("DELETE FROM af_anomalies WHERE case_id = ?"), (rows[0][0],))
+        self._insert_children(cur, [rows])
 
-    def _insert_children(self, cur: Cursor, records: Sequence[CaseRecord]) -> None:
-        deadlines = [row for r in records for row in _deadline_rows(r)]
-        anomalies = [row for r in records for row in _anomaly_rows(r)]
+    def _insert_children(self, cur: Cursor, records: Sequence[Rows]) -> None:
+        deadlines = [row for r in records for row in r[1]]
+        anomalies = [row for r in records for row in r[2]]
         if deadlines:
             cur.executemany(f"INSERT INTO af_deadlines ({_DEADLINE_COLUMNS}) VALUES ({self._marks(12)})", deadlines)
         if anomalies:
             cur.executemany(f"INSERT INTO af_anomalies ({_ANOMALY_COLUMNS}) VALUES ({self._marks(11)})", anomalies)
 
-    def _row(self, record: CaseRecord, version: int) -> tuple[Any, ...]:
-        return case_row(record, version, self.key)
+    def _row(self, record: CaseRecord, version: int) -> Rows:
+        return _rows_of(record, version, self.key)
 
     def insert(self, record: CaseRecord) -> CaseRecord:
-        row = self._row(record, 1)
+        rows = self._row(record, 1)
         try:
             with self._tx() as cur:
-                cur.execute(f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(21)})", row)
-                self._insert_children(cur, [record])
+                cur.execute(f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(21)})", rows[0])
+                self._insert_children(cur, [rows])
         except Exception as exc:
             if self._is_duplicate(exc):
                 raise ConflictError("a case with this id is already stored", case=record.id) from None
@@ -572,7 +580,8 @@ class SqlStoreBase:
         return record.with_version(expected)
 
     def _replace(self, record: CaseRecord, *, expected: int, version: int) -> None:
-        row = self._row(record, version)
+        rows = self._row(record, version)
+        row = rows[0]
         sets = ", ".join(f"{c.strip()} = {self.placeholder}" for c in _CASE_COLUMNS.split(",")[1:])
         with self._tx() as cur:
             cur.execute(
@@ -587,7 +596,7 @@ class SqlStoreBase:
                     case=record.id,
                     expected=expected,
                 )
-            self._write_children(cur, record)
+            self._write_children(cur, rows)
 
     def delete_orphans(self) -> int:
         """Delete index rows whose case row does not exist (``store reindex``); returns how many."""
@@ -611,8 +620,10 @@ class SqlStoreBase:
         rows = [self._row(r, 1) for r in chunk]
         try:
             with self._tx() as cur:
-                cur.executemany(f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(21)})", rows)
-                self._insert_children(cur, chunk)
+                cur.executemany(
+                    f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(21)})", [r[0] for r in rows]
+                )
+                self._insert_children(cur, rows)
         except Exception as exc:
             if self._is_duplicate(exc):
                 raise ConflictError(

@@ -1,0 +1,132 @@
+"""The audit trail keeps each entry as its canonical JSON (issue 15, item 6): the API and its output are unchanged.
+
+What must hold whatever the entries hold (nested lists and mappings, any text, numbers of every JSON kind):
+
+- ``append`` returns the entry; :attr:`AuditTrail.entries` then holds exactly the entries appended, in order, and
+  the chain verifies against the head;
+- ``canonical_json`` is the canonical JSON of ``entries`` (what a saved case holds), computed independently here;
+- :attr:`entries` is a copy: changing the list or its dicts changes nothing in the trail;
+- ``truncate`` puts the head back; ``entries_from(n)`` is ``entries[n:]``; ``from_entries`` keeps entries as given;
+- a loaded entry with a lone surrogate is reported by ``verify``, not a crash.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from approvalflow.engine.trail import GENESIS, AuditTrail, TrailHead, entry_hash, verify_trail
+
+names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=6)
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**60), 2**60),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(st.characters(codec="utf-8"), max_size=8),
+)
+values = st.recursive(
+    leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(names, inner, max_size=3), max_leaves=12
+)
+field_sets = st.dictionaries(
+    st.sampled_from(["action", "at", "step", "actor", "data", "findings", "outcome", "state", "名称"]),
+    values,
+    max_size=6,
+)
+KEY = b"k" * 32
+
+
+def canonical_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(field_sets, max_size=6), st.booleans())
+def test_entries_are_what_was_appended_and_the_chain_holds(appended: list[dict[str, Any]], keyed: bool) -> None:
+    trail = AuditTrail(key=KEY if keyed else None)
+    returned = [copy.deepcopy(trail.append(**fields)) for fields in appended]
+    entries = trail.entries
+    assert entries == returned
+    assert [e["seq"] for e in entries] == list(range(1, len(appended) + 1))
+    assert [{k: v for k, v in e.items() if k not in ("seq", "prev", "hash", "mac")} for e in entries] == [
+        json.loads(json.dumps(f)) for f in appended
+    ]
+    prev = GENESIS
+    for entry in entries:
+        assert entry["prev"] == prev and entry["hash"] == entry_hash(entry)
+        prev = entry["hash"]
+    assert trail.head == TrailHead(prev, len(appended)) and trail.count == len(appended)
+    assert trail.verify(trail.head).ok
+    assert verify_trail(entries, head=trail.head, key=KEY if keyed else None).ok
+    assert trail.canonical_json() == canonical_text(entries)
+    assert trail.to_jsonl() == "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in entries)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(field_sets, min_size=1, max_size=5), st.data())
+def test_entries_are_a_copy(appended: list[dict[str, Any]], data: st.DataObject) -> None:
+    trail = AuditTrail()
+    for fields in appended:
+        trail.append(**fields)
+    before = trail.canonical_json()
+    entries = trail.entries
+    n = data.draw(st.integers(0, len(entries) - 1))
+    entries[n]["actor"] = "mallory"
+    entries[n]["data"] = [entries[n].get("data")]
+    entries.append({"seq": 99})
+    del entries[0]
+    assert trail.canonical_json() == before and trail.count == len(appended) and trail.verify(trail.head).ok
+    assert trail.entries != entries
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(field_sets, min_size=1, max_size=6), st.data())
+def test_truncate_and_entries_from(appended: list[dict[str, Any]], data: st.DataObject) -> None:
+    trail = AuditTrail()
+    heads = [trail.head]
+    for fields in appended:
+        trail.append(**fields)
+        heads.append(trail.head)
+    everything = trail.entries
+    start = data.draw(st.integers(0, len(appended)))
+    assert trail.entries_from(start) == everything[start:]
+    trail.truncate(start)
+    assert trail.head == heads[start] and trail.entries == everything[:start]
+    trail.append(action="again")
+    assert trail.verify(trail.head).ok and trail.entries[:start] == everything[:start]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(field_sets, max_size=5))
+def test_from_entries_keeps_them_as_given(appended: list[dict[str, Any]]) -> None:
+    original = AuditTrail()
+    for fields in appended:
+        original.append(**fields)
+    loaded = AuditTrail.from_entries(json.loads(canonical_text(original.entries)))
+    assert loaded == original and loaded.entries == original.entries and loaded.head == original.head
+    assert loaded.canonical_json() == original.canonical_json()
+
+
+def test_a_lone_surrogate_in_a_loaded_entry_is_reported() -> None:
+    trail = AuditTrail()
+    trail.append(action="start", data={"note": "ok"})
+    entries = trail.entries
+    entries[0]["data"]["note"] = "\ud800"
+    loaded = AuditTrail.from_entries(entries)
+    assert loaded.entries == entries  # kept as given
+    result = loaded.verify()
+    assert not result.ok and "not valid Unicode" in result.problems[0]
+
+
+def test_an_entry_that_cannot_be_encoded_appends_nothing() -> None:
+    trail = AuditTrail()
+    trail.append(action="start")
+    head = trail.head
+    with pytest.raises(UnicodeEncodeError):
+        trail.append(action="complete", data={"note": "\udfff"})
+    assert trail.head == head and trail.count == 1
