@@ -166,12 +166,29 @@ class Bare:
             conn.close()
 
 
+#: Rounds of the time measurements: each side runs cases/ROUNDS cases per round, in turn.
+ROUNDS = 10
+
+
 # -- measuring ---------------------------------------------------------------------------------------------
 def timed(work: Callable[[], object]) -> float:
     gc.collect()
     began = time.perf_counter()
     work()
     return time.perf_counter() - began
+
+
+def interleaved(pairs: list[tuple[Callable[[], object], Callable[[], object]]]) -> tuple[float, float]:
+    """The total time of each side over rounds run in turn (ours, bare, ours, bare...)."""
+    ours = bare = 0.0
+    for run_ours, run_bare in pairs:
+        ours += timed(run_ours)
+        bare += timed(run_bare)
+    return ours, bare
+
+
+def _size(db: Path) -> int:
+    return sum(Path(str(db) + s).stat().st_size for s in ("", "-wal") if Path(str(db) + s).exists())
 
 
 def memory_per_case(make: Callable[[], list[Any]], cases: int) -> float:
@@ -258,20 +275,27 @@ def main() -> int:
 
     ours.run(min(cases, 50))  # warm up both (imports, caches)
     bare.run(min(cases, 50))
-    t_ours = timed(lambda: ours.run(cases))
-    t_bare = timed(lambda: bare.run(cases))
+    rounds = max(1, min(ROUNDS, cases))
+    per_round = [cases // rounds + (1 if r < cases % rounds else 0) for r in range(rounds)]
+    # Interleaved: a round of each in turn, so that a change of load on a shared machine falls on both sides.
+    t_ours, t_bare = interleaved([(lambda n=n: ours.run(n), lambda n=n: bare.run(n)) for n in per_round])
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.folder or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        ours_db, bare_db = folder / "bench-approvalflow.db", folder / "bench-spiff.db"
-        for path in (ours_db, bare_db):
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-        p_ours = timed(lambda: ours.run_persisted(cases, ours_db))
-        p_bare = timed(lambda: bare.run_persisted(cases, bare_db))
-        size_ours = sum(Path(str(ours_db) + s).stat().st_size for s in ("", "-wal") if Path(str(ours_db) + s).exists())
-        size_bare = sum(Path(str(bare_db) + s).stat().st_size for s in ("", "-wal") if Path(str(bare_db) + s).exists())
+        dbs = [(folder / f"bench-approvalflow-{r}.db", folder / f"bench-spiff-{r}.db") for r in range(rounds)]
+        for pair in dbs:
+            for path in pair:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(path) + suffix).unlink(missing_ok=True)
+        p_ours, p_bare = interleaved(
+            [
+                (lambda n=n, db=o: ours.run_persisted(n, db), lambda n=n, db=b: bare.run_persisted(n, db))
+                for n, (o, b) in zip(per_round, dbs, strict=True)
+            ]
+        )
+        size_ours = sum(_size(o) for o, _b in dbs)
+        size_bare = sum(_size(b) for _o, b in dbs)
 
     m_ours = memory_per_case(lambda: ours.run(cases, OPEN_STEPS), cases)
     m_bare = memory_per_case(lambda: bare.run(cases, OPEN_STEPS), cases)
