@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Alert",
     "CaseDeadlines",
+    "CaseTime",
     "StepTime",
     "Suspension",
     "TimeReport",
@@ -53,6 +54,7 @@ __all__ = [
     "alert_json",
     "alerts",
     "case_deadlines",
+    "case_time",
     "step_deadline",
     "time_report",
 ]
@@ -192,8 +194,18 @@ class TimeReport:
     steps: tuple[StepTime, ...]
 
 
-def time_report(case: TimedCase, at: datetime | None = None) -> TimeReport:
-    """The time accounting of a case at ``at`` (default: the clock's now, or when the case ended)."""
+@dataclass(frozen=True)
+class CaseTime:
+    """A case's own time at a moment, without its steps: what a store's summary of a finished case needs."""
+
+    end: datetime
+    elapsed: int | None
+    suspended: int
+    deadlines: CaseDeadlines | None
+
+
+def case_time(case: TimedCase, at: datetime | None = None) -> CaseTime:
+    """Elapsed and suspended working days and the deadlines of the case at ``at`` (as in :func:`time_report`)."""
     moment = at or case.clock.now()
     end = case.ended_at if case.ended_at is not None and case.ended_at < moment else moment
     start = case.clock_start
@@ -201,7 +213,16 @@ def time_report(case: TimedCase, at: datetime | None = None) -> TimeReport:
         suspended_working_days(case.calendar, suspension_intervals(case.suspensions, end), start) if start else 0
     )
     elapsed = elapsed_working_days(case.calendar, start, end) - suspended if start else None
-    deadlines = case_deadlines(case, end)
+    return CaseTime(end, elapsed, suspended, case_deadlines(case, end))
+
+
+def time_report(case: TimedCase, at: datetime | None = None) -> TimeReport:
+    """The time accounting of a case at ``at`` (default: the clock's now, or when the case ended)."""
+    moment = at or case.clock.now()
+    totals = case_time(case, moment)
+    end, start, elapsed, suspended, deadlines = (
+        totals.end, case.clock_start, totals.elapsed, totals.suspended, totals.deadlines
+    )  # fmt: skip
 
     def left(d: Deadline | None) -> int | None:
         return remaining_working_days(case.calendar, d, end) if d else None

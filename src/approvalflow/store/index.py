@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ..bpmn.model import TimeLimit
 from ..engine.timing import case_deadlines as case_deadlines_of
+from ..engine.timing import case_time
 from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
@@ -309,7 +310,7 @@ def summary_of(case: Case) -> dict[str, Any]:
         "statutory_deadline": None,
     }
     if case.ended_at is not None:
-        report = case.time_report(case.ended_at)
+        report = case_time(case, case.ended_at)  # the case's own figures: no row for every step
         d = report.deadlines
         summary.update(
             outcome=_outcome(d.promised if d else None, case, case.ended_at),
