@@ -117,8 +117,13 @@ def test_a_step_naming_a_unit_admits_its_people_and_no_others() -> None:
 
 
 def test_several_units_may_be_named() -> None:
-    for actor in ("pr", "vc", "bc"):
+    for actor in ("pr", "vc"):
         case = new_case(units="planning village")
+        assert case.complete("consult", actor, at="2026-06-01T11:00:00+08:00") == []
+    # a step naming units is theirs (issue 16): the case's unit joins them only with caseUnit="true"
+    assert refused(new_case(units="planning village"), "consult", "bc") == ["other-unit"]
+    for actor in ("pr", "vc", "bc"):
+        case = new_case(units='planning village" caseUnit="true')
         assert case.complete("consult", actor, at="2026-06-01T11:00:00+08:00") == []
 
 

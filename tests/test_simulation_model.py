@@ -184,7 +184,8 @@ def test_work_time_pauses_over_nights_and_days_off() -> None:
 
 
 def test_a_cross_unit_step_is_not_pooled_with_the_case_units_staff(tmp_path: Path) -> None:
-    """Staff counted from the organisation are the case unit's; a step other units do needs its own pool."""
+    """Staff counted from the organisation are the case unit's; a step other units do has the pool of those units
+    (issue 16: counted by the engine's rule; approval-bureau has no reviewer, so nobody may do it), or a named one."""
     import shutil
 
     from approvalflow.simulation import SimulationModelError, load_simulation_model
@@ -202,7 +203,7 @@ def test_a_cross_unit_step_is_not_pooled_with_the_case_units_staff(tmp_path: Pat
         "../../processes/org/sample_county.yaml", str(root / "processes" / "org" / "sample_county.yaml")
     )
     (tmp_path / "m.yaml").write_text(model, encoding="utf-8")
-    with pytest.raises(SimulationModelError, match="other units") as info:
+    with pytest.raises(SimulationModelError, match="pool reviewer@approval-bureau") as info:
         load_simulation_model(tmp_path / "m.yaml")
     assert "review" in str(info.value)
     pooled = model.replace("  review: {dist: gamma", "  review: {post: reviewer, duration: {dist: gamma").replace(

@@ -263,7 +263,7 @@ def read_process(proc: etree._Element, file: str | None) -> ProcessInfo:
             if kind == "callActivity" and el.get("calledElement"):
                 info.called[ident] = el.get("calledElement", "")
             if kind in STEP_KINDS:
-                info.steps[ident] = _step(el, node, info.lanes)
+                info.steps[ident] = _step(el, node, info.lanes, file)
     _mark_defaults(proc, info.flows)
     info.risks = tuple(risks)
     return info
@@ -340,8 +340,17 @@ def _mark_defaults(proc: etree._Element, flows: dict[str, FlowInfo]) -> None:
             flows[default] = FlowInfo(f.id, f.source, f.target, f.process, f.line, f.name, f.condition, True, f.risks)
 
 
-def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, ...]]) -> StepInfo:
+def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, ...]], file: str | None) -> StepInfo:
     s = _ext(el, "step")
+    case_unit = s is not None and s.get("caseUnit") in ("true", "1")
+    if s is not None and s.get("caseUnit") is not None and not _ids(s.get("units")):
+        raise ExtensionError(
+            f"af:step/@caseUnit on step '{node.id}' without af:step/@units: caseUnit lets the case's unit do a step "
+            "that names the units doing it; name them in units, or drop caseUnit",
+            file=file,
+            line=s.sourceline,
+            element=node.id,
+        )
     posts = _ids(s.get("posts")) if s is not None else ()
     from_lane = False
     if not posts and node.lane is not None and node.kind != "callActivity":  # a called process's steps have posts
@@ -366,6 +375,7 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
         extension=_ext(el, "extension") is not None,
         posts_from_lane=from_lane,
         units=_ids(s.get("units")) if s is not None else (),
+        case_unit=case_unit,
         min_duration=(
             MinDuration(_int(low.get("value")) or 0, _unit(low.get("unit") or "day"), low.get("reason"))
             if low is not None

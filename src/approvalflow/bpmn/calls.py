@@ -9,7 +9,8 @@ Where a called process is looked up (:meth:`CallResolver.find`):
 
 1. in the file of the calling process itself, then in the file being read (a called file may call back);
 2. in the files of the search list (``load_process(..., search=[...])``), in the order given;
-3. in the other ``.bpmn`` files of the folder of the file being read (regular files only, in name order).
+3. in the other BPMN files (:data:`BPMN_SUFFIXES`: ``*.bpmn`` and ``*.bpmn20.xml``) of the folder of the file
+   being read (regular files only, in name order).
 
 The first file that defines the process id wins; a file that cannot be parsed is skipped while looking (it is an
 error only if it is the one that defines the process, which only reading it fully can tell).
@@ -41,6 +42,7 @@ from ..io.xmlsafe import parse_xml
 from .annotations import ProcessInfo
 
 __all__ = [
+    "BPMN_SUFFIXES",
     "MAX_CALL_DEPTH",
     "Call",
     "CallResolver",
@@ -54,6 +56,10 @@ __all__ = [
 MAX_CALL_DEPTH = 10
 """Deepest chain of call activities a process may have (a process calling one calling one ...). A process that
 calls itself, directly or through others, is refused: it would start sub-processes without end."""
+
+BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
+"""The endings of the file names looked in for called processes: Camunda Modeler and bpmn.io save ``.bpmn``,
+Signavio and Activiti ``.bpmn20.xml``."""
 
 D = TypeVar("D")
 
@@ -88,7 +94,7 @@ def missing_process(call: Call) -> DefinitionError:
         call,
         UnknownReferenceError,
         f"call activity '{call.activity}' calls process '{call.called}', which no file defines: not this file, "
-        "not the search list, not another .bpmn file of the same folder",
+        "not the search list, not another .bpmn or .bpmn20.xml file of the same folder",
     )
 
 
@@ -110,8 +116,9 @@ def _too_deep(call: Call, chain: Sequence[str]) -> DefinitionError:
 
 
 def candidate_files(file: str | Path | None, search: Iterable[str | Path] = ()) -> list[Path]:
-    """Where called processes are looked up after the calling file: ``search``, then the other ``.bpmn`` files
-    of ``file``'s folder (none when ``file`` is ``None`` or names no file, e.g. a document read from a string)."""
+    """Where called processes are looked up after the calling file: ``search``, then the other BPMN files
+    (:func:`folder_files`) of ``file``'s folder (none when ``file`` is ``None`` or names no file, e.g. a document
+    read from a string)."""
     found = [Path(p) for p in search]
     if file is None or not Path(file).is_file():
         return found
@@ -120,8 +127,9 @@ def candidate_files(file: str | Path | None, search: Iterable[str | Path] = ()) 
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The ``.bpmn`` files of ``folder`` where called processes are looked up: regular files, in name order."""
-    return sorted(p for p in folder.glob("*.bpmn") if is_regular_file(p))
+    """The BPMN files of ``folder`` (names ending in one of :data:`BPMN_SUFFIXES`) where called processes are
+    looked up: regular files, in name order."""
+    return sorted(p for p in folder.iterdir() if p.name.endswith(BPMN_SUFFIXES) and is_regular_file(p))
 
 
 def defined_processes(path: Path) -> list[str]:

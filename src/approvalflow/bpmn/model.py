@@ -162,7 +162,8 @@ class StepInfo:
     extension: bool = False
     posts_from_lane: bool = False
     min_duration: MinDuration | None = None
-    units: tuple[str, ...] = ()  # other units whose people may do the step (af:step/@units), besides the case's
+    units: tuple[str, ...] = ()  # the units whose people do the step (af:step/@units); () = the case's unit
+    case_unit: bool = False  # af:step/@caseUnit="true": the case's unit's people may do it too (with ``units``)
 
     @property
     def id(self) -> str:

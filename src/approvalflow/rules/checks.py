@@ -30,7 +30,9 @@ __all__ = [
     "Rule",
     "StepAttempt",
     "check",
+    "keeps_off",
     "register_rule",
+    "step_units",
 ]
 
 
@@ -95,10 +97,49 @@ def _finding(a: StepAttempt, rule: str, message: str) -> Finding:
     return RUNTIME.finding(rule, message, element=a.step.id, actor=a.actor.id, at=a.at)
 
 
+# -- who may do a step: the one decision the engine, validate's staffing and the simulator share ----------------
+def step_units(step: StepInfo, case_unit: str) -> tuple[str, ...]:
+    """The units whose people may do ``step`` in a case of ``case_unit``.
+
+    A step that names units (``af:step/@units``: 征求意见 of the 住建局 inside a 自然资源局 case) is done by their
+    people; the case's unit joins them only with ``af:step/@caseUnit="true"``. A step that names none is done by
+    the case's unit."""
+    if not step.units:
+        return (case_unit,)
+    return tuple(dict.fromkeys((*step.units, case_unit) if step.case_unit else step.units))
+
+
+def keeps_off(step: StepInfo, person: Person, unit: OrgUnit, organisation: Organisation) -> tuple[str, ...]:
+    """Who may do a step (unit and post): the ids of the rules that keep ``person`` off ``step`` in a case of ``unit``.
+
+    ``other-unit``: the person's unit is not one of :func:`step_units`; ``unauthorized``: they hold none of the
+    step's posts (a step without posts admits any); ``five-not-direct``: the step has a domain and they are the
+    principal of the case's unit or of their own (五不直接分管). Empty when they may. The run-time rules of those
+    ids, ``validate``'s ``staffing`` and the simulator (its pools and its replay) all decide by this function."""
+    kept: list[str] = []
+    if step.posts and not (person.posts & set(step.posts)):
+        kept.append("unauthorized")
+    if person.unit not in step_units(step, unit.id):
+        kept.append("other-unit")
+    if step.domain is not None and _principal_of(person, unit, organisation) is not None:
+        kept.append("five-not-direct")
+    return tuple(kept)
+
+
+def _principal_of(person: Person, unit: OrgUnit, organisation: Organisation) -> OrgUnit | None:
+    """The unit (the case's, else the person's own) whose principal ``person`` is, if any."""
+    own = organisation.units.get(person.unit)
+    return next((u for u in (unit, own) if u is not None and u.principal == person.id), None)
+
+
+def _kept(a: StepAttempt, rule: str) -> bool:
+    return rule in keeps_off(a.step, a.actor, a.unit, a.organisation)
+
+
 @register_rule("unauthorized")
 def unauthorized(a: StepAttempt) -> Iterator[Finding]:
     posts = a.step.posts
-    if posts and not (a.actor.posts & set(posts)):
+    if _kept(a, "unauthorized"):
         held = ", ".join(sorted(a.actor.posts)) or "none"
         yield _finding(
             a,
@@ -109,32 +150,28 @@ def unauthorized(a: StepAttempt) -> Iterator[Finding]:
 
 @register_rule("other-unit")
 def other_unit(a: StepAttempt) -> Iterator[Finding]:
-    """The actor belongs to the case's unit, or to a unit the step names (af:step/@units)."""
-    if a.actor.unit == a.unit.id or a.actor.unit in a.step.units:
+    """The actor belongs to a unit that does the step (:func:`step_units`): the case's, or those it names."""
+    if not _kept(a, "other-unit"):
         return
-    allowed = ", ".join((a.unit.id, *a.step.units))
-    yield _finding(
-        a,
-        "other-unit",
-        f"{a.actor.id} belongs to unit '{a.actor.unit}', not to the case's unit '{a.unit.id}'; "
-        f"step '{a.step.id}' may be done by people of {allowed} (a step names other units in af:step/@units)",
-    )
+    allowed = ", ".join(step_units(a.step, a.unit.id))
+    if not a.step.units:
+        why = f"not to the case's unit '{a.unit.id}'; step '{a.step.id}' names no other unit (af:step/@units)"
+    else:
+        how = "af:step/@units and @caseUnit" if a.step.case_unit else 'af:step/@units; caseUnit="true" adds the case\'s'
+        why = f"while step '{a.step.id}' (case of unit '{a.unit.id}') is done by people of {allowed} ({how})"
+    yield _finding(a, "other-unit", f"{a.actor.id} belongs to unit '{a.actor.unit}', {why}")
 
 
 @register_rule("five-not-direct")
 def five_not_direct(a: StepAttempt) -> Iterator[Finding]:
-    if a.step.domain is None:
-        return
-    own = a.organisation.units.get(a.actor.unit)
-    for unit in (a.unit, own):
-        if unit is not None and unit.principal == a.actor.id:
-            yield _finding(
-                a,
-                "five-not-direct",
-                f"{a.actor.id} is the principal of {unit.id} and may not directly "
-                f"handle the {a.step.domain.value} domain (五不直接分管): a deputy in charge handles it",
-            )
-            return
+    unit = _principal_of(a.actor, a.unit, a.organisation)
+    if a.step.domain is not None and unit is not None and _kept(a, "five-not-direct"):
+        yield _finding(
+            a,
+            "five-not-direct",
+            f"{a.actor.id} is the principal of {unit.id} and may not directly "
+            f"handle the {a.step.domain.value} domain (五不直接分管): a deputy in charge handles it",
+        )
 
 
 @register_rule("separate-actors")

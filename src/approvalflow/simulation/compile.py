@@ -13,23 +13,39 @@ What the graph keeps:
   branch is drawn by probability), one with a single outgoing flow a ``pass``;
 - a parallel gateway is an ``and`` node: it waits for a token on each incoming
   flow (join) and sends one down each outgoing flow (split);
-- start, intermediate and end events are ``pass`` and ``end`` nodes;
+- start, intermediate and end events without an event definition (and thrown
+  messages and signals, which nothing here catches) are ``pass`` and ``end``
+  nodes;
 - a call activity is inlined between an ``enter`` and an ``exit`` node (the
   engine's path lists the called process's steps, and so does the
   simulator's); the called process is found as the loader finds it
   (:mod:`approvalflow.bpmn.calls`: the same file, then the other ``.bpmn``
   files of the folder), and a process no file defines, a recursive call or a
-  chain deeper than ``MAX_CALL_DEPTH`` is refused with the loader's error.
+  chain deeper than ``MAX_CALL_DEPTH`` is refused with the loader's error;
+- an embedded sub-process is inlined the same way, between an ``enter`` and
+  an ``exit`` node (its inner start event is entered, its end events lead
+  to the exit);
+- a terminate end event of the main process is a ``term`` node: it ends the
+  case at once, cancelling every other token (a step in progress is not
+  completed and leaves the path); one inside a sub-process or a called
+  process ends that sub-process only, which, having no parallel branches
+  (see below), is a plain end.
 
-Not supported (a clear error naming file, line and element): inclusive,
-complex and event-based gateways, boundary events, embedded sub-processes,
-and parallel gateways inside a called process.
+Not supported (a clear error naming file, line and element, never flattened
+silently): inclusive, complex and event-based gateways, boundary events,
+event sub-processes, transactions and ad-hoc sub-processes, multi-instance
+and standard loop activities, script tasks (the engine refuses them unless
+the host registers trusted functions, which a simulation cannot run), timer,
+message, signal and conditional catch events and start events, error,
+escalation, compensation, cancel and link events, parallel gateways inside
+a called process or an embedded sub-process, and a sub-process without
+exactly one start event.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,12 +53,12 @@ from lxml import etree
 
 from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
 from ..bpmn.calls import Call, CallResolver, candidate_files, missing_process
-from ..bpmn.model import TimeLimit
+from ..bpmn.model import StepInfo, TimeLimit
 from ..errors import BpmnError
-from ..io.namespaces import bpmn
+from ..io.namespaces import BPMN_NS, bpmn
 from ..io.xmlsafe import parse_xml_file, strip_comments
 
-__all__ = ["MAX_GRAPH_NODES", "GraphNode", "ProcessGraph", "compile_bpmn"]
+__all__ = ["MAX_GRAPH_NODES", "GraphNode", "ProcessGraph", "compile_bpmn", "subprocess_parents"]
 
 MAX_GRAPH_NODES = 200_000
 """Most nodes a compiled graph may have. Each call activity is inlined, so a few processes that call each other
@@ -53,9 +69,52 @@ _TASKS = frozenset(
 )
 _PASS_EVENTS = frozenset({"intermediateCatchEvent", "intermediateThrowEvent"})
 _UNSUPPORTED = frozenset(
-    {"inclusiveGateway", "complexGateway", "eventBasedGateway", "boundaryEvent", "subProcess", "transaction",
-     "adHocSubProcess"}
+    {"inclusiveGateway", "complexGateway", "eventBasedGateway", "boundaryEvent", "transaction", "adHocSubProcess"}
+)
+_LOOPS = {
+    "multiInstanceLoopCharacteristics": "a multi-instance activity (会签, 或签: one instance per signer); the "
+    "simulator would run it as one instance",
+    "standardLoopCharacteristics": "a loop activity (standardLoopCharacteristics); the simulator would run it once",
+}
+_EVENT_DEFINITIONS = (
+    "timerEventDefinition", "messageEventDefinition", "signalEventDefinition", "conditionalEventDefinition",
+    "errorEventDefinition", "escalationEventDefinition", "compensateEventDefinition", "cancelEventDefinition",
+    "linkEventDefinition", "terminateEventDefinition",
 )  # fmt: skip
+_WHY_NOT = {
+    "timerEventDefinition": "a timer: the simulator does not model its wait (it would pass in no time)",
+    "messageEventDefinition": "a message the host delivers: the simulator does not model when it arrives",
+    "signalEventDefinition": "a signal the host delivers: the simulator does not model when it arrives",
+    "conditionalEventDefinition": "a condition on case data: the simulator does not model when it holds",
+}
+_HARMLESS_THROWS = frozenset({"messageEventDefinition", "signalEventDefinition"})  # thrown, nothing here catches them
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the XML says of one flow node beyond :class:`NodeInfo`: the sub-process it is in, and so on."""
+
+    parent: str | None  # the id of the embedded sub-process it is directly in
+    definitions: tuple[str, ...]  # its event definitions (local names)
+    loop: str | None  # multiInstanceLoopCharacteristics | standardLoopCharacteristics
+    triggered: bool  # an event sub-process (triggeredByEvent="true")
+
+
+def _shapes(proc: etree._Element) -> dict[str, _Shape]:
+    """Each flow node of ``proc`` with an id: its :class:`_Shape`."""
+    found: dict[str, _Shape] = {}
+    for el in proc.iter():
+        if not isinstance(el.tag, str) or el.get("id") is None or etree.QName(el).namespace != BPMN_NS:
+            continue
+        parent = el.getparent()
+        inside = parent.get("id") if parent is not None and parent.tag == bpmn("subProcess") else None
+        children = {etree.QName(c).localname for c in el if isinstance(c.tag, str)}
+        definitions = tuple(d for d in _EVENT_DEFINITIONS if d in children)
+        if el.find(bpmn("eventDefinitionRef")) is not None:
+            definitions += ("eventDefinitionRef",)
+        loop = next((x for x in _LOOPS if x in children), None)
+        found[el.get("id", "")] = _Shape(inside, definitions, loop, el.get("triggeredByEvent") == "true")
+    return found
 
 
 @dataclass(frozen=True)
@@ -68,7 +127,7 @@ class GraphNode:
 
     key: str
     id: str
-    kind: str  # task | xor | and | pass | end | enter | exit
+    kind: str  # task | xor | and | pass | end | term | enter | exit
     name: str
     file: str | None
     line: int | None
@@ -81,7 +140,8 @@ class GraphNode:
     suspends: bool = False
     extension: bool = False
     least: tuple[int, str] | None = None  # af:minDuration: (value, unit) the step stays open at least
-    units: tuple[str, ...] = ()  # af:step/@units: other units whose people do the step
+    units: tuple[str, ...] = ()  # af:step/@units: the units whose people do the step (() = the case's)
+    step: StepInfo | None = field(default=None, compare=False)  # a task's annotations (who may do it: keeps_off)
 
 
 @dataclass(frozen=True)
@@ -124,6 +184,7 @@ class _Draft:
     extension: bool = False
     least: tuple[int, str] | None = None
     units: tuple[str, ...] = ()
+    step: StepInfo | None = None
 
 
 class _Processes(Mapping[str, ProcessInfo]):
@@ -133,6 +194,13 @@ class _Processes(Mapping[str, ProcessInfo]):
         self._elements = {p.get("id", ""): p for p in root.iter(bpmn("process"))}
         self._file = file
         self._read: dict[str, ProcessInfo] = {}
+        self._shapes: dict[str, dict[str, _Shape]] = {}
+
+    def shapes(self, pid: str) -> dict[str, _Shape]:
+        """The :class:`_Shape` of each flow node of process ``pid`` (read once)."""
+        if pid not in self._shapes:
+            self._shapes[pid] = _shapes(self._elements[pid])
+        return self._shapes[pid]
 
     def __getitem__(self, pid: str) -> ProcessInfo:
         if pid not in self._read:
@@ -170,7 +238,8 @@ class _Builder:
         """Add one process's nodes; return the key of its entry node."""
         fname = str(source.path)
         info = source.processes[pid]
-        starts = [n for n in info.nodes.values() if n.kind == "startEvent"]
+        shapes = source.processes.shapes(pid)
+        starts = [n for n in info.nodes.values() if n.kind == "startEvent" and shapes[n.id].parent is None]
         if len(starts) != 1:
             raise BpmnError(
                 f"process '{info.id}' has {len(starts)} start events; the simulator needs exactly one",
@@ -187,17 +256,20 @@ class _Builder:
         for f in info.flows.values():
             out.setdefault(f.source, []).append(f.id)
             incoming[f.target] = incoming.get(f.target, 0) + 1
+        inner_starts: dict[str, list[str]] = {}
         for node in info.nodes.values():
-            if node.kind in _UNSUPPORTED:
-                raise BpmnError(
-                    f"{node.kind} '{node.id}' is not supported by the simulator", file=fname, line=node.line,
-                    element=node.id,
-                )  # fmt: skip
+            parent = shapes[node.id].parent
+            if node.kind == "startEvent" and parent is not None:
+                inner_starts.setdefault(parent, []).append(node.id)
+        for node in info.nodes.values():
+            shape = shapes[node.id]
+            self._refuse(node.kind, node.id, node.line, fname, shape)
             key = prefix + node.id
             d = _Draft(key, node.id, "pass", node.name or node.id, fname, node.line)
             step = info.steps.get(node.id)
             if step is not None:
                 d.posts, d.once, d.extension, d.units = step.posts, step.once, step.extension, step.units
+                d.step = step
                 d.suspends = step.suspends_clock is not None
                 if step.min_duration is not None:
                     d.least = (step.min_duration.value, step.min_duration.unit)
@@ -205,19 +277,25 @@ class _Builder:
             d.flows = list(flows)
             d.targets = [prefix + info.flows[f].target for f in flows]
             d.default = next((f for f in flows if info.flows[f].default), None)
+            # where a token that ends here goes: the exit of the sub-process or call activity it is in, or nowhere
+            leaves_to = prefix + shape.parent + "/exit" if shape.parent is not None else exit_key
             if node.kind in _TASKS:
                 d.kind = "task"
             elif node.kind == "exclusiveGateway":
                 d.kind = "xor" if len(flows) > 1 else "pass"
             elif node.kind == "parallelGateway":
-                if prefix:
+                if prefix or shape.parent is not None:
+                    where = "a called process" if prefix else f"sub-process '{shape.parent}'"
                     raise BpmnError(
-                        "parallel gateways inside a called process are not supported by the simulator",
+                        f"parallel gateways inside {where} are not supported by the simulator",
                         file=fname, line=node.line, element=node.id,
                     )  # fmt: skip
                 d.kind, d.need = "and", max(1, incoming.get(node.id, 0))
+            elif node.kind == "subProcess":
+                self._embed(d, inner_starts.get(node.id, []), prefix, fname)
             elif node.kind == "endEvent" or (not flows and node.kind != "callActivity"):
-                d.kind = "end"
+                terminate = "terminateEventDefinition" in shape.definitions
+                d.kind = "term" if terminate and leaves_to is None else "end"
             elif node.kind == "callActivity":
                 self._call(source, info, node.id, d)
             elif node.kind not in _PASS_EVENTS and node.kind != "startEvent":
@@ -225,10 +303,70 @@ class _Builder:
                     f"{node.kind} '{node.id}' is not supported by the simulator", file=fname, line=node.line,
                     element=node.id,
                 )  # fmt: skip
-            if d.kind == "end" and exit_key is not None:
-                d.kind, d.targets, d.flows = "pass", [exit_key], [""]
+            if d.kind == "end" and leaves_to is not None:
+                d.kind, d.targets, d.flows = "pass", [leaves_to], [""]
+            if d.kind == "enter" and not self.drafts[key + "/exit"].targets:  # nothing after it: an end
+                self._end_after(self.drafts[key + "/exit"], leaves_to)
             self.drafts[key] = d
         return prefix + starts[0].id
+
+    @staticmethod
+    def _refuse(kind: str, ident: str, line: int | None, file: str, shape: _Shape) -> None:
+        """Refuse, naming it, a flow node the simulator would otherwise run wrongly."""
+        why: str | None = None
+        if kind in _UNSUPPORTED:
+            why = f"{kind} '{ident}' is not supported by the simulator"
+        elif shape.loop is not None:
+            why = f"{kind} '{ident}' is {_LOOPS[shape.loop]}: not supported by the simulator"
+        elif kind == "subProcess" and shape.triggered:
+            why = (
+                f"event sub-process '{ident}' is not supported by the simulator: it starts on an event (timer, "
+                "message, signal, error, ...) whose moment the simulator does not model"
+            )
+        elif kind == "receiveTask":
+            why = (
+                f"receiveTask '{ident}' is not supported by the simulator: it waits for a message the host delivers, "
+                "whose moment the simulator does not model (it is not a piece of staff work)"
+            )
+        elif kind == "scriptTask":
+            why = (
+                f"scriptTask '{ident}' is not supported by the simulator: the engine never runs a script from a "
+                "BPMN file and runs a script task only as a trusted function the host registers, which a "
+                "simulation has not"
+            )
+        elif shape.definitions:
+            definition = shape.definitions[0]
+            if kind in {"intermediateThrowEvent", "endEvent"} and all(
+                d in _HARMLESS_THROWS or (kind == "endEvent" and d == "terminateEventDefinition")
+                for d in shape.definitions
+            ):
+                return
+            event = definition.removesuffix("EventDefinition")
+            reason = _WHY_NOT.get(definition, f"a {event} event, which the simulator does not model")
+            why = f"{kind} '{ident}' is not supported by the simulator: it is {reason}"
+        if why is not None:
+            raise BpmnError(why, file=file, line=line, element=ident)
+
+    def _end_after(self, exit_draft: _Draft, leaves_to: str | None) -> None:
+        """An ``exit`` with no flow out: its token ends there, or leaves the scope it is in."""
+        if leaves_to is None:
+            leaves_to = exit_draft.key + "/end"
+            self.drafts[leaves_to] = _Draft(leaves_to, exit_draft.id, "end", exit_draft.name, exit_draft.file,
+                                            exit_draft.line)  # fmt: skip
+        exit_draft.targets, exit_draft.flows = [leaves_to], [""]
+
+    def _embed(self, d: _Draft, starts: list[str], prefix: str, file: str) -> None:
+        """An embedded sub-process: ``d`` becomes its ``enter`` node, leading to its inner start; add its exit."""
+        if len(starts) != 1:
+            raise BpmnError(
+                f"sub-process '{d.id}' has {len(starts)} start events; the simulator needs exactly one",
+                file=file, line=d.line, element=d.id,
+            )  # fmt: skip
+        exit_key = d.key + "/exit"
+        self.drafts[exit_key] = _Draft(
+            exit_key, d.id, "exit", d.name, d.file, d.line, targets=d.targets, flows=d.flows, suspends=d.suspends
+        )
+        d.kind, d.targets, d.flows = "enter", [prefix + starts[0]], [""]
 
     def _call(self, source: _Source, info: ProcessInfo, activity: str, d: _Draft) -> None:
         """Inline the called process between an ``enter`` and an ``exit`` node (found by :mod:`bpmn.calls`)."""
@@ -287,9 +425,23 @@ def compile_bpmn(path: str | os.PathLike[str], *, process_id: str | None = None)
             GraphNode(
                 d.key, d.id, d.kind, d.name, d.file, d.line, d.posts, tuple(index[t] for t in d.targets),
                 tuple(d.flows), d.default, d.need, d.once, d.suspends, d.extension, d.least, d.units,
+                d.step,
             )
         )  # fmt: skip
     info = main.processes[pid]
     tl = info.time_limit
     after = index.get(tl.starts_after) if tl is not None and tl.starts_after else None
     return ProcessGraph(info.id, info.name or info.id, str(file), tuple(nodes), index[start_key], tl, after, index)
+
+
+def subprocess_parents(files: Iterable[str | os.PathLike[str]]) -> dict[str, str]:
+    """Each flow node directly inside an embedded sub-process in the BPMN ``files``, with that sub-process's id.
+
+    Replay (:mod:`approvalflow.simulation.replay`) walks a token into a sub-process and out of it with this.
+    """
+    parents: dict[str, str] = {}
+    for file in files:
+        root = strip_comments(parse_xml_file(file)).getroot()
+        for proc in root.iter(bpmn("process")):
+            parents.update((k, v.parent) for k, v in _shapes(proc).items() if v.parent is not None)
+    return parents

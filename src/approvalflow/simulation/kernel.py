@@ -18,6 +18,12 @@ Semantics (the same as Prosimos's, so that the two agree on one model):
 - An ``af:once`` step (一次告知) is done at most once per case: a branch that
   would lead to it again is not taken (the other branches share its
   probability), so every simulated path is one the engine accepts.
+- A terminate end event ends its case at once: every other token is
+  cancelled, a step in progress is not completed (it leaves the path and the
+  step counts; its staff stay busy until its drawn end). So that this is
+  decided in time order, a process with a terminate end event and parallel
+  branches moves each token on at its task's completion (an event of its
+  own) rather than when the task is taken up.
 
 The case clock (限时办结) follows SPEC section 5 and :mod:`approvalflow.engine.timing`:
 it starts when the ``startsAfter`` step completes (else at arrival), open
@@ -45,8 +51,11 @@ from .model import SimulationError, SimulationModel
 
 __all__ = ["ChunkStats", "SimulationError", "run_chunk"]
 
-_TASK, _XOR, _AND, _PASS, _END, _ENTER, _EXIT = range(7)
-_KINDS = {"task": _TASK, "xor": _XOR, "and": _AND, "pass": _PASS, "end": _END, "enter": _ENTER, "exit": _EXIT}
+_TASK, _XOR, _AND, _PASS, _END, _ENTER, _EXIT, _TERM = range(8)
+_KINDS = {
+    "task": _TASK, "xor": _XOR, "and": _AND, "pass": _PASS, "end": _END, "enter": _ENTER, "exit": _EXIT,
+    "term": _TERM,
+}  # fmt: skip
 _EVENTS_PER_CASE = 10_000  # more task events than this per case on average: a loop that never ends
 _EVENTS_SLACK = 1_000_000
 _ENDLESS = f"more than {_EVENTS_PER_CASE} steps per case: a loop whose exit is never taken?"
@@ -135,8 +144,11 @@ class _Plan:
         clock_on = model.has_limits
         self.least = [x.least for x in nodes]
         self.holds = any(x is not None for x in self.least)
+        # a terminate end event beside parallel branches: tokens move on at completion, in time order
+        self.deferred = any(x.kind == "term" for x in nodes) and any(x.kind == "and" and len(x.out) > 1 for x in nodes)
         self.special = [
-            self.after[i] is not None
+            self.deferred
+            or self.after[i] is not None
             or x.least is not None
             or (self.has_once and x.once)
             or (clock_on and (x.suspends or x.extension or i == g.starts_after))
@@ -213,6 +225,9 @@ class _Run:
         self.extended: set[int] = set()
         self.once_done: dict[int, set[int]] = {}
         self.joins: dict[tuple[int, int], list[float]] = {}
+        self.deferred = self.plan.deferred
+        self.dead: set[int] = set()  # cases a terminate end event ended (their entries left in the heap are dropped)
+        self.flight: dict[int, list[tuple[float, int]]] = {}  # deferred: case -> (end, task) of each task taken up
         self.keep = min(keep_traces, cases)
         self.traced: dict[int, tuple[list[tuple[float, int, str]], dict[str, list[str]]]] = {
             c: ([], {}) for c in range(self.keep)
@@ -227,7 +242,7 @@ class _Run:
 
     def loop(self, progress: Callable[[int], None] | None) -> None:
         """Complete the tasks due before each arrival, then take the arrival; at the end, the tasks left."""
-        cases, heap, nodes, plan, days = self.cases, self.heap, self.nodes, self.plan, self.days
+        cases, heap, nodes, plan, deferred = self.cases, self.heap, self.nodes, self.plan, self.deferred
         batches, pool_of, special, nxt, cum = plan.batch, plan.pool_of, plan.special, plan.next, plan.cum
         least, xor_targets, servers, cals, queued = plan.least, plan.xor_targets, self.servers, self.cals, self.queued
         s_count, s_wait, s_proc, qmax, tokens = self.s_count, self.s_wait, self.s_proc, self.qmax, self.tokens
@@ -238,6 +253,8 @@ class _Run:
         for ai, until in enumerate(itertools.chain(self.arrivals, (math.inf,))):
             while heap and heap[0][0] < until:
                 t, _, c, n = pop(heap)
+                if deferred and self.settle(c, n, t):
+                    continue
                 buf = bufs[n]
                 if not buf:
                     buf += batches[n](256)  # type: ignore[misc]
@@ -265,7 +282,7 @@ class _Run:
                 else:
                     end = t + dur
                 if holds and least[n] is not None:
-                    end = max(end, _open_until(least[n], t, days))  # type: ignore[arg-type]
+                    end = max(end, _open_until(least[n], t, self.days))  # type: ignore[arg-type]
                 s_count[n] += 1
                 s_proc[n] += dur
                 if c < keep:
@@ -316,7 +333,37 @@ class _Run:
         if self.plan.has_once and node.once:
             self.once_done.setdefault(c, set()).add(n)
         wait = self.plan.after[n]
+        if self.deferred:  # the token moves on when the task completes (``settle``), unless the case ends first
+            self.flight.setdefault(c, []).append((end, n))
+            heappush(self.heap, (end + wait() if wait is not None else end, next(self.seq), c, ~n))
+            return
         self.route(c, n, end + wait() if wait is not None else end)
+
+    def settle(self, c: int, n: int, t: float) -> bool:
+        """Deferred moves: drop an entry of an ended case; move the token of a completed task (``~task``) on."""
+        if c in self.dead:
+            return True
+        if n < 0:
+            self.route(c, ~n, t)
+            return True
+        return False
+
+    def terminate(self, c: int, t: float) -> None:
+        """A terminate end event of case ``c`` at ``t``: every other token is cancelled, the case ends now."""
+        self.dead.add(c)
+        for end, n in self.flight.pop(c, ()):
+            if end > t:  # in progress: cancelled, not completed (its staff stay busy until ``end``)
+                self.s_count[n] -= 1
+        if c < self.keep:
+            done = self.traced[c][0]
+            done[:] = [e for e in done if e[0] <= t]
+        for key in [k for k in self.joins if k[0] == c]:
+            del self.joins[key]
+        for key in [k for k in self.entered if k[0] == c]:
+            self.spans.setdefault(c, []).append((self.entered.pop(key), t))
+        if t > self.c_end[c]:
+            self.c_end[c] = t
+        self.finish(c)
 
     def route(self, c: int, n: int, t: float) -> None:
         """Move the token of case ``c`` that leaves node ``n`` at ``t`` on, to the next tasks or the end."""
@@ -335,7 +382,10 @@ class _Run:
                 if c < self.keep:
                     self.traced[c][1].setdefault(nodes[n].id, []).append(nodes[n].flows[j])
                 stack.append((out[n][j], t))
-            elif k == _END:  # the case finishes with its last token
+            elif k in (_END, _TERM):  # the case finishes with its last token, or at once (terminate)
+                if k == _TERM and self.deferred:
+                    self.terminate(c, t)
+                    return
                 if t > self.c_end[c]:
                     self.c_end[c] = t
                 tokens[c] -= 1

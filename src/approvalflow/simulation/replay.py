@@ -7,13 +7,15 @@ sequence flows it took, in order) and drives every one through :func:`approvalfl
 :class:`~approvalflow.time.clock.FakeClock`:
 
 - **gateway data**: after each step, a small token walk over the BPMN graph (following the trace's decisions,
-  entering called processes, waiting at parallel joins) tells which gateways the engine will evaluate before the
-  next step; case data is then searched (small candidate values and the constants the conditions compare with)
-  so that each condition picks exactly the flow the trace took. A collective step's ``<step>_passed`` is steered
-  by the votes of its meeting record instead, since the engine sets it from the record.
-- **actors**: someone in the unit (or in a unit the step names in ``af:step/@units``) who holds one of the step's
-  posts and breaks no rule: the first handler again for ``af:sameActorAs``, nobody from an ``af:separateFrom``
-  step, never a principal on a step of the five domains (五不直接分管), nobody with a declared conflict (回避);
+  entering called processes and embedded sub-processes, waiting at parallel joins) tells which gateways the
+  engine will evaluate before the next step; case data is then searched (small candidate values and the
+  constants the conditions compare with) so that each condition picks exactly the flow the trace took. A
+  collective step's ``<step>_passed`` is steered by the votes of its meeting record instead, since the engine
+  sets it from the record.
+- **actors**: someone whom :func:`~approvalflow.rules.checks.keeps_off` lets do the step (the engine's own
+  decision: of the unit doing it, the case's or those it names in ``af:step/@units``, holding one of its posts,
+  never a principal on a step of the five domains, 五不直接分管) and who breaks no other rule: the first handler
+  again for ``af:sameActorAs``, nobody from an ``af:separateFrom`` step, nobody with a declared conflict (回避);
   the least-used person first. A collective step (三重一大) gets a full meeting of its group in the unit
   (``af:collective/@group``, from the organisation file), the ``lastSpeaker`` post last (末位表态).
 - **time**: the trace's own completion moments when it has them; else one minute apart, but never before an
@@ -39,11 +41,12 @@ from ..bpmn.steering import steer
 from ..engine.case import Case, Policy, start_case
 from ..errors import ApprovalflowError, InvalidTypeError, StepRefused
 from ..org.organisation import Organisation, party_key
-from ..rules.checks import Finding
+from ..rules.checks import Finding, keeps_off
 from ..time.clock import FakeClock, parse_moment
 from ..time.periods import period_deadline
+from .compile import subprocess_parents
 
-__all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_traces"]
+__all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_actors", "replay_traces"]
 
 _WAITING_KINDS = frozenset({"userTask", "manualTask", "task"})  # the engine stops there for a person
 _DECIDING_KINDS = frozenset({"exclusiveGateway", "inclusiveGateway", "eventBasedGateway"})
@@ -214,8 +217,15 @@ class _Stop(ApprovalflowError):
 class _Tokens:
     """A token walk over the BPMN graph that follows the trace's gateway decisions."""
 
-    def __init__(self, definition: ProcessDefinition, decisions: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self, definition: ProcessDefinition, decisions: Mapping[str, Sequence[str]], inside: Mapping[str, str]
+    ) -> None:
         self.d = definition
+        self.inside = inside  # flow node -> the embedded sub-process it is directly in
+        self.sub_starts: dict[str, list[str]] = {}
+        for node, sub in inside.items():
+            if (info := definition.nodes.get(node)) is not None and info.kind == "startEvent":
+                self.sub_starts.setdefault(sub, []).append(node)
         self.out: dict[str, list[FlowInfo]] = {}
         self.inflow: Counter[str] = Counter()
         for flow in definition.flows.values():
@@ -246,6 +256,10 @@ class _Tokens:
         outgoing = self.out.get(node.id, [])
         if node.kind in _WAITING_KINDS:
             return []
+        if node.kind == "subProcess" and node.id in self.sub_starts:  # an embedded sub-process: its start
+            return [f for s in self.sub_starts[node.id] for f in self.out.get(s, [])]
+        if not outgoing and node.id in self.inside:  # the end of an embedded sub-process: on after it
+            return list(self.out.get(self.inside[node.id], []))
         if node.kind == "callActivity" and node.id in self.called:
             self.calls.setdefault(self.called[node.id], []).append(node.id)
             starts = [
@@ -308,18 +322,14 @@ def _holds(case: Case, person: str, posts: Iterable[str]) -> bool:
     return any(p in held or (p == "principal" and case.unit.principal == person) for p in posts)
 
 
-def _candidates(case: Case, step: str) -> list[str]:
+def replay_actors(case: Case, step: str) -> list[str]:
     """People who may complete ``step`` now without breaking a segregation rule, least used first."""
-    info = case.definition.steps[step]
-    units = {case.unit.id, *info.units}
-    unit = sorted(p.id for p in case.organisation.people.values() if p.unit in units)
-    people = [p for p in unit if not info.posts or _holds(case, p, info.posts)]
+    info, org = case.definition.steps[step], case.organisation
+    people = sorted(p.id for p in org.people.values() if not keeps_off(info, p, case.unit, org))
     done = {s: [c.actor for c in case.history if c.step == s] for s in {*info.separate_from, info.same_actor_as}}
     if info.same_actor_as and done.get(info.same_actor_as):
         people = [p for p in people if p == done[info.same_actor_as][-1]]
     barred = {a for s in info.separate_from for a in done.get(s, [])}
-    if info.domain is not None:
-        barred |= {u.principal or "" for uid in units if (u := case.organisation.units.get(uid)) is not None}
     people = [p for p in people if p not in barred and not case.organisation.conflicted(p, case.parties)]
     load = Counter(c.actor for c in case.history)
     return sorted(people, key=lambda p: (load[p], p))
@@ -360,7 +370,7 @@ class _Run:
         passed = bool(data.pop(owned, True)) if owned else True
         meeting = _meeting(self.case, step, passed)
         refused: list[str] = []
-        for actor in _candidates(self.case, step):
+        for actor in replay_actors(self.case, step):
             try:
                 self.case.complete(step, actor, data=data, meeting=meeting, at=at)
             except StepRefused as exc:
@@ -412,9 +422,14 @@ def _inner_steps(definition: ProcessDefinition) -> dict[str, set[str]]:
 
 
 def _replay_one(
-    index: int, trace: Trace, definition: ProcessDefinition, organisation: Organisation, unit: str | None
+    index: int,
+    trace: Trace,
+    definition: ProcessDefinition,
+    organisation: Organisation,
+    unit: str | None,
+    inside: Mapping[str, str],
 ) -> TraceReplay:
-    tokens = _Tokens(definition, trace.gateways)
+    tokens = _Tokens(definition, trace.gateways, inside)
     begin = trace.start or parse_moment(_DEFAULT_START)
     parties = {party_key(c) for cs in organisation.conflicts.values() for c in cs}
     names = itertools.chain([_APPLICANT], (f"{_APPLICANT}{i}" for i in itertools.count(2)))
@@ -467,6 +482,8 @@ def replay_traces(
     when a trace without its own start arrives (default: a Monday, 2026-03-02 09:00 in Shanghai).
     """
     begin = parse_moment(start)
+    files = {info.file for info in process.processes.values() if info.file is not None}
+    inside = subprocess_parents(sorted(files)) if any(n.kind == "subProcess" for n in process.nodes.values()) else {}
     results = []
     for index, raw in enumerate(traces):
         try:
@@ -475,5 +492,5 @@ def replay_traces(
             raise InvalidTypeError(f"trace {index}: {exc}") from exc
         if trace.start is None:
             trace = replace(trace, start=begin)
-        results.append(_replay_one(index, trace, process, organisation, unit))
+        results.append(_replay_one(index, trace, process, organisation, unit, inside))
     return ReplayReport(process.id, tuple(results))

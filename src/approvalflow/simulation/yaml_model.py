@@ -28,15 +28,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..bpmn.model import StepInfo
 from ..errors import OrganisationError
 from ..io.yamlio import Lines, parse_yaml
-from ..org.organisation import load_organisation
+from ..org.organisation import Organisation, OrgUnit, load_organisation
+from ..rules.checks import keeps_off, step_units
 from .calendars import DAY, DayRule, Hours
-from .compile import ProcessGraph, compile_bpmn
+from .compile import GraphNode, ProcessGraph, compile_bpmn
 from .distributions import KINDS, Distribution
 from .model import Arrivals, Pool, SimulationModel, SimulationModelError, StepSpec
 
-__all__ = ["load_yaml_model"]
+__all__ = ["load_yaml_model", "step_pool"]
 
 Key = tuple[str | int, ...]
 _UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": DAY, "workdays": 8 * 3600.0}
@@ -150,8 +152,8 @@ def _distribution(doc: _Doc, value: Any, path: Key) -> Distribution:
     return dist.scaled(_UNITS[unit])
 
 
-def _org_staff(doc: _Doc, org: Path, unit: str | None, key: Key) -> dict[str, int]:
-    """People per post in the organisation file (in ``unit``, or in all units).
+def _org_staff(doc: _Doc, org: Path, unit: str | None, key: Key) -> tuple[dict[str, int], Organisation]:
+    """People per post in the organisation file (in ``unit``, or in all units), and the organisation.
 
     The file is read by :func:`approvalflow.org.organisation.load_organisation`, with every check the engine
     makes (an organisation a case could not run under is refused here too), and its error is given at the
@@ -169,7 +171,29 @@ def _org_staff(doc: _Doc, org: Path, unit: str | None, key: Key) -> dict[str, in
         if unit is None or person.unit == unit:
             for post in person.posts:
                 counts[post] = counts.get(post, 0) + 1
-    return counts
+    return counts, organisation
+
+
+def step_pool(step: StepInfo, organisation: Organisation, unit: OrgUnit) -> tuple[str, frozenset[str]]:
+    """The pool of a step that names the units doing it (``af:step/@units``, 征求意见 of another bureau) in a case
+    of ``unit``: its name, ``<posts>@<units>`` (e.g. ``reviewer@housing-bureau``; a key of ``staff`` overrides its
+    count), and the people in it: everyone :func:`~approvalflow.rules.checks.keeps_off` lets do the step, the
+    engine's own decision."""
+    name = "/".join(step.posts) + "@" + "+".join(step_units(step, unit.id))
+    people = frozenset(p.id for p in organisation.people.values() if not keeps_off(step, p, unit, organisation))
+    return name, people
+
+
+def _case_unit(doc: _Doc, organisation: Organisation, unit: str | None, node: GraphNode) -> OrgUnit:
+    if unit is not None:
+        return organisation.units[unit]
+    if len(organisation.units) == 1:
+        return next(iter(organisation.units.values()))
+    raise doc.fail(
+        ("unit",),
+        f"step '{node.id}' is done by the units it names (af:step/@units: {' '.join(node.units)}); name the unit "
+        "the cases run in with `unit:`, so that its pool can be counted from the organisation file",
+    )
 
 
 def _arrivals(doc: _Doc, value: Any, hours: Hours) -> Arrivals:
@@ -204,7 +228,12 @@ def _arrivals(doc: _Doc, value: Any, hours: Hours) -> Arrivals:
 
 
 def _steps(
-    doc: _Doc, value: Any, graph: ProcessGraph, staff: dict[str, int], *, from_org: bool = False
+    doc: _Doc,
+    value: Any,
+    graph: ProcessGraph,
+    staff: dict[str, int],
+    *,
+    org: tuple[Organisation, str | None] | None = None,
 ) -> dict[str, StepSpec]:
     given = doc.mapping(value, ("steps",))
     tasks = {n.id: n for n in graph.tasks()}
@@ -226,13 +255,18 @@ def _steps(
                 raise doc.fail((*path, "post"), "expected a post id")
         else:
             duration, after, post = _distribution(doc, raw, path), None, None
-        if from_org and node.units and not post:
-            raise doc.fail(
-                path,
-                f"step '{node.id}' is done by people of other units too (af:step/@units: {' '.join(node.units)}), "
-                "but staff counted from the organisation file are the case unit's: name the step's pool with "
-                "`post:` and give that pool's staff",
-            )
+        if org is not None and node.units and node.step is not None and not post:
+            # the people of the units the step names do it, not the case unit's pool of the same post
+            name, people = step_pool(node.step, org[0], _case_unit(doc, org[0], org[1], node))
+            staff.setdefault(name, len(people))
+            if staff[name] <= 0:
+                raise doc.fail(
+                    path,
+                    f"nobody may do step '{node.id}' (pool {name}: af:step/@units names the units whose people "
+                    "holding its posts do it): give staff",
+                )
+            steps[node.key] = StepSpec(duration, name, after)
+            continue
         posts = (post,) if post else node.posts
         pool = next((p for p in posts if staff.get(p, 0) > 0), None)
         if posts and pool is None:
@@ -284,8 +318,10 @@ def load_yaml_model(file: Path, *, bpmn: str | Path | None = None) -> Simulation
     hours = _hours(doc, cal.get("hours", ["09:00-12:00", "13:30-17:30"]), ("calendar", "hours"))
     unit = top.get("unit")
     staff: dict[str, int] = {}
+    org: tuple[Organisation, str | None] | None = None
     if top.get("org") is not None:
-        staff = _org_staff(doc, doc.path(top["org"], ("org",)), str(unit) if unit else None, ("org",))
+        staff, organisation = _org_staff(doc, doc.path(top["org"], ("org",)), str(unit) if unit else None, ("org",))
+        org = (organisation, str(unit) if unit else None)
     pool_hours: dict[str, Hours] = {}
     for post, v in doc.mapping(top.get("staff"), ("staff",)).items():
         key: Key = ("staff", post)
@@ -297,7 +333,7 @@ def load_yaml_model(file: Path, *, bpmn: str | Path | None = None) -> Simulation
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise doc.fail(key, f"expected a number of people >= 0, found {v!r}")
         staff[post] = v
-    steps = _steps(doc, top.get("steps"), graph, staff, from_org=top.get("org") is not None)
+    steps = _steps(doc, top.get("steps"), graph, staff, org=org)
     used = sorted({s.pool for s in steps.values() if s.pool is not None})
     pools = tuple(Pool(p, staff[p], pool_hours.get(p, hours)) for p in used)
     start = top.get("start", date(2026, 3, 2))

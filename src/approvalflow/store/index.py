@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from ..bpmn.model import TimeLimit
 from ..engine.timing import case_deadlines as case_deadlines_of
 from ..engine.timing import case_time
+from ..rules.checks import step_units
 from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
@@ -142,7 +143,7 @@ def _moving(case: Case) -> bool:
 
 
 def _responsible(case: Case, posts: tuple[str, ...], task: str | None = None) -> tuple[str, ...]:
-    """Who holds one of ``posts`` in the case's unit, or in a unit the step admits (af:step/@units).
+    """Who holds one of ``posts`` in the units that do the step (:func:`~approvalflow.rules.checks.step_units`).
 
     Kept for the case while its organisation, unit and definition are the same objects.
     """
@@ -158,7 +159,7 @@ def _responsible(case: Case, posts: tuple[str, ...], task: str | None = None) ->
 
 def _people(case: Case, posts: tuple[str, ...], task: str | None) -> tuple[str, ...]:
     step = case.definition.steps.get(task) if task else None
-    units = {case.unit.id, *(step.units if step is not None else ())}
+    units = set(step_units(step, case.unit.id)) if step is not None else {case.unit.id}
     people = case.organisation.people.values()
     return tuple(sorted(p.id for p in people if p.unit in units and p.posts & set(posts)))
 

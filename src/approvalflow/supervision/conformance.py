@@ -33,7 +33,7 @@ from ..bpmn.loader import ProcessDefinition
 from ..engine.case import Case, Policy, start_case
 from ..errors import CalendarError, RunError, UnknownActorError
 from ..org.organisation import Organisation
-from ..rules.checks import Finding
+from ..rules.checks import Finding, keeps_off
 from ..time.calendar import WorkingCalendar
 from ..time.clock import FakeClock
 from .eventlog import LogEvent, Trace
@@ -135,9 +135,11 @@ class _Replay:
             if not ready or ev.activity in [r.id for r in ready]:
                 break
             step = ready[0]
-            units = {self.case.unit.id, *self.case.definition.steps[step.id].units}
+            info, org = self.case.definition.steps[step.id], self.case.organisation
             holders = [
-                p.id for p in self.case.organisation.people.values() if p.unit in units and p.posts & set(step.posts)
+                p.id
+                for p in org.people.values()
+                if p.posts & set(step.posts) and not keeps_off(info, p, self.case.unit, org)
             ]
             try:
                 self.case.complete(

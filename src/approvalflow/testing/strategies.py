@@ -28,6 +28,7 @@ from ..bpmn.steering import assignments, candidate_values, flows_taken, gateway_
 from ..engine.case import Case, Policy, start_case
 from ..errors import ApprovalflowError, CalendarError, InvalidInputError, RunError, StepRefused
 from ..org.organisation import Organisation, Person
+from ..rules.checks import keeps_off, step_units
 from ..time.clock import FakeClock
 from ..time.periods import SHANGHAI
 
@@ -193,10 +194,12 @@ def _meeting(definition: ProcessDefinition, case: Case, task: str) -> dict[str, 
 
 
 def _people(case: Case, task: str, clean: bool) -> list[Person]:
-    posts = set(case.definition.steps[task].posts)
-    unit = [p for p in case.organisation.people.values() if p.unit == case.unit.id]
-    if clean:
-        return [p for p in unit if not posts or posts & p.posts]
+    step = case.definition.steps[task]
+    units = {case.unit.id, *step_units(step, case.unit.id)}  # a step naming units (征求意见) is done by theirs
+    unit = [p for p in case.organisation.people.values() if p.unit in units]
+    if clean:  # the unit and post part of keeps_off, the engine's decision (five-not-direct is left to the walk)
+        kept = {"unauthorized", "other-unit"}
+        return [p for p in unit if not kept & set(keeps_off(step, p, case.unit, case.organisation))]
     return unit
 
 

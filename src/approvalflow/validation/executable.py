@@ -5,9 +5,10 @@ Our own checks come first and each names its element: a process marked
 (SpiffWorkflow runs one only if the host registered an implementation), a
 multi-instance activity without cardinality or input collection, a sub-process
 without a start event, a condition outside the safe expression language, a
-script task (scripts from files never run), a call activity whose process is
-in no file of the folder, a recursive call or a call chain deeper than
-``MAX_CALL_DEPTH`` (the loader's resolver, :mod:`approvalflow.bpmn.calls`).
+script task (scripts from files never run), a timer expression that is not an ISO 8601 value written as a
+quoted string (the loader's own check, :func:`approvalflow.bpmn.loader.timer_problems`), a call activity whose
+process is in no file of the folder, a recursive call or a call chain deeper than ``MAX_CALL_DEPTH`` (the
+loader's resolver, :mod:`approvalflow.bpmn.calls`).
 Then SpiffWorkflow builds its specification of each root process, and any
 further reason it gives is added, wrapped, never raised.
 """
@@ -16,13 +17,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from lxml import etree
 
 from .._spiff import BpmnParser
-from ..bpmn.loader import UNSUPPORTED, unsafe_expressions
+from ..bpmn.loader import UNSUPPORTED, timer_problems, unsafe_expressions
 from ..io.namespaces import bpmn, local, owner_id
 from .context import Context, check
+from .document import Document
 from .findings import StaticFinding, finding
 
 __all__: list[str] = []
@@ -94,6 +97,8 @@ def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFi
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             yield _at(ctx, el, reason)
+    for problem in timer_problems(root, ctx.file):
+        yield finding("not-executable", problem.message, file=problem.file, line=problem.line, element=problem.element)
     for el in root.iter(bpmn("scriptTask")):
         yield _at(
             ctx,
@@ -101,6 +106,66 @@ def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFi
             f"script task '{el.get('id')}': scripts from BPMN files never run; it runs only if the "
             "host registers a trusted function of the name it gives",
         )
+
+
+def _refusal(doc: Document) -> tuple[str, int | None, str | None] | None:
+    """The first reason ``load_process`` would refuse the file of ``doc`` for by itself (its reading, expressions,
+    script tasks, unsupported elements, timers): message, line and element; ``None`` when there is none."""
+    for f in doc.findings:
+        if f.severity == "error":
+            return f.message, f.line, f.element
+    if doc.tree is None:
+        return None
+    root = doc.tree.getroot()
+    for el, text, exc in unsafe_expressions(root):
+        return (
+            f"the expression in bpmn:{local(el)} is refused: {exc.reason} (expression: {text[:60]!r})",
+            (el.sourceline),
+            owner_id(el),
+        )
+    for el in root.iter(bpmn("scriptTask")):
+        return f"script task '{el.get('id')}' would run a script", el.sourceline, el.get("id")
+    for tag, reason in UNSUPPORTED.items():
+        for el in root.iter(bpmn(tag)):
+            return reason, el.sourceline, el.get("id")
+    for problem in timer_problems(root, doc.file):
+        return problem.message, problem.line, problem.element
+    return None
+
+
+def _called_file_reasons(ctx: Context) -> Iterator[StaticFinding]:
+    """Each call activity of the file whose called process is, directly or through further calls, in another
+    file that ``load_process`` refuses: the loader refuses this file for it too (it reads every called file), so
+    the finding is here, at the call activity, naming the other file, line and element and its reason."""
+    refused: dict[str, tuple[str, int | None, str | None] | None] = {}
+    for info in ctx.processes.values():
+        for activity, called in info.called.items():
+            hit = ctx.workspace.find_process(ctx.doc, called)
+            todo, seen = ([hit] if hit is not None else []), {called}
+            while todo:
+                doc, callee = todo.pop(0)
+                if doc.file != ctx.file:
+                    if doc.file not in refused:
+                        refused[doc.file] = _refusal(doc)
+                    reason = refused[doc.file]
+                    if reason is not None:
+                        message, line, element = reason
+                        where = f"{Path(doc.file).name}, line {line}" + (f", element '{element}'" if element else "")
+                        el = ctx.doc.elements.get(activity)
+                        yield finding(
+                            "not-executable",
+                            f"call activity '{activity}' calls process '{called}', and load_process refuses a file "
+                            f"it reaches ({where}): {message}",
+                            file=ctx.file,
+                            line=el.sourceline if el is not None else None,
+                            element=activity,
+                        )
+                        break
+                for more in callee.called.values():
+                    nxt = ctx.workspace.find_process(doc, more)
+                    if nxt is not None and more not in seen:
+                        seen.add(more)
+                        todo.append(nxt)
 
 
 def _spiff_reason(ctx: Context) -> StaticFinding | None:
@@ -115,6 +180,7 @@ def _spiff_reason(ctx: Context) -> StaticFinding | None:
         for pid in ctx.roots():
             if ctx.processes[pid].executable:
                 parser.get_spec(pid)
+                parser.get_subprocess_specs(pid)  # the processes it calls, as load_process builds them
     except Exception as exc:  # any failure of the engine's parser is a reason, never a traceback
         element = getattr(exc, "id", None) or None
         message = str(exc).split(". Error evaluating")[0].strip().rstrip(".")
@@ -137,6 +203,7 @@ def _spiff_reason(ctx: Context) -> StaticFinding | None:
 def not_executable(ctx: Context) -> Iterator[StaticFinding]:
     """Every reason we find ourselves, then the engine's own if it names something new."""
     own = list(_own_reasons(ctx))
+    own += _called_file_reasons(ctx)
     yield from own
     if not any("isExecutable" in f.message for f in own):
         spiff = _spiff_reason(ctx)

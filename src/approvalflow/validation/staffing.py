@@ -1,9 +1,11 @@
 """``staffing``: can an organisation's people do a process at all? (workflow satisfiability)
 
-Every step done by a person gets one actor from the unit (or from a unit the
-step names in ``af:step/@units``, as the run-time rule ``other-unit`` allows):
-someone who holds one of the step's posts, never a unit's principal for a step
-with a domain (五不直接分管), different from the actors of its
+Every step done by a person gets one actor whom
+:func:`approvalflow.rules.checks.keeps_off` lets do it, the one decision the
+engine's rules ``unauthorized``, ``other-unit`` and ``five-not-direct`` make:
+someone of the unit doing the step (the case's, or the units the step names in
+``af:step/@units``) who holds one of the step's posts, never a unit's principal
+for a step with a domain (五不直接分管); different from the actors of its
 ``af:separateFrom`` steps and the same as the actor of its ``af:sameActorAs``
 step. A collective step also needs its group (``af:collective/@group``) in the
 unit, and every unit a step names must exist: both are ``staffing`` findings,
@@ -12,11 +14,13 @@ because without them no case can complete the step (rule ``meeting-members``,
 staffed at once, as for a case that passes every step; this is stricter than
 needed only when two steps linked by a rule lie on exclusive branches.
 
-The search is exact: ``sameActorAs`` groups are merged (union-find), then
-groups get people by backtracking, fewest candidates first. When there is no
-assignment, steps are dropped one at a time while the rest stays unstaffable,
-which leaves a minimal set of steps whose rules cannot be met together; the
-finding names those steps, their candidates and the rules between them.
+Each step that nobody may do is a finding of its own, at its element and line.
+For the others the search is exact: ``sameActorAs`` groups are merged
+(union-find), then groups get people by backtracking, fewest candidates first.
+When there is no assignment, steps are dropped one at a time while the rest
+stays unstaffable, which leaves a minimal set of steps whose rules cannot be
+met together; the finding names those steps, their candidates and the rules
+between them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 
 from ..bpmn.model import StepInfo
 from ..org.organisation import Organisation, OrgUnit
+from ..rules.checks import keeps_off, step_units
 from .context import Context, check
 from .findings import StaticFinding, finding
 
@@ -52,14 +57,10 @@ def staffing_problem(steps: Mapping[str, StepInfo], org: Organisation, unit: Org
     for sid, step in steps.items():
         if step.node.kind in _NOT_PERSON:
             continue
-        units = {unit.id, *step.units}
-        people = [p for p in org.people.values() if p.unit in units]
-        allowed = {p.id for p in people if not step.posts or p.posts & set(step.posts)}
-        principals = {u.principal for uid in units if (u := org.units.get(uid)) is not None and u.principal}
-        if step.domain is not None and allowed & principals:
-            allowed -= principals
+        kept = {p.id: keeps_off(step, p, unit, org) for p in org.people.values()}
+        if any(rules == ("five-not-direct",) for rules in kept.values()):
             excluded.add(sid)
-        cands[sid] = frozenset(allowed)
+        cands[sid] = frozenset(pid for pid, rules in kept.items() if not rules)
     sep = {
         frozenset((s, r)) for s, st in steps.items() for r in st.separate_from if s in cands and r in cands and s != r
     }
@@ -125,9 +126,10 @@ def _search(
     return False
 
 
-def core(problem: Staffing) -> list[str]:
-    """A minimal set of steps that cannot be staffed together (deletion-based shrinking)."""
-    kept = list(problem.candidates)
+def core(problem: Staffing, steps: Iterable[str] | None = None) -> list[str]:
+    """A minimal set of steps (of ``steps``, default all) that cannot be staffed together (deletion-based
+    shrinking)."""
+    kept = list(problem.candidates if steps is None else steps)
     for s in list(kept):
         trial = [k for k in kept if k != s]
         if solve(problem, trial) is None:
@@ -135,8 +137,14 @@ def core(problem: Staffing) -> list[str]:
     return kept
 
 
-def explain(problem: Staffing, steps: list[str], posts: Mapping[str, tuple[str, ...]]) -> str:
-    """Say which steps and which rules cannot be met together in the unit."""
+def explain(
+    problem: Staffing,
+    steps: list[str],
+    posts: Mapping[str, tuple[str, ...]],
+    units: Mapping[str, tuple[str, ...]] | None = None,
+) -> str:
+    """Say which steps and which rules cannot be met together in the unit (``units``: step -> the units whose
+    people do it, :func:`~approvalflow.rules.checks.step_units`)."""
     unit = problem.unit
     parts = []
     for s in steps:
@@ -153,11 +161,14 @@ def explain(problem: Staffing, steps: list[str], posts: Mapping[str, tuple[str, 
         if s in problem.principal_excluded
     ]
     if len(steps) == 1 and not problem.candidates[steps[0]]:
-        return (
-            f"nobody in unit '{unit.id}' can do step {parts[0]}"
-            + (f"; {rules[0]}" if rules else "")
-            + ": give someone the post"
+        doers = (units or {}).get(steps[0], (unit.id,))
+        where = (
+            f"in unit '{unit.id}'"
+            if doers == (unit.id,)
+            else f"of unit {', '.join(repr(u) for u in doers)} (af:step/@units; the case runs in unit '{unit.id}')"
         )
+        fix = "give someone the post" if doers == (unit.id,) else "give someone of those units the post"
+        return f"nobody {where} can do step {parts[0]}" + (f"; {rules[0]}" if rules else "") + f": {fix}"
     people = set().union(*(problem.candidates[s] for s in steps))
     return (
         f"in unit '{unit.id}' steps {', '.join(parts)} cannot be staffed together: "
@@ -227,16 +238,29 @@ def staffing(ctx: Context) -> Iterator[StaticFinding]:
         problems = [staffing_problem(steps, ctx.org, u) for u in units]
         if not any(p.candidates for p in problems) or any(solve(p) is not None for p in problems):
             continue
-        problem = _report(problems, named)
-        stuck = core(problem)
-        message = explain(problem, stuck, {s: steps[s].posts for s in stuck})
-        if not named:
-            message = f"no unit of the organisation can staff '{pid}'; the closest: {message}"
-        first = steps[stuck[0]].node if stuck and stuck[0] in ctx.steps() else None
+        yield from _unstaffed(ctx, pid, steps, _report(problems, named), named)
+
+
+def _unstaffed(
+    ctx: Context, pid: str, steps: Mapping[str, StepInfo], problem: Staffing, named: bool
+) -> Iterator[StaticFinding]:
+    """Each step nobody may do, one finding each at its element; then a minimal set of the other steps that
+    cannot be staffed together, if any."""
+    posts = {s: steps[s].posts for s in problem.candidates}
+    units = {s: step_units(steps[s], problem.unit.id) for s in problem.candidates}
+    known = ctx.org.units if ctx.org is not None else {}
+    empty = [s for s, c in problem.candidates.items() if not c]
+    rest = [s for s in problem.candidates if s not in empty]
+    groups = [[s] for s in empty if all(u in known for u in steps[s].units)]  # an unknown unit: _unknown_units
+    if solve(problem, rest) is None:
+        groups.append(core(problem, rest))
+    prefix = "" if named else f"no unit of the organisation can staff '{pid}'; the closest: "
+    for group in groups:
+        node = steps[group[0]].node if group[0] in ctx.steps() else None
         yield finding(
             "staffing",
-            message,
+            prefix + explain(problem, group, posts, units),
             file=ctx.file,
-            line=first.line if first else info.line,
-            element=first.id if first else pid,
+            line=node.line if node else ctx.processes[pid].line,
+            element=node.id if node else pid,
         )

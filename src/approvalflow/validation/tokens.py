@@ -4,7 +4,11 @@ Each sequence flow is a place; a marking counts the tokens on each (capped at
 two: a second token on a flow is already the finding). Nodes fire as BPMN says:
 a parallel join takes a token from every incoming flow, an inclusive join
 waits until no token upstream can still reach an empty incoming flow, every
-other node takes one token from any incoming flow; an exclusive or event-based
+other node takes one token from any incoming flow. A parallel join that is the
+entry of a loop (some incoming flows come from before it, the others back from
+behind it) waits as the engine's does, like an inclusive join: for the incoming
+flows that a token can still reach (SpiffWorkflow runs such a loop to its end,
+where the strict BPMN rule would stop at the first pass); an exclusive or event-based
 split puts a token on one outgoing flow, an inclusive split on any non-empty
 set, every other node on all of them (an activity may instead leave through
 one of its boundary events). All reachable markings are explored, breadth
@@ -14,7 +18,10 @@ first, up to a bound.
   that hold the stuck tokens;
 * a node that puts a second token on a flow breaks 1-safeness: branches of a
   parallel split were merged without synchronisation (**no-sync**), and the
-  steps after the merge run twice.
+  steps after the merge run twice. Not so on the own path of a non-interrupting
+  boundary event (from the event up to where its path meets another flow): the
+  event starts a new thread each time its activity runs, on purpose (a reminder
+  on a step redone in a rework loop), and each thread ends on its own.
 """
 
 from __future__ import annotations
@@ -51,6 +58,28 @@ class _Rule:
     options: tuple[tuple[int, ...], ...]
     terminate: bool = False
     upstream: dict[int, frozenset[int]] = field(default_factory=dict)  # "or" join: empty place -> feeding places
+
+
+def _threads(pg: ProcessGraph, index: dict[str, int]) -> frozenset[int]:
+    """The places on the own paths of non-interrupting boundary events: from the virtual flow to the event, on
+    along flows whose target has no other incoming flow (a merge ends the own path)."""
+    found: set[str] = set()
+    todo = [
+        f
+        for f in index
+        if pg.flows[f].virtual
+        and pg.nodes[pg.flows[f].target].attached_to == pg.flows[f].source
+        and not pg.nodes[pg.flows[f].target].interrupting
+    ]
+    while todo:
+        f = todo.pop()
+        if f in found:
+            continue
+        found.add(f)
+        target = pg.flows[f].target
+        if len(pg.inc[target]) == 1:
+            todo.extend(g for g in pg.out[target] if g in index and not pg.flows[g].virtual)
+    return frozenset(index[f] for f in found)
 
 
 def _options(pg: ProcessGraph, node: str, index: dict[str, int]) -> tuple[tuple[int, ...], ...]:
@@ -114,8 +143,12 @@ def _rules(pg: ProcessGraph, scope: str, index: dict[str, int]) -> list[_Rule]:
             mode = "or"
         ends_scope = n.kind == "endEvent" and bool(n.events & _ENDS_SCOPE)
         rule = _Rule(node, mode, inc, _options(pg, node, index), ends_scope)
-        if mode == "or":
-            rule.upstream = {p: _upstream(pg, node, f, index) for f, p in zip(pg.inc[node], inc, strict=True)}
+        if mode != "any":
+            upstream = {p: _upstream(pg, node, f, index) for f, p in zip(pg.inc[node], inc, strict=True)}
+            own = {index[f] for f in pg.out[node] if f in index}
+            back = [bool(own & places) for places in upstream.values()]  # incoming flows the join itself feeds
+            if mode == "or" or (any(back) and not all(back)):  # an inclusive join, or a parallel join as loop entry
+                rule.mode, rule.upstream = "or", upstream
         rules.append(rule)
     return rules
 
@@ -136,14 +169,18 @@ def _consumptions(rule: _Rule, m: bytes) -> Iterator[tuple[int, ...]]:
                 yield (p,)
 
 
-def _fire(m: bytes, take: tuple[int, ...], give: tuple[int, ...], terminate: bool) -> tuple[bytes, bool]:
+def _fire(
+    m: bytes, take: tuple[int, ...], give: tuple[int, ...], terminate: bool, threads: frozenset[int] = frozenset()
+) -> tuple[bytes, bool]:
+    """The marking after a node takes ``take`` and gives ``give``, and whether it put a second token on a flow
+    (other than one of ``threads``, the own paths of non-interrupting boundary events)."""
     counts = bytearray(len(m)) if terminate else bytearray(m)
     if not terminate:
         for p in take:
             counts[p] -= 1
     doubled = False
     for p in give:
-        if counts[p] >= 1:
+        if counts[p] >= 1 and p not in threads:
             doubled = True
         counts[p] = min(2, counts[p] + 1)
     return bytes(counts), doubled
@@ -163,6 +200,7 @@ def explore(pg: ProcessGraph, scope: str, bound: int = DEFAULT_BOUND) -> TokenRe
     flows = [f for f in pg.flows.values() if f.scope == scope]
     index = {f.id: i for i, f in enumerate(flows)}
     rules = _rules(pg, scope, index)
+    threads = _threads(pg, index)
     by_node = {r.node: r for r in rules}
     result = TokenResult()
     seen = set(_initial(pg, scope, by_node, len(flows)))
@@ -175,7 +213,7 @@ def explore(pg: ProcessGraph, scope: str, bound: int = DEFAULT_BOUND) -> TokenRe
             for take in _consumptions(rule, m):
                 moved = True
                 for give in rule.options:
-                    nxt, doubled = _fire(m, take, give, rule.terminate)
+                    nxt, doubled = _fire(m, take, give, rule.terminate, threads)
                     if doubled and rule.node not in result.unsafe:
                         result.unsafe.append(rule.node)
                     if nxt not in seen:
