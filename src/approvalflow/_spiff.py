@@ -45,7 +45,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
@@ -91,6 +91,32 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
         raise ExpressionError("service tasks are not supported")
 
 
+def data_objects_in_scope(task: Any) -> dict[str, Any]:
+    """The data objects an expression evaluated at ``task`` sees, as BPMN scopes them.
+
+    A data object belongs to the process or embedded sub-process that declares it and is visible inside it and in
+    every embedded sub-process nested in it (data object ids are unique in a document). A called process (call
+    activity) is a process of its own: it sees its own data objects only, never its caller's. SpiffWorkflow passes
+    only the task's own (sub-)workflow's data objects, so a gateway inside an embedded sub-process could not see a
+    data object of the process around it and took the default flow.
+    """
+    chain = []
+    workflow = task.workflow
+    while workflow is not None:
+        chain.append(workflow.data_objects)
+        parent_id = getattr(workflow, "parent_task_id", None)
+        if parent_id is None:
+            break
+        parent = workflow.top_workflow.get_task_from_id(parent_id)
+        if isinstance(parent.task_spec, CallActivity):
+            break
+        workflow = parent.workflow
+    names: dict[str, Any] = {}
+    for objects in reversed(chain):
+        names.update(objects)
+    return names
+
+
 class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """SpiffWorkflow's script engine with :class:`SafeEnvironment` as its environment."""
 
@@ -109,7 +135,10 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         self.evaluator.check(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
-        value = self.environment.evaluate(expression, task.data, external_context)
+        scoped = data_objects_in_scope(task)
+        if external_context:
+            scoped.update(external_context)
+        value = self.environment.evaluate(expression, task.data, scoped)
         if expression == getattr(task.task_spec, "cardinality", None):
             self._check_cardinality(task, value)
         return value
