@@ -45,7 +45,10 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
@@ -53,9 +56,27 @@ from SpiffWorkflow.util.task import TaskState
 from .expressions import EvaluationError, ExpressionError, ExpressionEvaluator, TrustedFunction
 
 __all__ = [
-    "MAX_CARDINALITY", "SERIALIZER_VERSION", "TASK_STATES", "BpmnParser", "SafeEnvironment", "SafeScriptEngine",
-    "Scan", "SpiffWorkflowException", "bpmn_schema_file", "canonical_workflow", "encode_json", "is_call_activity",
-    "new_workflow", "reached_tasks", "ready_tasks", "restore_workflow", "scan", "slow_workflow_dict", "workflow_dict",
+    "MAX_CARDINALITY",
+    "SERIALIZER_VERSION",
+    "TASK_STATES",
+    "BpmnParser",
+    "SafeEnvironment",
+    "SafeScriptEngine",
+    "Scan",
+    "SpiffWorkflowException",
+    "bpmn_schema_file",
+    "canonical_workflow",
+    "deliver_event",
+    "encode_json",
+    "is_call_activity",
+    "new_workflow",
+    "reached_tasks",
+    "ready_tasks",
+    "restore_workflow",
+    "scan",
+    "slow_workflow_dict",
+    "waiting_catches",
+    "workflow_dict",
 ]  # fmt: skip
 
 MAX_CARDINALITY = 1_000
@@ -89,6 +110,45 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
 
     def call_service(self, context: Any, **kwargs: Any) -> Any:
         raise ExpressionError("service tasks are not supported")
+
+
+#: The kinds of event a host may deliver, and SpiffWorkflow's definition of each.
+_DELIVERABLE = {"signal": SignalEventDefinition, "message": MessageEventDefinition}
+
+
+def waiting_catches(workflow: Any) -> list[tuple[str, str, str]]:
+    """``(kind, name, element id)`` of every catch event the workflow waits on that a host can deliver (signals and
+    messages): intermediate catch events, receive tasks, boundary events, the branches of event-based gateways."""
+    found = []
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        # An event-based gateway waits on the events of its branches at once (a "multiple" definition).
+        for one in getattr(definition, "event_definitions", None) or [definition]:
+            kind = next((k for k, cls in _DELIVERABLE.items() if isinstance(one, cls)), None)
+            if kind is not None:
+                found.append((kind, str(one.name), str(task.task_spec.bpmn_id)))
+    return found
+
+
+def deliver_event(
+    workflow: Any, kind: str, name: str, payload: Mapping[str, Any], correlations: Mapping[str, Any]
+) -> None:
+    """Deliver a signal or message from outside the case, then run the engine's own steps that follow."""
+    definition = _DELIVERABLE[kind](name)
+    workflow.send_event(BpmnEvent(definition, payload=dict(payload), correlations=dict(correlations)))
+    workflow.do_engine_steps()
+    _forget_seen_events(workflow)
+
+
+def _forget_seen_events(workflow: Any) -> None:
+    """Drop the events a finished task kept while it waited (an event-based gateway keeps the one it took).
+
+    SpiffWorkflow keeps them as objects in the task's internal data, which a saved case may not hold (only plain
+    data is restored); once the task is finished nothing reads them. A task still waiting keeps its own."""
+    for tasks in (workflow.tasks, *(sp.tasks for sp in workflow.subprocesses.values())):
+        for task in tasks.values():
+            if task.has_state(TaskState.FINISHED_MASK) and "seen_events" in task.internal_data:
+                del task.internal_data["seen_events"]
 
 
 def data_objects_in_scope(task: Any) -> dict[str, Any]:

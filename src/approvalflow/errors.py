@@ -321,7 +321,8 @@ class StepRefused(RunError):
 
 
 class StepNotReady(RunError):
-    """The step is not ready in this case (already done, not yet reached, or unknown)."""
+    """The step is not ready in this case (already done, not yet reached, or unknown), or nothing in the case waits
+    for the signal or message delivered (``step`` is then its name, ``ready`` the events that wait)."""
 
     def __init__(self, message: str, *, case: str, step: str, ready: Sequence[str] = ()) -> None:
         self.ready = list(ready)

@@ -31,9 +31,11 @@ from .._spiff import (
     SafeScriptEngine,
     Scan,
     SpiffWorkflowException,
+    deliver_event,
     new_workflow,
     ready_tasks,
     scan,
+    waiting_catches,
 )
 from ..bpmn.loader import ProcessDefinition
 from ..bpmn.model import StepInfo
@@ -373,6 +375,85 @@ class Case:
             self._state_changed()
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "noted")
         return findings
+
+    def waiting_for(self) -> list[tuple[str, str, str]]:
+        """The signals and messages the case waits for: ``(kind, name, element id)``, kind ``signal`` or
+        ``message`` (intermediate catch events, receive tasks, boundary events, event-based gateways)."""
+        return waiting_catches(self._wf)
+
+    def send_signal(self, name: str, *, actor: str | None = None, at: datetime | str | None = None) -> list[str]:
+        """Deliver the signal ``name`` from outside the case (the host: another system, a notice published...).
+
+        Every catch event of the case waiting for it fires, and the engine moves on. Returns the ids of the events
+        that caught it. Refused with :class:`StepNotReady` when nothing waits for it (the attempt is in the trail,
+        the case is unchanged); recorded in the audit trail as a ``signal`` action otherwise."""
+        return self._deliver("signal", name, {}, {}, actor, at)
+
+    def send_message(
+        self,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+        correlation: Mapping[str, Any] | None = None,
+        at: datetime | str | None = None,
+    ) -> list[str]:
+        """Deliver the message ``name`` with ``data`` (merged into the case data, like a step's data) to the event
+        of the case that waits for it; ``correlation`` carries the values of its correlation properties.
+
+        Returns the ids of the events that caught it; refused with :class:`StepNotReady` when nothing waits for a
+        message of that name (the case is unchanged, the attempt is in the trail)."""
+        return self._deliver("message", name, data or {}, correlation or {}, actor, at)
+
+    def _deliver(
+        self,
+        kind: str,
+        name: str,
+        data: Mapping[str, Any],
+        correlation: Mapping[str, Any],
+        actor: str | None,
+        at: datetime | str | None,
+    ) -> list[str]:
+        name = plain_name(name, f"{kind} name")
+        if actor is not None:
+            actor = plain_name(actor, "actor")
+            if self.organisation.person(actor) is None:
+                raise UnknownActorError(f"'{actor}' is not a person of the organisation", case=self.id)
+        moment = self._moment(at, None)
+        payload = plain_data(data, f"data of {kind} '{name}'")
+        correlations = plain_data(correlation, f"correlation of {kind} '{name}'")
+        detail: dict[str, Any] = {"name": name}
+        if payload:
+            detail["data"] = payload
+        if correlations:
+            detail["correlation"] = correlations
+        base = {"action": kind, "at": moment.isoformat(), "step": None, "actor": actor, "post": None,
+                "unit": self.unit.id, "data": detail}  # fmt: skip
+        waiting = waiting_catches(self._wf)
+        catchers = [element for k, n, element in waiting if k == kind and n == name]
+        if not catchers:
+            self._log_failure(base, "not-waiting")
+            now = ", ".join(f"{k} '{n}'" for k, n, _e in waiting) or "nothing"
+            raise StepNotReady(
+                f"no event of the case waits for {kind} '{name}'; waiting now: {now}",
+                case=self.id,
+                step=name,
+                ready=[element for _k, _n, element in waiting],
+            )
+        with self._all_or_nothing(base):
+            try:
+                self.data.update(payload)
+                deliver_event(self._wf, kind, name, {**_copied(self.data)} if kind == "message" else {}, correlations)
+            except _ENGINE_FAILURES as exc:
+                raise EngineError(f"the engine could not take the {kind}: {_short(exc)}", case=self.id) from exc
+            finally:
+                self._scan = scan(self._wf)
+            if self.is_completed and self.ended_at is None:
+                self.ended_at = moment
+            self._mark_ready(moment)
+            self._state_changed()
+            self._append(**base, findings=[], outcome="delivered")
+        return catchers
 
     # -- checks before a completion ----------------------------------------------------------------------
     def _moment(self, at: datetime | str | None, step: str | None) -> datetime:
