@@ -45,8 +45,9 @@ from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .schema import validate_schema
 
 __all__ = [
-    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "TIMER_TAGS", "UNSUPPORTED", "ProcessDefinition", "TrustedFunction",
-    "dangling_references", "load_process", "load_process_string", "timer_problem", "timer_problems",
+    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "TIMERS_NOT_RUN", "TIMER_TAGS", "UNSUPPORTED", "ProcessDefinition",
+    "TrustedFunction", "dangling_references", "load_process", "load_process_string", "timer_problem", "timer_problems",
+    "unrun_timers",
     "unsafe_expressions",
 ]  # fmt: skip
 
@@ -82,6 +83,15 @@ UNSUPPORTED = {
     "condition when the sub-process starts and fails on its data objects); model the steps as a sub-process with "
     "an inclusive gateway instead",
 }
+
+
+#: Why a timer event is refused at load even when its expression is right: the engine does not fire timers on the
+#: case's clock yet, and run on SpiffWorkflow as it is a timer would never fire (or fire by the wall clock).
+TIMERS_NOT_RUN = (
+    "timer events are not run yet: this engine does not fire timers on the case's clock (a timer would never "
+    "fire, or fire by the wall clock); model the wait as a step with a time limit (af:step/@timeLimit), or leave "
+    "the timer out"
+)
 
 
 #: The timer expressions (children of ``bpmn:timerEventDefinition``) and what each must be: an ISO 8601 value
@@ -285,6 +295,18 @@ def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[
     return _Document(file, tree, processes, etree.tostring(tree))
 
 
+def unrun_timers(root: etree._Element, file: str | None) -> list[NotExecutableError]:
+    """A refusal (:data:`TIMERS_NOT_RUN`) at each timer event of the document whose expression is right (those
+    with a wrong one are :func:`timer_problems`): ``load_process`` raises the first, ``validate`` reports each."""
+    wrong = {problem.element for problem in timer_problems(root, file)}
+    found = []
+    for definition in root.iter(bpmn("timerEventDefinition")):
+        event = definition.getparent()
+        if event is not None and event.get("id") not in wrong:
+            found.append(NotExecutableError(TIMERS_NOT_RUN, file=file, line=event.sourceline, element=event.get("id")))
+    return found
+
+
 def dangling_references(
     proc: etree._Element, info: ProcessInfo, file: str | None, ids: set[str | None] | None = None
 ) -> list[BpmnError]:
@@ -433,6 +455,9 @@ def _build(
     infos = {info.id: info for _, info in resolver.resolve(doc, main)}
     unique = [doc, *resolver.documents()]
     spec, subspecs = _spiff_specs(main, unique, doc)
+    for d in unique:  # after SpiffWorkflow's own checks, which name a timer it cannot read more precisely
+        for refusal in unrun_timers(d.tree.getroot(), d.file):
+            raise refusal
     digest = hashlib.sha256(b"".join(sorted(d.source for d in unique))).hexdigest()
     return _definition(main, doc, infos, spec, subspecs, trusted, digest)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from lxml import etree
 
 from .._spiff import BpmnParser
-from ..bpmn.loader import UNSUPPORTED, timer_problems, unsafe_expressions
+from ..bpmn.loader import UNSUPPORTED, timer_problems, unrun_timers, unsafe_expressions
 from ..io.namespaces import bpmn, local, owner_id
 from .context import Context, check
 from .document import Document
@@ -97,7 +97,7 @@ def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFi
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             yield _at(ctx, el, reason)
-    for problem in timer_problems(root, ctx.file):
+    for problem in [*timer_problems(root, ctx.file), *unrun_timers(root, ctx.file)]:
         yield finding("not-executable", problem.message, file=problem.file, line=problem.line, element=problem.element)
     for el in root.iter(bpmn("scriptTask")):
         yield _at(
@@ -128,7 +128,7 @@ def _refusal(doc: Document) -> tuple[str, int | None, str | None] | None:
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             return reason, el.sourceline, el.get("id")
-    for problem in timer_problems(root, doc.file):
+    for problem in [*timer_problems(root, doc.file), *unrun_timers(root, doc.file)]:
         return problem.message, problem.line, problem.element
     return None
 
