@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow import FakeClock, load_organisation, load_process_string, start_case
+from approvalflow import load_organisation
 from approvalflow.org.organisation import Organisation
 from approvalflow.store.index import record_of
+
+from .test_cross_unit_steps import reviewed_case
 
 DATA = Path(__file__).parent / "data" / "cross_unit"
 HOUSING_STEP = '<af:step posts="reviewer" units="housing-bureau"/>'
@@ -28,16 +30,7 @@ def consultation_people(org: Organisation, step: str) -> tuple[str, ...]:
     """The people of the deadline row of ``consult_housing`` once it is ready (the step given a 3-workday limit)."""
     text = (DATA / "construction_permit.bpmn").read_text(encoding="utf-8")
     assert text.count(HOUSING_STEP) == 1
-    definition = load_process_string(text.replace(HOUSING_STEP, step))
-    case = start_case(
-        definition,
-        org,
-        unit="natural-resources-bureau",
-        clock=FakeClock("2026-06-01T09:00:00+08:00"),
-        data={"materials_complete": True},
-    )
-    case.complete("receive", "nr_qian", at="2026-06-01T10:00:00+08:00")
-    case.complete("review", "nr_sun", at="2026-06-02T10:00:00+08:00")
+    case = reviewed_case(org, text.replace(HOUSING_STEP, step))
     rows = [d for d in record_of(case, "open").deadlines if d.task == "consult_housing"]
     assert rows, "the consultation has a time limit, so it has a deadline row"
     return tuple(sorted({p for row in rows for p in row.people}))

@@ -295,10 +295,13 @@ def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[
     return _Document(file, tree, processes, etree.tostring(tree))
 
 
-def unrun_timers(root: etree._Element, file: str | None) -> list[NotExecutableError]:
+def unrun_timers(
+    root: etree._Element, file: str | None, problems: Iterable[NotExecutableError] | None = None
+) -> list[NotExecutableError]:
     """A refusal (:data:`TIMERS_NOT_RUN`) at each timer event of the document whose expression is right (those
-    with a wrong one are :func:`timer_problems`): ``load_process`` raises the first, ``validate`` reports each."""
-    wrong = {problem.element for problem in timer_problems(root, file)}
+    with a wrong one are :func:`timer_problems`, passed as ``problems`` when already at hand): ``load_process``
+    raises the first, ``validate`` reports each."""
+    wrong = {problem.element for problem in (timer_problems(root, file) if problems is None else problems)}
     found = []
     for definition in root.iter(bpmn("timerEventDefinition")):
         event = definition.getparent()

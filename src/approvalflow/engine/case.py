@@ -351,11 +351,8 @@ class Case:
         a ``recusal`` finding, recorded on the case and returned (the past cannot be refused; later steps are
         checked against the new parties as usual).
         """
-        actor = plain_name(actor, "actor")
+        actor = self._known(plain_name(actor, "actor"))
         moment = self._moment(at, None)
-        person = self.organisation.person(actor)
-        if person is None:
-            raise UnknownActorError(f"'{actor}' is not a person of the organisation", case=self.id)
         update: dict[str, Any] = {}
         if applicant is not None:
             update["applicant"] = applicant
@@ -416,9 +413,7 @@ class Case:
     ) -> list[str]:
         name = plain_name(name, f"{kind} name")
         if actor is not None:
-            actor = plain_name(actor, "actor")
-            if self.organisation.person(actor) is None:
-                raise UnknownActorError(f"'{actor}' is not a person of the organisation", case=self.id)
+            actor = self._known(plain_name(actor, "actor"))
         moment = self._moment(at, None)
         payload = plain_data(data, f"data of {kind} '{name}'")
         correlations = plain_data(correlation, f"correlation of {kind} '{name}'")
@@ -506,6 +501,12 @@ class Case:
         raise StepNotReady(
             f"'{step}' {known}; ready now: {', '.join(ready) or 'nothing'}", case=self.id, step=step, ready=ready
         )
+
+    def _known(self, actor: str) -> str:
+        """``actor``, a person of the organisation; else :class:`UnknownActorError` before anything is recorded."""
+        if self.organisation.person(actor) is None:
+            raise UnknownActorError(f"'{actor}' is not a person of the organisation", case=self.id)
+        return actor
 
     def _person(self, actor: str, base: dict[str, Any]) -> Person:
         person = self.organisation.person(actor)

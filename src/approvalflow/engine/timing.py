@@ -220,12 +220,10 @@ def time_report(case: TimedCase, at: datetime | None = None) -> TimeReport:
     """The time accounting of a case at ``at`` (default: the clock's now, or when the case ended)."""
     moment = at or case.clock.now()
     totals = case_time(case, moment)
-    end, start, elapsed, suspended, deadlines = (
-        totals.end, case.clock_start, totals.elapsed, totals.suspended, totals.deadlines
-    )  # fmt: skip
+    deadlines = totals.deadlines
 
     def left(d: Deadline | None) -> int | None:
-        return remaining_working_days(case.calendar, d, end) if d else None
+        return remaining_working_days(case.calendar, d, totals.end) if d else None
 
     steps = []
     for c in case.history:
@@ -258,9 +256,9 @@ def time_report(case: TimedCase, at: datetime | None = None) -> TimeReport:
         )
     return TimeReport(
         moment,
-        start,
-        elapsed,
-        suspended,
+        case.clock_start,
+        totals.elapsed,
+        totals.suspended,
         deadlines,
         left(deadlines.promised) if deadlines else None,
         left(deadlines.statutory) if deadlines else None,

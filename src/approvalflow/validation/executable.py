@@ -97,7 +97,8 @@ def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFi
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             yield _at(ctx, el, reason)
-    for problem in [*timer_problems(root, ctx.file), *unrun_timers(root, ctx.file)]:
+    wrong = list(timer_problems(root, ctx.file))
+    for problem in [*wrong, *unrun_timers(root, ctx.file, wrong)]:
         yield finding("not-executable", problem.message, file=problem.file, line=problem.line, element=problem.element)
     for el in root.iter(bpmn("scriptTask")):
         yield _at(
@@ -128,7 +129,8 @@ def _refusal(doc: Document) -> tuple[str, int | None, str | None] | None:
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             return reason, el.sourceline, el.get("id")
-    for problem in [*timer_problems(root, doc.file), *unrun_timers(root, doc.file)]:
+    wrong = list(timer_problems(root, doc.file))
+    for problem in [*wrong, *unrun_timers(root, doc.file, wrong)]:
         return problem.message, problem.line, problem.element
     return None
 
