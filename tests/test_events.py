@@ -27,7 +27,8 @@ from approvalflow import (
     load_process_string,
     start_case,
 )
-from approvalflow.errors import UnknownActorError
+from approvalflow.engine.casedata import MAX_DEPTH, MAX_INT_BITS
+from approvalflow.errors import InvalidInputError, UnknownActorError
 from approvalflow.org.organisation import Organisation
 
 DATA = Path(__file__).parent
@@ -196,3 +197,25 @@ def test_a_boundary_signal_interrupts_the_step_or_runs_beside_it(
     assert case.waiting_for() == [("signal", "stop", "stopped")]
     case.send_signal("stop", at="2026-06-01T11:00:00+08:00")
     assert sorted(r.id for r in case.ready_steps()) == ready
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"agrees": "\ud800"}, {"deep": _nested(MAX_DEPTH + 5)}, {"n": 2 ** (MAX_INT_BITS + 1)}],
+    ids=["lone-surrogate", "too-deep", "huge-number"],
+)
+def test_hostile_message_data_is_refused_before_anything_changes(org: Organisation, data: dict[str, Any]) -> None:
+    case = accepted(org)
+    case.send_signal("published", at="2026-06-02T10:00:00+08:00")
+    before, count = state_of(case), case.trail.count
+    with pytest.raises(InvalidInputError):
+        case.send_message("reply", data, at="2026-06-03T10:00:00+08:00")
+    assert state_of(case) == before and case.trail.count == count
+    assert sorted(case.waiting_for()) == [("message", "reply", "wait_answer"), ("signal", "withdrawn", "wait_answer")]
