@@ -12,7 +12,8 @@ every ``*.bpmn`` and ``*.bpmn20.xml`` file under it is one model (106 today). Ea
   default script engine (which runs the files' Python scripts: run this script only on a corpus you trust), user
   and manual tasks completed with empty data, engine steps and waiting timers driven until the workflow completes,
   within :data:`STEP_BUDGET` task completions and :data:`WALL_BUDGET` seconds;
-* **approvalflow**: ``load_process`` (the refusal, if any, names file, line and element), ``start_case`` in a
+* **approvalflow**: ``load_process`` with the script tasks bound to host functions (:mod:`corpus_scripts`: the
+  corpus's scripts written again in Python; the refusal, if any, names file, line and element), ``start_case`` in a
   one-unit organisation whose people hold every post the model names, then every ready step completed with empty
   data as a permitted person (another person is tried when the rules refuse one), within the same budgets;
 * **simulate**: ``compile_bpmn`` (load only, no simulation run);
@@ -211,12 +212,14 @@ class Result:
 
 def run_approvalflow(model: Path) -> Result:
     """``load_process``, ``start_case``, every ready step completed by a permitted person."""
+    from corpus_scripts import bindings
+
     from approvalflow import FakeClock, organisation_from_dict, start_case
     from approvalflow.bpmn.loader import load_process
     from approvalflow.errors import ApprovalflowError, DefinitionError, StepRefused
 
     try:
-        definition = load_process(model)
+        definition = load_process(model, script_tasks=bindings(model))
     except DefinitionError as exc:
         return Result(False, "refused: " + exc.message + _where(exc))
     posts = sorted({p for step in definition.steps.values() for p in step.posts}) or ["clerk"]
@@ -290,10 +293,12 @@ def run_simulate(model: Path) -> str:
 
 def run_validate(model: Path) -> tuple[list[str], str]:
     """(the rule ids of the errors, the cell)."""
+    from corpus_scripts import bindings
+
     from approvalflow.validation import validate_file
 
     try:
-        found = validate_file(model)
+        found = validate_file(model, host_functions=bindings(model))
     except Exception as exc:
         return ["crash"], "crashes: " + error_text(exc)
     errors = Counter(f.rule for f in found if f.severity == "error")
@@ -316,7 +321,8 @@ def run_render(model: Path) -> str:
 # -- the work list ------------------------------------------------------------------------------------------------
 #: Short reasons, by what the message of approvalflow says (the first that matches).
 REASONS = [
-    ("script", "script task (register a trusted function)"),
+    ("script", "script task (no host function reproduces its script: scripts/corpus_scripts.py)"),
+    ("ids must be unique", "an id used in a process and in a process it calls (steps are keyed by id)"),
     ("timer", "timer (not fired on the case clock yet: issue 16 item 2)"),
     ("message", "message event (no API delivers it)"),
     ("signal", "signal event (no API delivers it)"),
@@ -371,9 +377,11 @@ simulator, validated and rendered; `python scripts/corpus_table.py` rewrites thi
   (at most {steps} tasks and {wall:g} s per model).
 - **approvalflow**: `load_process`, `start_case` in a one-unit organisation whose people hold every post the model
   names, every ready step completed with empty data by a person the rules permit (same budgets); or the refusal.
-  No scripts are registered as trusted functions.
+  Each script task whose script `scripts/corpus_scripts.py` writes again as a host function is bound to it
+  (`load_process(..., script_tasks=...)`); the scripts themselves are never run.
 - **simulate**: `compile_bpmn` only (the model the simulator would run), not a simulation.
-- **validate**: `validate_file`: the rules of its errors, and the number of warnings.
+- **validate**: `validate_file` told of the same host functions: the rules of its errors, and the number of
+  warnings.
 - **render**: `render_views`: the number of diagrams, or the error.
 - **issue 16**: rows where SpiffWorkflow completes the model and approvalflow does not, with a short reason:
   the work list of [issue 16](#the-work-list) item 7.

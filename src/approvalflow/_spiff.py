@@ -103,13 +103,18 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
         fn = self.trusted.get(name)
         if fn is None:  # the loader already refuses these; never fall back to exec
             raise ExpressionError(f"script {str(script)[:40]!r} names no trusted function")
-        updates = fn(dict(context))
-        if updates:
-            context.update(updates)
-        return True
+        return _call_host(fn, context)
 
     def call_service(self, context: Any, **kwargs: Any) -> Any:
         raise ExpressionError("service tasks are not supported")
+
+
+def _call_host(fn: TrustedFunction, data: dict[str, Any]) -> bool:
+    """Run a host's function on a copy of the task's data; what it returns is merged into the data."""
+    updates = fn(dict(data))
+    if updates:
+        data.update(updates)
+    return True
 
 
 #: The kinds of event a host may deliver, and SpiffWorkflow's definition of each.
@@ -186,10 +191,12 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         trusted: Mapping[str, TrustedFunction],
         *,
         max_cardinality: int = MAX_CARDINALITY,
+        script_tasks: Mapping[str, TrustedFunction] | None = None,
     ) -> None:
         super().__init__(environment=SafeEnvironment(evaluator, trusted))
         self.evaluator = evaluator
         self.max_cardinality = max_cardinality
+        self.script_tasks = dict(script_tasks or {})
 
     def validate(self, expression: str) -> None:
         self.evaluator.check(expression)
@@ -204,6 +211,9 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         return value
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> bool:
+        bound = self.script_tasks.get(task.task_spec.bpmn_id)
+        if bound is not None:  # the host's function for this script task: its script text is never run
+            return _call_host(bound, task.data)
         return bool(self.environment.execute(script, task.data, external_context))
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:

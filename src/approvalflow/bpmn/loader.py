@@ -32,6 +32,7 @@ from .._spiff import BpmnParser, SpiffWorkflowException
 from ..errors import (
     BpmnError,
     DefinitionError,
+    InvalidInputError,
     NotExecutableError,
     UnknownReferenceError,
     UnsafeContentError,
@@ -46,7 +47,8 @@ from .schema import validate_schema
 
 __all__ = [
     "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "TIMERS_NOT_RUN", "TIMER_TAGS", "UNSUPPORTED", "ProcessDefinition",
-    "TrustedFunction", "dangling_references", "load_process", "load_process_string", "timer_problem", "timer_problems",
+    "TrustedFunction", "dangling_references", "load_process", "load_process_string", "script_name", "script_text",
+    "timer_problem", "timer_problems",
     "unrun_timers",
     "unsafe_expressions",
 ]  # fmt: skip
@@ -218,6 +220,7 @@ class ProcessDefinition:
     _spec: Any = field(repr=False, compare=False)
     _subprocess_specs: Mapping[str, Any] = field(repr=False, compare=False)
     _trusted: Mapping[str, TrustedFunction] = field(repr=False, compare=False, default_factory=dict)
+    _script_tasks: Mapping[str, TrustedFunction] = field(repr=False, compare=False, default_factory=dict)
 
     def __repr__(self) -> str:  # the generated one prints every node, step and flow: kilobytes
         return (
@@ -248,11 +251,19 @@ def load_process(
     process_id: str | None = None,
     search: Iterable[str | Path] = (),
     trusted_functions: Mapping[str, TrustedFunction] | None = None,
+    script_tasks: Mapping[str, TrustedFunction] | None = None,
 ) -> ProcessDefinition:
-    """Load a BPMN file. Call activities resolve against ``search`` files, then the file's folder."""
+    """Load a BPMN file. Call activities resolve against ``search`` files, then the file's folder.
+
+    A script task runs only a function of the host: the one ``trusted_functions`` names by the task's script
+    (``stamp()``), or the one ``script_tasks`` binds to the task's id (for models drawn elsewhere, whose scripts
+    are code: the code is never run). A ``script_tasks`` id that names another element than a script task is
+    refused; ids that no file of the process has are let be.
+    """
     path = Path(path)
-    doc = _read_document(parse_xml(path, filename=str(path)), str(path), trusted_functions or {})
-    return _build(doc, candidate_files(path, search), process_id, trusted_functions or {})
+    host = _Host(trusted_functions, script_tasks)
+    doc = _read_document(parse_xml(path, filename=str(path)), str(path), host)
+    return _build(doc, candidate_files(path, search), process_id, host)
 
 
 def load_process_string(
@@ -262,14 +273,37 @@ def load_process_string(
     process_id: str | None = None,
     search: Iterable[str | Path] = (),
     trusted_functions: Mapping[str, TrustedFunction] | None = None,
+    script_tasks: Mapping[str, TrustedFunction] | None = None,
 ) -> ProcessDefinition:
-    """Load BPMN from a string; ``filename`` is only used in messages."""
+    """Load BPMN from a string; ``filename`` is only used in messages. The rest as :func:`load_process`."""
     tree = parse_xml_string(text, filename=filename)
-    doc = _read_document(tree, filename, trusted_functions or {})
-    return _build(doc, candidate_files(None, search), process_id, trusted_functions or {})
+    host = _Host(trusted_functions, script_tasks)
+    doc = _read_document(tree, filename, host)
+    return _build(doc, candidate_files(None, search), process_id, host)
 
 
-def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[str, TrustedFunction]) -> _Document:
+class _Host:
+    """The host's functions: by name (``trusted_functions``) and by script task id (``script_tasks``)."""
+
+    def __init__(
+        self, trusted: Mapping[str, TrustedFunction] | None, script_tasks: Mapping[str, TrustedFunction] | None
+    ) -> None:
+        self.trusted = _functions(trusted, "trusted_functions")
+        self.script_tasks = _functions(script_tasks, "script_tasks")
+
+
+def _functions(given: Mapping[str, TrustedFunction] | None, what: str) -> dict[str, TrustedFunction]:
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        raise InvalidInputError(f"{what} must be a mapping of names to functions, not {type(given).__name__}")
+    for key, fn in given.items():
+        if not isinstance(key, str) or not callable(fn):
+            raise InvalidInputError(f"{what}: {str(key)[:60]!r} must be a name (text) bound to a function")
+    return dict(given)
+
+
+def _read_document(tree: etree._ElementTree, file: str | None, host: _Host) -> _Document:
     root = strip_comments(tree).getroot()
     if root.tag != bpmn("definitions"):
         raise BpmnError(
@@ -280,7 +314,7 @@ def _read_document(tree: etree._ElementTree, file: str | None, trusted: Mapping[
     validate_schema(tree, file=file)
     check_af_placement(root, file)
     processes: dict[str, ProcessInfo] = {}
-    _check_expressions(root, file, trusted)
+    _check_expressions(root, file, host)
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             raise NotExecutableError(reason, file=file, line=el.sourceline, element=el.get("id"))
@@ -406,7 +440,7 @@ def unsafe_expressions(root: etree._Element) -> Iterator[tuple[etree._Element, s
             yield el, text, exc
 
 
-def _check_expressions(root: etree._Element, file: str | None, trusted: Mapping[str, TrustedFunction]) -> None:
+def _check_expressions(root: etree._Element, file: str | None, host: _Host) -> None:
     """Every expression of the whole document, and every script task, before anything runs."""
     for el, text, exc in unsafe_expressions(root):
         tag = etree.QName(el).localname
@@ -417,17 +451,46 @@ def _check_expressions(root: etree._Element, file: str | None, trusted: Mapping[
             element=owner_id(el),
         ) from exc
     for el in root.iter(bpmn("scriptTask")):
-        script = "".join(t for s in el.iterfind(bpmn("script")) for t in s.itertext()).strip()
-        name = script.removesuffix("()").strip()
-        if name not in trusted:
-            allowed = ", ".join(sorted(trusted)) or "none registered"
+        script = script_text(el)
+        if script_name(el) not in host.trusted and el.get("id") not in host.script_tasks:
+            allowed = ", ".join(sorted(host.trusted)) or "none registered"
             raise UnsafeContentError(
                 f"{element_label(el)} would run a script; scripts from BPMN files are never executed. "
                 f"A script task may only name a trusted function the host registered "
-                f"(trusted_functions=...; registered: {allowed}); its script is {script[:60]!r}",
+                f"(trusted_functions=...; registered: {allowed}), or the host may bind a function to the task's "
+                f"id (script_tasks=...); its script is {script[:60]!r}",
                 file=file,
                 line=el.sourceline,
                 element=el.get("id"),
+            )
+
+
+def script_text(el: etree._Element) -> str:
+    """The script of a ``bpmn:scriptTask`` (never run), stripped."""
+    return "".join(t for s in el.iterfind(bpmn("script")) for t in s.itertext()).strip()
+
+
+def script_name(el: etree._Element) -> str:
+    """The name of the trusted function a script task's script gives (``stamp`` for ``stamp()``)."""
+    return script_text(el).removesuffix("()").strip()
+
+
+def _check_bound(doc: _Document, host: _Host) -> None:
+    """A ``script_tasks`` id that names an element of the document other than a script task is refused.
+
+    Ids no file of the process has are let be (a host may keep one table for many models); a script task left
+    unbound by a misspelt id is refused at load like any other.
+    """
+    if not host.script_tasks:
+        return
+    for el in doc.tree.getroot().iter():
+        ident = el.get("id") if isinstance(el.tag, str) else None
+        if ident in host.script_tasks and el.tag != bpmn("scriptTask"):
+            raise UnknownReferenceError(
+                f"script_tasks binds a function to '{ident}', which is {element_label(el)}, not a script task",
+                file=doc.file,
+                line=el.sourceline,
+                element=ident,
             )
 
 
@@ -447,12 +510,12 @@ def _build(
     doc: _Document,
     candidates: list[Path],
     process_id: str | None,
-    trusted: Mapping[str, TrustedFunction],
+    host: _Host,
 ) -> ProcessDefinition:
     main = _choose_main(doc, process_id)
 
     def read(path: Path) -> _Document:
-        return _read_document(parse_xml(path, filename=str(path)), str(path), trusted)
+        return _read_document(parse_xml(path, filename=str(path)), str(path), host)
 
     resolver = CallResolver(candidates, read, lambda d: d.processes)
     infos = {info.id: info for _, info in resolver.resolve(doc, main)}
@@ -461,8 +524,10 @@ def _build(
     for d in unique:  # after SpiffWorkflow's own checks, which name a timer it cannot read more precisely
         for refusal in unrun_timers(d.tree.getroot(), d.file):
             raise refusal
+    for d in unique:
+        _check_bound(d, host)
     digest = hashlib.sha256(b"".join(sorted(d.source for d in unique))).hexdigest()
-    return _definition(main, doc, infos, spec, subspecs, trusted, digest)
+    return _definition(main, doc, infos, spec, subspecs, host, digest)
 
 
 def _merge(infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]) -> dict[str, Any]:
@@ -487,7 +552,7 @@ def _definition(
     infos: Mapping[str, ProcessInfo],
     spec: Any,
     subspecs: Mapping[str, Any],
-    trusted: Mapping[str, TrustedFunction],
+    host: _Host,
     digest: str,
 ) -> ProcessDefinition:
     top = infos[main]
@@ -516,7 +581,8 @@ def _definition(
         digest=digest,
         _spec=spec,
         _subprocess_specs=subspecs,
-        _trusted=dict(trusted),
+        _trusted=host.trusted,
+        _script_tasks=host.script_tasks,
     )
 
 

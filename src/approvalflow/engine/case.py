@@ -740,7 +740,12 @@ class Case:
             )
 
     def _script_engine(self) -> SafeScriptEngine:
-        return SafeScriptEngine(self.evaluator, self.definition._trusted, max_cardinality=self.max_cardinality)
+        return SafeScriptEngine(
+            self.evaluator,
+            self.definition._trusted,
+            max_cardinality=self.max_cardinality,
+            script_tasks=self.definition._script_tasks,
+        )
 
     def _begin(self, data: Mapping[str, Any]) -> None:
         self.data = plain_data(data, "initial case data")

@@ -98,23 +98,39 @@ def _check_unit(org: Organisation | None, unit: str | None) -> None:
 
 
 def validate_file(
-    path: str | Path, *, org: Organisation | None = None, unit: str | None = None, workspace: Workspace | None = None
+    path: str | Path,
+    *,
+    org: Organisation | None = None,
+    unit: str | None = None,
+    workspace: Workspace | None = None,
+    host_functions: Iterable[str] = (),
 ) -> list[StaticFinding]:
-    """All findings of one BPMN file; called processes are looked up in its folder."""
+    """All findings of one BPMN file; called processes are looked up in its folder.
+
+    ``host_functions``: the names of the trusted functions the host registers and the ids of the script tasks it
+    binds functions to (``load_process(trusted_functions=..., script_tasks=...)``); the script tasks they name are
+    not reported as ``not-executable``. Ignored when ``workspace`` is given (the workspace's own are used).
+    """
     _check_unit(org, unit)
     path = Path(path)
     if not is_regular_file(path):
         raise DefinitionError(_not_a_file(path), file=str(path))
-    ws = workspace or Workspace()
+    ws = workspace or Workspace(host_functions)
     return _run(ws.document(path), ws, org, unit)
 
 
 def validate_string(
-    text: str | bytes, *, filename: str = "<string>", org: Organisation | None = None, unit: str | None = None
+    text: str | bytes,
+    *,
+    filename: str = "<string>",
+    org: Organisation | None = None,
+    unit: str | None = None,
+    host_functions: Iterable[str] = (),
 ) -> list[StaticFinding]:
-    """All findings of a BPMN document given as text (called processes must be in it)."""
+    """All findings of a BPMN document given as text (called processes must be in it); the rest as
+    :func:`validate_file`."""
     _check_unit(org, unit)
-    return _run(read_document(text, filename=filename), Workspace(), org, unit)
+    return _run(read_document(text, filename=filename), Workspace(host_functions), org, unit)
 
 
 def validate_definition(definition: object, *, org: Organisation | None = None) -> list[StaticFinding]:

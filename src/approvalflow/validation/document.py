@@ -16,6 +16,7 @@ first, then the same folder).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,7 +106,10 @@ class Workspace:
     of the loader and the simulator: the same file first, then the other ``.bpmn`` files of the folder.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host_functions: Iterable[str] = ()) -> None:
+        #: names of the host's trusted functions and ids of the script tasks it binds functions to: the script
+        #: tasks these name run (``load_process(trusted_functions=..., script_tasks=...)``) and are not reported
+        self.host_functions = frozenset(host_functions)
         self._docs: dict[Path, Document] = {}
         self._resolvers: dict[Path | None, CallResolver[Document]] = {}
         self._callers: dict[Path, dict[str, list[tuple[Document, ProcessInfo]]]] = {}

@@ -22,7 +22,7 @@ from pathlib import Path
 from lxml import etree
 
 from .._spiff import BpmnParser
-from ..bpmn.loader import UNSUPPORTED, timer_problems, unrun_timers, unsafe_expressions
+from ..bpmn.loader import UNSUPPORTED, script_name, timer_problems, unrun_timers, unsafe_expressions
 from ..io.namespaces import bpmn, local, owner_id
 from .context import Context, check
 from .document import Document
@@ -100,16 +100,23 @@ def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFi
     wrong = list(timer_problems(root, ctx.file))
     for problem in [*wrong, *unrun_timers(root, ctx.file, wrong)]:
         yield finding("not-executable", problem.message, file=problem.file, line=problem.line, element=problem.element)
-    for el in root.iter(bpmn("scriptTask")):
+    for el in _unhosted_scripts(root, ctx.workspace.host_functions):
         yield _at(
             ctx,
             el,
             f"script task '{el.get('id')}': scripts from BPMN files never run; it runs only if the "
-            "host registers a trusted function of the name it gives",
+            "host registers a trusted function of the name it gives, or binds one to its id",
         )
 
 
-def _refusal(doc: Document) -> tuple[str, int | None, str | None] | None:
+def _unhosted_scripts(root: etree._Element, host: frozenset[str]) -> Iterator[etree._Element]:
+    """The script tasks no host function runs: neither their script names one nor their id is bound to one."""
+    for el in root.iter(bpmn("scriptTask")):
+        if el.get("id") not in host and script_name(el) not in host:
+            yield el
+
+
+def _refusal(doc: Document, host: frozenset[str]) -> tuple[str, int | None, str | None] | None:
     """The first reason ``load_process`` would refuse the file of ``doc`` for by itself (its reading, expressions,
     script tasks, unsupported elements, timers): message, line and element; ``None`` when there is none."""
     for f in doc.findings:
@@ -124,7 +131,7 @@ def _refusal(doc: Document) -> tuple[str, int | None, str | None] | None:
             (el.sourceline),
             owner_id(el),
         )
-    for el in root.iter(bpmn("scriptTask")):
+    for el in _unhosted_scripts(root, host):
         return f"script task '{el.get('id')}' would run a script", el.sourceline, el.get("id")
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
@@ -148,7 +155,7 @@ def _called_file_reasons(ctx: Context) -> Iterator[StaticFinding]:
                 doc, callee = todo.pop(0)
                 if doc.file != ctx.file:
                     if doc.file not in refused:
-                        refused[doc.file] = _refusal(doc)
+                        refused[doc.file] = _refusal(doc, ctx.workspace.host_functions)
                     reason = refused[doc.file]
                     if reason is not None:
                         message, line, element = reason
