@@ -45,7 +45,11 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -75,6 +79,7 @@ __all__ = [
     "restore_workflow",
     "scan",
     "slow_workflow_dict",
+    "take_uncaught",
     "waiting_catches",
     "workflow_dict",
 ]  # fmt: skip
@@ -143,6 +148,32 @@ def deliver_event(
     workflow.send_event(BpmnEvent(definition, payload=dict(payload), correlations=dict(correlations)))
     workflow.do_engine_steps()
     _forget_seen_events(workflow)
+
+
+#: The kinds of event a process throws that may find no catcher inside the case.
+_THROWN = {
+    ErrorEventDefinition: "error",
+    EscalationEventDefinition: "escalation",
+    SignalEventDefinition: "signal",
+    MessageEventDefinition: "message",
+}
+
+
+def take_uncaught(workflow: Any) -> list[dict[str, str | None]]:
+    """The events thrown inside the case that nothing in it caught, taken off the workflow, in the order thrown.
+
+    SpiffWorkflow keeps them on the workflow (``bpmn_events``) for the host to collect. Each is ``{"kind", "name",
+    "code"}``: ``kind`` is ``error``, ``escalation``, ``signal`` or ``message`` (or SpiffWorkflow's class name of
+    another kind); ``code`` is the error or escalation code, else None.
+    """
+    events, workflow.bpmn_events = list(workflow.bpmn_events), []
+    out: list[dict[str, str | None]] = []
+    for event in events:
+        definition = event.event_definition
+        kind = next((k for cls, k in _THROWN.items() if isinstance(definition, cls)), type(definition).__name__)
+        code = getattr(definition, "code", None)
+        out.append({"kind": kind, "name": str(definition.name), "code": None if code is None else str(code)})
+    return out
 
 
 def _forget_seen_events(workflow: Any) -> None:

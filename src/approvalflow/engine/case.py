@@ -35,6 +35,7 @@ from .._spiff import (
     new_workflow,
     ready_tasks,
     scan,
+    take_uncaught,
     waiting_catches,
 )
 from ..bpmn.loader import ProcessDefinition
@@ -320,6 +321,7 @@ class Case:
             changes[f"{step}_passed"] = meeting_passed(info.collective, record)
         with self._all_or_nothing(base):
             self._run(task, changes)
+            self._take_thrown(base, step)
             self.history.append(Completion(step, actor, moment, since))
             self.path.append(step)
             self._after_completion(info, key, moment, extra)
@@ -443,6 +445,7 @@ class Case:
                 raise EngineError(f"the engine could not take the {kind}: {_short(exc)}", case=self.id) from exc
             finally:
                 self._scan = scan(self._wf)
+            self._take_thrown(base, None)
             if self.is_completed and self.ended_at is None:
                 self.ended_at = moment
             self._mark_ready(moment)
@@ -689,6 +692,29 @@ class Case:
             requested = extra.get("extension_days")
             self.extension_days = requested if isinstance(requested, int) else allowed
 
+    def _take_thrown(self, base: dict[str, Any], step: str | None) -> None:
+        """Events the process threw that nothing in the case caught (:func:`take_uncaught`).
+
+        An uncaught error is refused: BPMN leaves what follows it unspecified (SpiffWorkflow would carry on as if
+        the error end event were a plain end), so the action that led to it fails and the case stays as it was.
+        Escalations (BPMN: the process goes on), and signals and messages meant for the outside, are recorded
+        in the action's trail entry as ``thrown``.
+        """
+        thrown = take_uncaught(self._wf)
+        errors = [t for t in thrown if t["kind"] == "error"]
+        if errors:
+            first = errors[0]
+            code = f" (code {first['code']})" if first["code"] is not None else ""
+            raise EngineError(
+                f"the process threw error '{first['name']}'{code} and nothing in the case catches it: BPMN leaves "
+                "what follows unspecified, so the action is refused; catch the error with an error boundary event "
+                "on an enclosing sub-process or call activity, or an error event sub-process",
+                case=self.id,
+                step=step,
+            )
+        if thrown:
+            base["thrown"] = thrown
+
     def _mark_ready(self, moment: datetime) -> None:
         ready = {str(t.id): t.task_spec.bpmn_id for t in self._scan.ready}
         self._since = {k: v for k, v in self._since.items() if k in ready}
@@ -758,6 +784,8 @@ class Case:
         except _ENGINE_FAILURES as exc:
             raise EngineError(f"the case could not start: {_short(exc)}", case=self.id) from exc
         self._scan = scan(self._wf)
+        thrown: dict[str, Any] = {}
+        self._take_thrown(thrown, None)
         tl = self.definition.time_limit
         if tl is not None and tl.starts_after is None:
             self.clock_start = self.started_at
@@ -777,6 +805,7 @@ class Case:
             digest=self.definition.digest,
             policy=self.policy.value,
             calendar=self.calendar.name,
+            **thrown,
         )
 
 

@@ -1,0 +1,133 @@
+"""Error, escalation and terminate events, and events thrown that nothing in the case catches (issue 16, item 3).
+
+BPMN 2.0 (section 10.5): an error ends the activity it is thrown in and is caught by an error boundary event of
+the nearest enclosing sub-process or call activity (or an error event sub-process); what follows an error nothing
+catches is left unspecified, so the engine refuses the action that led to it and the case stays as it was. An
+escalation is caught the same way, but one nothing catches lets the process go on. A terminate end event ends the
+whole case. Signals and messages thrown with nothing in the case waiting for them are meant for the outside: the
+action's trail entry records them (``thrown``), and the case still saves and loads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from approvalflow import FakeClock, load_process, load_process_string, organisation_from_dict, start_case
+from approvalflow.engine.persistence import dump_case, load_case
+from approvalflow.engine.state import case_state
+from approvalflow.errors import EngineError
+
+DATA = Path(__file__).parent / "data" / "bpmn_events"
+ORG = organisation_from_dict({"units": [{"id": "u"}], "people": {"a": {"unit": "u"}, "b": {"unit": "u"}}})
+START = "2026-03-02T09:00:00+08:00"
+
+
+def ready(case: Any) -> list[str]:
+    return sorted(s.id for s in case.ready_steps())
+
+
+def new_case(name: str) -> Any:
+    return start_case(load_process(DATA / name), ORG, clock=FakeClock(START))
+
+
+def test_an_error_end_event_in_a_sub_process_takes_the_interrupting_error_boundary() -> None:
+    case = new_case("review_errors.bpmn")
+    case.complete("check", "a", data={"verdict": "reject"})
+    assert ready(case) == ["refuse"]  # the sub-process is left by its error boundary, not by its normal flow
+    case.complete("refuse", "b")
+    assert case.is_completed and case.path == ["check", "refuse"]
+    assert case.trail.verify().ok
+
+
+def test_an_escalation_takes_the_non_interrupting_boundary_and_the_sub_process_goes_on() -> None:
+    case = new_case("review_errors.bpmn")
+    case.complete("check", "a", data={"verdict": "late"})
+    assert ready(case) == ["approve", "remind"]  # both: the boundary does not interrupt
+    case.complete("remind", "b")
+    case.complete("approve", "b")
+    assert case.is_completed and sorted(case.path) == ["approve", "check", "remind"]
+
+
+def test_the_normal_way_out_of_the_sub_process_takes_neither_boundary() -> None:
+    case = new_case("review_errors.bpmn")
+    case.complete("check", "a", data={"verdict": "ok"})
+    assert ready(case) == ["approve"]
+    assert "thrown" not in case.trail.entries[-1]
+
+
+def test_an_error_of_a_called_process_is_caught_at_the_call_activity() -> None:
+    case = new_case("call_error.bpmn")
+    case.complete("check", "a", data={"complete": False})
+    assert ready(case) == ["notify"]
+    case.complete("notify", "b")
+    assert case.is_completed and case.path == ["check", "notify"]
+
+
+def test_an_escalation_and_a_signal_nothing_catches_are_recorded_and_the_case_saves_and_loads() -> None:
+    case = new_case("call_error.bpmn")
+    case.complete("check", "a", data={"complete": True})
+    # the called process threw escalation 'note' (code NOTE): nothing catches it, so the process went on
+    assert ready(case) == ["decide"]
+    assert case.trail.entries[-1]["thrown"] == [{"kind": "escalation", "name": "note", "code": "NOTE"}]
+    case.complete("decide", "b")
+    assert case.is_completed
+    assert case.trail.entries[-1]["thrown"] == [{"kind": "signal", "name": "published", "code": None}]
+    # SpiffWorkflow keeps uncaught events on the workflow; a saved case holding them could not be loaded again
+    again = load_case(dump_case(case), case.definition, ORG)
+    assert again.is_completed and again.trail.verify().ok and case_state(again) == case_state(case)
+
+
+def test_an_error_nothing_catches_is_refused_and_changes_nothing() -> None:
+    case = new_case("terminate_or_throw.bpmn")
+    before, entries = case_state(case), len(case.trail.entries)
+    with pytest.raises(EngineError, match=r"error 'x' \(code X\) and nothing in the case catches it"):
+        case.complete("a", "a", data={"v": "boom"})
+    assert case_state(case) == before
+    assert len(case.trail.entries) == entries + 1 and case.trail.entries[-1]["outcome"] == "engine-error"
+    case.complete("a", "a", data={"v": "none"})  # another way still goes
+    assert ready(case) == ["b"]
+
+
+def test_a_terminate_end_event_ends_the_whole_case() -> None:
+    case = new_case("terminate_or_throw.bpmn")
+    assert ready(case) == ["a", "b"]
+    case.complete("a", "a", data={"v": "stop"}, at="2026-03-02T10:00:00+08:00")
+    assert case.is_completed and ready(case) == []  # 'b' of the other branch is cancelled
+    assert case.ended_at is not None and case.ended_at.isoformat() == "2026-03-02T10:00:00+08:00"
+
+
+def test_a_case_whose_start_throws_an_error_nothing_catches_does_not_start() -> None:
+    text = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="urn:t">
+<bpmn:error id="E" name="bad" errorCode="BAD"/>
+<bpmn:process id="p" isExecutable="true">
+<bpmn:startEvent id="s"/><bpmn:endEvent id="e"><bpmn:errorEventDefinition errorRef="E"/></bpmn:endEvent>
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>
+</bpmn:process></bpmn:definitions>"""
+    with pytest.raises(EngineError, match="error 'bad'"):
+        start_case(load_process_string(text, filename="bad.bpmn"), ORG, clock=FakeClock(START))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["boom", "none", "stop", "boom"]), min_size=1, max_size=4))
+def test_each_action_either_moves_the_case_or_changes_nothing(choices: list[str]) -> None:
+    """Property: over any sequence of attempts, an attempt that fails leaves the state as it was, and the trail
+    still verifies; the case ends only by the terminate end event or both branches."""
+    case = new_case("terminate_or_throw.bpmn")
+    for v in choices:
+        if "a" not in ready(case):
+            break
+        before = case_state(case)
+        try:
+            case.complete("a", "a", data={"v": v})
+        except EngineError:
+            assert v == "boom" and case_state(case) == before
+        else:
+            assert v != "boom"
+            assert case.is_completed == (v == "stop")
+        assert case.trail.verify().ok
