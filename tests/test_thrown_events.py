@@ -131,3 +131,89 @@ def test_each_action_either_moves_the_case_or_changes_nothing(choices: list[str]
             assert v != "boom"
             assert case.is_completed == (v == "stop")
         assert case.trail.verify().ok
+
+
+# -- validate: uncaught-error -----------------------------------------------------------------------------------
+def sub_with_error(boundary: str, errors: str = '<bpmn:error id="E" errorCode="A"/><bpmn:error id="F" errorCode="B"/>',
+                   inside: str = "") -> str:  # fmt: skip
+    """A process with a sub-process whose end event throws error E (code A), and ``boundary`` on the sub-process."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="urn:t">
+{errors}
+<bpmn:process id="p" isExecutable="true">
+<bpmn:startEvent id="s"/>
+<bpmn:subProcess id="sub">
+  <bpmn:startEvent id="ss"/>
+  <bpmn:endEvent id="throw"><bpmn:errorEventDefinition errorRef="E"/></bpmn:endEvent>
+  <bpmn:sequenceFlow id="sf" sourceRef="ss" targetRef="throw"/>
+  {inside}
+</bpmn:subProcess>
+{boundary}
+<bpmn:endEvent id="e"/><bpmn:endEvent id="e2"/>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sub"/>
+<bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="e"/>
+</bpmn:process></bpmn:definitions>"""
+
+
+def uncaught(text: str) -> list[str | None]:
+    from approvalflow.validation import validate_string
+
+    return [f.element for f in validate_string(text, filename="x.bpmn") if f.rule == "uncaught-error"]
+
+
+def boundary(ref: str) -> str:
+    return (
+        f'<bpmn:boundaryEvent id="b" attachedToRef="sub"><bpmn:errorEventDefinition {ref}/></bpmn:boundaryEvent>'
+        '<bpmn:sequenceFlow id="f3" sourceRef="b" targetRef="e2"/>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (sub_with_error(""), ["throw"]),  # nothing catches it
+        (sub_with_error(boundary('errorRef="E"')), []),  # the same error
+        (sub_with_error(boundary('errorRef="F"')), ["throw"]),  # another code: not caught
+        (sub_with_error(boundary("")), []),  # a boundary without an error catches every error
+        (
+            sub_with_error(
+                "",
+                inside='<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="es">'
+                '<bpmn:errorEventDefinition errorRef="E"/></bpmn:startEvent><bpmn:endEvent id="ee"/>'
+                '<bpmn:sequenceFlow id="esf" sourceRef="es" targetRef="ee"/></bpmn:subProcess>',
+            ),
+            ["throw", "es"],  # an error event sub-process: never started by the engine (next test), so reported
+        ),
+    ],
+)
+def test_validate_warns_of_an_error_end_event_nothing_in_the_file_catches(text: str, expected: list[str]) -> None:
+    assert uncaught(text) == expected
+
+
+def test_an_error_event_sub_process_does_not_catch_so_the_error_is_refused() -> None:
+    """SpiffWorkflow 3.2 never starts an error event sub-process for an error thrown inside the case; the engine
+    refuses the error rather than ignore it, and validate reports the event sub-process (test above)."""
+    esp = (
+        '<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="es"><bpmn:errorEventDefinition '
+        'errorRef="E"/></bpmn:startEvent><bpmn:userTask id="handle"/><bpmn:endEvent id="ee"/><bpmn:sequenceFlow '
+        'id="esf" sourceRef="es" targetRef="handle"/><bpmn:sequenceFlow id="esf2" sourceRef="handle" targetRef="ee"/>'
+        "</bpmn:subProcess>"
+    )
+    for text in (sub_with_error("", inside=esp), sub_with_error(esp)):  # inside the sub-process, at process level
+        with pytest.raises(EngineError, match=r"\(code A\) and nothing in the case catches it"):
+            start_case(load_process_string(text, filename="x.bpmn"), ORG, clock=FakeClock(START))
+
+
+def test_the_engine_catches_by_code_as_validate_says() -> None:
+    assert start_case(load_process_string(sub_with_error(boundary('errorRef="E"')), filename="x.bpmn"), ORG,
+                      clock=FakeClock(START)).is_completed  # fmt: skip
+    assert start_case(load_process_string(sub_with_error(boundary("")), filename="x.bpmn"), ORG,
+                      clock=FakeClock(START)).is_completed  # fmt: skip
+    with pytest.raises(EngineError, match="code A"):
+        start_case(load_process_string(sub_with_error(boundary('errorRef="F"')), filename="x.bpmn"), ORG,
+                   clock=FakeClock(START))  # fmt: skip
+
+
+def test_validate_follows_an_error_out_of_a_called_process_to_the_call_activity() -> None:
+    assert uncaught((DATA / "call_error.bpmn").read_text(encoding="utf-8")) == []
+    assert uncaught((DATA / "terminate_or_throw.bpmn").read_text(encoding="utf-8")) == ["boom"]

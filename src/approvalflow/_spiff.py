@@ -164,7 +164,7 @@ def take_uncaught(workflow: Any) -> list[dict[str, str | None]]:
 
     SpiffWorkflow keeps them on the workflow (``bpmn_events``) for the host to collect. Each is ``{"kind", "name",
     "code"}``: ``kind`` is ``error``, ``escalation``, ``signal`` or ``message`` (or SpiffWorkflow's class name of
-    another kind); ``code`` is the error or escalation code, else None.
+    another kind); ``name`` None for an error or escalation without one; ``code`` the error or escalation code.
     """
     events, workflow.bpmn_events = list(workflow.bpmn_events), []
     out: list[dict[str, str | None]] = []
@@ -172,7 +172,10 @@ def take_uncaught(workflow: Any) -> list[dict[str, str | None]]:
         definition = event.event_definition
         kind = next((k for cls, k in _THROWN.items() if isinstance(definition, cls)), type(definition).__name__)
         code = getattr(definition, "code", None)
-        out.append({"kind": kind, "name": str(definition.name), "code": None if code is None else str(code)})
+        name = getattr(definition, "name", None)
+        out.append(
+            {"kind": kind, "name": None if name is None else str(name), "code": None if code is None else str(code)}
+        )
     return out
 
 

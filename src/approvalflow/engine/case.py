@@ -705,8 +705,9 @@ class Case:
         if errors:
             first = errors[0]
             code = f" (code {first['code']})" if first["code"] is not None else ""
+            named = f" '{first['name']}'" if first["name"] is not None else ""
             raise EngineError(
-                f"the process threw error '{first['name']}'{code} and nothing in the case catches it: BPMN leaves "
+                f"the process threw error{named}{code} and nothing in the case catches it: BPMN leaves "
                 "what follows unspecified, so the action is refused; catch the error with an error boundary event "
                 "on an enclosing sub-process or call activity, or an error event sub-process",
                 case=self.id,

@@ -30,7 +30,7 @@ from ..errors import DefinitionError, OrganisationError
 from ..io.inputfiles import file_kind, is_regular_file, regular_files
 from ..io.namespaces import bpmn
 from ..org.organisation import Organisation
-from . import compliance, executable, staffing, structural  # noqa: F401  (they register their checks)
+from . import compliance, events, executable, staffing, structural  # noqa: F401  (they register their checks)
 from .context import CHECKS, Check, Context
 from .document import Document, Workspace, read_document
 from .findings import SEVERITY, Severity, StaticFinding, finding

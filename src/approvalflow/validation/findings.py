@@ -38,6 +38,7 @@ STATIC: Registry[Context] = Registry(
         "no-sync": "error",
         "missing-default": "warning",
         "analysis-incomplete": "info",
+        "uncaught-error": "warning",
         # compliance
         "no-posts": "warning",
         "no-time-limit": "warning",
