@@ -321,6 +321,7 @@ def run_render(model: Path) -> str:
 # -- the work list ------------------------------------------------------------------------------------------------
 #: Short reasons, by what the message of approvalflow says (the first that matches).
 REASONS = [
+    ("is not run by approvalflow", "an extension of another engine (docs/format.md)"),
     ("script", "script task (no host function reproduces its script: scripts/corpus_scripts.py)"),
     ("ids must be unique", "an id used in a process and in a process it calls (steps are keyed by id)"),
     ("timer", "timer (not fired on the case clock yet: issue 16 item 2)"),

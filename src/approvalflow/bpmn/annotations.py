@@ -31,6 +31,7 @@ from .model import (
     TimeLimit,
     Unit,
 )
+from .vendor import candidate_groups
 
 __all__ = ["ProcessInfo", "check_af_placement", "read_process"]
 
@@ -340,6 +341,26 @@ def _mark_defaults(proc: etree._Element, flows: dict[str, FlowInfo]) -> None:
             flows[default] = FlowInfo(f.id, f.source, f.target, f.process, f.line, f.name, f.condition, True, f.risks)
 
 
+def _with_candidate_groups(
+    el: etree._Element, node: NodeInfo, posts: tuple[str, ...], file: str | None
+) -> tuple[str, ...]:
+    """``af:step/@posts``, or the posts another engine's ``candidateGroups`` names (:mod:`.vendor`); both given,
+    they must name the same posts."""
+    try:
+        groups = candidate_groups(el) if node.kind == "userTask" else ()
+    except ValueError as exc:
+        raise ExtensionError(str(exc), file=file, line=el.sourceline, element=node.id) from None
+    if groups and posts and set(groups) != set(posts):
+        raise ExtensionError(
+            f"step '{node.id}' names posts twice, differently: af:step/@posts {' '.join(posts)!r} and "
+            f"candidateGroups {','.join(groups)!r}; keep one",
+            file=file,
+            line=el.sourceline,
+            element=node.id,
+        )
+    return posts or groups
+
+
 def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, ...]], file: str | None) -> StepInfo:
     s = _ext(el, "step")
     case_unit = s is not None and s.get("caseUnit") in ("true", "1")
@@ -352,6 +373,7 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
             element=node.id,
         )
     posts = _ids(s.get("posts")) if s is not None else ()
+    posts = _with_candidate_groups(el, node, posts, file)
     from_lane = False
     if not posts and node.lane is not None and node.kind != "callActivity":  # a called process's steps have posts
         posts, from_lane = lane_posts.get(node.lane, ()), True

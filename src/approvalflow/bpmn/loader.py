@@ -44,6 +44,7 @@ from .annotations import ProcessInfo, check_af_placement, read_process
 from .calls import MAX_CALL_DEPTH, CallResolver, candidate_files
 from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .schema import validate_schema
+from .vendor import vendor_problems
 
 __all__ = [
     "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "TIMERS_NOT_RUN", "TIMER_TAGS", "UNSUPPORTED", "ProcessDefinition",
@@ -315,6 +316,8 @@ def _read_document(tree: etree._ElementTree, file: str | None, host: _Host) -> _
     check_af_placement(root, file)
     processes: dict[str, ProcessInfo] = {}
     _check_expressions(root, file, host)
+    for problem in vendor_problems(root, file):
+        raise problem
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             raise NotExecutableError(reason, file=file, line=el.sourceline, element=el.get("id"))

@@ -54,6 +54,7 @@ from lxml import etree
 from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
 from ..bpmn.calls import Call, CallResolver, candidate_files, missing_process
 from ..bpmn.model import StepInfo, TimeLimit
+from ..bpmn.vendor import vendor_problems
 from ..errors import BpmnError
 from ..io.namespaces import BPMN_NS, bpmn
 from ..io.xmlsafe import parse_xml_file, strip_comments
@@ -226,6 +227,8 @@ class _Source:
 def _read(path: Path) -> _Source:
     root = strip_comments(parse_xml_file(path)).getroot()
     check_af_placement(root, str(path))
+    for problem in vendor_problems(root, str(path)):  # the engine would refuse the model: so does the simulator
+        raise problem
     return _Source(path, root, _Processes(root, str(path)))
 
 

@@ -23,6 +23,7 @@ from lxml import etree
 
 from .._spiff import BpmnParser
 from ..bpmn.loader import UNSUPPORTED, script_name, timer_problems, unrun_timers, unsafe_expressions
+from ..bpmn.vendor import vendor_problems
 from ..io.namespaces import bpmn, local, owner_id
 from .context import Context, check
 from .document import Document
@@ -98,7 +99,7 @@ def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFi
         for el in root.iter(bpmn(tag)):
             yield _at(ctx, el, reason)
     wrong = list(timer_problems(root, ctx.file))
-    for problem in [*wrong, *unrun_timers(root, ctx.file, wrong)]:
+    for problem in [*wrong, *unrun_timers(root, ctx.file, wrong), *vendor_problems(root, ctx.file)]:
         yield finding("not-executable", problem.message, file=problem.file, line=problem.line, element=problem.element)
     for el in _unhosted_scripts(root, ctx.workspace.host_functions):
         yield _at(
@@ -133,6 +134,8 @@ def _refusal(doc: Document, host: frozenset[str]) -> tuple[str, int | None, str 
         )
     for el in _unhosted_scripts(root, host):
         return f"script task '{el.get('id')}' would run a script", el.sourceline, el.get("id")
+    for problem in vendor_problems(root, doc.file):
+        return problem.message, problem.line, problem.element
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             return reason, el.sourceline, el.get("id")
