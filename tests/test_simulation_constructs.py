@@ -216,7 +216,9 @@ def _chain(middle: str, middle_id: str) -> str:
 REFUSED: dict[str, tuple[str, str, str]] = {
     # name: (document, element refused, words the message must have)
     "multi-instance task (会签)": (
-        _chain(USER.format(id="sign", body="<bpmn:multiInstanceLoopCharacteristics/></bpmn:userTask>"), "sign"),
+        _chain(USER.format(id="sign", body="<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3"
+                                           "</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
+                                           "</bpmn:userTask>"), "sign"),
         "sign", "multi-instance",
     ),
     "sequential multi-instance": (

@@ -140,3 +140,13 @@ def test_an_extension_on_an_element_without_an_id_is_placed_at_its_nearest_eleme
     with pytest.raises(NotExecutableError, match="zeebe:loopCharacteristics") as info:
         load_process_string(text, filename="m.bpmn")
     assert info.value.element == "review"
+
+
+def test_an_assignee_that_is_each_instances_element_variable_is_the_signer_not_a_person() -> None:
+    loop = '<bpmn:multiInstanceLoopCharacteristics camunda:collection="experts" camunda:elementVariable="expert"/>'
+    definition = load_process_string(model('camunda:assignee="${expert}"', loop), filename="m.bpmn")
+    assert definition.steps["review"].countersign is not None
+    with pytest.raises(NotExecutableError, match="camunda:assignee"):  # another variable: a person, refused
+        load_process_string(model('camunda:assignee="${boss}"', loop), filename="m.bpmn")
+    with pytest.raises(NotExecutableError, match="camunda:assignee"):  # no multi-instance: a person, refused
+        load_process_string(model('camunda:assignee="${expert}"'), filename="m.bpmn")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +51,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -60,7 +61,10 @@ from SpiffWorkflow.util.task import TaskState
 from .expressions import EvaluationError, ExpressionError, ExpressionEvaluator, TrustedFunction
 
 __all__ = [
+    "COUNTERSIGN_DECIDED",
+    "COUNTERSIGN_SIGNERS",
     "MAX_CARDINALITY",
+    "ROUND_KEY",
     "SERIALIZER_VERSION",
     "TASK_STATES",
     "BpmnParser",
@@ -70,6 +74,8 @@ __all__ = [
     "SpiffWorkflowException",
     "bpmn_schema_file",
     "canonical_workflow",
+    "countersign_instance",
+    "countersign_round",
     "deliver_event",
     "encode_json",
     "is_call_activity",
@@ -78,6 +84,7 @@ __all__ = [
     "ready_tasks",
     "restore_workflow",
     "scan",
+    "set_countersign_round",
     "slow_workflow_dict",
     "take_uncaught",
     "waiting_catches",
@@ -88,6 +95,19 @@ MAX_CARDINALITY = 1_000
 """Most instances a multi-instance activity's ``loopCardinality`` may ask for. Each instance is a task in the
 engine's tree; a cardinality of ``10**9`` would take gigabytes. Raise it with
 ``SafeScriptEngine(..., max_cardinality=N)`` (``start_case(..., max_cardinality=N)``)."""
+
+
+#: The ``loopCardinality`` a signed multi-instance step is given (:func:`approvalflow.bpmn.countersign.engine_tree`):
+#: its instances are counted by the script engine's ``signers`` hook, which also keeps their assignees. A name
+#: starting with ``_`` never evaluates, so without the hook the step fails loudly instead of running 0 instances.
+COUNTERSIGN_SIGNERS = "_countersign_signers"
+#: The ``completionCondition`` it is given: true once the round's rule has decided (``passed`` is set).
+COUNTERSIGN_DECIDED = "_countersign_decided"
+#: The key of a signed multi-instance task's internal data holding its round: ``assignees`` (a person id or None
+#: per instance), ``opinions`` (one mapping per signature) and ``passed`` (None until the rule decides).
+ROUND_KEY = "countersign"
+SignersHook = Callable[[str, Mapping[str, Any], Callable[[str], Any]], list[str | None]]
+"""``(step id, data, evaluate) -> assignees``: who signs each instance of a round that starts (None: anyone)."""
 
 
 class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
@@ -226,16 +246,23 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         *,
         max_cardinality: int = MAX_CARDINALITY,
         script_tasks: Mapping[str, TrustedFunction] | None = None,
+        signers: SignersHook | None = None,
     ) -> None:
         super().__init__(environment=SafeEnvironment(evaluator, trusted))
         self.evaluator = evaluator
         self.max_cardinality = max_cardinality
         self.script_tasks = dict(script_tasks or {})
+        self.signers = signers
 
     def validate(self, expression: str) -> None:
         self.evaluator.check(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        if expression == COUNTERSIGN_SIGNERS:
+            return self._start_round(task)
+        if expression == COUNTERSIGN_DECIDED:  # evaluated on the instance just completed
+            round_ = countersign_round(task)
+            return round_ is not None and round_.get("passed") is not None
         scoped = data_objects_in_scope(task)
         if external_context:
             scoped.update(external_context)
@@ -253,12 +280,50 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         raise ExpressionError("service tasks are not supported")
 
+    def _start_round(self, task: Any) -> int:
+        """A signed multi-instance step starts a round: its assignees from the hook, kept in its internal data."""
+        if self.signers is None:
+            raise EvaluationError(f"'{task.task_spec.bpmn_id}' is signed by several people; only a case runs it")
+        names = {**data_objects_in_scope(task), **task.data}
+        assignees = self.signers(task.task_spec.bpmn_id, names, lambda text: self.evaluate(task, text))
+        self._check_cardinality(task, len(assignees))
+        task.internal_data[ROUND_KEY] = {"assignees": list(assignees), "opinions": [], "passed": None}
+        return len(assignees)
+
     def _check_cardinality(self, task: Any, value: Any) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= self.max_cardinality:
             raise EvaluationError(
                 f"the loop cardinality of '{task.task_spec.bpmn_id}' is {str(value)[:40]}; it must be a whole "
                 f"number from 0 to {self.max_cardinality} (raise max_cardinality to allow more instances)"
             )
+
+
+# -- signed multi-instance steps (会签, 或签, 依次审批, 票签) --------------------------------------------------------
+def _mi_parent(task: Any) -> Any:
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, MultiInstanceTask) or ROUND_KEY not in parent.internal_data:
+        return None
+    return parent
+
+
+def countersign_round(task: Any) -> dict[str, Any] | None:
+    """The round an instance task belongs to (its multi-instance parent's ``ROUND_KEY`` data), or None."""
+    parent = _mi_parent(task)
+    return dict(parent.internal_data[ROUND_KEY]) if parent is not None else None
+
+
+def countersign_instance(task: Any) -> tuple[str, int] | None:
+    """``(round id, index)`` of an instance task of a signed step, or None for any other task."""
+    parent = _mi_parent(task)
+    if parent is None:
+        return None
+    index = task.internal_data.get("key_or_index", task.internal_data.get("item"))
+    return str(parent.id), int(index)
+
+
+def set_countersign_round(task: Any, round_: Mapping[str, Any]) -> None:
+    """Replace the round of the instance task ``task`` (a new mapping: saved states are compared by identity)."""
+    _mi_parent(task).internal_data[ROUND_KEY] = dict(round_)
 
 
 # -- files -----------------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ simulator's replay and the Hypothesis walks).
 
 Layer 3: imports :mod:`approvalflow.io`, :mod:`approvalflow.expressions` and :mod:`approvalflow._spiff`.
 :func:`load_process` gives a :class:`ProcessDefinition`; its steps are :class:`StepInfo` with the annotations of
-SPEC section 2 (:class:`Power`, :class:`TimeLimit`, :class:`RiskPoint`, :class:`Collective`, :class:`MinDuration`).
+SPEC section 2 (:class:`Power`, :class:`TimeLimit`, :class:`RiskPoint`, :class:`Collective`, :class:`MinDuration`,
+:class:`Countersign`).
 Names are imported on first use: the model (:mod:`.model`) does not import SpiffWorkflow, the loader does.
 """
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         FIVE_DOMAINS,
         Category,
         Collective,
+        Countersign,
         Domain,
         FlowInfo,
         MinDuration,
@@ -35,16 +37,16 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .schema import AF_XSD, validate_schema
 
 __all__ = [
-    "AF_XSD", "FIVE_DOMAINS", "Category", "Collective", "Domain", "FlowInfo", "MinDuration", "NodeInfo", "Power",
-    "ProcessDefinition", "RiskLevel", "RiskPoint", "StepInfo", "TimeLimit", "load_process", "load_process_string",
-    "validate_schema",
+    "AF_XSD", "FIVE_DOMAINS", "Category", "Collective", "Countersign", "Domain", "FlowInfo", "MinDuration", "NodeInfo",
+    "Power", "ProcessDefinition", "RiskLevel", "RiskPoint", "StepInfo", "TimeLimit", "load_process",
+    "load_process_string", "validate_schema",
 ]  # fmt: skip
 
 #: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
 _LAZY: dict[str, str] = {
     ".loader": "ProcessDefinition load_process load_process_string",
-    ".model": "FIVE_DOMAINS Category Collective Domain FlowInfo MinDuration NodeInfo Power RiskLevel RiskPoint "
-    "StepInfo TimeLimit",
+    ".model": "FIVE_DOMAINS Category Collective Countersign Domain FlowInfo MinDuration NodeInfo Power RiskLevel "
+    "RiskPoint StepInfo TimeLimit",
     ".schema": "AF_XSD validate_schema",
 }
 

@@ -17,6 +17,7 @@ from lxml import etree
 from ..errors import BpmnError, ExtensionError
 from ..io.namespaces import AF_NS, BPMN_NS, af, bpmn, local
 from ..io.xmlsafe import element_label
+from .countersign import read_countersign
 from .model import (
     Category,
     Collective,
@@ -59,6 +60,7 @@ _STEP_ELEMENTS = frozenset(
         "minDuration",
         "requires",
         "collective",
+        "countersign",
         "extension",
         "risk",
     }
@@ -403,4 +405,5 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
             if low is not None
             else None
         ),
+        countersign=read_countersign(el, node.id, file),
     )

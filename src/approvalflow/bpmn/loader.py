@@ -42,6 +42,8 @@ from ..io.namespaces import BPMN_NS, bpmn, owner_id
 from ..io.xmlsafe import element_label, parse_xml, parse_xml_string, strip_comments
 from .annotations import ProcessInfo, check_af_placement, read_process
 from .calls import MAX_CALL_DEPTH, CallResolver, candidate_files
+from .countersign import check_countersign_refs
+from .engine_copy import engine_tree
 from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .schema import validate_schema
 from .vendor import vendor_problems
@@ -568,6 +570,7 @@ def _definition(
 
     steps = _merge(infos, "steps", file_of)
     _check_step_refs(infos, steps)
+    check_countersign_refs(steps, {s: i.file for i in infos.values() for s in i.steps})
     return ProcessDefinition(
         id=main,
         name=top.name,
@@ -597,7 +600,7 @@ def _spiff_specs(main: str, docs: Iterable[_Document], main_doc: _Document) -> t
             if isinstance(el.tag, str) and el.get("id"):
                 lines[(d.file, el.get("id", ""))] = el.sourceline
         try:
-            parser.add_bpmn_xml(d.tree.getroot(), filename=d.file)
+            parser.add_bpmn_xml(engine_tree(d.tree.getroot()), filename=d.file)
         except SpiffWorkflowException as exc:
             raise _wrap(exc, d.file, lines) from exc
     try:

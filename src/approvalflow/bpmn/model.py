@@ -17,6 +17,8 @@ __all__ = [
     "FIVE_DOMAINS",
     "Category",
     "Collective",
+    "Countersign",
+    "CountersignMode",
     "Domain",
     "FlowInfo",
     "MinDuration",
@@ -120,6 +122,31 @@ class Collective:
     group: str = "leadership"  # the unit's group (organisation file, units[].groups) whose members meet
 
 
+CountersignMode = Literal["all", "any", "sequence", "ratio"]
+
+
+@dataclass(frozen=True)
+class Countersign:
+    """A multi-instance step as Chinese approval signs it (``af:countersign`` on ``multiInstanceLoopCharacteristics``).
+
+    ``mode``: ``all`` 会签 (every signer approves; one 不同意 rejects), ``any`` 或签 (the first approval passes; all
+    rejecting rejects), ``sequence`` 依次审批 (one at a time in the order given; a rejection ends it), ``ratio`` 票签
+    (passes when the approvals reach ``ratio`` of the signers; rejects once that can no longer happen). The signers
+    are ``signers`` (people ids, in order), or the list in the case-data key ``signers_from``, or ``cardinality``
+    instances (the ``loopCardinality`` expression) open to any authorised person, each signed by a different one.
+    ``declared`` is false for a multi-instance step without ``af:countersign`` (the default: 会签 of distinct people).
+    """
+
+    mode: CountersignMode = "all"
+    ratio: Fraction | None = None
+    signers: tuple[str, ...] = ()
+    signers_from: str | None = None
+    cardinality: str | None = None
+    sequential: bool = False
+    element_variable: str | None = None
+    declared: bool = True
+
+
 @dataclass(frozen=True)
 class NodeInfo:
     """Any BPMN flow node of a process, with what the engine and the renderers need."""
@@ -164,6 +191,7 @@ class StepInfo:
     min_duration: MinDuration | None = None
     units: tuple[str, ...] = ()  # the units whose people do the step (af:step/@units); () = the case's unit
     case_unit: bool = False  # af:step/@caseUnit="true": the case's unit's people may do it too (with ``units``)
+    countersign: Countersign | None = None  # a multi-instance step: who signs and how the opinions decide
 
     @property
     def id(self) -> str:

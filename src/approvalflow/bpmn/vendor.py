@@ -9,7 +9,8 @@ drew. Each name of these engines' namespaces is therefore one of:
 * **mapped**: ``candidateGroups`` (literal group names, comma-separated, on a user task; Camunda 7, Flowable,
   Activiti, or Camunda 8's ``zeebe:assignmentDefinition``) are the posts that may do the step, as
   ``af:step/@posts`` says (both given: they must name the same posts);
-* **left to the multi-instance reader**: Camunda 7's ``collection`` and ``elementVariable``;
+* **left to the multi-instance reader**: Camunda 7's ``collection`` and ``elementVariable``, and ``assignee`` written
+  ``${v}`` on a multi-instance task whose element variable is ``v`` (each instance's signer: Camunda's 会签);
 * **for their tools only** (:data:`FOR_TOOLS`: forms, properties, version tags, job settings, modeler templates):
   no effect on what the case does here;
 * **refused** at load by name (:data:`REFUSED`, with the reason and what to write instead): assignees and candidate
@@ -137,6 +138,17 @@ def _owner(el: etree._Element) -> etree._Element:
     return node if node is not None else el
 
 
+def _each_signer(task: etree._Element) -> bool:
+    """``assignee="${v}"`` on a multi-instance task whose element variable is ``v``: each instance's signer, as the
+    multi-instance reader takes it (Camunda's way of writing a 会签); any other assignee names a person."""
+    loop = task.find(bpmn("multiInstanceLoopCharacteristics"))
+    if loop is None:
+        return False
+    assignee = next((task.get(f"{{{ns}}}assignee") for ns in ENGINE_NAMESPACES if task.get(f"{{{ns}}}assignee")), "")
+    variables = {loop.get(f"{{{ns}}}elementVariable") for ns in ENGINE_NAMESPACES} - {None}
+    return any(assignee.strip() in (f"${{{v}}}", f"#{{{v}}}") for v in variables)
+
+
 def _nearest_id(el: etree._Element) -> str | None:
     """The id of ``el`` or of its nearest ancestor that has one (a loop characteristic has none: its task's)."""
     node: etree._Element | None = el
@@ -153,8 +165,8 @@ def vendor_problems(root: etree._Element, file: str | None) -> Iterator[NotExecu
             continue
         for engine, name, where in _names(el):
             owner = _owner(where)
-            reason = REFUSED.get(name)
-            if reason is None and name not in FOR_TOOLS and name not in MAPPED:
+            reason = None if name == "assignee" and _each_signer(where) else REFUSED.get(name)
+            if reason is None and name not in FOR_TOOLS and name not in MAPPED and name != "assignee":
                 reason = "an extension whose effect approvalflow does not know; remove it, or use the af: annotations"
             if reason is not None:
                 yield NotExecutableError(

@@ -59,6 +59,7 @@ from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.clock import Clock, SystemClock, parse_moment
 from ..time.periods import Deadline
 from .casedata import plain_data, plain_name
+from .signing import fresh_rounds, instance_of, pick_instance, sign, signers_hook, signing_input
 from .state import apply_state, state_bytes, state_pieces
 from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
 from .trail import MIN_KEY_BYTES, AuditTrail
@@ -100,6 +101,8 @@ class ReadyStep:
     posts: tuple[str, ...]
     lane: str | None
     since: datetime
+    instance: int | None = None  # the index of an instance of a multi-instance step (会签...), else None
+    assignee: str | None = None  # who signs that instance; None when any authorised person may
 
 
 #: Case data keys that name the parties (回避). They are set when the case starts and changed only by
@@ -197,7 +200,9 @@ class Case:
         for task in self._scan.ready:
             step = self.definition.steps.get(task.task_spec.bpmn_id)
             if step is not None:
-                out.append(ReadyStep(step.id, step.name, step.posts, step.node.lane, self._since[str(task.id)]))
+                signed = instance_of(task) if step.countersign is not None else None
+                out.append(ReadyStep(step.id, step.name, step.posts, step.node.lane, self._since[str(task.id)],
+                                     *(signed or ())))  # fmt: skip
         return out
 
     @property
@@ -266,8 +271,16 @@ class Case:
         data: Mapping[str, Any] | None = None,
         meeting: Meeting | Mapping[str, Any] | None = None,
         at: datetime | str | None = None,
+        opinion: str | None = None,
+        comment: str | None = None,
+        instance: int | None = None,
     ) -> list[Finding]:
         """Complete a ready step as ``actor`` at ``at`` (default: the clock's now).
+
+        On a multi-instance step (会签, 或签, 依次审批, 票签) this signs the actor's own instance (or ``instance``)
+        with ``opinion`` (``agree``/``同意``, the default, or ``disagree``/``不同意``) and ``comment``; ``data`` is
+        kept with that signature in ``<step>_opinions``. An outsider (``not-signer``) or a second signature of one
+        person in the round (``signed-twice``) is refused under either policy (:mod:`approvalflow.engine.signing`).
 
         Returns the findings recorded: rule findings under ``record``, and time findings
         (``step-overdue``, ``case-overdue``) under either policy. Raises :class:`StepRefused`
@@ -280,37 +293,23 @@ class Case:
         actor = plain_name(actor, "actor")
         moment = self._moment(at, step)
         changes = plain_data(data or {}, f"data of step '{step}'")
-        base: dict[str, Any] = {
-            "action": "complete",
-            "at": moment.isoformat(),
-            "step": step,
-            "actor": actor,
-            "unit": self.unit.id,
-            "data": changes,
-        }
+        base: dict[str, Any] = {"action": "complete", "at": moment.isoformat(), "step": step, "actor": actor,
+                                "unit": self.unit.id, "data": changes}  # fmt: skip
         task = self._find_ready(step, base)
         person = self._person(actor, base)
         info = self.definition.steps[step]
+        signing = signing_input(info, opinion, comment, instance)
+        if signing is not None:
+            base["signing"] = {k: v for k, v in signing.items() if v is not None}
+            task = pick_instance(self, info, actor, instance, base)
         base["post"] = next((p for p in info.posts if p in person.posts), None)
         record = self._meeting(info, meeting, base)
         self._check_depth(task, step, base)
         extra = self._extension_facts(changes)
         key = str(task.id)
         since = self._since[key]
-        attempt = StepAttempt(
-            info,
-            person,
-            self.unit,
-            self.organisation,
-            tuple(self.history),
-            self.parties,
-            moment,
-            record,
-            extra,
-            {**self.data, **changes},
-            since,
-            self.calendar,
-        )
+        attempt = StepAttempt(info, person, self.unit, self.organisation, tuple(self.history), self.parties, moment,
+                              record, extra, {**self.data, **changes}, since, self.calendar)  # fmt: skip
         findings = check(attempt, self.rules) + self._party_changes(step, actor, changes, moment)
         if findings and self.policy is Policy.ENFORCE:
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
@@ -320,6 +319,8 @@ class Case:
         if record is not None and info.collective is not None:
             changes[f"{step}_passed"] = meeting_passed(info.collective, record)
         with self._all_or_nothing(base):
+            if signing is not None:
+                changes, base["signing"] = sign(task, info, actor, signing, changes, moment)
             self._run(task, changes)
             self._take_thrown(base, step)
             self.history.append(Completion(step, actor, moment, since))
@@ -717,6 +718,7 @@ class Case:
             base["thrown"] = thrown
 
     def _mark_ready(self, moment: datetime) -> None:
+        fresh_rounds(self)
         ready = {str(t.id): t.task_spec.bpmn_id for t in self._scan.ready}
         self._since = {k: v for k, v in self._since.items() if k in ready}
         for key, step in ready.items():
@@ -772,6 +774,7 @@ class Case:
             self.definition._trusted,
             max_cardinality=self.max_cardinality,
             script_tasks=self.definition._script_tasks,
+            signers=signers_hook(self.definition, self.organisation, self.max_cardinality),
         )
 
     def _begin(self, data: Mapping[str, Any]) -> None:

@@ -25,6 +25,7 @@ from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activ
 from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.caseclock import Suspension
+from .signing import check_round
 
 if TYPE_CHECKING:
     from .case import Case
@@ -202,6 +203,7 @@ def _check_tasks(wf: Mapping[str, Any], spec: Any, where: str) -> list[str]:
             if not isinstance(task.get(field, {}), dict):
                 raise _bad(f"{place}: '{field}' is not a mapping")
             _check_plain(task.get(field, {}), f"{place}.{field}", typed=True)
+        check_round(task.get("internal_data", {}), place)
         delta = task.get("delta", {})
         if not isinstance(delta, dict) or set(delta) - {"updates", "deletions"}:
             raise _bad(f"{place}: 'delta' is not a mapping of updates and deletions")

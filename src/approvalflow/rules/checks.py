@@ -73,7 +73,13 @@ Rule = Callable[[StepAttempt], Iterable[Finding]]
 #: time rules and the engine's own checks are declared here too, with the severity they are recorded with.
 RUNTIME: Registry[StepAttempt] = Registry(
     "run-time",
-    {"step-overdue": "warning", "case-overdue": "warning", "parties-changed": "error"},
+    {
+        "step-overdue": "warning",
+        "case-overdue": "warning",
+        "parties-changed": "error",
+        "not-signer": "error",
+        "signed-twice": "error",
+    },
     default="error",
 )
 #: rule id -> rule function (the registry's checks): what :func:`check` runs.
@@ -177,6 +183,8 @@ def five_not_direct(a: StepAttempt) -> Iterator[Finding]:
 @register_rule("separate-actors")
 def separate_actors(a: StepAttempt) -> Iterator[Finding]:
     for other in a.step.separate_from:
+        if other == a.step.id and a.step.countersign is not None:
+            continue  # a signed step: one person per round is the engine's own check (signed-twice)
         if any(c.actor == a.actor.id for c in a.completed(other)):
             yield _finding(
                 a,

@@ -104,10 +104,17 @@ def complete_step(
     data: Mapping[str, Any] | None = None,
     meeting: Meeting | Mapping[str, Any] | None = None,
     at: datetime | str | None = None,
+    opinion: str | None = None,
+    comment: str | None = None,
+    instance: int | None = None,
 ) -> list[Finding]:
-    """Complete a step and save the case in one go; a refusal is saved (in the trail) and re-raised."""
+    """Complete a step and save the case in one go; a refusal is saved (in the trail) and re-raised.
+
+    ``opinion``, ``comment`` and ``instance`` sign an instance of a multi-instance step (:meth:`Case.complete`)."""
     try:
-        findings = stored.case.complete(step, actor, data=data, meeting=meeting, at=at)
+        findings = stored.case.complete(
+            step, actor, data=data, meeting=meeting, at=at, opinion=opinion, comment=comment, instance=instance
+        )
     except StepRefused:
         save_case(store, stored)
         raise

@@ -25,7 +25,7 @@ from lxml import etree
 from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
 from ..bpmn.calls import CallResolver, folder_files
 from ..bpmn.schema import validate_schema
-from ..errors import BpmnError, DefinitionError, ExtensionError, UnknownReferenceError
+from ..errors import BpmnError, DefinitionError, ExtensionError, NotExecutableError, UnknownReferenceError
 from ..io.namespaces import BPMN_NS, bpmn
 from ..io.xmlsafe import parse_xml_file, parse_xml_string, strip_comments
 from .findings import StaticFinding, finding
@@ -89,7 +89,10 @@ def _read_tree(tree: etree._ElementTree, file: str) -> Document:
         except (DefinitionError, ValueError, KeyError) as exc:
             message = exc.message if isinstance(exc, DefinitionError) else f"cannot read the af annotations: {exc}"
             rule = "invalid-bpmn" if isinstance(exc, BpmnError) else "invalid-annotation"
-            doc.findings.append(finding(rule, message, file=file, line=proc.sourceline, element=proc.get("id")))
+            rule = "not-executable" if isinstance(exc, NotExecutableError) else rule
+            line = (exc.line if isinstance(exc, DefinitionError) else None) or proc.sourceline
+            element = (exc.element if isinstance(exc, DefinitionError) else None) or proc.get("id")
+            doc.findings.append(finding(rule, message, file=file, line=line, element=element))
             continue
         doc.processes[info.id] = info
     if not doc.processes and not doc.findings:

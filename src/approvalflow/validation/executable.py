@@ -22,6 +22,8 @@ from pathlib import Path
 from lxml import etree
 
 from .._spiff import BpmnParser
+from ..bpmn.countersign import SIGNED_KINDS
+from ..bpmn.engine_copy import engine_tree
 from ..bpmn.loader import UNSUPPORTED, script_name, timer_problems, unrun_timers, unsafe_expressions
 from ..bpmn.vendor import vendor_problems
 from ..io.namespaces import bpmn, local, owner_id
@@ -63,6 +65,9 @@ def _own_reasons(ctx: Context) -> Iterator[StaticFinding]:
             "keep data in the case data instead, or register a data store with the host",
         )
     for el in root.iter(bpmn("multiInstanceLoopCharacteristics")):
+        owner = el.getparent()
+        if owner is not None and local(owner) in SIGNED_KINDS:
+            continue  # a signed step (会签...): its signers are read and checked with its annotations
         if el.find(bpmn("loopCardinality")) is None and el.find(bpmn("loopDataInputRef")) is None:
             yield _at(
                 ctx,
@@ -188,7 +193,7 @@ def _spiff_reason(ctx: Context) -> StaticFinding | None:
     try:
         for d in docs.values():
             if d.tree is not None:
-                parser.add_bpmn_xml(d.tree.getroot(), filename=d.file)
+                parser.add_bpmn_xml(engine_tree(d.tree.getroot()), filename=d.file)
         for pid in ctx.roots():
             if ctx.processes[pid].executable:
                 parser.get_spec(pid)
