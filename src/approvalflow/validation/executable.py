@@ -23,6 +23,7 @@ from lxml import etree
 
 from .._spiff import BpmnParser
 from ..bpmn.loader import UNSUPPORTED, timer_problems, unrun_timers, unsafe_expressions
+from ..bpmn.timers import engine_document
 from ..io.namespaces import bpmn, local, owner_id
 from .context import Context, check
 from .document import Document
@@ -178,7 +179,7 @@ def _spiff_reason(ctx: Context) -> StaticFinding | None:
     try:
         for d in docs.values():
             if d.tree is not None:
-                parser.add_bpmn_xml(d.tree.getroot(), filename=d.file)
+                parser.add_bpmn_xml(engine_document(d.tree.getroot()), filename=d.file)
         for pid in ctx.roots():
             if ctx.processes[pid].executable:
                 parser.get_spec(pid)
