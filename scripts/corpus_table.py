@@ -15,7 +15,8 @@ every ``*.bpmn`` and ``*.bpmn20.xml`` file under it is one model (106 today). Ea
 * **approvalflow**: ``load_process`` with the script tasks bound to host functions (:mod:`corpus_scripts`: the
   corpus's scripts written again in Python; the refusal, if any, names file, line and element), ``start_case`` in a
   one-unit organisation whose people hold every post the model names, then every ready step completed with empty
-  data as a permitted person (another person is tried when the rules refuse one), within the same budgets;
+  data as a permitted person (another person is tried when the rules refuse one), the case clock moved to the
+  next timer (``Case.advance``) when the case waits only on timers, within the same budgets;
 * **simulate**: ``compile_bpmn`` (load only, no simulation run);
 * **validate**: ``validate_file``: the rule ids of its errors, and how many warnings;
 * **render**: ``render_views``: how many diagrams, or the error.
@@ -241,7 +242,11 @@ def run_approvalflow(model: Path) -> Result:
                     return Result(True, "completes")
                 ready = case.ready_steps()
                 if not ready:
-                    return Result(False, "waits: " + _case_waiting(case))
+                    timer = case.next_timer()
+                    if timer is None:
+                        return Result(False, "waits: " + _case_waiting(case))
+                    case.advance(timer.due)  # the case clock moved on to the next timer, as Spiff's are driven
+                    continue
                 step = ready[0].id
                 refusals = []
                 for person in people:
@@ -324,7 +329,7 @@ REASONS = [
     ("is not run by approvalflow", "an extension of another engine (docs/format.md)"),
     ("script", "script task (no host function reproduces its script: scripts/corpus_scripts.py)"),
     ("ids must be unique", "an id used in a process and in a process it calls (steps are keyed by id)"),
-    ("timer", "timer (not fired on the case clock yet: issue 16 item 2)"),
+    ("timer", "timer the engine refuses by name (repeating, start or event-gateway timer)"),
     ("message", "message event (no API delivers it)"),
     ("signal", "signal event (no API delivers it)"),
     ("expression", "expression outside the safe language"),
@@ -377,7 +382,8 @@ simulator, validated and rendered; `python scripts/corpus_table.py` rewrites thi
   its folder parsed, user and manual tasks completed with empty data, engine steps and waiting timers driven
   (at most {steps} tasks and {wall:g} s per model).
 - **approvalflow**: `load_process`, `start_case` in a one-unit organisation whose people hold every post the model
-  names, every ready step completed with empty data by a person the rules permit (same budgets); or the refusal.
+  names, every ready step completed with empty data by a person the rules permit, the case clock moved to the next
+  timer when the case waits only on timers (same budgets); or the refusal.
   Each script task whose script `scripts/corpus_scripts.py` writes again as a host function is bound to it
   (`load_process(..., script_tasks=...)`); the scripts themselves are never run.
 - **simulate**: `compile_bpmn` only (the model the simulator would run), not a simulation.

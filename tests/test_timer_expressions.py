@@ -3,8 +3,8 @@
 An unquoted ``P5D`` used to load and pass ``validate``, then fail at another step as "unknown name 'P5D' in
 condition" when the timer was reached. Now ``load_process`` refuses it at the timer's event (file, line of the
 expression, event id) and ``validate`` reports the same cause as ``not-executable``. Expected lines are counted
-in the texts written here. A timer whose expression is right is still refused at load, by name: the engine
-does not fire timers on the case clock yet, and a timer that never fires is worse than a refusal.
+in the texts written here. A timer whose expression is right loads and runs on the case clock
+(``tests/test_timers.py``), except a repeating one (``timeCycle``), which is still refused at load by name.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvalflow.bpmn.loader import TIMER_TAGS, TIMERS_NOT_RUN, load_process_string, timer_problem
+from approvalflow.bpmn.loader import TIMER_TAGS, load_process_string, timer_problem
 from approvalflow.errors import DefinitionError, NotExecutableError, UnsafeContentError
 from approvalflow.validation import validate_string
 
@@ -114,20 +114,25 @@ INVALID: list[tuple[Tag, str, str]] = [
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("tag", "expression"), VALID)
-def test_an_iso_value_as_a_quoted_string_passes_and_only_the_unbuilt_timer_is_refused(
+def test_an_iso_value_as_a_quoted_string_passes_and_only_a_repeating_timer_is_refused(
     shape: Shape, tag: Tag, expression: str
 ) -> None:
-    # The expression is right, so nothing is said about it; the timer itself is refused, at its event, because the
-    # engine does not fire timers on the case clock yet (run as they are, they would never fire).
+    # The expression is right, so nothing is said about it. Dates and durations load and run on the case clock;
+    # a repeating timer (timeCycle) is refused, at its event, by name.
     text, _, event = shape(tag, expression)
     event_line = next(i for i, line in enumerate(text.splitlines(), 1) if f'id="{event}"' in line)
     assert timer_problem(tag, expression) is None
+    found = [f for f in validate_string(text, filename="ok.bpmn") if f.rule == "not-executable"]
+    if tag != "timeCycle":
+        assert load_process_string(text, filename="ok.bpmn").timers[event].kind in ("date", "duration")
+        assert found == []
+        return
     with pytest.raises(NotExecutableError) as caught:
         load_process_string(text, filename="ok.bpmn")
     error = caught.value
-    assert (error.file, error.line, error.element, error.message) == ("ok.bpmn", event_line, event, TIMERS_NOT_RUN)
-    found = [f for f in validate_string(text, filename="ok.bpmn") if f.rule == "not-executable"]
-    assert [(f.element, f.message) for f in found] == [(event, TIMERS_NOT_RUN)]
+    assert (error.file, error.line, error.element) == ("ok.bpmn", event_line, event)
+    assert "repeating timers (bpmn:timeCycle) are not run" in error.message
+    assert [(f.element, f.message) for f in found] == [(event, error.message)]
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -51,6 +51,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -78,6 +83,8 @@ __all__ = [
     "countersign_round",
     "deliver_event",
     "encode_json",
+    "fire_timer",
+    "hold_timers",
     "is_call_activity",
     "new_workflow",
     "reached_tasks",
@@ -87,7 +94,9 @@ __all__ = [
     "set_countersign_round",
     "slow_workflow_dict",
     "take_uncaught",
+    "unfired_marks",
     "waiting_catches",
+    "waiting_timers",
     "workflow_dict",
 ]  # fmt: skip
 
@@ -208,6 +217,119 @@ def _forget_seen_events(workflow: Any) -> None:
         for task in tasks.values():
             if task.has_state(TaskState.FINISHED_MASK) and "seen_events" in task.internal_data:
                 del task.internal_data["seen_events"]
+
+
+# -- timers on the case clock ------------------------------------------------------------------------------
+class _HeldTimer:
+    """A timer that fires only when approvalflow says so (:func:`fire_timer`), never by the wall clock.
+
+    SpiffWorkflow's own timer definitions compare their due moment with ``datetime.now()`` each time the engine
+    refreshes its waiting tasks. These replace them in a loaded spec (:func:`hold_timers`): ``has_fired`` reads the
+    flag :func:`fire_timer` sets and nothing else, and the expression is never evaluated here (the engine's
+    :mod:`approvalflow.engine.timers` reads it from the model and keeps the due moment on the case clock).
+    ``element`` is the BPMN id of the timer event (for a branch of an event-based gateway, the catch event of that
+    branch: the gateway's task waits on all its branches at once and keeps which timers fired in ``af_fired``).
+    """
+
+    element = ""
+
+    def has_fired(self, my_task: Any) -> bool:
+        if self.element in my_task.internal_data.get("af_fired", ()):
+            return True
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class _HeldDuration(_HeldTimer, DurationTimerEventDefinition):  # type: ignore[misc]
+    pass
+
+
+class _HeldDate(_HeldTimer, TimeDateEventDefinition):  # type: ignore[misc]
+    pass
+
+
+def _held(definition: Any, element: str) -> Any:
+    """The held timer for a date or duration timer definition; None for any other definition."""
+    if type(definition) is DurationTimerEventDefinition:
+        cls: type[Any] = _HeldDuration
+    elif type(definition) is TimeDateEventDefinition:
+        cls = _HeldDate
+    else:
+        return None
+    held = cls(definition.name, definition.expression, description=definition.description)
+    held.element = element
+    return held
+
+
+def hold_timers(spec: Any, subprocess_specs: Mapping[str, Any]) -> list[str]:
+    """Replace every date and duration timer of the specs by one that only :func:`fire_timer` fires.
+
+    Returns the BPMN ids of the timer events whose timers were replaced (for an event-based gateway, of the catch
+    events of its timer branches). Cycle timers are left as they are: the loader refuses them by name before a case
+    can start.
+    """
+    held = []
+    for one in (spec, *subprocess_specs.values()):
+        for task_spec in one.task_specs.values():
+            definition: Any = getattr(task_spec, "event_definition", None)
+            replacement = _held(definition, str(getattr(task_spec, "bpmn_id", "")))
+            if replacement is not None:
+                task_spec.event_definition = replacement
+                held.append(replacement.element)
+            elif isinstance(task_spec, EventBasedGateway):  # its branches' definitions, in the order of its outputs
+                branches = definition.event_definitions
+                for n, (branch, output) in enumerate(zip(branches, task_spec.outputs, strict=True)):
+                    replacement = _held(branch, str(output.bpmn_id))
+                    if replacement is not None:
+                        branches[n] = replacement
+                        held.append(replacement.element)
+    return held
+
+
+def waiting_timers(workflow: Any) -> list[tuple[str, str]]:
+    """``(key, BPMN id)`` of every held timer the workflow waits on, sorted. The key is the waiting task's id, or
+    ``task id/BPMN id`` for a timer branch of an event-based gateway (whose task waits on several events)."""
+    found = []
+    for task in workflow.event_manager.tasks.values():
+        if task.state != TaskState.WAITING:
+            continue
+        definition = task.task_spec.event_definition
+        if isinstance(definition, _HeldTimer):
+            found.append((str(task.id), definition.element))
+        elif isinstance(task.task_spec, EventBasedGateway):
+            fired = task.internal_data.get("af_fired", ())
+            for one in definition.event_definitions:
+                if isinstance(one, _HeldTimer) and one.element not in fired:
+                    found.append((f"{task.id}/{one.element}", one.element))
+    return sorted(found)
+
+
+def unfired_marks(workflow: Any) -> list[str]:
+    """The ids of tasks that still wait on a held timer yet carry its "fired" mark (``event_fired``, ``af_fired``).
+
+    :func:`fire_timer` sets the mark and the engine moves the task on in the same call, so a waiting task never
+    keeps one; a saved state in which one does would fire that timer at the next refresh without any record."""
+    found = []
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        held = isinstance(definition, _HeldTimer) or isinstance(task.task_spec, EventBasedGateway)
+        if held and (task.internal_data.get("event_fired") or task.internal_data.get("af_fired")):
+            found.append(str(task.id))
+    return sorted(found)
+
+
+def fire_timer(workflow: Any, key: str) -> None:
+    """Fire the waiting timer ``key`` (from :func:`waiting_timers`) and run the engine's own steps that follow."""
+    if key not in dict(waiting_timers(workflow)):
+        raise LookupError(f"no waiting timer {key}")
+    task_id, _, element = key.partition("/")
+    task = workflow.get_task_from_id(UUID(task_id))
+    if element:
+        task._set_internal_data(af_fired=[*task.internal_data.get("af_fired", ()), element])
+    else:
+        task._set_internal_data(event_fired=True)
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+    _forget_seen_events(workflow)
 
 
 def data_objects_in_scope(task: Any) -> dict[str, Any]:

@@ -68,6 +68,9 @@ _STEP_ELEMENTS = frozenset(
 _ALLOWED: dict[str, frozenset[str]] = {
     "process": frozenset({"power", "timeLimit", "risk"}),
     "lane": frozenset({"lane"}),
+    # af:timer (working days) on a timer event: read by approvalflow.bpmn.timers
+    "boundaryEvent": frozenset({"risk", "timer"}),
+    "intermediateCatchEvent": frozenset({"risk", "timer"}),
 }
 
 
@@ -131,7 +134,7 @@ def check_af_placement(root: etree._Element, file: str | None) -> None:
         if local(el) not in allowed:
             known = (
                 "unknown af element"
-                if local(el) not in _STEP_ELEMENTS | {"power", "timeLimit", "lane"}
+                if local(el) not in _STEP_ELEMENTS | {"power", "timeLimit", "lane", "timer"}
                 else ("af element not allowed here")
             )
             raise ExtensionError(

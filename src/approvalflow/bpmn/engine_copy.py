@@ -2,7 +2,9 @@
 
 The document as written is what is checked, hashed and reported on; SpiffWorkflow builds from a copy in which each
 signed multi-instance step (会签, 或签, 依次审批, 票签: :mod:`approvalflow.bpmn.countersign`) counts its instances
-through the case's hook and completes when its declared rule has decided.
+through the case's hook and completes when its declared rule has decided, and each timer counted in working days
+gets a duration SpiffWorkflow can parse (:func:`approvalflow.bpmn.timers.engine_document`). The loader and
+``validate`` give SpiffWorkflow this copy and no other.
 """
 
 from __future__ import annotations
@@ -14,20 +16,22 @@ from lxml import etree
 from .._spiff import COUNTERSIGN_DECIDED, COUNTERSIGN_SIGNERS
 from ..io.namespaces import bpmn, local
 from .countersign import SIGNED_KINDS, VENDOR_NS
+from .timers import engine_document
 
 __all__ = ["engine_tree"]
 
 
 def engine_tree(root: etree._Element) -> etree._Element:
     """A copy of the document for SpiffWorkflow: each signed multi-instance step counts its instances through the
-    engine's hook and completes when its rule has decided. The document itself is left as it is."""
+    engine's hook and completes when its rule has decided; working-day timers get a parsable duration. The
+    document itself is left as it is."""
     loops = [
         loop
         for loop in root.iter(bpmn("multiInstanceLoopCharacteristics"))
         if loop.getparent() is not None and local(loop.getparent()) in SIGNED_KINDS
     ]
     if not loops:
-        return root
+        return engine_document(root)
     out = copy.deepcopy(root)
     for loop in out.iter(bpmn("multiInstanceLoopCharacteristics")):
         owner = loop.getparent()
@@ -40,4 +44,4 @@ def engine_tree(root: etree._Element) -> etree._Element:
                 loop.attrib.pop(f"{{{prefix_ns}}}{name}", None)
         etree.SubElement(loop, bpmn("loopCardinality")).text = COUNTERSIGN_SIGNERS
         etree.SubElement(loop, bpmn("completionCondition")).text = COUNTERSIGN_DECIDED
-    return out
+    return engine_document(out)

@@ -21,14 +21,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-from .._spiff import BpmnParser, SpiffWorkflowException
+from .._spiff import BpmnParser, SpiffWorkflowException, hold_timers
 from ..errors import (
     BpmnError,
     DefinitionError,
@@ -46,10 +46,11 @@ from .countersign import check_countersign_refs
 from .engine_copy import engine_tree
 from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .schema import validate_schema
+from .timers import TimerInfo, read_timers, timer_refusals
 from .vendor import vendor_problems
 
 __all__ = [
-    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "TIMERS_NOT_RUN", "TIMER_TAGS", "UNSUPPORTED", "ProcessDefinition",
+    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "TIMER_TAGS", "UNSUPPORTED", "ProcessDefinition",
     "TrustedFunction", "dangling_references", "load_process", "load_process_string", "script_name", "script_text",
     "timer_problem", "timer_problems",
     "unrun_timers",
@@ -88,15 +89,6 @@ UNSUPPORTED = {
     "condition when the sub-process starts and fails on its data objects); model the steps as a sub-process with "
     "an inclusive gateway instead",
 }
-
-
-#: Why a timer event is refused at load even when its expression is right: the engine does not fire timers on the
-#: case's clock yet, and run on SpiffWorkflow as it is a timer would never fire (or fire by the wall clock).
-TIMERS_NOT_RUN = (
-    "timer events are not run yet: this engine does not fire timers on the case's clock (a timer would never "
-    "fire, or fire by the wall clock); model the wait as a step with a time limit (af:step/@timeLimit), or leave "
-    "the timer out"
-)
 
 
 #: The timer expressions (children of ``bpmn:timerEventDefinition``) and what each must be: an ISO 8601 value
@@ -224,6 +216,9 @@ class ProcessDefinition:
     _subprocess_specs: Mapping[str, Any] = field(repr=False, compare=False)
     _trusted: Mapping[str, TrustedFunction] = field(repr=False, compare=False, default_factory=dict)
     _script_tasks: Mapping[str, TrustedFunction] = field(repr=False, compare=False, default_factory=dict)
+    timers: Mapping[str, TimerInfo] = field(default_factory=dict)
+    """The timer events the engine runs on the case clock (:mod:`approvalflow.bpmn.timers`), by id, including
+    those of the processes reached through call activities."""
 
     def __repr__(self) -> str:  # the generated one prints every node, step and flow: kilobytes
         return (
@@ -329,6 +324,8 @@ def _read_document(tree: etree._ElementTree, file: str | None, host: _Host) -> _
         info = read_process(proc, file)
         _check_structure(proc, info, file)
         processes[info.id] = info
+    for refusal in timer_refusals(root, file):  # before SpiffWorkflow reads the timers
+        raise refusal
     if not processes:
         raise BpmnError("the file defines no bpmn:process", file=file, line=root.sourceline)
     return _Document(file, tree, processes, etree.tostring(tree))
@@ -337,16 +334,12 @@ def _read_document(tree: etree._ElementTree, file: str | None, host: _Host) -> _
 def unrun_timers(
     root: etree._Element, file: str | None, problems: Iterable[NotExecutableError] | None = None
 ) -> list[NotExecutableError]:
-    """A refusal (:data:`TIMERS_NOT_RUN`) at each timer event of the document whose expression is right (those
-    with a wrong one are :func:`timer_problems`, passed as ``problems`` when already at hand): ``load_process``
-    raises the first, ``validate`` reports each."""
+    """A refusal at each timer event of the document whose expression is right but which the engine does not run
+    (:func:`approvalflow.bpmn.timers.timer_refusals`: repeating timers, timer start events...; those with a wrong
+    expression are :func:`timer_problems`, passed as ``problems`` when already at hand): ``load_process`` raises
+    the first, ``validate`` reports each."""
     wrong = {problem.element for problem in (timer_problems(root, file) if problems is None else problems)}
-    found = []
-    for definition in root.iter(bpmn("timerEventDefinition")):
-        event = definition.getparent()
-        if event is not None and event.get("id") not in wrong:
-            found.append(NotExecutableError(TIMERS_NOT_RUN, file=file, line=event.sourceline, element=event.get("id")))
-    return found
+    return timer_refusals(root, file, wrong)
 
 
 def dangling_references(
@@ -526,13 +519,19 @@ def _build(
     infos = {info.id: info for _, info in resolver.resolve(doc, main)}
     unique = [doc, *resolver.documents()]
     spec, subspecs = _spiff_specs(main, unique, doc)
-    for d in unique:  # after SpiffWorkflow's own checks, which name a timer it cannot read more precisely
-        for refusal in unrun_timers(d.tree.getroot(), d.file):
-            raise refusal
+    timers: dict[str, TimerInfo] = {}
+    for d in unique:  # each document's refused timers were raised when it was read (_read_document)
+        timers.update(read_timers(d.tree.getroot(), d.file))
+    held = set(hold_timers(spec, subspecs))
+    if held != set(timers):  # every timer the engine runs is held on the case clock, and only those
+        missing = sorted(set(timers) ^ held)
+        raise NotExecutableError(
+            "the engine cannot hold this timer on the case clock", file=doc.file, element=missing[0]
+        )
     for d in unique:
         _check_bound(d, host)
     digest = hashlib.sha256(b"".join(sorted(d.source for d in unique))).hexdigest()
-    return _definition(main, doc, infos, spec, subspecs, host, digest)
+    return replace(_definition(main, doc, infos, spec, subspecs, host, digest), timers=timers)
 
 
 def _merge(infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]) -> dict[str, Any]:

@@ -61,6 +61,7 @@ from ..time.periods import Deadline
 from .casedata import plain_data, plain_name
 from .signing import fresh_rounds, instance_of, pick_instance, sign, signers_hook, signing_input
 from .state import apply_state, state_bytes, state_pieces
+from .timers import TimerFiring, TimerWait, fire_timers, sync_timers
 from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
 from .trail import MIN_KEY_BYTES, AuditTrail
 
@@ -127,7 +128,7 @@ class Case:
 
     __slots__ = (
         "__weakref__", "_deadlines_memo", "_json_memo", "_open_suspensions", "_scan", "_since", "_state_digest",
-        "_state_pieces", "_step_deadlines", "_wf", "calendar", "clock", "clock_start", "data", "definition",
+        "_state_pieces", "_step_deadlines", "_timers", "_wf", "calendar", "clock", "clock_start", "data", "definition",
         "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id", "max_cardinality",
         "max_depth", "organisation", "path", "policy", "rules", "started_at", "suspensions", "trail", "unit",
         "yellow_days",
@@ -177,6 +178,7 @@ class Case:
         self.fallback_years: set[int] = set()  # years answered by the weekends-only fallback calendar
         self._since: dict[str, datetime] = {}  # engine task id -> moment it became ready
         self._open_suspensions: dict[str, int] = {}  # engine task id -> index in suspensions
+        self._timers: dict[str, TimerWait] = {}  # engine task id -> waiting timer (engine/timers.py)
         self._wf: Any = None  # the engine's workflow (engine_workflow)
         self._scan = _NO_SCAN  # its ready steps and running call activities, walked once after each change
         self._deadlines_memo: tuple[tuple[Any, ...], CaseDeadlines | None] | None = None
@@ -286,12 +288,13 @@ class Case:
         (``step-overdue``, ``case-overdue``) under either policy. Raises :class:`StepRefused`
         under ``enforce`` when a rule is broken, :class:`StepNotReady`, :class:`UnknownActorError`,
         :class:`MeetingRecordError`, :class:`LoopLimitError`, :class:`EngineError` or
-        :class:`~approvalflow.errors.CalendarError`; in every one of these cases the case is left
-        as it was (the audit trail records the attempt).
+        :class:`~approvalflow.errors.CalendarError`; in every one of these cases the case is left as it was (the
+        audit trail records the attempt) but for the timers due by the moment, which fire first (:meth:`advance`).
         """
         step = plain_name(step, "step")
         actor = plain_name(actor, "actor")
         moment = self._moment(at, step)
+        fire_timers(self, moment)  # what is due by the moment first: a step its timer interrupted is not ready
         changes = plain_data(data or {}, f"data of step '{step}'")
         base: dict[str, Any] = {"action": "complete", "at": moment.isoformat(), "step": step, "actor": actor,
                                 "unit": self.unit.id, "data": changes}  # fmt: skip
@@ -336,6 +339,7 @@ class Case:
                 **base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "completed"
             )
             self._note_fallback()
+        fire_timers(self, moment)  # timers that started waiting already due (a date in the past, no duration)
         return findings
 
     def change_parties(
@@ -356,6 +360,7 @@ class Case:
         """
         actor = self._known(plain_name(actor, "actor"))
         moment = self._moment(at, None)
+        fire_timers(self, moment)
         update: dict[str, Any] = {}
         if applicant is not None:
             update["applicant"] = applicant
@@ -377,9 +382,26 @@ class Case:
         return findings
 
     def waiting_for(self) -> list[tuple[str, str, str]]:
-        """The signals and messages the case waits for: ``(kind, name, element id)``, kind ``signal`` or
-        ``message`` (intermediate catch events, receive tasks, boundary events, event-based gateways)."""
-        return waiting_catches(self._wf)
+        """The signals, messages and timers the case waits for: ``(kind, name, element id)``, kind ``signal`` or
+        ``message`` (intermediate catch events, receive tasks, boundary events, event-based gateways) with the name
+        of the signal or message, then ``timer`` with the moment it is due (ISO 8601), earliest first."""
+        return waiting_catches(self._wf) + [("timer", t.due.isoformat(), t.element) for t in self.timers()]
+
+    def timers(self) -> list[TimerWait]:
+        """The timer events the case waits on, earliest due first: each with since when it waits and when it is due."""
+        return sorted(self._timers.values(), key=lambda t: (t.due, t.element))
+
+    def next_timer(self) -> TimerWait | None:
+        """The timer due first (None when the case waits on no timer): when the host should next call
+        :meth:`advance`. A case that waits only on a timer is not stuck: it moves on when the timer is due."""
+        waits = self.timers()
+        return waits[0] if waits else None
+
+    def advance(self, to: datetime | str | None = None) -> list[TimerFiring]:
+        """Fire every timer due by the moment ``to`` (default: the clock's now), earliest first, each one recorded
+        in the trail as a ``timer`` entry at the moment it fired; returns them in order. Every action (``complete``,
+        ``send_signal``...) at a moment T first does the same for T. A timer due after ``to`` does not fire."""
+        return fire_timers(self, self._moment(to, None))
 
     def send_signal(self, name: str, *, actor: str | None = None, at: datetime | str | None = None) -> list[str]:
         """Deliver the signal ``name`` from outside the case (the host: another system, a notice published...).
@@ -418,6 +440,7 @@ class Case:
         if actor is not None:
             actor = self._known(plain_name(actor, "actor"))
         moment = self._moment(at, None)
+        fire_timers(self, moment)
         payload = plain_data(data, f"data of {kind} '{name}'")
         correlations = plain_data(correlation, f"correlation of {kind} '{name}'")
         detail: dict[str, Any] = {"name": name}
@@ -452,6 +475,7 @@ class Case:
             self._mark_ready(moment)
             self._state_changed()
             self._append(**base, findings=[], outcome="delivered")
+        fire_timers(self, moment)
         return catchers
 
     # -- checks before a completion ----------------------------------------------------------------------
@@ -730,6 +754,7 @@ class Case:
                 self._open_suspensions[key] = len(self.suspensions)
                 self.suspensions.append(Suspension(step, info.suspends_clock, moment))
         self._track_call_suspensions(set(ready), moment)
+        sync_timers(self, moment)
 
     def _track_call_suspensions(self, ready: set[str], moment: datetime) -> None:
         """A call activity with ``af:suspendsClock`` suspends the case clock while its sub-process runs.

@@ -26,6 +26,7 @@ from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.caseclock import Suspension
 from .signing import check_round
+from .timers import restore_timers
 
 if TYPE_CHECKING:
     from .case import Case
@@ -84,6 +85,8 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
         "ready_since": {k: v.isoformat() for k, v in case._since.items()},
         "max_depth": case.max_depth,
     }
+    if case._timers:  # only while the case waits on a timer: states saved before timers ran are unchanged
+        state["timers"] = {k: t.to_dict() for k, t in sorted(case._timers.items())}
     if workflow:
         state["workflow"] = workflow_dict(case.engine_workflow)
     return state
@@ -318,6 +321,9 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case._set_workflow(
         restore_workflow(workflow, case.definition._spec, case.definition._subprocess_specs, case._script_engine())
     )
+    trail = doc.get("trail")  # a saved case's (a state rolled back to has none)
+    actions = {str(e.get("at")) for e in trail if isinstance(e, dict)} if isinstance(trail, list) else None
+    case._timers = restore_timers(case, doc.get("timers", {}), actions)
 
 
 def _need_moment(value: Any) -> datetime:

@@ -14,29 +14,41 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from .base import AnomalyEntry, CaseRecord, CaseStore, ConflictError, DeadlineEntry, IndexProblem, StoreError
+    from .base import (
+        AnomalyEntry,
+        CaseRecord,
+        CaseStore,
+        ConflictError,
+        DeadlineEntry,
+        IndexProblem,
+        StoreError,
+        TimerEntry,
+    )
     from .cases import StoredCase, add_case, complete_step, load_case_from, save_case
     from .check import CheckResult, ReindexResult, check_store, reindex_store
     from .factory import open_store
     from .memory import MemoryStore
     from .postgres import PostgresStore
     from .sqlite import SqliteStore
+    from .timers import FiredCase, fire_due
 
 __all__ = [
-    "AnomalyEntry", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry", "IndexProblem",
-    "MemoryStore", "PostgresStore", "ReindexResult", "SqliteStore", "StoreError", "StoredCase", "add_case",
-    "check_store", "complete_step", "load_case_from", "open_store", "reindex_store", "save_case",
+    "AnomalyEntry", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry", "FiredCase",
+    "IndexProblem", "MemoryStore", "PostgresStore", "ReindexResult", "SqliteStore", "StoreError", "StoredCase",
+    "TimerEntry", "add_case", "check_store", "complete_step", "fire_due", "load_case_from", "open_store",
+    "reindex_store", "save_case",
 ]  # fmt: skip
 
 #: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
 _LAZY: dict[str, str] = {
     ".factory": "open_store",
-    ".base": "AnomalyEntry CaseRecord CaseStore ConflictError DeadlineEntry IndexProblem StoreError",
+    ".base": "AnomalyEntry CaseRecord CaseStore ConflictError DeadlineEntry IndexProblem StoreError TimerEntry",
     ".cases": "StoredCase add_case complete_step load_case_from save_case",
     ".memory": "MemoryStore",
     ".sqlite": "SqliteStore",
     ".postgres": "PostgresStore",
     ".check": "CheckResult ReindexResult check_store reindex_store",
+    ".timers": "FiredCase fire_due",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

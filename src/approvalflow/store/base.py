@@ -36,6 +36,7 @@ __all__ = [
     "DeadlineEntry",
     "IndexProblem",
     "StoreError",
+    "TimerEntry",
     "from_micros",
     "micros",
     "redact",
@@ -163,6 +164,15 @@ class AnomalyEntry:
 
 
 @dataclass(frozen=True)
+class TimerEntry:
+    """A timer event an open case waits on, as indexed: the case, the event's id and the moment it is due."""
+
+    case_id: str
+    element: str
+    due: datetime
+
+
+@dataclass(frozen=True)
 class CaseRecord:
     """One stored case: index columns, the trail head, a summary for efficiency figures, and the state.
 
@@ -187,6 +197,9 @@ class CaseRecord:
     deadlines: tuple[DeadlineEntry, ...] = ()
     anomalies: tuple[AnomalyEntry, ...] = ()
     version: int = 0
+    timers: tuple[TimerEntry, ...] = ()
+    """The timers the case waits on (:mod:`approvalflow.engine.timers`), indexed so that ``fire_due`` finds the
+    cases with a timer due without reading the others."""
 
     def with_version(self, version: int) -> CaseRecord:
         return replace(self, version=version)
@@ -250,6 +263,10 @@ class CaseStore(Protocol):
         """How many cases (of one status) are stored."""
         ...
 
+    def timers_due(self, at: datetime) -> list[str]:
+        """The ids of the cases with a timer due by ``at`` (from the timer index), sorted."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -301,6 +318,9 @@ class CollectingStore:
 
     def count(self, status: Status | None = None) -> int:
         return self.store.count(status)
+
+    def timers_due(self, at: datetime) -> list[str]:
+        return self.store.timers_due(at)
 
     def close(self) -> None:
         self.store.close()

@@ -39,6 +39,7 @@ from .sql import (
     case_row,
     deadline_from_row,
     record_from_row,
+    timer_rows,
 )
 
 __all__ = ["CheckResult", "ReindexResult", "check_store", "reindex_store"]
@@ -47,6 +48,7 @@ _HEADER_NAMES = [c.strip() for c in TABLES["af_cases"].split(",")]
 _HEADER_NAMES = [_HEADER_NAMES[0], *_HEADER_NAMES[2:18]]
 _DEADLINE_NAMES = [c.strip() for c in TABLES["af_deadlines"].split(",")]
 _ANOMALY_NAMES = [c.strip() for c in TABLES["af_anomalies"].split(",")]
+_TIMER_NAMES = [c.strip() for c in TABLES["af_timers"].split(",")]
 
 
 @dataclass
@@ -198,6 +200,8 @@ def _check_case(
     problems += _differences(cid, [_header(row)], [header_expected], "af_cases", _HEADER_NAMES)
     problems += _differences(cid, deadlines, _deadline_rows(computed), "af_deadlines", _DEADLINE_NAMES)
     problems += _differences(cid, anomalies, _anomaly_rows(computed), "af_anomalies", _ANOMALY_NAMES)
+    stored_timers = [tuple(t) for t in store.raw_timers(case_id)]
+    problems += _differences(cid, stored_timers, timer_rows(computed), "af_timers", _TIMER_NAMES)
     for p in problems:
         if p.table == "af_cases" and p.row == 0:  # the case row has no row number of its own
             problems[problems.index(p)] = IndexProblem(p.case_id, p.table, p.message)

@@ -26,7 +26,7 @@ from ..rules.checks import step_units
 from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
-from .base import CaseRecord, DeadlineEntry
+from .base import CaseRecord, DeadlineEntry, TimerEntry
 
 if TYPE_CHECKING:
     from ..engine.case import Case
@@ -345,4 +345,5 @@ def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
         deadlines=tuple(_deadline_rows(case)),
         anomalies=tuple(anomalies_of(case, entries=_entries(case))),
         version=version,
+        timers=tuple(TimerEntry(case.id, t.element, t.due) for t in case.timers()),
     )

@@ -82,6 +82,9 @@ class MemoryStore:
         for key in sorted(self._cases):
             yield self._cases[key]
 
+    def timers_due(self, at: datetime) -> list[str]:
+        return sorted(r.id for r in self._cases.values() if any(t.due <= at for t in r.timers))
+
     def count(self, status: Status | None = None) -> int:
         return len(self.ids(status))
 

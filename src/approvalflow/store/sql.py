@@ -30,9 +30,10 @@ from .base import (
 )
 from .integrity import check_seal, rows_digest, seal, tie
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "TABLES", "Cursor", "Damaged", "SqlStoreBase", "case_row"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "TABLES", "Cursor", "Damaged", "SqlStoreBase", "case_row", "timer_rows"]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+"""Version 3 added ``af_timers`` (the timers open cases wait on); version 2 the index digest columns."""
 #: The tables of a case store, each with the columns this version reads (checked when a store is opened).
 TABLES = {
     "af_meta": "key, value",
@@ -41,7 +42,15 @@ TABLES = {
     " index_seal, state",
     "af_deadlines": "case_id, ordinal, scope, lim, task, day, end_at, yellow_at, unit, power, posts, people",
     "af_anomalies": "case_id, seq, kind, at, at_text, step, actor, rules, unit, power, detail",
+    "af_timers": "case_id, ordinal, element, due",
 }
+#: The timer index (schema version 3): one row for each timer an open case waits on, indexed on its due moment. It is
+#: a hint for ``fire_due``, not sealed: the case itself, loaded and verified, decides what fires.
+_TIMERS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS af_timers (case_id TEXT NOT NULL, ordinal INTEGER NOT NULL, element TEXT NOT NULL,"
+    " due BIGINT NOT NULL, PRIMARY KEY (case_id, ordinal))",
+    "CREATE INDEX IF NOT EXISTS af_timers_due ON af_timers (due)",
+)
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS af_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS af_cases (id TEXT PRIMARY KEY, version INTEGER NOT NULL, process TEXT NOT NULL,"
@@ -62,6 +71,7 @@ SCHEMA = (
     " at BIGINT NOT NULL, at_text TEXT NOT NULL, step TEXT, actor TEXT, rules TEXT NOT NULL, unit TEXT NOT NULL,"
     " power TEXT, detail TEXT NOT NULL, PRIMARY KEY (case_id, seq))",
     "CREATE INDEX IF NOT EXISTS af_anomalies_at ON af_anomalies (at)",
+    *_TIMERS_TABLE,
 )
 #: The columns schema version 2 added to af_cases (what ``store reindex`` adds to a version-1 store).
 _UPGRADE_1_2 = (
@@ -136,12 +146,17 @@ def _anomaly_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
     ]
 
 
+def timer_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
+    """The ``af_timers`` rows of a record (columns of :data:`TABLES`)."""
+    return [(t.case_id, n, t.element, micros(t.due)) for n, t in enumerate(r.timers)]
+
+
 def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
     """The ``af_cases`` row of a record (columns of :data:`TABLES`), sealed (:mod:`.integrity`)."""
     return _rows_of(r, version, key)[0]
 
 
-Rows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+Rows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
 def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
@@ -167,7 +182,9 @@ def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
         min((a[3] for a in anomalies), default=None),
     )
     rows = rows_digest(deadlines, anomalies)
-    return (header[0], version, *header[1:], rows, seal(header, rows, key), r.state), deadlines, anomalies
+    timers = timer_rows(r)
+    row = (header[0], version, *header[1:], rows, seal(header, rows, key), r.state)
+    return row, deadlines, anomalies, timers
 
 
 def _header(row: Sequence[Any]) -> tuple[Any, ...]:
@@ -471,19 +488,23 @@ class SqlStoreBase:
         self._check_schema()
 
     def _upgrade(self, cur: Cursor) -> None:
-        """Schema 1 to 2: the index digest columns (filled by ``store reindex``, which asks for this)."""
+        """Schema 1 to 2: the index digest columns (filled by ``store reindex``, which asks for this); 2 to 3: the
+        timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused)."""
         try:
             cur.execute(self._q("SELECT value FROM af_meta WHERE key = ?"), ("schema",))
             found = cur.fetchone()
         except Exception:  # no af_meta: left to _check_schema's message
             return
-        if found is None or found[0] != "1":
+        if found is None or found[0] not in ("1", "2"):
             return
-        for column in _UPGRADE_1_2:
-            cur.execute(f"ALTER TABLE af_cases ADD COLUMN {column}")
-        for statement in SCHEMA:
-            if "af_cases_next_yellow" in statement or "af_cases_first_anomaly" in statement:
-                cur.execute(statement)
+        if found[0] == "1":
+            for column in _UPGRADE_1_2:
+                cur.execute(f"ALTER TABLE af_cases ADD COLUMN {column}")
+            for statement in SCHEMA:
+                if "af_cases_next_yellow" in statement or "af_cases_first_anomaly" in statement:
+                    cur.execute(statement)
+        for statement in _TIMERS_TABLE:  # 2 to 3: no case of a version-2 store waits on a timer (they were refused)
+            cur.execute(statement)
         cur.execute(self._q("UPDATE af_meta SET value = ? WHERE key = ?"), (SCHEMA_VERSION, "schema"))
 
     def _tables_query(self) -> str:
@@ -491,22 +512,25 @@ class SqlStoreBase:
         raise NotImplementedError
 
     def _check_schema(self) -> None:
-        """The store has every table and column this version reads, and its schema version: else StoreError."""
-        for table, columns in TABLES.items():
-            with self._read(f"table {table}") as cur:
-                cur.execute(f"SELECT {columns} FROM {table} WHERE 1 = 0")
-                cur.fetchall()
+        """The store has its schema version and every table and column this version reads: else StoreError.
+
+        The version is read first, so that a store of an older version is told how to upgrade it."""
         with self._read("table af_meta") as cur:
             cur.execute(self._q("SELECT value FROM af_meta WHERE key = ?"), ("schema",))
             found = cur.fetchone()
         version = None if found is None else found[0]
         if version != SCHEMA_VERSION:
-            hint = "; run 'approvalflow store reindex' with this version to upgrade it" if version == "1" else ""
+            upgradable = version in ("1", "2")
+            hint = "; run 'approvalflow store reindex' with this version to upgrade it" if upgradable else ""
             raise StoreError(
                 f"table af_meta: schema version {_clip(repr(version))}, this approvalflow reads version "
                 f"{SCHEMA_VERSION!r}{hint}",
                 file=self.url,
             )
+        for table, columns in TABLES.items():
+            with self._read(f"table {table}") as cur:
+                cur.execute(f"SELECT {columns} FROM {table} WHERE 1 = 0")
+                cur.fetchall()
 
     def _damaged(self, table: str, row: Sequence[Any], exc: Damaged, key: str = "") -> StoreError:
         case = row[0] if row and isinstance(row[0], str) else None
@@ -542,11 +566,15 @@ class SqlStoreBase:
     def _write_children(self, cur: Cursor, rows: Rows) -> None:
         cur.execute(self._q("DELETE FROM af_deadlines WHERE case_id = ?"), (rows[0][0],))
         cur.execute(self._q("DELETE FROM af_anomalies WHERE case_id = ?"), (rows[0][0],))
+        cur.execute(self._q("DELETE FROM af_timers WHERE case_id = ?"), (rows[0][0],))
         self._insert_children(cur, [rows])
 
     def _insert_children(self, cur: Cursor, records: Sequence[Rows]) -> None:
         deadlines = [row for r in records for row in r[1]]
         anomalies = [row for r in records for row in r[2]]
+        timers = [row for r in records for row in r[3]]
+        if timers:
+            cur.executemany(f"INSERT INTO af_timers ({TABLES['af_timers']}) VALUES ({self._marks(4)})", timers)
         if deadlines:
             cur.executemany(f"INSERT INTO af_deadlines ({_DEADLINE_COLUMNS}) VALUES ({self._marks(12)})", deadlines)
         if anomalies:
@@ -602,7 +630,7 @@ class SqlStoreBase:
         """Delete index rows whose case row does not exist (``store reindex``); returns how many."""
         n = 0
         with self._tx() as cur:
-            for table in ("af_deadlines", "af_anomalies"):
+            for table in ("af_deadlines", "af_anomalies", "af_timers"):
                 cur.execute(f"DELETE FROM {table} WHERE case_id NOT IN (SELECT id FROM af_cases)")
                 n += max(cur.rowcount, 0)
         return n
@@ -664,6 +692,13 @@ class SqlStoreBase:
             anomalies = cur.fetchall()
         return row, deadlines, anomalies
 
+    def raw_timers(self, case_id: str) -> list[Any]:
+        """The stored ``af_timers`` rows of a case as they are, in ordinal order."""
+        with self._read(f"case {case_id}") as cur:
+            query = f"SELECT {TABLES['af_timers']} FROM af_timers WHERE case_id = ? ORDER BY ordinal"
+            cur.execute(self._q(query), (case_id,))
+            return list(cur.fetchall())
+
     def raw_ids(self) -> list[Any]:
         """Every ``id`` of ``af_cases`` as stored (even when not text), and ``case_id`` of index rows without one."""
         with self._read("table af_cases") as cur:
@@ -678,7 +713,7 @@ class SqlStoreBase:
     def orphans(self) -> list[tuple[str, Any, Any]]:
         """Index rows whose case row does not exist: ``(table, case_id, ordinal or seq)`` each."""
         found: list[tuple[str, Any, Any]] = []
-        for table, key in (("af_deadlines", "ordinal"), ("af_anomalies", "seq")):
+        for table, key in (("af_deadlines", "ordinal"), ("af_anomalies", "seq"), ("af_timers", "ordinal")):
             with self._read(f"table {table}") as cur:
                 cur.execute(
                     f"SELECT case_id, {key} FROM {table} WHERE case_id NOT IN (SELECT id FROM af_cases) "
@@ -896,6 +931,14 @@ class SqlStoreBase:
                     self._problem(IndexProblem(record.id, "af_cases", problem), problems)
                     continue
                 yield record
+
+    def timers_due(self, at: datetime) -> list[str]:
+        """The ids of the cases with a timer due by ``at``: one range query on the ``af_timers`` index."""
+        with self._read("table af_timers") as cur:
+            query = "SELECT DISTINCT case_id FROM af_timers WHERE due <= ? ORDER BY case_id"
+            cur.execute(self._q(query), (micros(at),))
+            found = cur.fetchall()
+        return [str(row[0]) for row in found]
 
     def summaries(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
         return self._iterate(_HEADER_COLUMNS, problems)
