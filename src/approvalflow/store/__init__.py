@@ -3,7 +3,8 @@
 Layer 7: imports the engine and everything below it. :func:`open_store` opens a store from a path or URL
 (SQLite, ``memory:``, ``postgresql://``); :func:`add_case`, :func:`save_case`, :func:`load_case_from` and
 :func:`complete_step` are the host's API; :func:`check_store` and :func:`reindex_store` check and rebuild the
-index. Names are imported on first use: the protocol (:mod:`.base`) imports no backend and no SpiffWorkflow.
+index; :func:`update_calendar` applies a year's official holiday arrangement to every open case. Names are
+imported on first use: the protocol (:mod:`.base`) imports no backend and no SpiffWorkflow.
 See ``docs/supervision.md``.
 """
 
@@ -20,12 +21,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .factory import open_store
     from .memory import MemoryStore
     from .postgres import PostgresStore
+    from .recalendar import CalendarUpdate, DeadlineMove, update_calendar
     from .sqlite import SqliteStore
 
 __all__ = [
-    "AnomalyEntry", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry", "IndexProblem",
-    "MemoryStore", "PostgresStore", "ReindexResult", "SqliteStore", "StoreError", "StoredCase", "add_case",
-    "check_store", "complete_step", "load_case_from", "open_store", "reindex_store", "save_case",
+    "AnomalyEntry", "CalendarUpdate", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry",
+    "DeadlineMove", "IndexProblem", "MemoryStore", "PostgresStore", "ReindexResult", "SqliteStore", "StoreError",
+    "StoredCase", "add_case", "check_store", "complete_step", "load_case_from", "open_store", "reindex_store",
+    "save_case", "update_calendar",
 ]  # fmt: skip
 
 #: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
@@ -37,6 +40,7 @@ _LAZY: dict[str, str] = {
     ".sqlite": "SqliteStore",
     ".postgres": "PostgresStore",
     ".check": "CheckResult ReindexResult check_store reindex_store",
+    ".recalendar": "CalendarUpdate DeadlineMove update_calendar",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
