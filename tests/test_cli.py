@@ -141,14 +141,19 @@ def test_year_not_covered_then_supplied(capsys: pytest.CaptureFixture[str], tmp_
         "  - {task: receive, actor: wang, at: 2027-03-01T09:30:00+08:00, data: {materials_complete: true}}\n"
         "  - {task: accept, actor: wang, at: 2027-03-01T10:00:00+08:00}\n"
     )
-    path = scenario(tmp_path, body.replace("data: {applicant", "data: {applicant", 1))
+    far = scenario(tmp_path, body.replace("2027-03-01", "2031-03-03"), "far.scenario.yaml")
+    far.write_text(far.read_text().replace("2026-09-28T09:00", "2031-03-03T09:00"), encoding="utf-8")
+    err = invalid(capsys, far)  # 2031: neither the package, nor a supplement, nor (that far ahead) the law
+    assert "2031" in err and "supplement" in err
+    path = scenario(tmp_path, body)
     path.write_text(path.read_text().replace("2026-09-28T09:00", "2027-03-01T09:00"), encoding="utf-8")
-    err = invalid(capsys, path)
-    assert "2027" in err and "supplement" in err
+    # 2027 from the law: accepted Mon 2027-03-01, no statutory holiday in March (清明 2027 is Mon Apr 5):
+    # 15 working days -> Mar 22; 20 -> Mar 29, provisional
+    out = run_json(capsys, str(path))
+    assert out["deadlines"] == {"promised": "2027-03-22", "statutory": "2027-03-29", "provisional": [2027]}
     (tmp_path / "cn2027.yaml").write_text("year: 2027\nsource: test arrangement\nholidays: []\n", encoding="utf-8")
     path.write_text(path.read_text() + "calendar: {supplements: [cn2027.yaml]}\n", encoding="utf-8")
     out = run_json(capsys, str(path))
-    # accepted Mon 2027-03-01, no holidays: 15 working days -> Mar 22; 20 -> Mar 29
     assert out["deadlines"] == {"promised": "2027-03-22", "statutory": "2027-03-29"}
 
 

@@ -187,7 +187,7 @@ _REWRAPPED = {"SpreadsheetLimitError", "UnsupportedWorkbook", "CsvLimitError", "
 # Definition errors about no file at all, each for its reason (a count per module and class).
 # Counted per package folder, so that code moving between the modules of a folder does not matter.
 _ABOUT_NO_FILE = {
-    ("cli", "ScenarioError"): 1,  # the --at option of the command line
+    ("cli", "ScenarioError"): 2,  # the --at option of supervise and of calendar update
     ("simulation", "CalendarError"): 3,  # the simulator's working-time calendar, built in memory
     ("time", "CalendarError"): 2,  # a date the calendar does not cover (a year, not a file)
     ("validation", "DefinitionError"): 1,  # a ProcessDefinition that was not loaded from a file

@@ -116,10 +116,13 @@ def test_add_working_days_refuses_a_negative_count() -> None:
 
 
 def test_add_working_days_into_an_uncovered_year_names_it() -> None:
-    # From Thu 2026-12-24: 12-25 (1), 12-28..12-31 (2..5); the 6th is in 2027.
+    # From Thu 2026-12-24: 12-25 (1), 12-28..12-31 (2..5); the 6th is in 2027, which the default calendar answers
+    # from the law (Fri 2027-01-01 元旦 off, Sat 2, Sun 3): Mon 2027-01-04. A calendar that answers no year from
+    # the law names 2027.
     assert add_working_days(CN, d("2026-12-24"), 5) == d("2026-12-31")
+    assert add_working_days(CN, d("2026-12-24"), 6) == d("2027-01-04")
     with pytest.raises(CalendarError, match="2027"):
-        add_working_days(CN, d("2026-12-24"), 6)
+        add_working_days(ChinaCalendar(provisional_until=None), d("2026-12-24"), 6)
 
 
 def test_a_calendar_without_working_days_is_reported() -> None:

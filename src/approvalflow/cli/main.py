@@ -131,7 +131,7 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 # Command modules: each exposes ``register(sub)``, adding its subcommands with ``set_defaults(func=...)``.
 _COMMAND_MODULES = (
-    "audit", "catalog", "validate", "render", "simulate", "supervise", "store", "tick",
+    "audit", "catalog", "validate", "render", "simulate", "supervise", "store", "tick", "calendar",
 )  # fmt: skip
 # The module of each subcommand: running one command imports only its module (``simulate`` must start fast:
 # it never imports SpiffWorkflow or pydantic); usage errors and ``--help`` import them all.
@@ -146,6 +146,7 @@ _MODULE_OF = {
     "log": "supervise",
     "store": "store",
     "tick": "tick",
+    "calendar": "calendar",
 }
 
 

@@ -130,8 +130,8 @@ class Case:
         "__weakref__", "_deadlines_memo", "_json_memo", "_open_suspensions", "_scan", "_since", "_state_digest",
         "_state_pieces", "_step_deadlines", "_timers", "_wf", "calendar", "clock", "clock_start", "data", "definition",
         "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id", "max_cardinality",
-        "max_depth", "organisation", "path", "policy", "rules", "started_at", "suspensions", "trail", "unit",
-        "yellow_days",
+        "max_depth", "organisation", "path", "policy", "provisional_years", "rules", "started_at", "suspensions",
+        "trail", "unit", "yellow_days",
     )  # fmt: skip
 
     def __init__(
@@ -176,6 +176,7 @@ class Case:
         self.suspensions: list[Suspension] = []
         self.extension_days: int | None = None  # the one extension granted (延期), in the case limit's unit
         self.fallback_years: set[int] = set()  # years answered by the weekends-only fallback calendar
+        self.provisional_years: set[int] = set()  # years answered from the law, their 调休 unknown (docs/time.md)
         self._since: dict[str, datetime] = {}  # engine task id -> moment it became ready
         self._open_suspensions: dict[str, int] = {}  # engine task id -> index in suspensions
         self._timers: dict[str, TimerWait] = {}  # engine task id -> waiting timer (engine/timers.py)
@@ -776,13 +777,20 @@ class Case:
         self._append(**base, findings=[], outcome=outcome)
 
     def _note_fallback(self) -> None:
-        used = set(getattr(self.calendar, "fallback_years", set()))
-        new = sorted(used - self.fallback_years)
-        if new:
-            self.fallback_years.update(new)
+        """Record on the case and in its trail each year its calendar answered weekends-only or from the law."""
+        noted = (
+            ("calendar-fallback", "fallback_years", self.fallback_years),
+            ("calendar-provisional", "provisional_years", self.provisional_years),
+        )
+        for action, attribute, kept in noted:
+            used = set(getattr(self.calendar, attribute, set()))
+            new = sorted(used - kept)
+            if not new:
+                continue
+            kept.update(new)
             self._state_changed()
             self._append(
-                action="calendar-fallback",
+                action=action,
                 at=self.clock.now().isoformat(),
                 step=None,
                 actor=None,
@@ -792,6 +800,28 @@ class Case:
                 findings=[],
                 outcome="noted",
             )
+
+    def note_calendar_update(
+        self, year: int, source: str, moved: list[dict[str, Any]], at: datetime | str | None = None
+    ) -> None:
+        """Record in the trail that ``year``'s official arrangement (``source``) now governs the case's deadlines.
+
+        ``moved`` lists the deadlines it moved (``approvalflow calendar update``, docs/time.md); action
+        ``calendar-update``, outcome ``noted``. Changes nothing else: the deadlines follow the case's calendar.
+        """
+        moment = parse_moment(at) if at is not None else self.clock.now()
+        self._state_changed()
+        self._append(
+            action="calendar-update",
+            at=moment.isoformat(),
+            step=None,
+            actor=None,
+            post=None,
+            unit=self.unit.id,
+            data={"year": year, "source": source, "calendar": self.calendar.name, "moved": moved},
+            findings=[],
+            outcome="noted",
+        )
 
     def _script_engine(self) -> SafeScriptEngine:
         return SafeScriptEngine(

@@ -87,6 +87,8 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
     }
     if case._timers:  # only while the case waits on a timer: states saved before timers ran are unchanged
         state["timers"] = {k: t.to_dict() for k, t in sorted(case._timers.items())}
+    if case.provisional_years:  # only then: the state (and digest) of every other case is as before
+        state["provisional_years"] = sorted(case.provisional_years)
     if workflow:
         state["workflow"] = workflow_dict(case.engine_workflow)
     return state
@@ -316,6 +318,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case._open_suspensions = open_suspensions
     case.extension_days = extension
     case.fallback_years = {int(y) for y in doc.get("fallback_years", [])}
+    case.provisional_years = {int(y) for y in doc.get("provisional_years", [])}
     case.findings = findings
     case._since = {str(k): _need_moment(v) for k, v in doc.get("ready_since", {}).items()}
     case._set_workflow(

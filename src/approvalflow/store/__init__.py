@@ -3,7 +3,8 @@
 Layer 7: imports the engine and everything below it. :func:`open_store` opens a store from a path or URL
 (SQLite, ``memory:``, ``postgresql://``); :func:`add_case`, :func:`save_case`, :func:`load_case_from` and
 :func:`complete_step` are the host's API; :func:`check_store` and :func:`reindex_store` check and rebuild the
-index. Names are imported on first use: the protocol (:mod:`.base`) imports no backend and no SpiffWorkflow.
+index; :func:`update_calendar` applies a year's official holiday arrangement to every open case. Names are
+imported on first use: the protocol (:mod:`.base`) imports no backend and no SpiffWorkflow.
 See ``docs/supervision.md``.
 """
 
@@ -29,14 +30,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .factory import open_store
     from .memory import MemoryStore
     from .postgres import PostgresStore
+    from .recalendar import CalendarUpdate, DeadlineMove, update_calendar
     from .sqlite import SqliteStore
     from .timers import FiredCase, fire_due
 
 __all__ = [
-    "AnomalyEntry", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry", "FiredCase",
-    "IndexProblem", "MemoryStore", "PostgresStore", "ReindexResult", "SqliteStore", "StoreError", "StoredCase",
-    "TimerEntry", "add_case", "check_store", "complete_step", "fire_due", "load_case_from", "open_store",
-    "reindex_store", "save_case",
+    "AnomalyEntry", "CalendarUpdate", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry",
+    "DeadlineMove", "FiredCase", "IndexProblem", "MemoryStore", "PostgresStore", "ReindexResult", "SqliteStore",
+    "StoreError", "StoredCase", "TimerEntry", "add_case", "check_store", "complete_step", "fire_due", "load_case_from",
+    "open_store", "reindex_store", "save_case", "update_calendar",
 ]  # fmt: skip
 
 #: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
@@ -49,6 +51,7 @@ _LAZY: dict[str, str] = {
     ".postgres": "PostgresStore",
     ".check": "CheckResult ReindexResult check_store reindex_store",
     ".timers": "FiredCase fire_due",
+    ".recalendar": "CalendarUpdate DeadlineMove update_calendar",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

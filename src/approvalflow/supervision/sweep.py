@@ -7,7 +7,9 @@ which it computes from their indexed clock facts. No case is deserialized. The c
 
 Each card names the rule (``case-overdue`` for the case's own limits, ``step-overdue`` for a step's), the
 deadline, the unit, the posts and the people responsible (who hold the posts of the open steps in the case's
-unit) and, when a ``responsibility`` mapping is given, the catalog's 责任事项 and 追责情形 of the power::
+unit), the years its deadline was counted on provisionally from the law (``provisional``, when the official
+arrangement of a year is not known: :meth:`approvalflow.time.calendar.ChinaCalendar.year_status`) and, when a
+``responsibility`` mapping is given, the catalog's 责任事项 and 追责情形 of the power::
 
     sweep_store(store, at, responsibility={"140500-XK-0001": ("受理、审查、决定、送达", "不在法定期限内作出决定的")})
 """
@@ -15,7 +17,7 @@ unit) and, when a ``responsibility`` mapping is given, the catalog's 责任事�
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -23,8 +25,8 @@ from ..engine.timing import alert_json
 from ..store.anomalies import refusals_by_person
 from ..store.base import AnomalyEntry, CaseRecord, CaseStore, DeadlineEntry
 from ..store.index import clock_deadlines
-from ..time.calendar import ChinaCalendar, WorkingCalendar
-from ..time.periods import Deadline, alert_level
+from ..time.calendar import ChinaCalendar, WorkingCalendar, provisional_years
+from ..time.periods import Deadline, alert_level, local_date
 
 __all__ = ["AlertCard", "Responsibility", "SweepResult", "sweep_store"]
 
@@ -50,6 +52,7 @@ class AlertCard:
     responsibility: str | None = None
     accountability: str | None = None
     ordinal: int = 0
+    provisional: tuple[int, ...] = ()
 
     @property
     def rule(self) -> str:
@@ -71,6 +74,7 @@ class AlertCard:
             "people": list(self.people),
             "responsibility": self.responsibility,
             "accountability": self.accountability,
+            **({"provisional": list(self.provisional)} if self.provisional else {}),
         }
 
     @property
@@ -122,12 +126,16 @@ def _anomaly_json(a: AnomalyEntry) -> dict[str, Any]:
     }
 
 
-def _card(d: DeadlineEntry, at: datetime, duty: Responsibility) -> AlertCard:
+def _provisional(cal: WorkingCalendar, day: date, at: datetime) -> tuple[int, ...]:
+    """The years a card's deadline ``day`` was counted on from the law (from ``at``'s year, or ``day``'s)."""
+    return provisional_years(cal, min(local_date(at), day), day)
+
+
+def _card(d: DeadlineEntry, at: datetime, duty: Responsibility, cal: WorkingCalendar) -> AlertCard:
     item, clause = duty.get(d.power or "", (None, None))
     level: Literal["yellow", "red"] = "red" if at >= d.end else "yellow"
-    return AlertCard(
-        d.case_id, level, d.scope, d.limit, d.task, d.day, d.unit, d.power, d.posts, d.people, item, clause, d.ordinal
-    )
+    base = (d.case_id, level, d.scope, d.limit, d.task, d.day, d.unit, d.power, d.posts, d.people)
+    return AlertCard(*base, item, clause, d.ordinal, provisional=_provisional(cal, d.day, at))
 
 
 def _moving_cards(record: CaseRecord, cal: WorkingCalendar, at: datetime, duty: Responsibility) -> list[AlertCard]:
@@ -145,11 +153,9 @@ def _moving_cards(record: CaseRecord, cal: WorkingCalendar, at: datetime, duty: 
     for limit, d in pairs:
         level = alert_level(cal, d, at, yellow_days=int(facts.get("yellow_days", 1))) if d else None
         if level and d:
-            cards.append(
-                AlertCard(
-                    record.id, level, "case", limit, None, d.day, record.unit, record.power, posts, people, item, clause
-                )
-            )
+            years = tuple(sorted(set(deadlines.provisional) | set(_provisional(cal, d.day, at))))
+            card = AlertCard(record.id, level, "case", limit, None, d.day, record.unit, record.power, posts, people)
+            cards.append(replace(card, responsibility=item, accountability=clause, provisional=years))
     return cards
 
 
@@ -172,7 +178,7 @@ def sweep_store(
     at = parse_moment(at)  # text or datetime, as Case.alerts takes it; naive or out of range: ValueError
     duty = responsibility or {}
     cal = calendar if calendar is not None else ChinaCalendar()
-    cards = [_card(d, at, duty) for d in store.due(at)]
+    cards = [_card(d, at, duty, cal) for d in store.due(at)]
     for record in store.moving():
         cards += _moving_cards(record, cal, at, duty)
     cards.sort(key=lambda c: c.sort_key)

@@ -88,7 +88,7 @@ class ScenarioResult:
     case: Case
     refused: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    deadlines: dict[str, str | None] | None = None
+    deadlines: dict[str, Any] | None = None
 
     @property
     def violations(self) -> list[Finding]:

@@ -6,7 +6,9 @@ for. Three implementations ship:
 
 - :class:`ChinaCalendar`: China's official calendar, statutory holidays and
   adjusted working days (调休) included, from the ``chinesecalendar`` package,
-  plus supplement files for years the package does not cover yet;
+  plus supplement files for years the package does not cover yet, and for the
+  few years after those a *provisional* calendar computed from the law
+  (:mod:`.statutory`: the statutory holidays and their 补假, no 调休);
 - :class:`WeekendCalendar`: Monday to Friday, nothing else;
 - :class:`FakeCalendar`: a test double with listed holidays and working days.
 
@@ -37,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import chinese_calendar
 import yaml
@@ -46,9 +48,20 @@ from chinese_calendar import constants as _cc_constants
 from approvalflow.errors import CalendarError, InvalidTypeError
 from approvalflow.io.yamlio import line_of, parse_yaml
 
-__all__ = ["ChinaCalendar", "FakeCalendar", "WeekendCalendar", "WorkingCalendar"]
+__all__ = [
+    "PROVISIONAL_YEARS_AHEAD", "ChinaCalendar", "FakeCalendar", "WeekendCalendar", "WorkingCalendar", "YearStatus",
+    "provisional_years",
+]  # fmt: skip
 
 _PACKAGE_YEARS = range(min(d.year for d in _cc_constants.holidays), max(d.year for d in _cc_constants.holidays) + 1)
+
+#: How many years after the last year of the ``chinesecalendar`` package :class:`ChinaCalendar` answers from the
+#: law by default (a later year is unknown: the law itself may have changed by then).
+PROVISIONAL_YEARS_AHEAD = 3
+
+#: How a calendar answers a year: from the published arrangement (``official``), from the law without the yearly
+#: 调休 (``provisional``), weekends only because the caller chose so (``fallback``), or not at all (``unknown``).
+YearStatus = Literal["official", "provisional", "fallback", "unknown"]
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _ITEM = re.compile(rf"({_DATE})(?:\.\.({_DATE}))?")
 _KEYS = frozenset({"year", "source", "holidays", "workdays"})
@@ -105,17 +118,31 @@ def _package_is_workday(day: date) -> bool:
 class ChinaCalendar:
     """China's official working-day calendar (statutory holidays and 调休).
 
-    ``supplements`` are YAML files (see the module docstring) for years the
-    ``chinesecalendar`` package does not cover, or corrections that replace
-    it for a year. With ``fallback=True`` a year covered by neither is
-    answered weekends-only, and the year is added to :attr:`fallback_years`
-    so that the caller can record it; without it such a year raises
-    CalendarError.
+    A year is answered, in this order, from a supplement (a YAML file, see the module docstring), from the
+    ``chinesecalendar`` package (both ``official``), or, up to ``provisional_until`` (default: the package's
+    last year + :data:`PROVISIONAL_YEARS_AHEAD`), provisionally from the law (:mod:`.statutory`: the
+    statutory holidays and their 补假; the yearly 调休 cannot be known). Each year answered from the law is added
+    to :attr:`provisional_years` so that the caller can record it. ``provisional_until=None`` answers no year from
+    the law. With ``fallback=True`` every year without an official arrangement is answered weekends-only instead
+    (as before provisional years existed), and added to :attr:`fallback_years`. Any other year raises
+    CalendarError naming it: before 2004, and after ``provisional_until``.
     """
 
-    def __init__(self, supplements: Iterable[str | Path] = (), *, fallback: bool = False) -> None:
+    def __init__(
+        self,
+        supplements: Iterable[str | Path] = (),
+        *,
+        fallback: bool = False,
+        provisional_until: int | None = _PACKAGE_YEARS.stop - 1 + PROVISIONAL_YEARS_AHEAD,
+    ) -> None:
+        if provisional_until is not None and (
+            isinstance(provisional_until, bool) or not isinstance(provisional_until, int)
+        ):
+            raise InvalidTypeError(f"provisional_until must be a year (int) or None, not {provisional_until!r}")
         self.fallback = fallback
+        self.provisional_until = provisional_until
         self.fallback_years: set[int] = set()
+        self.provisional_years: set[int] = set()
         self._years: dict[int, _Year] = {}
         for path in supplements:
             year, data = _load_supplement(Path(path))
@@ -140,6 +167,16 @@ class ChinaCalendar:
         """Whether ``year`` is answered from official data (package or supplement)."""
         return year in self._years or year in _PACKAGE_YEARS
 
+    def year_status(self, year: int) -> YearStatus:
+        """How ``year`` is answered: ``official``, ``provisional`` (the law), ``fallback`` or ``unknown`` (raises)."""
+        if self.covers(year):
+            return "official"
+        if self.fallback:
+            return "fallback"
+        if self.provisional_until is not None and _PACKAGE_YEARS.stop <= year <= self.provisional_until:
+            return "provisional"
+        return "unknown"
+
     def is_working_day(self, day: date) -> bool:
         _check_day(day)
         supplement = self._years.get(day.year)
@@ -147,13 +184,36 @@ class ChinaCalendar:
             return supplement.is_working_day(day)
         if day.year in _PACKAGE_YEARS:
             return _package_is_workday(day)
-        if self.fallback:
+        status = self.year_status(day.year)
+        if status == "fallback":
             self.fallback_years.add(day.year)
             return day.weekday() < 5
+        if status == "provisional":
+            self.provisional_years.add(day.year)
+            return _law_is_workday(day)
         covered = f"chinesecalendar covers {_PACKAGE_YEARS.start}-{_PACKAGE_YEARS.stop - 1}"
         if self._years:
             covered += ", supplements " + ", ".join(str(y) for y in sorted(self._years))
+        if self.provisional_until is not None and self.provisional_until >= _PACKAGE_YEARS.stop:
+            covered += f", the law provisionally {_PACKAGE_YEARS.stop}-{self.provisional_until}"
         raise _uncovered(day.year, day, covered)
+
+
+def _law_is_workday(day: date) -> bool:
+    from .statutory import law_holidays  # imports lunar-python only when a provisional year is asked about
+
+    return day.weekday() < 5 and day not in law_holidays(day.year)
+
+
+def provisional_years(calendar: WorkingCalendar, first: date, last: date) -> tuple[int, ...]:
+    """The years from ``first`` to ``last`` that ``calendar`` answers provisionally (from the law), in order.
+
+    A calendar without ``year_status`` (not a :class:`ChinaCalendar`) has none.
+    """
+    status = getattr(calendar, "year_status", None)
+    if status is None:
+        return ()
+    return tuple(y for y in range(first.year, last.year + 1) if status(y) == "provisional")
 
 
 class WeekendCalendar:

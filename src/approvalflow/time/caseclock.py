@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from approvalflow.bpmn.model import TimeLimit
-from approvalflow.time.calendar import WorkingCalendar
-from approvalflow.time.periods import Deadline, Interval, case_deadline
+from approvalflow.time.calendar import WorkingCalendar, provisional_years
+from approvalflow.time.periods import Deadline, Interval, case_deadline, local_date
 
 __all__ = ["CaseDeadlines", "Suspension", "case_deadlines", "suspension_intervals"]
 
@@ -33,19 +34,30 @@ class Suspension:
 
 @dataclass(frozen=True)
 class CaseDeadlines:
-    """The case's promised (承诺) and statutory (法定) deadlines; None where no limit or no clock yet."""
+    """The case's promised (承诺) and statutory (法定) deadlines; None where no limit or no clock yet.
+
+    ``provisional``: the years, in order, whose working days the deadlines were counted on although their official
+    arrangement is not known, computed from the law instead (:meth:`ChinaCalendar.year_status
+    <approvalflow.time.calendar.ChinaCalendar.year_status>`); empty when they are final.
+    """
 
     promised: Deadline | None
     statutory: Deadline | None
+    provisional: tuple[int, ...] = ()
 
     def __str__(self) -> str:
-        return ", ".join(f"{k} {v or '-'}" for k, v in self.to_json().items())
+        shown = ", ".join(f"{k} {self.to_json()[k] or '-'}" for k in ("promised", "statutory"))
+        return shown + (f" (provisional: {', '.join(map(str, self.provisional))})" if self.provisional else "")
 
-    def to_json(self) -> dict[str, str | None]:
-        return {
+    def to_json(self) -> dict[str, Any]:
+        """``promised`` and ``statutory`` (dates or None), and ``provisional`` (a list of years) when not empty."""
+        out: dict[str, Any] = {
             "promised": self.promised.day.isoformat() if self.promised else None,
             "statutory": self.statutory.day.isoformat() if self.statutory else None,
         }
+        if self.provisional:
+            out["provisional"] = list(self.provisional)
+        return out
 
 
 def suspension_intervals(suspensions: Iterable[Suspension], at: datetime) -> list[Interval]:
@@ -83,4 +95,8 @@ def case_deadlines(
             return None
         return case_deadline(calendar, clock_start, amount, limit.unit, intervals, extension)
 
-    return CaseDeadlines(one(limit.promised), one(limit.statutory))
+    promised, statutory = one(limit.promised), one(limit.statutory)
+    last = max((d.day for d in (promised, statutory) if d is not None), default=None)
+    uses_calendar = limit.unit == "workday" or bool(intervals)
+    years = provisional_years(calendar, local_date(clock_start), last) if last and uses_calendar else ()
+    return CaseDeadlines(promised, statutory, years)
