@@ -21,13 +21,25 @@ PG_SKIP = "no PostgreSQL server configured: set APPROVALFLOW_TEST_POSTGRES (see 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.skipif(not PG_URL, reason=PG_SKIP))]
 
 
+def drop_postgres_tables(url: str) -> None:
+    """Drop every ``af_`` table of the test database, whatever an earlier test left (a store whose tables this
+    version would refuse to open included), without opening it as a store."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name LIKE 'af\\_%'"
+        ).fetchall()
+        for (table,) in rows:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+
+
 def fresh_postgres() -> CaseStore:
     from approvalflow.store.postgres import PostgresStore
 
     assert PG_URL
-    store = PostgresStore(PG_URL)
-    store.drop()
-    store.close()
+    drop_postgres_tables(PG_URL)
     return PostgresStore(PG_URL)
 
 

@@ -172,7 +172,7 @@ def test_a_reachable_store_with_a_password_shows_none_in_its_repr() -> None:
 
     url = os.environ["APPROVALFLOW_TEST_POSTGRES"]
     with psycopg.connect(url, autocommit=True) as conn:  # whatever an earlier test left
-        for table in ("af_anomalies", "af_deadlines", "af_cases", "af_meta"):
+        for table in ("af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
     with_password = url.replace("postgresql://postgres@", f"postgresql://postgres:{SECRET}@")
     store = open_store(with_password)  # trust authentication: any password is accepted

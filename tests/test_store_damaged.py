@@ -366,7 +366,7 @@ def test_a_damaged_postgres_store_is_a_clear_error(
 
     url = os.environ["APPROVALFLOW_TEST_POSTGRES"]
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("af_anomalies", "af_deadlines", "af_cases", "af_meta"):
+        for table in ("af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
     for scenario in ("lic_decide_refused", "lic_review_open", "lic_done"):
         store_scenario_case(url, run_scenario(DATA / f"{scenario}.scenario.yaml"))
@@ -381,5 +381,5 @@ def test_a_damaged_postgres_store_is_a_clear_error(
             assert word in err, err
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
-            for table in ("af_anomalies", "af_deadlines", "af_cases", "af_meta"):
+            for table in ("af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")

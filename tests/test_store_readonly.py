@@ -249,5 +249,5 @@ def test_postgres_read_only_store_refuses_writes_and_never_creates_tables(capsys
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         found = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'af_anomalies'")
         assert found.fetchone() == (0,)
-        for table in ("af_deadlines", "af_cases", "af_meta"):  # leave no damaged store to the next test
+        for table in ("af_timers", "af_deadlines", "af_cases", "af_meta"):  # leave no damaged store to the next test
             conn.execute(f"DROP TABLE IF EXISTS {table}")
