@@ -308,7 +308,7 @@ def test_unsupported_bpmn_is_an_error_naming_file_line_and_element(tmp_path: Pat
     from approvalflow.errors import BpmnError
 
     process = bpmn(
-        [("start", "startEvent"), ("gw", "inclusiveGateway"), ("a", "task"), ("end", "endEvent")],
+        [("start", "startEvent"), ("gw", "complexGateway"), ("a", "task"), ("end", "endEvent")],
         [("f0", "start", "gw"), ("f1", "gw", "a"), ("f2", "a", "end")],
     )
     path = write_model(tmp_path, process, {"calendar": ALWAYS, "arrivals": {"per_hour": 1}, "steps": {"a": 1}})
@@ -316,7 +316,7 @@ def test_unsupported_bpmn_is_an_error_naming_file_line_and_element(tmp_path: Pat
         load_simulation_model(path)
     line = next(i for i, t in enumerate(process.splitlines(), 1) if 'id="gw"' in t)
     assert info.value.element == "gw" and info.value.line == line
-    assert "inclusiveGateway" in str(info.value) and str(tmp_path / "p.bpmn") in str(info.value)
+    assert "complexGateway" in str(info.value) and str(tmp_path / "p.bpmn") in str(info.value)
 
 
 def test_a_step_with_a_least_duration_stays_open(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ walks (:func:`approvalflow.testing.strategies.branch_data`) share. It needs only
 * :func:`flows_taken` says which flows the gateway takes with given data, as the engine decides: the non-default
   flows whose condition holds (a non-default flow without a condition always holds; SpiffWorkflow makes the
   only flow of a gateway its default), else the default flow;
-* :func:`steer` puts these together: the first assignment under which the gateway takes the wanted flow alone.
+* :func:`steer` puts these together: the first assignment under which the gateway takes the wanted flow alone;
+  :func:`steer_set` the first under which an inclusive gateway takes exactly a wanted set of flows.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "flows_taken",
     "gateway_reads",
     "steer",
+    "steer_set",
 ]
 
 CANDIDATE_VALUES: tuple[object, ...] = (True, False, 0, 1, 2, 10, 100, "")
@@ -149,10 +151,25 @@ def steer(
 ) -> dict[str, object] | None:
     """The first assignment (see :func:`assignments`) to the names the conditions read, but those in ``fixed``,
     under which, on top of ``base``, the gateway takes flow ``wanted`` and no other; ``None`` when there is none."""
+    return steer_set(flows, (wanted,), base, fixed=fixed, owned=owned)
+
+
+def steer_set(
+    flows: Sequence[FlowInfo],
+    wanted: Iterable[str],
+    base: Mapping[str, object],
+    *,
+    fixed: Iterable[str] = (),
+    owned: str | None = None,
+) -> dict[str, object] | None:
+    """As :func:`steer`, for an inclusive gateway: the first assignment under which the gateway takes exactly the
+    flows ``wanted`` (in any order), no fewer and no more; ``None`` when there is none."""
+    goal = set(wanted)
     names, constants = gateway_reads(flows)
     kept = set(fixed)
     free = [n for n in names if n not in kept]
     for assignment in assignments(free, candidate_values(constants), owned=owned):
-        if flows_taken(flows, {**base, **assignment}) == (wanted,):
+        taken = flows_taken(flows, {**base, **assignment})
+        if taken is not None and len(taken) == len(goal) and set(taken) == goal:
             return assignment
     return None

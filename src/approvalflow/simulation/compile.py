@@ -13,6 +13,12 @@ What the graph keeps:
   branch is drawn by probability), one with a single outgoing flow a ``pass``;
 - a parallel gateway is an ``and`` node: it waits for a token on each incoming
   flow (join) and sends one down each outgoing flow (split);
+- an inclusive gateway with several outgoing flows is an ``or`` split (each
+  non-default flow taken by its own probability) and the inclusive gateway
+  its branches all lead to an ``orjoin``, which waits for the tokens the
+  split sent; only block-structured uses are compiled
+  (:mod:`approvalflow.simulation.blocks`), every other is refused by name; one
+  with a single outgoing flow and at most one incoming is a ``pass``;
 - start, intermediate and end events without an event definition (and thrown
   messages and signals, which nothing here catches) are ``pass`` and ``end``
   nodes;
@@ -29,12 +35,18 @@ What the graph keeps:
   case at once, cancelling every other token (a step in progress is not
   completed and leaves the path); one inside a sub-process or a called
   process ends that sub-process only, which, having no parallel branches
-  (see below), is a plain end.
+  (see below), is a plain end;
+- a loop task (``standardLoopCharacteristics`` on a task) is its ``task`` node
+  followed by a ``rep`` node, which sends the token back to the task while its
+  ``loopCondition`` is drawn to hold (by the model's probability), at most
+  ``loopMaximum`` times; with ``testBefore`` the ``rep`` node comes before the
+  task too, so the task may be skipped.
 
 Not supported (a clear error naming file, line and element, never flattened
-silently): inclusive, complex and event-based gateways, boundary events,
+silently): inclusive gateways outside a block (see above), complex and
+event-based gateways, boundary events,
 event sub-processes, transactions and ad-hoc sub-processes, multi-instance
-and standard loop activities, script tasks (the engine refuses them unless
+activities and standard loop activities other than tasks, script tasks (the engine refuses them unless
 the host registers trusted functions, which a simulation cannot run), timer,
 message, signal and conditional catch events and start events, error,
 escalation, compensation, cancel and link events, parallel gateways inside
@@ -58,8 +70,12 @@ from ..bpmn.vendor import vendor_problems
 from ..errors import BpmnError
 from ..io.namespaces import BPMN_NS, bpmn
 from ..io.xmlsafe import parse_xml_file, strip_comments
+from .blocks import inclusive_blocks
 
-__all__ = ["MAX_GRAPH_NODES", "GraphNode", "ProcessGraph", "compile_bpmn", "subprocess_parents"]
+__all__ = [
+    "MAX_GRAPH_NODES", "GraphNode", "ProcessGraph", "StandardLoop", "compile_bpmn", "loop_tasks", "standard_loop",
+    "subprocess_parents",
+]  # fmt: skip
 
 MAX_GRAPH_NODES = 200_000
 """Most nodes a compiled graph may have. Each call activity is inlined, so a few processes that call each other
@@ -69,14 +85,27 @@ _TASKS = frozenset(
     {"task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask", "businessRuleTask"}
 )
 _PASS_EVENTS = frozenset({"intermediateCatchEvent", "intermediateThrowEvent"})
-_UNSUPPORTED = frozenset(
-    {"inclusiveGateway", "complexGateway", "eventBasedGateway", "boundaryEvent", "transaction", "adHocSubProcess"}
-)
+_UNSUPPORTED = frozenset({"complexGateway", "eventBasedGateway", "boundaryEvent", "transaction", "adHocSubProcess"})
 _LOOPS = {
     "multiInstanceLoopCharacteristics": "a multi-instance activity (会签, 或签: one instance per signer); the "
     "simulator would run it as one instance",
-    "standardLoopCharacteristics": "a loop activity (standardLoopCharacteristics); the simulator would run it once",
+    "standardLoopCharacteristics": "a loop activity (standardLoopCharacteristics) that is not a task; the simulator "
+    "runs loop tasks only",
 }
+_STANDARD = "standardLoopCharacteristics"
+
+
+@dataclass(frozen=True)
+class StandardLoop:
+    """A task's ``standardLoopCharacteristics`` as the engine (SpiffWorkflow 3.2) runs it: the task is done again
+    while ``condition`` holds (checked after each time, or also before the first with ``test_before``), at most
+    ``maximum`` times."""
+
+    maximum: int | None
+    test_before: bool
+    condition: str | None
+
+
 _EVENT_DEFINITIONS = (
     "timerEventDefinition", "messageEventDefinition", "signalEventDefinition", "conditionalEventDefinition",
     "errorEventDefinition", "escalationEventDefinition", "compensateEventDefinition", "cancelEventDefinition",
@@ -99,6 +128,7 @@ class _Shape:
     definitions: tuple[str, ...]  # its event definitions (local names)
     loop: str | None  # multiInstanceLoopCharacteristics | standardLoopCharacteristics
     triggered: bool  # an event sub-process (triggeredByEvent="true")
+    standard: etree._Element | None = None  # its standardLoopCharacteristics element
 
 
 def _shapes(proc: etree._Element) -> dict[str, _Shape]:
@@ -114,7 +144,8 @@ def _shapes(proc: etree._Element) -> dict[str, _Shape]:
         if el.find(bpmn("eventDefinitionRef")) is not None:
             definitions += ("eventDefinitionRef",)
         loop = next((x for x in _LOOPS if x in children), None)
-        found[el.get("id", "")] = _Shape(inside, definitions, loop, el.get("triggeredByEvent") == "true")
+        standard = el.find(bpmn(_STANDARD)) if loop == _STANDARD else None
+        found[el.get("id", "")] = _Shape(inside, definitions, loop, el.get("triggeredByEvent") == "true", standard)
     return found
 
 
@@ -128,7 +159,7 @@ class GraphNode:
 
     key: str
     id: str
-    kind: str  # task | xor | and | pass | end | term | enter | exit
+    kind: str  # task | xor | and | or | orjoin | pass | end | term | enter | exit
     name: str
     file: str | None
     line: int | None
@@ -143,6 +174,8 @@ class GraphNode:
     least: tuple[int, str] | None = None  # af:minDuration: (value, unit) the step stays open at least
     units: tuple[str, ...] = ()  # af:step/@units: the units whose people do the step (() = the case's)
     step: StepInfo | None = field(default=None, compare=False)  # a task's annotations (who may do it: keeps_off)
+    join: int = -1  # an ``or`` split: the index of its ``orjoin`` (simulation.blocks)
+    loop: StandardLoop | None = None  # a ``rep`` node: the loop task's characteristics
 
 
 @dataclass(frozen=True)
@@ -166,6 +199,14 @@ class ProcessGraph:
         """The exclusive splits, whose branches need probabilities."""
         return [n for n in self.nodes if n.kind == "xor"]
 
+    def inclusive_splits(self) -> list[GraphNode]:
+        """The inclusive splits, whose non-default flows each need a probability."""
+        return [n for n in self.nodes if n.kind == "or"]
+
+    def loops(self) -> list[GraphNode]:
+        """The ``rep`` nodes of loop tasks (id: the task's), which decide whether the task is done again."""
+        return [n for n in self.nodes if n.kind == "rep"]
+
 
 @dataclass
 class _Draft:
@@ -186,6 +227,8 @@ class _Draft:
     least: tuple[int, str] | None = None
     units: tuple[str, ...] = ()
     step: StepInfo | None = None
+    join: str | None = None  # an ``or`` split: the key of its ``orjoin``
+    loop: StandardLoop | None = None
 
 
 class _Processes(Mapping[str, ProcessInfo]):
@@ -235,6 +278,7 @@ def _read(path: Path) -> _Source:
 class _Builder:
     def __init__(self, main: _Source) -> None:
         self.drafts: dict[str, _Draft] = {}
+        self.before: dict[str, str] = {}  # a loop task with testBefore -> its rep node, which flows into it reach
         self.calls = CallResolver(candidate_files(main.path), _read, lambda source: source.processes)
 
     def add(self, source: _Source, pid: str, prefix: str, exit_key: str | None) -> str:
@@ -259,6 +303,7 @@ class _Builder:
         for f in info.flows.values():
             out.setdefault(f.source, []).append(f.id)
             incoming[f.target] = incoming.get(f.target, 0) + 1
+        blocks = _blocks(info, out, fname)
         inner_starts: dict[str, list[str]] = {}
         for node in info.nodes.values():
             parent = shapes[node.id].parent
@@ -284,8 +329,11 @@ class _Builder:
             leaves_to = prefix + shape.parent + "/exit" if shape.parent is not None else exit_key
             if node.kind in _TASKS:
                 d.kind = "task"
+                self._loop(d, shape.standard, fname)
             elif node.kind == "exclusiveGateway":
                 d.kind = "xor" if len(flows) > 1 else "pass"
+            elif node.kind == "inclusiveGateway":
+                d.kind, d.join = _or_kind(node.id, blocks, prefix)
             elif node.kind == "parallelGateway":
                 if prefix or shape.parent is not None:
                     where = "a called process" if prefix else f"sub-process '{shape.parent}'"
@@ -319,7 +367,7 @@ class _Builder:
         why: str | None = None
         if kind in _UNSUPPORTED:
             why = f"{kind} '{ident}' is not supported by the simulator"
-        elif shape.loop is not None:
+        elif shape.loop is not None and (shape.loop != _STANDARD or kind not in _TASKS):
             why = f"{kind} '{ident}' is {_LOOPS[shape.loop]}: not supported by the simulator"
         elif kind == "subProcess" and shape.triggered:
             why = (
@@ -349,6 +397,23 @@ class _Builder:
             why = f"{kind} '{ident}' is not supported by the simulator: it is {reason}"
         if why is not None:
             raise BpmnError(why, file=file, line=line, element=ident)
+
+    def _loop(self, d: _Draft, el: etree._Element | None, file: str) -> None:
+        """A loop task (``el``: its standardLoopCharacteristics): its flows go to a ``rep`` node, which leads back
+        to it or on (and, with ``testBefore``, comes before it too: :func:`compile_bpmn` redirects the flows into
+        the task to it)."""
+        if el is None:
+            return
+        loop = standard_loop(el, file, d.id, d.line)
+        if d.once:
+            raise BpmnError(f"task '{d.id}' is an af:once step and a loop task; the simulator refuses the pair",
+                            file=file, line=d.line, element=d.id)  # fmt: skip
+        key = d.key + "/loop"
+        self.drafts[key] = _Draft(key, d.id, "rep", d.name, d.file, d.line, targets=[d.key, *d.targets],
+                                  flows=["", *d.flows], loop=loop)  # fmt: skip
+        d.targets, d.flows = [key], [""]
+        if loop.test_before:
+            self.before[d.key] = key
 
     def _end_after(self, exit_draft: _Draft, leaves_to: str | None) -> None:
         """An ``exit`` with no flow out: its token ends there, or leaves the scope it is in."""
@@ -389,6 +454,33 @@ class _Builder:
         d.kind, d.targets, d.flows = "enter", [entry], [""]
 
 
+def _or_kind(node: str, blocks: Mapping[str, str], prefix: str) -> tuple[str, str | None]:
+    """An inclusive gateway: a split (with the key of its join, :mod:`simulation.blocks`), a join, or one that
+    passes."""
+    if node in blocks:
+        return "or", prefix + blocks[node]
+    return ("orjoin" if node in blocks.values() else "pass"), None
+
+
+def _blocks(info: ProcessInfo, out: Mapping[str, list[str]], file: str) -> dict[str, str]:
+    """The inclusive splits of ``info`` with their joins (:func:`~approvalflow.simulation.blocks.inclusive_blocks`);
+    an inclusive gateway used otherwise is refused naming file, line and element."""
+    kinds = {n.id: n.kind for n in info.nodes.values()}
+    if "inclusiveGateway" not in kinds.values():
+        return {}
+    targets = {n: [info.flows[f].target for f in fs] for n, fs in out.items()}
+
+    def fail(node: str, why: str) -> BpmnError:
+        found = info.nodes.get(node)
+        return BpmnError(
+            f"{kinds.get(node, 'node')} '{node}' is not supported by the simulator: {why} (the simulator runs an "
+            "inclusive gateway only as a block: a split whose every branch leads to one inclusive join)",
+            file=file, line=found.line if found is not None else None, element=node,
+        )  # fmt: skip
+
+    return inclusive_blocks(kinds, targets, fail)
+
+
 def _pick(root: etree._Element, file: str, process_id: str | None) -> etree._Element:
     procs = list(root.iter(bpmn("process")))
     if process_id is not None:
@@ -415,6 +507,10 @@ def compile_bpmn(path: str | os.PathLike[str], *, process_id: str | None = None)
     pid = _pick(main.root, str(file), process_id).get("id", "")
     b.calls.resolve(main, pid)
     start_key = b.add(main, pid, "", None)
+    if b.before:  # a testBefore loop task: its condition is checked before it, so flows into it go to its rep node
+        for d in b.drafts.values():  # but a rep node's own way back to its task
+            first = d.targets[:1] if d.kind == "rep" else [b.before.get(t, t) for t in d.targets[:1]]
+            d.targets = first + [b.before.get(t, t) for t in d.targets[1:]]
     keys = list(b.drafts)
     index = {k: i for i, k in enumerate(keys)}
     nodes = []
@@ -428,13 +524,42 @@ def compile_bpmn(path: str | os.PathLike[str], *, process_id: str | None = None)
             GraphNode(
                 d.key, d.id, d.kind, d.name, d.file, d.line, d.posts, tuple(index[t] for t in d.targets),
                 tuple(d.flows), d.default, d.need, d.once, d.suspends, d.extension, d.least, d.units,
-                d.step,
+                d.step, index[d.join] if d.join is not None else -1, d.loop,
             )
         )  # fmt: skip
     info = main.processes[pid]
     tl = info.time_limit
     after = index.get(tl.starts_after) if tl is not None and tl.starts_after else None
     return ProcessGraph(info.id, info.name or info.id, str(file), tuple(nodes), index[start_key], tl, after, index)
+
+
+def standard_loop(el: etree._Element, file: str, ident: str, line: int | None) -> StandardLoop:
+    """Read a ``standardLoopCharacteristics`` element as the engine does; refuse one the engine refuses."""
+    raw = el.get("loopMaximum")
+    maximum: int | None = None
+    if raw is not None:
+        if not raw.strip().isdigit():
+            raise BpmnError(f"loopMaximum of task '{ident}' is {raw!r}, not a whole number", file=file, line=line,
+                            element=ident)  # fmt: skip
+        maximum = int(raw)
+    found = el.find(bpmn("loopCondition"))
+    condition = (found.text or "").strip() or None if found is not None else None
+    if maximum is None and condition is None:
+        raise BpmnError(f"loop task '{ident}' has neither a loopMaximum nor a loopCondition", file=file, line=line,
+                        element=ident)  # fmt: skip
+    return StandardLoop(maximum, el.get("testBefore", "false") == "true", condition)
+
+
+def loop_tasks(files: Iterable[str | os.PathLike[str]]) -> dict[str, StandardLoop]:
+    """Each loop task (``standardLoopCharacteristics``) in the BPMN ``files``, by id: replay follows its loop."""
+    found: dict[str, StandardLoop] = {}
+    for file in files:
+        root = strip_comments(parse_xml_file(file)).getroot()
+        for el in root.iter(bpmn(_STANDARD)):
+            task = el.getparent()
+            if task is not None and etree.QName(task).localname in _TASKS and task.get("id"):
+                found[task.get("id", "")] = standard_loop(el, str(file), task.get("id", ""), task.sourceline)
+    return found
 
 
 def subprocess_parents(files: Iterable[str | os.PathLike[str]]) -> dict[str, str]:

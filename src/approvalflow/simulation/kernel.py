@@ -11,6 +11,16 @@ Semantics (the same as Prosimos's, so that the two agree on one model):
   and inside the pool's working hours, and it ends when its drawn duration of
   *working time* has passed (work stops outside working hours and on days
   off). Tasks are committed in the order they become ready, which is FIFO.
+- An inclusive split takes each non-default flow by its own probability (none
+  drawn: the default flow, or without one a single flow drawn by the
+  probabilities as shares, as Prosimos does); its inclusive join (matched at
+  compile time, :mod:`approvalflow.simulation.blocks`) fires when the last of
+  the tokens the split sent arrives.
+- A loop task (``standardLoopCharacteristics``) is done again while its
+  loopCondition holds, drawn at each check by the model's probability of
+  repeating (checked after each time, and before the first with
+  ``testBefore``), never more than ``loopMaximum`` times; without a condition
+  it is done ``loopMaximum`` times. Each time is a piece of work of its own.
 - A task with no pool takes its duration in wall-clock time; ``after`` adds a
   wall-clock wait after a task (e.g. the applicant's time to supplement).
 - A step with ``af:minDuration`` completes no earlier than the engine's
@@ -44,17 +54,17 @@ from heapq import heappop, heappush, heapreplace
 
 from .arrivals import arrival_times
 from .calendars import DAY, DayIndex, Hours, WorkTime
-from .compile import ProcessGraph
+from .compile import GraphNode, ProcessGraph
 from .deadlines import CaseClock, min_duration_end
 from .distributions import Batch, Sampler
 from .model import SimulationError, SimulationModel
 
 __all__ = ["ChunkStats", "SimulationError", "run_chunk"]
 
-_TASK, _XOR, _AND, _PASS, _END, _ENTER, _EXIT, _TERM = range(8)
+_TASK, _XOR, _AND, _PASS, _END, _ENTER, _EXIT, _TERM, _OR, _ORJOIN, _REP = range(11)
 _KINDS = {
     "task": _TASK, "xor": _XOR, "and": _AND, "pass": _PASS, "end": _END, "enter": _ENTER, "exit": _EXIT,
-    "term": _TERM,
+    "term": _TERM, "or": _OR, "orjoin": _ORJOIN, "rep": _REP,
 }  # fmt: skip
 _EVENTS_PER_CASE = 10_000  # more task events than this per case on average: a loop that never ends
 _EVENTS_SLACK = 1_000_000
@@ -138,6 +148,16 @@ class _Plan:
                     row.append(acc)
                 row[-1] = 1.0
                 self.cum[i] = tuple(row)
+        self.or_rows: list[tuple[tuple[int, float], ...]] = [()] * n_nodes
+        self.or_default = [-1] * n_nodes
+        for i, x in enumerate(nodes):
+            if x.kind == "or":
+                self.or_rows[i], self.or_default[i] = _inclusive_row(model, x)
+        self.join_of = [x.join for x in nodes]
+        self.rep: list[tuple[int, bool, float | None]] = [(-1, False, None)] * n_nodes
+        for i, x in enumerate(nodes):
+            if x.kind == "rep":
+                self.rep[i] = _repeat_row(model, x)
         self.once_at = [_once_target(g, i) if x.kind == "xor" else () for i, x in enumerate(nodes)]
         self.has_once = any(t >= 0 for row in self.once_at for t in row)
         self.enter_of = [g.index.get(x.key[: -len("/exit")], -1) if x.kind == "exit" else -1 for x in nodes]
@@ -145,7 +165,9 @@ class _Plan:
         self.least = [x.least for x in nodes]
         self.holds = any(x is not None for x in self.least)
         # a terminate end event beside parallel branches: tokens move on at completion, in time order
-        self.deferred = any(x.kind == "term" for x in nodes) and any(x.kind == "and" and len(x.out) > 1 for x in nodes)
+        self.deferred = any(x.kind == "term" for x in nodes) and any(
+            (x.kind == "and" and len(x.out) > 1) or x.kind == "or" for x in nodes
+        )
         self.special = [
             self.deferred
             or self.after[i] is not None
@@ -225,11 +247,13 @@ class _Run:
         self.extended: set[int] = set()
         self.once_done: dict[int, set[int]] = {}
         self.joins: dict[tuple[int, int], list[float]] = {}
+        self.or_need: dict[tuple[int, int], int] = {}  # (case, inclusive join) -> the tokens its split sent
+        self.iters: dict[tuple[int, int], int] = {}  # (case, rep node) -> times it sent the token back to its task
         self.deferred = self.plan.deferred
         self.dead: set[int] = set()  # cases a terminate end event ended (their entries left in the heap are dropped)
         self.flight: dict[int, list[tuple[float, int]]] = {}  # deferred: case -> (end, task) of each task taken up
         self.keep = min(keep_traces, cases)
-        self.traced: dict[int, tuple[list[tuple[float, int, str]], dict[str, list[str]]]] = {
+        self.traced: dict[int, tuple[list[tuple[float, int, str]], dict[str, list[str | list[str]]]]] = {
             c: ([], {}) for c in range(self.keep)
         }
         workdays = array("i", bytes(4 * cases)) if self.days is not None else None
@@ -359,6 +383,10 @@ class _Run:
             done[:] = [e for e in done if e[0] <= t]
         for key in [k for k in self.joins if k[0] == c]:
             del self.joins[key]
+        for key in [k for k in self.or_need if k[0] == c]:
+            del self.or_need[key]
+        for key in [k for k in self.iters if k[0] == c]:
+            del self.iters[key]
         for key in [k for k in self.entered if k[0] == c]:
             self.spans.setdefault(c, []).append((self.entered.pop(key), t))
         if t > self.c_end[c]:
@@ -382,6 +410,22 @@ class _Run:
                 if c < self.keep:
                     self.traced[c][1].setdefault(nodes[n].id, []).append(nodes[n].flows[j])
                 stack.append((out[n][j], t))
+            elif k == _OR:
+                js = self.fork(c, n)
+                tokens[c] += len(js) - 1
+                stack.extend((out[n][j], t) for j in reversed(js))
+            elif k == _REP:
+                if self.again(c, n):
+                    stack.append((out[n][0], t))
+                else:
+                    tokens[c] += len(out[n]) - 2
+                    stack.extend((o, t) for o in reversed(out[n][1:]))
+            elif k == _ORJOIN:
+                joined = self._or_join(c, n, t)
+                if joined is None:
+                    tokens[c] -= 1
+                    continue
+                stack.append((out[n][0], joined))
             elif k in (_END, _TERM):  # the case finishes with its last token, or at once (terminate)
                 if k == _TERM and self.deferred:
                     self.terminate(c, t)
@@ -415,6 +459,59 @@ class _Run:
         if got[0] < self.nodes[n].need:
             return None
         return self.joins.pop((c, n))[1]
+
+    def fork(self, c: int, n: int) -> list[int]:
+        """The flows (indices) inclusive split ``n`` sends case ``c`` down: each non-default flow by its own
+        probability; none drawn, the default flow, or without one a single flow drawn by the probabilities as
+        shares (Prosimos's rule). The split's join is told how many tokens to wait for."""
+        plan, uniform = self.plan, self.uniform
+        row = plan.or_rows[n]
+        js = [j for j, p in row if uniform() < p]
+        if not js:
+            js = [plan.or_default[n]] if plan.or_default[n] >= 0 else [_by_share(row, uniform())]
+        x = self.nodes[n]
+        key = (c, plan.join_of[n])
+        if key in self.or_need:
+            message = f"a second token of one case reached inclusive split '{x.id}' before its join fired"
+            raise SimulationError(message, file=x.file, line=x.line, element=x.id)
+        self.or_need[key] = len(js)
+        if c < self.keep:
+            self.traced[c][1].setdefault(x.id, []).append([x.flows[j] for j in js])
+        return js
+
+    def again(self, c: int, n: int) -> bool:
+        """Whether loop task ``n``'s ``rep`` node sends case ``c``'s token back to the task (as the engine: done
+        ``loopMaximum`` times, never again; else again while the ``loopCondition``, drawn by the model's probability,
+        holds; without a condition, until ``loopMaximum``)."""
+        maximum, before, p = self.plan.rep[n]
+        key = (c, n)
+        sent = self.iters.get(key, 0)
+        at_most = 0 <= maximum <= sent + (0 if before else 1)  # done loopMaximum times: the engine stops
+        go = not at_most and (p is None or self.uniform() < p)
+        if go:
+            self.iters[key] = sent + 1
+        else:
+            self.iters.pop(key, None)
+        if c < self.keep:
+            self.traced[c][1].setdefault(self.nodes[n].id, []).append("again" if go else "done")
+        return go
+
+    def _or_join(self, c: int, n: int, t: float) -> float | None:
+        """A token of case ``c`` reaches inclusive join ``n`` at ``t``: the time it fires (the last of the tokens its
+        split sent has arrived), or None while it waits."""
+        key = (c, n)
+        need = self.or_need.get(key)
+        if need is None:
+            x = self.nodes[n]
+            message = f"a token reached inclusive join '{x.id}' that its split did not send"
+            raise SimulationError(message, file=x.file, line=x.line, element=x.id)
+        got = self.joins.setdefault(key, [0.0, t])
+        got[0] += 1
+        got[1] = max(got[1], t)
+        if got[0] < need:
+            return None
+        del self.or_need[key]
+        return self.joins.pop(key)[1]
 
     def choose(self, c: int, n: int) -> int:
         """The branch index an exclusive split ``n`` sends case ``c`` down."""
@@ -507,6 +604,52 @@ class _Run:
         stats.waiting, stats.processing = math.fsum(s_wait), math.fsum(s_proc)
         stats.step_count, stats.step_wait, stats.step_proc = self.s_count, s_wait, s_proc
         return stats
+
+
+def _inclusive_row(model: SimulationModel, x: GraphNode) -> tuple[tuple[tuple[int, float], ...], int]:
+    """Inclusive split ``x``: (flow index, probability) of each non-default flow, and the default flow's index (-1)."""
+    probs = model.branches.get(x.key) or model.branches.get(x.id) or {}
+    row = tuple((j, probs.get(f, 0.0)) for j, f in enumerate(x.flows) if f != x.default)
+    for j, p in row:
+        if not 0.0 <= p <= 1.0:  # NaN too
+            message = f"flow '{x.flows[j]}' of inclusive gateway '{x.id}' has probability {p!r}, not in [0, 1]"
+            raise SimulationError(message, file=x.file, line=x.line, element=x.id)
+    default = x.flows.index(x.default) if x.default in x.flows else -1
+    if default < 0 and not any(p > 0 for _, p in row):
+        message = f"no flow of inclusive gateway '{x.id}' has a probability > 0, and it has no default flow"
+        raise SimulationError(message, file=x.file, line=x.line, element=x.id)
+    return row, default
+
+
+def _repeat_row(model: SimulationModel, x: GraphNode) -> tuple[int, bool, float | None]:
+    """Loop task ``x`` (its ``rep`` node): loopMaximum (-1: none), testBefore, and the probability that its
+    loopCondition holds at each check (None: it has no condition)."""
+    loop = x.loop
+    if loop is None:  # compile gives every rep node its loop
+        raise SimulationError(f"loop task '{x.id}' has no loop characteristics", file=x.file, line=x.line, element=x.id)
+    maximum = loop.maximum if loop.maximum is not None else -1
+    if loop.condition is None:
+        return maximum, loop.test_before, None
+    p = (model.branches.get(x.key) or {}).get("again")
+    if p is None or not 0.0 <= p <= 1.0 or (p == 1.0 and maximum < 0):
+        message = (
+            f"loop task '{x.id}' needs a probability of repeating in [0, 1) (1 only with a loopMaximum), not {p!r}"
+        )
+        raise SimulationError(message, file=x.file, line=x.line, element=x.id)
+    return maximum, loop.test_before, p
+
+
+def _by_share(row: tuple[tuple[int, float], ...], u: float) -> int:
+    """The flow of ``row`` that ``u`` (uniform in [0, 1)) falls on, each flow's probability taken as its share."""
+    left, last = u * sum(p for _, p in row), -1
+    for j, p in row:
+        if p <= 0:
+            continue
+        last = j
+        if left < p:
+            return j
+        left -= p
+    return last
 
 
 def _once_target(g: ProcessGraph, n: int) -> tuple[int, ...]:

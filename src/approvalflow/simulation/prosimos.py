@@ -14,7 +14,12 @@ see bench/PROSIMOS_NOTES.md):
 - ``arrival_time_distribution``: the gap between arrivals; after each gap the
   arrival is moved to the next moment inside the arrival calendar;
 - ``task_resource_distribution``: each task's duration, by resource;
-- ``gateway_branching_probabilities``: probabilities of exclusive branches.
+- ``gateway_branching_probabilities``: probabilities of exclusive branches, and
+  of the flows of inclusive splits, each drawn independently (none drawn: the
+  default flow, or without one a single flow drawn by the probabilities as
+  shares, Prosimos's ``Choice.get_multiple_flows``); a default flow of an
+  inclusive split may not have a probability > 0 (the engine takes it only
+  alone).
 
 Distributions and their ``distribution_params`` (seconds): ``fix`` [value];
 ``expon`` [mean, min, max] (min + Exp(mean - min)); ``uniform`` [min, max];
@@ -36,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .calendars import DAY, Hours
-from .compile import ProcessGraph, compile_bpmn
+from .compile import GraphNode, ProcessGraph, compile_bpmn
 from .distributions import Distribution
 from .model import Arrivals, Pool, SimulationModel, SimulationModelError, StepSpec
 
@@ -201,6 +206,15 @@ def load_prosimos(path: str | Path, data: dict[str, Any], *, bpmn: str | Path | 
     arr_hours = r.hours(periods, "arrival_time_calendar") if periods else None
     arrivals = Arrivals(interarrival=arrival, calendar=None if arr_hours is None or arr_hours.whole_day else arr_hours)
     branches = _branches(r, data, graph)
+    for node in graph.loops():
+        if node.loop is not None and node.loop.condition is not None:
+            raise SimulationModelError(
+                f"loop task '{node.id}' has a loopCondition: a Prosimos parameter file gives no probability of "
+                "repeating it (use the YAML model's steps.<id>.repeat)",
+                file=node.file,
+                line=node.line,
+                element=node.id,
+            )
     return SimulationModel(
         name=Path(path).stem, source=file, graph=graph, steps=steps, pools=tuple(pools), arrivals=arrivals,
         branches=branches, start=_START, days=None, start_offset=_START_OFFSET,
@@ -228,21 +242,52 @@ def _steps(r: _Reader, data: dict[str, Any], graph: ProcessGraph, pool_of: dict[
     return steps
 
 
+def _inclusive(r: _Reader, gp: str, node: GraphNode, probs: dict[str, float], where: dict[str, str]) -> None:
+    """Check the probabilities of inclusive split ``node`` (``where``: flow -> its JSON path)."""
+    unknown = [f for f in probs if f not in node.flows]
+    if unknown:
+        raise r.fail(gp, f"flow(s) {', '.join(unknown)} do not leave gateway '{node.id}'")
+    for f, p in probs.items():
+        if not 0.0 <= p <= 1.0:
+            raise r.fail(f"{where[f]}.value", f"expected a probability in [0, 1], found {p!r}")
+    if node.default is not None and probs.get(node.default, 0.0) > 0:
+        raise r.fail(
+            where[node.default],
+            f"flow '{node.default}' is the default flow of inclusive gateway '{node.id}': the engine takes it only "
+            "when no other flow is taken, so it cannot be drawn by a probability (give 0, or leave it out)",
+        )
+    missing = [f for f in node.flows if f != node.default and f not in probs]
+    if missing:
+        raise r.fail(f"{gp}.probabilities", f"no probability for flow(s) {', '.join(missing)} of inclusive gateway "
+                                            f"'{node.id}'")  # fmt: skip
+    if node.default is None and not any(probs.values()):
+        raise r.fail(f"{gp}.probabilities", f"no flow of inclusive gateway '{node.id}' has a probability > 0")
+
+
 def _branches(r: _Reader, data: dict[str, Any], graph: ProcessGraph) -> dict[str, dict[str, float]]:
     splits = {n.id: n for n in graph.splits()}
+    ors = {n.id: n for n in graph.inclusive_splits()}
     branches: dict[str, dict[str, float]] = {}
     for i, gw in enumerate(data.get("gateway_branching_probabilities") or []):
         gp = f"gateway_branching_probabilities[{i}]"
         gid = r.get(gw, "gateway_id", gp, str)
         probs: dict[str, float] = {}
+        where: dict[str, str] = {}
         for j, p in enumerate(r.get(gw, "probabilities", gp, list)):
             pp = f"{gp}.probabilities[{j}]"
-            probs[r.get(p, "path_id", pp, str)] = r.number(p, "value", pp)
-        if gid in splits:
+            flow = r.get(p, "path_id", pp, str)
+            probs[flow], where[flow] = r.number(p, "value", pp), pp
+        if gid in ors:
+            _inclusive(r, gp, ors[gid], probs, where)
+            branches.update((n.key, probs) for n in graph.nodes if n.id == gid and n.kind == "or")
+        elif gid in splits:
             unknown = [f for f in probs if f not in splits[gid].flows]
             if unknown:
                 raise r.fail(gp, f"flow(s) {', '.join(unknown)} do not leave gateway '{gid}'")
             branches[splits[gid].key] = probs
+    for gid in ors:
+        if not any(n.id == gid and n.key in branches for n in graph.inclusive_splits()):
+            raise r.fail("gateway_branching_probabilities", f"no probabilities for inclusive gateway '{gid}'")
     for node in splits.values():
         if node.key not in branches:  # Prosimos warns and draws uniformly
             branches[node.key] = {f: 1.0 / len(node.flows) for f in node.flows}

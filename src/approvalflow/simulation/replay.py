@@ -7,9 +7,14 @@ sequence flows it took, in order) and drives every one through :func:`approvalfl
 :class:`~approvalflow.time.clock.FakeClock`:
 
 - **gateway data**: after each step, a small token walk over the BPMN graph (following the trace's decisions,
-  entering called processes and embedded sub-processes, waiting at parallel joins) tells which gateways the
+  entering called processes and embedded sub-processes, waiting at parallel joins, sending a token down each flow
+  an inclusive split took and waiting at its inclusive join for exactly those) tells which gateways the
   engine will evaluate before the next step; case data is then searched (small candidate values and the
-  constants the conditions compare with) so that each condition picks exactly the flow the trace took. A
+  constants the conditions compare with) so that each condition picks exactly the flow the trace took (at an
+  inclusive split, exactly the set of flows: :func:`~approvalflow.bpmn.steering.steer_set`; at each check of a
+  loop task, its ``loopCondition`` holds exactly when the trace does the task again). For a process with
+  inclusive gateways or loop tasks, the engine's ready steps are compared after every step with the steps the
+  walk's tokens wait at, so that an engine that makes a step ready too early diverges. A
   collective step's ``<step>_passed`` is steered by the votes of its meeting record instead, since the engine
   sets it from the record.
 - **actors**: someone whom :func:`~approvalflow.rules.checks.keeps_off` lets do the step (the engine's own
@@ -37,19 +42,22 @@ from typing import Any
 
 from ..bpmn.loader import ProcessDefinition
 from ..bpmn.model import FlowInfo
-from ..bpmn.steering import steer
+from ..bpmn.steering import steer_set
 from ..engine.case import Case, Policy, start_case
 from ..errors import ApprovalflowError, InvalidTypeError, StepRefused
 from ..org.organisation import Organisation, party_key
 from ..rules.checks import Finding, keeps_off
 from ..time.clock import FakeClock, parse_moment
 from ..time.periods import period_deadline
-from .compile import subprocess_parents
+from .blocks import inclusive_blocks
+from .compile import StandardLoop, loop_tasks, subprocess_parents
 
 __all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_actors", "replay_traces"]
 
 _WAITING_KINDS = frozenset({"userTask", "manualTask", "task"})  # the engine stops there for a person
 _DECIDING_KINDS = frozenset({"exclusiveGateway", "inclusiveGateway", "eventBasedGateway"})
+Decision = str | tuple[str, ...]
+"""What a gateway did on one visit: the flow it took, or the flows an inclusive split took together."""
 _MAX_WALK = 10_000
 _APPLICANT = "模拟申请人"
 _DEFAULT_START = "2026-03-02T09:00:00+08:00"  # a Monday
@@ -57,7 +65,9 @@ _DEFAULT_START = "2026-03-02T09:00:00+08:00"  # a Monday
 
 @dataclass(frozen=True)
 class Trace:
-    """One simulated case: ``steps`` completed in order; ``gateways``: gateway id -> the flows it took, in order.
+    """One simulated case: ``steps`` completed in order; ``gateways``: gateway id -> the flows it took, in order
+    (a visit of an inclusive split took a set of flows: a tuple of flow ids; a loop task's id -> each check of its
+    loopCondition, ``again`` or ``done``).
 
     Optional: ``start`` (when the case arrived), ``times`` (when each step was completed: moments, or hours after
     the case start), ``findings`` (the rule ids the simulator expects the engine to record, e.g. ``case-overdue``),
@@ -65,7 +75,7 @@ class Trace:
     """
 
     steps: tuple[str, ...]
-    gateways: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    gateways: Mapping[str, tuple[Decision, ...]] = field(default_factory=dict)
     start: datetime | None = None
     times: tuple[datetime, ...] | None = None
     findings: tuple[str, ...] | None = None
@@ -188,13 +198,28 @@ def as_trace(obj: object, *, start: datetime | None = None) -> Trace:
     found = _field(obj, "findings")
     return Trace(
         tuple(str(s) for s in steps),
-        {str(g): tuple(str(f) for f in flows) for g, flows in dict(gateways).items()},
+        {str(g): tuple(_decision(f) for f in flows) for g, flows in dict(gateways).items()},
         begin,
         times,
         tuple(str(r) for r in found) if found is not None else None,
         _field(obj, "complete", "completed") is not False,
         str(label) if (label := _field(obj, "case", "id")) is not None else None,
     )
+
+
+def _decision(value: object) -> Decision:
+    """One visit's decision: a flow id, or (an inclusive split) the flow ids taken together."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(str(f) for f in value)
+    return str(value)
+
+
+def _flows_of(decision: Decision) -> tuple[str, ...]:
+    return (decision,) if isinstance(decision, str) else decision
+
+
+def _show(decision: Decision) -> str:
+    return decision if isinstance(decision, str) else "{" + ", ".join(decision) + "}"
 
 
 def _moment(value: object, base: datetime | None) -> Any:
@@ -218,9 +243,14 @@ class _Tokens:
     """A token walk over the BPMN graph that follows the trace's gateway decisions."""
 
     def __init__(
-        self, definition: ProcessDefinition, decisions: Mapping[str, Sequence[str]], inside: Mapping[str, str]
+        self,
+        definition: ProcessDefinition,
+        decisions: Mapping[str, Sequence[Decision]],
+        inside: Mapping[str, str],
+        loops: Mapping[str, StandardLoop] | None = None,
     ) -> None:
         self.d = definition
+        self.loops = loops or {}  # loop tasks (standardLoopCharacteristics) by id
         self.inside = inside  # flow node -> the embedded sub-process it is directly in
         self.sub_starts: dict[str, list[str]] = {}
         for node, sub in inside.items():
@@ -236,14 +266,23 @@ class _Tokens:
         self.arrived: Counter[str] = Counter()
         self.called = {a: p for info in definition.processes.values() for a, p in info.called.items()}
         self.calls: dict[str, list[str]] = {}
+        self.or_join, self.or_problem = _inclusive_joins(definition, self.out)
+        self.or_need: dict[str, int] = {}  # inclusive join -> the tokens its split sent
+        self.waiting: Counter[str] = Counter()  # steps with a token waiting
+        # with inclusive gateways or loop tasks, the engine's ready steps are checked against the tokens after each step
+        self.strict = bool(self.loops) or "inclusiveGateway" in {n.kind for n in definition.nodes.values()}
 
-    def start(self) -> list[tuple[str, str]]:
-        starts = [n.id for n in self.d.nodes.values() if n.kind == "startEvent" and n.process == self.d.id]
+    def start(self) -> list[tuple[str, tuple[str, ...]]]:
+        starts = [
+            n.id
+            for n in self.d.nodes.values()
+            if n.kind == "startEvent" and n.process == self.d.id and n.id not in self.inside
+        ]
         return self.after(starts)
 
-    def after(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
-        """The (gateway, flow) decisions taken from ``nodes`` on until every token waits at a step or a join."""
-        taken: list[tuple[str, str]] = []
+    def after(self, nodes: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """The (gateway, flows) decisions taken from ``nodes`` on until every token waits at a step or a join."""
+        taken: list[tuple[str, tuple[str, ...]]] = []
         todo = [f for n in nodes for f in self.out.get(n, [])]
         for _ in range(_MAX_WALK):
             if not todo:
@@ -251,10 +290,14 @@ class _Tokens:
             todo += self._enter(todo.pop(0), taken)
         raise _Stop("the model loops without reaching a step")
 
-    def _enter(self, flow: FlowInfo, taken: list[tuple[str, str]]) -> list[FlowInfo]:
+    def _enter(self, flow: FlowInfo, taken: list[tuple[str, tuple[str, ...]]]) -> list[FlowInfo]:
         node = self.d.nodes[flow.target]
         outgoing = self.out.get(node.id, [])
         if node.kind in _WAITING_KINDS:
+            loop = self.loops.get(node.id)
+            if loop is not None and loop.test_before and self._loop_check(node.id, taken) == "done":
+                return list(outgoing)  # its loopCondition does not hold before the first time: skipped
+            self.waiting[node.id] += 1
             return []
         if node.kind == "subProcess" and node.id in self.sub_starts:  # an embedded sub-process: its start
             return [f for s in self.sub_starts[node.id] for f in self.out.get(s, [])]
@@ -273,11 +316,70 @@ class _Tokens:
             if self.arrived[node.id] < self.inflow[node.id]:
                 return []
             self.arrived[node.id] = 0
+        if node.kind == "inclusiveGateway" and (len(outgoing) > 1 or self.inflow[node.id] > 1):
+            return self._inclusive(node.id, outgoing, taken)
         if node.kind in _DECIDING_KINDS and len(outgoing) > 1:
-            return [self._decide(node.id, outgoing, taken)]
+            return self._decide(node.id, outgoing, taken, inclusive=False)
         return list(outgoing)
 
-    def _decide(self, gateway: str, outgoing: list[FlowInfo], taken: list[tuple[str, str]]) -> FlowInfo:
+    def finished(self, step: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``step`` was done: its token moves on (:meth:`after`), unless it is a loop task the trace does again."""
+        self.waiting[step] -= 1
+        if step not in self.loops:
+            return self.after([step])
+        taken: list[tuple[str, tuple[str, ...]]] = []
+        if self._loop_check(step, taken) == "again":
+            self.waiting[step] += 1
+            return taken
+        return taken + self.after([step])
+
+    def _loop_check(self, step: str, taken: list[tuple[str, tuple[str, ...]]]) -> str:
+        """The trace's next check of loop task ``step``: ``again`` or ``done``; its loopCondition is steered."""
+        queue = self.decisions.get(step, [])
+        n = self.used[step]
+        if n >= len(queue):
+            raise _Stop(f"the trace has {len(queue)} loop decision(s) for loop task '{step}', the case needs more")
+        wanted = queue[n]
+        if wanted not in ("again", "done"):
+            raise _Stop(f"the trace's loop decision for loop task '{step}' is {_show(wanted)}, not again or done")
+        self.used[step] += 1
+        if self.loops[step].condition is not None:
+            taken.append((step, (wanted,)))
+        return wanted
+
+    def flows(self, gateway: str) -> list[FlowInfo]:
+        """The flows whose conditions steering looks at: a gateway's outgoing flows, or for a loop task its
+        loopCondition as a flow ``again`` (and ``done``, the default, when the condition does not hold)."""
+        loop = self.loops.get(gateway)
+        if loop is None:
+            return self.out[gateway]
+        node = self.d.nodes[gateway]
+        again = FlowInfo("again", gateway, gateway, node.process, node.line, condition=loop.condition)
+        return [again, FlowInfo("done", gateway, gateway, node.process, node.line, default=True)]
+
+    def _inclusive(
+        self, gateway: str, outgoing: list[FlowInfo], taken: list[tuple[str, tuple[str, ...]]]
+    ) -> list[FlowInfo]:
+        """An inclusive split sends a token down each flow the trace took; its join waits for exactly those."""
+        if self.or_problem is not None:
+            raise _Stop(f"replay cannot follow the inclusive gateways of this process: {self.or_problem}")
+        if len(outgoing) > 1:
+            flows = self._decide(gateway, outgoing, taken, inclusive=True)
+            self.or_need[self.or_join[gateway]] = len(flows)
+            return flows
+        need = self.or_need.get(gateway)
+        if need is None:
+            raise _Stop(f"a token reaches inclusive join '{gateway}' that its split did not send")
+        self.arrived[gateway] += 1
+        if self.arrived[gateway] < need:
+            return []
+        self.arrived[gateway] = 0
+        del self.or_need[gateway]
+        return list(outgoing)
+
+    def _decide(
+        self, gateway: str, outgoing: list[FlowInfo], taken: list[tuple[str, tuple[str, ...]]], *, inclusive: bool
+    ) -> list[FlowInfo]:
         queue = self.decisions.get(gateway, [])
         n = self.used[gateway]
         if n >= len(queue):
@@ -285,17 +387,38 @@ class _Tokens:
                 f"the case reaches gateway '{gateway}' for the {_nth(n + 1)} time, "
                 f"but the trace has {len(queue)} decision(s) for it"
             )
-        wanted = queue[n]
-        flow = next((f for f in outgoing if f.id == wanted), None)
-        if flow is None:
-            ids = ", ".join(f.id for f in outgoing)
-            raise _Stop(f"the trace takes flow '{wanted}' at gateway '{gateway}', which leaves only by {ids}")
+        wanted = _flows_of(queue[n])
+        flows = [f for f in outgoing if f.id in wanted]
+        ids = ", ".join(f.id for f in outgoing)
+        what = f"flow '{queue[n]}'" if isinstance(queue[n], str) else f"flows {_show(queue[n])}"
+        if len(flows) != len(set(wanted)) or not wanted:
+            raise _Stop(f"the trace takes {what} at gateway '{gateway}', which leaves only by {ids}")
+        if len(wanted) > 1 and not inclusive:
+            raise _Stop(f"the trace takes {what} at gateway '{gateway}', which takes one flow")
         self.used[gateway] += 1
-        taken.append((gateway, wanted))
-        return flow
+        taken.append((gateway, tuple(f.id for f in flows)))
+        return flows
 
-    def unused(self) -> dict[str, list[str]]:
+    def unused(self) -> dict[str, list[Decision]]:
         return {g: q[self.used[g] :] for g, q in self.decisions.items() if len(q) > self.used[g]}
+
+
+def _inclusive_joins(
+    definition: ProcessDefinition, out: Mapping[str, list[FlowInfo]]
+) -> tuple[dict[str, str], str | None]:
+    """Each inclusive split with its join (:func:`~approvalflow.simulation.blocks.inclusive_blocks`), and why
+    there are none when an inclusive gateway is not used as a block."""
+    kinds = {n.id: n.kind for n in definition.nodes.values()}
+    if "inclusiveGateway" not in kinds.values():
+        return {}, None
+
+    def fail(node: str, why: str) -> _Stop:
+        return _Stop(f"'{node}': {why}")
+
+    try:
+        return inclusive_blocks(kinds, {n: [f.target for f in fs] for n, fs in out.items()}, fail), None
+    except _Stop as stop:
+        return {}, str(stop)
 
 
 def _nth(n: int) -> str:
@@ -304,14 +427,15 @@ def _nth(n: int) -> str:
 
 # -- data that steers the gateways (the search itself is bpmn.steering's) -----------------------------------------
 def _steer(
-    tokens: _Tokens, decisions: Sequence[tuple[str, str]], base: Mapping[str, object], owned: str | None
+    tokens: _Tokens, decisions: Sequence[tuple[str, tuple[str, ...]]], base: Mapping[str, object], owned: str | None
 ) -> dict[str, object]:
-    """Case data under which each gateway in ``decisions`` takes its flow; ``owned`` is set by a meeting record."""
+    """Case data under which each gateway in ``decisions`` takes its flows; ``owned`` is set by a meeting record."""
     chosen: dict[str, object] = {}
     for gateway, wanted in decisions:
-        found = steer(tokens.out[gateway], wanted, {**base, **chosen}, fixed=chosen, owned=owned)
+        found = steer_set(tokens.flows(gateway), wanted, {**base, **chosen}, fixed=chosen, owned=owned)
         if found is None:
-            raise _Stop(f"no case data makes gateway '{gateway}' take flow '{wanted}' alone")
+            what = f"flow '{wanted[0]}' alone" if len(wanted) == 1 else f"exactly the flows {', '.join(wanted)}"
+            raise _Stop(f"no case data makes gateway '{gateway}' take {what}")
         chosen.update(found)
     return chosen
 
@@ -362,7 +486,7 @@ class _Run:
             return self._diverge(position, step, f"'{step}' is not ready in the engine")
         at = self._when(position, step, ready[0].since)
         try:
-            decisions = self.tokens.after([step])
+            decisions = self.tokens.finished(step)
             owned = f"{step}_passed" if self.case.definition.steps[step].collective else None
             data = _steer(self.tokens, decisions, self.case.data, owned)
         except _Stop as stop:
@@ -379,9 +503,21 @@ class _Run:
             except ApprovalflowError as exc:
                 return self._diverge(position, step, f"the engine failed: {exc}")
             self.moment = at
-            return None
+            return self._ready_as_tokens(position, step) if self.tokens.strict else None
         why = f"refused ({', '.join(refused)})" if refused else "nobody in the unit may complete it"
         return self._diverge(position, step, f"'{step}': {why}")
+
+    def _ready_as_tokens(self, position: int, step: str) -> Divergence | None:
+        """After ``step``: the engine's ready steps are those the trace's tokens wait at (an inclusive join that
+        fires before the tokens its split sent have arrived makes a step ready too early)."""
+        ready = {r.id for r in self.case.ready_steps()}
+        tokens = {s for s, k in self.tokens.waiting.items() if k > 0}
+        if ready == tokens:
+            return None
+        early = ", ".join(sorted(ready - tokens)) or "none"
+        missing = ", ".join(sorted(tokens - ready)) or "none"
+        why = f"after '{step}' the engine has ready steps the trace has not reached ({early}) or lacks some ({missing})"
+        return self._diverge(position + 1, None, why)
 
     def call(self, position: int, activity: str) -> Divergence | None:
         """A call activity in the trace: complete the called process's steps as they become ready."""
@@ -428,8 +564,9 @@ def _replay_one(
     organisation: Organisation,
     unit: str | None,
     inside: Mapping[str, str],
+    loops: Mapping[str, StandardLoop],
 ) -> TraceReplay:
-    tokens = _Tokens(definition, trace.gateways, inside)
+    tokens = _Tokens(definition, trace.gateways, inside, loops)
     begin = trace.start or parse_moment(_DEFAULT_START)
     parties = {party_key(c) for cs in organisation.conflicts.values() for c in cs}
     names = itertools.chain([_APPLICANT], (f"{_APPLICANT}{i}" for i in itertools.count(2)))
@@ -460,7 +597,7 @@ def _replay_one(
 def _at_end(run: _Run, position: int) -> Divergence | None:
     unused = run.tokens.unused()
     if unused:
-        listed = "; ".join(f"{g}: {', '.join(flows)}" for g, flows in unused.items())
+        listed = "; ".join(f"{g}: {', '.join(_show(d) for d in flows)}" for g, flows in unused.items())
         return run._diverge(position, None, f"the trace has gateway decisions the case never reached ({listed})")
     if run.trace.complete and not run.case.is_completed:
         return run._diverge(position, None, "the trace ends but the case is not completed in the engine")
@@ -484,6 +621,7 @@ def replay_traces(
     begin = parse_moment(start)
     files = {info.file for info in process.processes.values() if info.file is not None}
     inside = subprocess_parents(sorted(files)) if any(n.kind == "subProcess" for n in process.nodes.values()) else {}
+    loops = loop_tasks(sorted(files))
     results = []
     for index, raw in enumerate(traces):
         try:
@@ -492,5 +630,5 @@ def replay_traces(
             raise InvalidTypeError(f"trace {index}: {exc}") from exc
         if trace.start is None:
             trace = replace(trace, start=begin)
-        results.append(_replay_one(index, trace, process, organisation, unit, inside))
+        results.append(_replay_one(index, trace, process, organisation, unit, inside, loops))
     return ReplayReport(process.id, tuple(results))

@@ -14,8 +14,10 @@
     steps:
       receive: {dist: lognormal, mean: 20, sd: 8}   # minutes unless ``unit`` says otherwise
       notify_correction: {duration: 15, after: {dist: exponential, mean: 3, unit: days}}
+      revise: {duration: 30, repeat: 0.25}        # a loop task: its loopCondition holds at a check 25% of the time
     branches:
-      gw_materials: {f_gw_accept: 0.8, f_gw_notify: 0.2}
+      gw_materials: {f_gw_accept: 0.8, f_gw_notify: 0.2}   # exclusive: adding up to 1
+      gw_consult: {f_housing: 0.6, f_env: 0.3}            # inclusive: each flow by its own probability
 
 Every error names the file, the line and the key.
 """
@@ -247,7 +249,7 @@ def _steps(
         path: Key = ("steps", node.id)
         raw = given[node.id]
         if isinstance(raw, dict) and "duration" in raw:
-            spec = doc.mapping(raw, path, {"duration", "after", "post"})
+            spec = doc.mapping(raw, path, {"duration", "after", "post", "repeat"})
             duration = _distribution(doc, spec["duration"], (*path, "duration"))
             after = _distribution(doc, spec["after"], (*path, "after")) if "after" in spec else None
             post = spec.get("post")
@@ -275,13 +277,71 @@ def _steps(
     return steps
 
 
+def _repeats(doc: _Doc, value: Any, graph: ProcessGraph) -> dict[str, dict[str, float]]:
+    """``steps.<id>.repeat`` of each loop task with a loopCondition: the probability that the condition holds at
+    each check (the task is done again), as ``{"again": p}`` under its ``rep`` node's key."""
+    given = doc.mapping(value, ("steps",))
+    loops = {n.id: n for n in graph.loops()}
+    out: dict[str, dict[str, float]] = {}
+    for sid, raw in given.items():
+        if not isinstance(raw, dict) or "repeat" not in raw:
+            continue
+        path: Key = ("steps", sid, "repeat")
+        node = loops.get(sid)
+        if node is None or node.loop is None or node.loop.condition is None:
+            why = "has no loopCondition: it is done loopMaximum times" if node is not None else "is no loop task"
+            raise doc.fail(path, f"step '{sid}' {why}, so it takes no probability of repeating")
+        p = doc.number(raw["repeat"], path)
+        if p > 1 or (p == 1 and node.loop.maximum is None):
+            raise doc.fail(path, f"expected a probability in [0, 1) (1 only with a loopMaximum), found {p!r}")
+        out.update((n.key, {"again": p}) for n in graph.loops() if n.id == sid)
+    for sid, node in loops.items():
+        if node.loop is not None and node.loop.condition is not None and node.key not in out:
+            raise doc.fail(("steps", sid), f"loop task '{sid}' ({node.file}, line {node.line}) needs `repeat`: the "
+                                           "probability that its loopCondition holds at each check")  # fmt: skip
+    return out
+
+
+def _inclusive(doc: _Doc, value: Any, node: GraphNode) -> dict[str, float]:
+    """The probability of each non-default flow of inclusive split ``node``, each in [0, 1], taken independently."""
+    path: Key = ("branches", node.id)
+    if isinstance(value, dict) and node.default is not None and node.default in value:
+        raise doc.fail(
+            (*path, node.default),
+            f"flow '{node.default}' is the default flow of inclusive gateway '{node.id}': it is taken when no "
+            "other flow is, and has no probability of its own",
+        )
+    allowed = [f for f in node.flows if f != node.default]
+    probs = doc.mapping(value, path, set(allowed))
+    values = {f: doc.number(p, (*path, f)) for f, p in probs.items()}
+    for f, p in values.items():
+        if p > 1:
+            raise doc.fail((*path, f), f"expected a probability in [0, 1], found {p!r}")
+    missing = [f for f in allowed if f not in values]
+    if missing:
+        raise doc.fail(path, f"no probability for flow(s) {', '.join(missing)} of inclusive gateway '{node.id}' "
+                             "(each flow is taken by its own probability)")  # fmt: skip
+    if node.default is None and not any(values.values()):
+        raise doc.fail(path, f"no flow of inclusive gateway '{node.id}' has a probability > 0, and it has no "
+                             "default flow")  # fmt: skip
+    return values
+
+
 def _branches(doc: _Doc, value: Any, graph: ProcessGraph) -> dict[str, dict[str, float]]:
     given = doc.mapping(value, ("branches",))
     splits = {n.id: n for n in graph.splits()}
+    ors = {n.id: n for n in graph.inclusive_splits()}
     for gid in given:
-        if gid not in splits:
-            raise doc.fail(("branches", gid), f"no exclusive split '{gid}' in {graph.file}")
+        if gid not in splits and gid not in ors:
+            raise doc.fail(("branches", gid), f"no exclusive or inclusive split '{gid}' in {graph.file}")
     out: dict[str, dict[str, float]] = {}
+    for gid, node in ors.items():
+        if gid not in given:
+            raise doc.fail(
+                ("branches",), f"no branch probabilities for inclusive gateway '{gid}' ({node.file}, line {node.line})"
+            )
+        values = _inclusive(doc, given[gid], node)
+        out.update((nd.key, values) for nd in graph.nodes if nd.id == gid and nd.kind == "or")
     for gid, node in splits.items():
         if gid not in given:
             raise doc.fail(
@@ -352,7 +412,8 @@ def load_yaml_model(file: Path, *, bpmn: str | Path | None = None) -> Simulation
         ints[k] = v
     return SimulationModel(
         name=str(top.get("name") or file.stem), source=str(file), graph=graph, steps=steps, pools=pools,
-        arrivals=_arrivals(doc, top.get("arrivals"), hours), branches=_branches(doc, top.get("branches"), graph),
+        arrivals=_arrivals(doc, top.get("arrivals"), hours),
+        branches=_branches(doc, top.get("branches"), graph) | _repeats(doc, top.get("steps"), graph),
         start=start, days=days, seed=ints["seed"], cases=ints["cases"],
         yellow_days=ints["yellow_days"] if ints["yellow_days"] is not None else 1,
     )  # fmt: skip
