@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,12 @@ from hypothesis import strategies as st
 from approvalflow import load_organisation, load_process
 from approvalflow.bpmn.steering import flows_taken, steer_set
 from approvalflow.engine.case import start_case
-from approvalflow.errors import BpmnError
+from approvalflow.errors import BpmnError, NotExecutableError
 from approvalflow.simulation import SimulationError, SimulationModelError, load_simulation_model, simulate
 from approvalflow.simulation.compile import compile_bpmn
 from approvalflow.simulation.replay import replay_actors, replay_traces
 from approvalflow.time.clock import FakeClock, parse_moment
+from approvalflow.validation import validate_file
 
 from .simulation_fixtures import bpmn
 
@@ -102,16 +104,34 @@ def test_nested_as_drawn_is_refused_for_its_loop_around_the_blocks() -> None:
     assert "SpiffWorkflow 3.2" in str(caught.value)
 
 
-def test_the_engine_fires_a_join_early_when_a_branch_splits() -> None:
+@pytest.mark.allow_code_execution  # bare SpiffWorkflow evaluates conditions with Python's eval
+def test_spiffworkflow_fires_a_join_early_when_a_branch_splits_so_the_loader_refuses_it() -> None:
     """Why branches must be plain sequences: consulted the 住建局 (a step, then an exclusive gateway) and, directly, no
-    one else, SpiffWorkflow 3.2's join fires at once and 审查 is ready while the 住建局 is still open. If this test
-    fails, the engine was fixed, and simulation.blocks may accept such branches."""
+    one else, bare SpiffWorkflow 3.2's join fires at once and 审查 is ready while the 住建局 is still open. The loader,
+    validate and the simulator therefore refuse the block by name. If the first assertion fails, SpiffWorkflow was
+    fixed, and bpmn.inclusive may accept such branches."""
+    from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
     path = NESTED.parent / "early_join.bpmn"
-    definition, org = load_process(path), load_organisation(ORG)
-    case = start_case(definition, org, unit="market-bureau", clock=FakeClock(parse_moment("2026-03-02T09:00+08:00")),
-                      data={"applicant": "某公司"})  # fmt: skip
-    case.complete("receive", replay_actors(case, "receive")[0], data={"ask": True, "direct": True})
-    assert {r.id for r in case.ready_steps()} == {"ask_housing", "review"}  # review should wait for ask_housing
+    parser = BpmnParser()
+    # bare SpiffWorkflow has no get(): the same conditions on names every case sets
+    text = re.sub(r'get\("(\w+)", False\)', r"\1", path.read_text(encoding="utf-8"))
+    parser.add_bpmn_str(text.encode("utf-8"), filename=str(path))
+    workflow = BpmnWorkflow(parser.get_spec("early_join"))
+    workflow.do_engine_steps()
+    receive = workflow.get_tasks(state=TaskState.READY)[0]
+    receive.data.update({"ask": True, "direct": True, "note": False})
+    receive.run()
+    workflow.do_engine_steps()
+    ready = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY)}
+    assert ready == {"ask_housing", "review"}  # review should wait for ask_housing
+    with pytest.raises(NotExecutableError, match="'gw_note' splits a branch of inclusive split 'gw_consult'") as info:
+        load_process(path)
+    assert info.value.element == "gw_note" and info.value.line == 12
+    found = [f for f in validate_file(path) if f.rule == "not-executable"]
+    assert [(f.element, f.line) for f in found] == [("gw_note", 12)]
     with pytest.raises(BpmnError, match="splits a branch of inclusive split 'gw_consult'"):
         compile_bpmn(path)
 
@@ -488,7 +508,7 @@ def test_two_tokens_in_one_block_stop_the_run_by_name(tmp_path: Path) -> None:
 # -- random block-structured models ----------------------------------------------------------------------------------
 Seq = list[Any]  # elements: "task", "loop" (a loop task), ("xor", [Seq, ...]), ("or", [Seq, ...], has_default)
 _STEP = st.sampled_from(["task", "task", "loop"])
-_CHAIN = st.lists(_STEP, max_size=3)  # an inclusive block's branch: a plain sequence (simulation.blocks)
+_CHAIN = st.lists(_STEP, max_size=3)  # an inclusive block's branch: a plain sequence (bpmn.inclusive)
 
 
 def _seq(depth: int) -> st.SearchStrategy[Seq]:

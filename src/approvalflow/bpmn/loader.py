@@ -44,6 +44,7 @@ from .annotations import ProcessInfo, check_af_placement, read_process
 from .calls import MAX_CALL_DEPTH, CallResolver, candidate_files
 from .countersign import check_countersign_refs
 from .engine_copy import engine_tree
+from .inclusive import inclusive_refusal
 from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .schema import validate_schema
 from .timers import TimerInfo, read_timers, timer_refusals
@@ -323,6 +324,9 @@ def _read_document(tree: etree._ElementTree, file: str | None, host: _Host) -> _
     for proc in root.iter(bpmn("process")):
         info = read_process(proc, file)
         _check_structure(proc, info, file)
+        refusal = inclusive_refusal(info, file)
+        if refusal is not None:
+            raise refusal
         processes[info.id] = info
     for refusal in timer_refusals(root, file):  # before SpiffWorkflow reads the timers
         raise refusal

@@ -17,7 +17,7 @@ What the graph keeps:
   non-default flow taken by its own probability) and the inclusive gateway
   its branches all lead to an ``orjoin``, which waits for the tokens the
   split sent; only block-structured uses are compiled
-  (:mod:`approvalflow.simulation.blocks`), every other is refused by name; one
+  (:mod:`approvalflow.bpmn.inclusive`), every other is refused by name; one
   with a single outgoing flow and at most one incoming is a ``pass``;
 - start, intermediate and end events without an event definition (and thrown
   messages and signals, which nothing here catches) are ``pass`` and ``end``
@@ -65,12 +65,12 @@ from lxml import etree
 
 from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
 from ..bpmn.calls import Call, CallResolver, candidate_files, missing_process
+from ..bpmn.inclusive import inclusive_blocks
 from ..bpmn.model import StepInfo, TimeLimit
 from ..bpmn.vendor import vendor_problems
 from ..errors import BpmnError
 from ..io.namespaces import BPMN_NS, bpmn
 from ..io.xmlsafe import parse_xml_file, strip_comments
-from .blocks import inclusive_blocks
 
 __all__ = [
     "MAX_GRAPH_NODES", "GraphNode", "ProcessGraph", "StandardLoop", "compile_bpmn", "loop_tasks", "standard_loop",
@@ -174,7 +174,7 @@ class GraphNode:
     least: tuple[int, str] | None = None  # af:minDuration: (value, unit) the step stays open at least
     units: tuple[str, ...] = ()  # af:step/@units: the units whose people do the step (() = the case's)
     step: StepInfo | None = field(default=None, compare=False)  # a task's annotations (who may do it: keeps_off)
-    join: int = -1  # an ``or`` split: the index of its ``orjoin`` (simulation.blocks)
+    join: int = -1  # an ``or`` split: the index of its ``orjoin`` (bpmn.inclusive)
     loop: StandardLoop | None = None  # a ``rep`` node: the loop task's characteristics
 
 
@@ -455,7 +455,7 @@ class _Builder:
 
 
 def _or_kind(node: str, blocks: Mapping[str, str], prefix: str) -> tuple[str, str | None]:
-    """An inclusive gateway: a split (with the key of its join, :mod:`simulation.blocks`), a join, or one that
+    """An inclusive gateway: a split (with the key of its join, :mod:`approvalflow.bpmn.inclusive`), a join, or one that
     passes."""
     if node in blocks:
         return "or", prefix + blocks[node]
@@ -463,7 +463,7 @@ def _or_kind(node: str, blocks: Mapping[str, str], prefix: str) -> tuple[str, st
 
 
 def _blocks(info: ProcessInfo, out: Mapping[str, list[str]], file: str) -> dict[str, str]:
-    """The inclusive splits of ``info`` with their joins (:func:`~approvalflow.simulation.blocks.inclusive_blocks`);
+    """The inclusive splits of ``info`` with their joins (:func:`~approvalflow.bpmn.inclusive.inclusive_blocks`);
     an inclusive gateway used otherwise is refused naming file, line and element."""
     kinds = {n.id: n.kind for n in info.nodes.values()}
     if "inclusiveGateway" not in kinds.values():

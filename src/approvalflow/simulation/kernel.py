@@ -14,7 +14,7 @@ Semantics (the same as Prosimos's, so that the two agree on one model):
 - An inclusive split takes each non-default flow by its own probability (none
   drawn: the default flow, or without one a single flow drawn by the
   probabilities as shares, as Prosimos does); its inclusive join (matched at
-  compile time, :mod:`approvalflow.simulation.blocks`) fires when the last of
+  compile time, :mod:`approvalflow.bpmn.inclusive`) fires when the last of
   the tokens the split sent arrives.
 - A loop task (``standardLoopCharacteristics``) is done again while its
   loopCondition holds, drawn at each check by the model's probability of

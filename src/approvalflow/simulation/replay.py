@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..bpmn.inclusive import inclusive_blocks
 from ..bpmn.loader import ProcessDefinition
 from ..bpmn.model import FlowInfo
 from ..bpmn.steering import steer_set
@@ -49,7 +50,6 @@ from ..org.organisation import Organisation, party_key
 from ..rules.checks import Finding, keeps_off
 from ..time.clock import FakeClock, parse_moment
 from ..time.periods import period_deadline
-from .blocks import inclusive_blocks
 from .compile import StandardLoop, loop_tasks, subprocess_parents
 
 __all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_actors", "replay_traces"]
@@ -406,7 +406,7 @@ class _Tokens:
 def _inclusive_joins(
     definition: ProcessDefinition, out: Mapping[str, list[FlowInfo]]
 ) -> tuple[dict[str, str], str | None]:
-    """Each inclusive split with its join (:func:`~approvalflow.simulation.blocks.inclusive_blocks`), and why
+    """Each inclusive split with its join (:func:`~approvalflow.bpmn.inclusive.inclusive_blocks`), and why
     there are none when an inclusive gateway is not used as a block."""
     kinds = {n.id: n.kind for n in definition.nodes.values()}
     if "inclusiveGateway" not in kinds.values():

@@ -24,6 +24,7 @@ from lxml import etree
 from .._spiff import BpmnParser
 from ..bpmn.countersign import SIGNED_KINDS
 from ..bpmn.engine_copy import engine_tree
+from ..bpmn.inclusive import inclusive_refusal
 from ..bpmn.loader import UNSUPPORTED, script_name, timer_problems, unrun_timers, unsafe_expressions
 from ..bpmn.vendor import vendor_problems
 from ..io.namespaces import bpmn, local, owner_id
@@ -75,6 +76,11 @@ def _own_reasons(ctx: Context) -> Iterator[StaticFinding]:
                 "a multi-instance activity without loopCardinality or loopDataInputRef: the engine "
                 "cannot tell how many instances to start",
             )
+    for info in ctx.processes.values():
+        refusal = inclusive_refusal(info, ctx.file)
+        if refusal is not None:
+            yield finding("not-executable", refusal.message, file=refusal.file, line=refusal.line,
+                          element=refusal.element)  # fmt: skip
     yield from _scope_reasons(ctx)
     yield from _expression_reasons(ctx, root)
 
@@ -141,6 +147,10 @@ def _refusal(doc: Document, host: frozenset[str]) -> tuple[str, int | None, str 
         return f"script task '{el.get('id')}' would run a script", el.sourceline, el.get("id")
     for problem in vendor_problems(root, doc.file):
         return problem.message, problem.line, problem.element
+    for info in doc.processes.values():
+        refusal = inclusive_refusal(info, doc.file)
+        if refusal is not None:
+            return refusal.message, refusal.line, refusal.element
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             return reason, el.sourceline, el.get("id")

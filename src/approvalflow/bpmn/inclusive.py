@@ -1,4 +1,9 @@
-"""Inclusive gateways the simulator runs: block-structured, each inclusive split matched to its inclusive join.
+"""Inclusive gateways the engine and the simulator run: block-structured, each split matched to its inclusive join.
+
+The loader refuses every inclusive join outside such a block, and every block whose join SpiffWorkflow 3.2 fires
+too early (below), by name (:func:`inclusive_refusal`): an engine that ran them would take the step after the join
+while a branch is still open. The simulator refuses the same, and also inclusive splits without a join (it counts
+tokens per block).
 
 An inclusive split (an ``inclusiveGateway`` with one incoming and several outgoing flows) sends a token down each
 flow it takes; its inclusive join (one with several incoming flows and one outgoing) waits for exactly those
@@ -31,8 +36,14 @@ breaches above, and a branch that splits or merges or a loop around the block.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-__all__ = ["inclusive_blocks"]
+from ..errors import NotExecutableError
+
+if TYPE_CHECKING:
+    from .annotations import ProcessInfo
+
+__all__ = ["inclusive_blocks", "inclusive_refusal"]
 
 _OR = "inclusiveGateway"
 
@@ -107,8 +118,8 @@ class _Blocks:
         """Refuse the blocks whose join SpiffWorkflow 3.2 fires too early: a branch that splits or merges (an
         exclusive or inclusive gateway inside it, a loop), or a loop that runs the block again."""
         why = (
-            f"the engine (SpiffWorkflow 3.2) may fire the inclusive join '{join}' before every token of such a block "
-            "has arrived, so the simulator runs only blocks whose branches are plain sequences"
+            f"SpiffWorkflow 3.2 may fire the inclusive join '{join}' before every token of such a block has arrived, "
+            "so neither the engine nor the simulator runs it"
         )
         for n in sorted(region):
             if len(self.targets.get(n, ())) > 1:
@@ -153,13 +164,17 @@ def inclusive_blocks(
     kinds: Mapping[str, str],
     targets: Mapping[str, Sequence[str]],
     fail: Callable[[str, str], Exception],
+    *,
+    joinless: bool = False,
 ) -> dict[str, str]:
     """Each inclusive split of one process (or one sub-process scope) with its inclusive join.
 
     ``kinds``: node id -> BPMN kind (``inclusiveGateway``, ``parallelGateway``, ...); ``targets``: node id -> the
     target of each outgoing flow. ``fail(node, reason)`` makes the exception raised for a use of an inclusive
     gateway that is not block-structured (see the module). An inclusive gateway with one incoming and one outgoing
-    flow (or none incoming) is neither split nor join: it passes.
+    flow (or none incoming) is neither split nor join: it passes. With ``joinless`` (the engine's check, by the
+    loader), a split from which no inclusive join can be reached is let be: its branches end apart, and nothing
+    waits for their tokens (the simulator, which counts tokens per block, passes ``joinless=False``).
     """
     b = _Blocks(kinds, targets, fail)
     for n in sorted(kinds):
@@ -169,7 +184,8 @@ def inclusive_blocks(
             raise fail(n, "the inclusive gateway has no outgoing flow")
         if b.is_split(n) and b.is_join(n):
             raise fail(n, "the inclusive gateway both joins and splits; draw the join and the split as two gateways")
-    matched = {s: b.block(s)[0] for s in sorted(kinds) if b.is_split(s)}
+    splits = [s for s in sorted(kinds) if b.is_split(s) and (not joinless or _reaches_join(b, s))]
+    matched = {s: b.block(s)[0] for s in splits}
     seen: dict[str, str] = {}
     for s, j in matched.items():
         if j in seen:
@@ -179,3 +195,53 @@ def inclusive_blocks(
         if b.is_join(n) and n not in seen:
             raise fail(n, "the inclusive join has no inclusive split whose branches all lead to it")
     return matched
+
+
+def _reaches_join(b: _Blocks, split: str) -> bool:
+    """Whether an inclusive join can be reached from ``split``."""
+    seen: set[str] = set()
+    todo = list(b.targets.get(split, ()))
+    while todo:
+        n = todo.pop()
+        if b.is_join(n):
+            return True
+        if n not in seen:
+            seen.add(n)
+            todo.extend(b.targets.get(n, ()))
+    return False
+
+
+class _Refused(NotExecutableError):
+    """Carries the node at fault and the reason out of the block walk; :func:`inclusive_refusal` words it."""
+
+    def __init__(self, node: str, why: str) -> None:
+        super().__init__(why, element=node)
+        self.node, self.why = node, why
+
+
+def inclusive_refusal(info: ProcessInfo, file: str | None) -> NotExecutableError | None:
+    """Why the engine cannot run the inclusive joins of process ``info`` (None when it can), at the node at fault.
+
+    Each inclusive join must close the block of one inclusive split whose branches are plain sequences, with no loop
+    around it (see the module): elsewhere SpiffWorkflow 3.2 may fire the join before every branch has arrived.
+    Inclusive splits whose branches never meet again are let be (``joinless``).
+    """
+    kinds = {n.id: n.kind for n in info.nodes.values()}
+    if "inclusiveGateway" not in kinds.values():
+        return None
+    targets: dict[str, list[str]] = {}
+    for flow in info.flows.values():
+        targets.setdefault(flow.source, []).append(flow.target)
+    try:
+        inclusive_blocks(kinds, targets, _Refused, joinless=True)
+    except _Refused as refused:
+        node = info.nodes.get(refused.node)
+        return NotExecutableError(
+            f"{kinds.get(refused.node, 'node')} '{refused.node}' is not run by the engine: {refused.why} (an "
+            "inclusive join runs only where it closes the block of one inclusive split whose branches are plain "
+            "sequences of steps, events, sub-processes or call activities, with no loop around it)",
+            file=file,
+            line=node.line if node is not None else info.line,
+            element=refused.node,
+        )
+    return None
