@@ -19,8 +19,8 @@ Goals (issue 15): approvalflow at most 1.3x bare Spiff on each (time per step, t
 per case). Prints the figures and whether each goal is met; writes nothing outside the folder.
 
 ``--breakdown`` then says where approvalflow's time in memory goes: it runs the in-memory measurement again with
-one more part of the engine's bookkeeping switched off each time (the state digest of every trail entry, the trail,
-the step deadline, the case deadlines, the rules), interleaving batches of both engines and counting CPU time, so
+one more part of the engine's bookkeeping switched off each time (the snapshot a failed action rolls back to, the
+trail, the step deadline, the case deadlines, the rules), interleaving batches of both engines and counting CPU time, so
 that each line is the ratio without the parts above it. Those runs give wrong cases; only their time means anything.
 """
 
@@ -231,16 +231,19 @@ def breakdown(ours: Ours, bare: Bare, cases: int) -> None:
             spent_bare += time.process_time() - began
         return spent_ours / spent_bare
 
+    def no_snapshot() -> None:
+        engine.workflow_snapshot = lambda workflow: None  # type: ignore[assignment]
+        engine.undo = lambda workflow, snapshot: None  # type: ignore[assignment]
+
     parts: list[tuple[str, Callable[[], None]]] = [
-        ("state digest of each trail entry", lambda: setattr(engine.Case, "_state_changed", lambda self: None)),
+        ("snapshot to roll back to", no_snapshot),
         ("audit trail entries", lambda: setattr(engine.Case, "_append", lambda self, **fields: None)),
         ("step deadline (step-overdue)", lambda: setattr(engine.Case, "_step_overdue", lambda self, *a: [])),
         ("case deadlines (case-overdue)", lambda: setattr(engine.Case, "_deadlines_before", lambda self, m: None)),
         ("rule checks", lambda: setattr(engine, "check", lambda attempt, rules: [])),
     ]
-    saved = {name: getattr(engine.Case, name) for name in ("_state_changed", "_append", "_step_overdue",
-                                                           "_deadlines_before")}  # fmt: skip
-    saved_check = engine.check
+    saved = {name: getattr(engine.Case, name) for name in ("_append", "_step_overdue", "_deadlines_before")}
+    saved_check, saved_snapshot, saved_undo = engine.check, engine.workflow_snapshot, engine.undo
     print()
     print("where the time in memory goes (CPU time, batches interleaved; each line without the parts above it):")
     print(f"  {'everything':<48} {ratio():5.2f}x")
@@ -251,7 +254,7 @@ def breakdown(ours: Ours, bare: Bare, cases: int) -> None:
     finally:
         for name, method in saved.items():
             setattr(engine.Case, name, method)
-        engine.check = saved_check
+        engine.check, engine.workflow_snapshot, engine.undo = saved_check, saved_snapshot, saved_undo
 
 
 def row(name: str, ours: float, bare: float, unit: str, ratio: float) -> str:

@@ -122,7 +122,7 @@ def test_a_failure_after_the_engine_moved_puts_everything_back(monkeypatch: pyte
     monkeypatch.undo()
     assert saved_state(case) == before
     assert [(r.id, r.since) for r in case.ready_steps()] == ready
-    assert case.engine_workflow is not engine  # rebuilt from the state the last trail entry binds
+    assert case.engine_workflow is engine  # put back in place from a structural snapshot, nothing re-read
     assert [e["outcome"] for e in case.trail.entries[count:]] == ["engine-error"]
     assert case.trail.entries[-1]["state"] == case.trail.entries[count - 1]["state"]
     for task, actor, data in PLAN[steps:]:

@@ -108,7 +108,9 @@ def test_a_task_with_nested_data_is_encoded_afresh(licensing: Any, org: Any) -> 
     """A list in a finished task's data could change in place; its JSON is never reused, so the digest follows."""
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"), data={"parties": ["甲"]})
     case.complete("receive", "wang", data={"materials_complete": True})
+    case._kept_state()  # the state observed (as a save does): the memo of task JSON is filled
     memo = case._json_memo
+    assert memo
     finished = [t for t in case.engine_workflow.tasks.values() if t.state == 64 and "parties" in t.data]
     assert finished and not any(id(t) in memo for t in finished)
     finished[0].data["parties"].append("乙")  # what SpiffWorkflow's shallow merges could do to a shared list
@@ -120,6 +122,7 @@ def test_a_task_with_nested_data_is_encoded_afresh(licensing: Any, org: Any) -> 
 def test_a_kept_task_whose_data_is_replaced_is_encoded_again(licensing: Any, org: Any) -> None:
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"))
     case.complete("receive", "wang", data={"materials_complete": True})
+    case._kept_state()  # the state observed (as a save does): the memo of task JSON is filled
     memo = case._json_memo
     kept = [t for t in case.engine_workflow.tasks.values() if id(t) in memo and t.state == 64]
     assert kept
@@ -157,6 +160,7 @@ def test_a_kept_task_whose_data_becomes_equal_but_not_the_same_json_is_encoded_a
     """``True == 1`` in Python, not in JSON: a new mapping that compares equal must not reuse the kept JSON."""
     case = start_case(licensing, org, clock=FakeClock("2026-09-28T09:00:00+08:00"))
     case.complete("receive", "wang", data={"materials_complete": True})
+    case._kept_state()  # the state observed (as a save does): the memo of task JSON is filled
     memo = case._json_memo
     kept = [t for t in case.engine_workflow.tasks.values() if id(t) in memo and t.data.get("materials_complete")]
     assert kept

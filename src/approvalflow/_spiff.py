@@ -5,8 +5,10 @@ functions and values (a test fails on a SpiffWorkflow import anywhere else):
 
 * the parser (:data:`BpmnParser`) and the exception root (:data:`SpiffWorkflowException`) for the loader and
   the validator; the path of the BPMN 2.0 schema SpiffWorkflow ships (:func:`bpmn_schema_file`);
-* workflows: :func:`new_workflow`, :func:`scan` (the ready manual tasks and the running call activities in one
-  walk of the task tree), :func:`reached_tasks` (for coverage);
+* workflows: :func:`new_workflow`, :func:`scan` (the ready manual tasks and the running call activities, in a flat
+  pass over the tasks, or one walk of the task tree when their order matters), :func:`reached_tasks` (for
+  coverage); :func:`workflow_snapshot` and :func:`undo` (put a workflow back as it was before a failed action,
+  without serializing it);
 * the engine state without the process spec: :func:`workflow_dict` (the same structure SpiffWorkflow's own
   serializer writes, built directly), :func:`canonical_workflow` (its canonical JSON, reusing the JSON of tasks
   that cannot have changed since the last call), :func:`encode_json`, :func:`restore_workflow`, and the facts a
@@ -29,6 +31,7 @@ with functions that fail whenever SpiffWorkflow or approvalflow calls them (``te
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -94,10 +97,12 @@ __all__ = [
     "set_countersign_round",
     "slow_workflow_dict",
     "take_uncaught",
+    "undo",
     "unfired_marks",
     "waiting_catches",
     "waiting_timers",
     "workflow_dict",
+    "workflow_snapshot",
 ]  # fmt: skip
 
 MAX_CARDINALITY = 1_000
@@ -471,8 +476,8 @@ def new_workflow(spec: Any, subprocess_specs: Mapping[str, Any], script_engine: 
 
 
 def ready_tasks(workflow: Any) -> list[Any]:
-    """Every ready task (engine tasks included), in the engine's order: the tasks to seed with case data."""
-    return list(workflow.get_tasks(state=TaskState.READY))
+    """Every ready task (engine tasks included): the tasks to seed with case data (a flat pass, no tree walk)."""
+    return [t for wf in (workflow, *workflow.subprocesses.values()) for t in wf.tasks.values() if t._state == _READY]
 
 
 def is_call_activity(task_spec: Any) -> bool:
@@ -491,12 +496,36 @@ class Scan:
 
 
 def scan(workflow: Any) -> Scan:
-    """Walk the task tree once, depth first, sub-processes in place, as ``get_tasks`` does.
+    """The ready manual tasks and the running call activities, as ``get_tasks`` finds them, in its order.
 
     It finds exactly what ``get_tasks(state=READY, manual=True)`` and ``get_tasks(state=STARTED | WAITING)``
-    (call activities) find, in the same order, without their per-task overhead: like them it does not descend
-    below a task that is only predicted (MAYBE, LIKELY), whose descendants cannot be ready or running.
+    (call activities) find, in the same order, without their per-task overhead. The tasks of each (sub-)workflow
+    are first looked at in a flat pass (no tree walk); only when it finds more than one of either kind, or a
+    ready task whose parent is only predicted, is the tree walked depth first to put them in the engine's order
+    (:func:`_walk`). ``tests/test_spiff_state.py`` holds the result equal to ``get_tasks`` on random cases.
     """
+    ready: list[Any] = []
+    running: list[tuple[str, str]] = []
+    for wf in (workflow, *workflow.subprocesses.values()):
+        tasks = wf.tasks
+        for task in tasks.values():
+            state = task._state
+            if state == _READY:
+                if task.task_spec.manual:
+                    parent = tasks.get(task._parent)
+                    if parent is not None and parent._state < _FUTURE:  # below a predicted task: as get_tasks
+                        return _walk(workflow)
+                    ready.append(task)
+            elif state & _RUNNING and isinstance(task.task_spec, SubWorkflowTask):
+                running.append((str(task.id), task.task_spec.bpmn_id))
+    if len(ready) > 1 or len(running) > 1:
+        return _walk(workflow)
+    return Scan(tuple(ready), tuple(running))
+
+
+def _walk(workflow: Any) -> Scan:
+    """Walk the task tree once, depth first, sub-processes in place, as ``get_tasks`` does: like it, without
+    descending below a task that is only predicted (MAYBE, LIKELY)."""
     ready: list[Any] = []
     running: list[tuple[str, str]] = []
     subprocesses = workflow.subprocesses
@@ -543,6 +572,87 @@ def _bpmn_id(task: Any) -> str | None:
 def _merged(task: Any) -> bool:
     """A join gateway's task for a branch whose token was merged into another branch's (SpiffWorkflow cancels it)."""
     return bool(task.state == _CANCELLED and type(task.task_spec).__name__.endswith("Gateway"))
+
+
+# -- undoing an action ------------------------------------------------------------------------------------------
+_UNFINISHED_MASK = int(TaskState.NOT_FINISHED_MASK)
+#: Values a task's data may hold and still be copied shallowly (nothing in them can change in place).
+_FLAT = frozenset({str, int, float, bool, type(None), datetime, timedelta, UUID})
+
+
+def _data_copy(data: Any) -> Any:
+    """A copy of a task's data that nothing SpiffWorkflow does later can change (deep when it holds containers)."""
+    if type(data) is dict and _FLAT.issuperset(map(type, data.values())):
+        return data.copy()
+    return copy.deepcopy(data)
+
+
+def _workflow_snapshot(wf: Any) -> tuple[Any, ...]:
+    tasks = wf.tasks
+    unfinished = []
+    finished = []
+    flat = _FLAT.issuperset
+    deep = copy.deepcopy
+    for task in tasks.values():
+        data = task.data
+        if task._state & _UNFINISHED_MASK:
+            internal = task.internal_data
+            unfinished.append((
+                task, task._state, task._children[:],
+                data.copy() if type(data) is dict and (not data or flat(map(type, data.values()))) else deep(data),
+                internal.copy() if type(internal) is dict and not internal else _data_copy(internal),
+                task.last_state_change, task.triggered, task.thread_id,
+            ))  # fmt: skip
+        else:
+            # A finished task's children (SpiffWorkflow drops predicted ones below it); its data too when it holds
+            # nested values, which may be shared with (and changed through) an unfinished task's data: SpiffWorkflow's
+            # merges copy only the first level.
+            nested = data and (type(data) is not dict or not flat(map(type, data.values())))
+            finished.append((task, task._children[:], deep(data) if nested else None))
+    return (wf, dict(tasks), _data_copy(wf.data), _data_copy(wf.correlations), wf.completed, wf.success,
+            wf.last_task, unfinished, finished)  # fmt: skip
+
+
+def workflow_snapshot(workflow: Any) -> tuple[Any, ...]:
+    """What SpiffWorkflow may change when a task runs or an event is delivered, to put back with :func:`undo`.
+
+    Per (sub-)workflow: its task dictionary, data, correlations, completed/success flags and last task; per
+    unfinished task (ready, waiting, started or predicted: the only ones SpiffWorkflow moves) its state, children,
+    data, internal data, last state change, ``triggered`` and thread; per finished task its children, and its data
+    only when it holds nested values (SpiffWorkflow's merges share them between tasks). Then the
+    top workflow's sub-processes, pending events and the event manager's waiting tasks. No JSON is written: for a
+    case whose data are flat this costs a few microseconds. ``tests/test_engine_speedups.py`` holds the state after
+    :func:`undo` equal to the state before the action, on random failures injected after the engine moved.
+    """
+    subs = workflow.subprocesses
+    return (
+        [_workflow_snapshot(wf) for wf in (workflow, *subs.values())],
+        dict(subs),
+        list(workflow.bpmn_events),
+        dict(workflow.event_manager.tasks),
+    )
+
+
+def undo(workflow: Any, snapshot: tuple[Any, ...]) -> None:
+    """Put ``workflow`` back as :func:`workflow_snapshot` found it."""
+    workflows, subs, events, waiting = snapshot
+    for wf, tasks, data, correlations, completed, success, last_task, unfinished, finished in workflows:
+        wf.tasks.clear()
+        wf.tasks.update(tasks)
+        wf.data, wf.correlations, wf.completed, wf.success = data, correlations, completed, success
+        wf.last_task = last_task
+        for task, state, children, tdata, internal, changed, triggered, thread in unfinished:
+            task._state, task._children, task.data, task.internal_data = state, children, tdata, internal
+            task.last_state_change, task.triggered, task.thread_id = changed, triggered, thread
+        for task, children, tdata in finished:
+            task._children = children
+            if tdata is not None:
+                task.data = tdata
+    workflow.subprocesses.clear()
+    workflow.subprocesses.update(subs)
+    workflow.bpmn_events[:] = events
+    workflow.event_manager.tasks.clear()
+    workflow.event_manager.tasks.update(waiting)
 
 
 # -- the engine state, without the process spec ------------------------------------------------------------------

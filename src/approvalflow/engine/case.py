@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +36,9 @@ from .._spiff import (
     ready_tasks,
     scan,
     take_uncaught,
+    undo,
     waiting_catches,
+    workflow_snapshot,
 )
 from ..bpmn.loader import ProcessDefinition
 from ..bpmn.model import StepInfo
@@ -60,7 +62,7 @@ from ..time.clock import Clock, SystemClock, parse_moment
 from ..time.periods import Deadline
 from .casedata import plain_data, plain_name
 from .signing import fresh_rounds, instance_of, pick_instance, sign, signers_hook, signing_input
-from .state import apply_state, state_bytes, state_pieces
+from .state import state_bytes, state_pieces
 from .timers import TimerFiring, TimerWait, fire_timers, sync_timers
 from .timing import Alert, CaseDeadlines, Suspension, TimeReport, alerts, case_deadlines, step_deadline, time_report
 from .trail import MIN_KEY_BYTES, AuditTrail
@@ -83,6 +85,13 @@ _ENGINE_FAILURES = (
 
 
 _NO_SCAN = Scan((), ())
+#: Script engines shared by the cases with the same evaluator, trusted functions and cardinality bound (each engine
+#: holds its evaluator and functions, so their ids stay theirs while it is kept).
+_SCRIPT_ENGINES: dict[tuple[int, int, int], SafeScriptEngine] = {}
+_MAX_SCRIPT_ENGINES = 64
+#: The evaluator of cases started or loaded without one (it holds no state, so all such cases share it, and so their
+#: script engine).
+_DEFAULT_EVALUATOR = SafeEvaluator()
 _KEPT_STEP_DEADLINES = 16
 
 
@@ -127,11 +136,11 @@ class Case:
     """One running case of a process in one unit. Create it with :func:`start_case`."""
 
     __slots__ = (
-        "__weakref__", "_deadlines_memo", "_json_memo", "_open_suspensions", "_scan", "_since", "_state_digest",
-        "_state_pieces", "_step_deadlines", "_timers", "_wf", "calendar", "clock", "clock_start", "data", "definition",
-        "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id", "max_cardinality",
-        "max_depth", "organisation", "path", "policy", "provisional_years", "rules", "started_at", "suspensions",
-        "trail", "unit", "yellow_days",
+        "__weakref__", "_acting", "_deadlines_memo", "_json_memo", "_open_suspensions", "_scan", "_since",
+        "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "clock", "clock_start", "data",
+        "definition", "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id",
+        "max_cardinality", "max_depth", "organisation", "path", "policy", "provisional_years", "rules", "started_at",
+        "suspensions", "unit", "yellow_days",
     )  # fmt: skip
 
     def __init__(
@@ -168,8 +177,10 @@ class Case:
         self.findings: list[Finding] = []
         self.trail = AuditTrail(key=trail_key)
         self.max_cardinality = max_cardinality
-        self._state_pieces: tuple[Any, ...] = ()  # canonical JSON of the state after the last action, in pieces
-        self._state_digest = ""  # its SHA-256, carried by every trail entry as ``state``
+        # The canonical JSON of the state, in pieces, and its SHA-256, once observed (None until then: an action
+        # that nobody observes encodes nothing); the last trail entry binds the digest when it is read.
+        self._state_pieces: tuple[tuple[Any, ...], str] | None = None
+        self._acting = False  # inside an action: the state is changing and binds no trail entry
         self.started_at: datetime = clock.now()
         self.clock_start: datetime | None = None  # when the case clock started (af:timeLimit/@startsAfter)
         self.ended_at: datetime | None = None
@@ -187,6 +198,16 @@ class Case:
         self._step_deadlines: dict[tuple[Any, ...], Deadline | None] | None = None  # kept by step_deadline()
 
     # -- queries -------------------------------------------------------------------------------------------
+    @property
+    def trail(self) -> AuditTrail:
+        """The audit trail (痕迹管理): every attempted action, hash-chained; its last entry binds the case's state."""
+        return self._trail
+
+    @trail.setter
+    def trail(self, trail: AuditTrail) -> None:
+        trail.observer = weakref.ref(self)
+        self._trail = trail
+
     @property
     def is_completed(self) -> bool:
         """True when the process reached its end (no step is ready or waiting)."""
@@ -319,23 +340,25 @@ class Case:
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
             raise StepRefused(case=self.id, step=step, actor=actor, findings=findings)
         findings += self._step_overdue(info, since, moment, actor)
-        before = self._deadlines_before(moment)  # computed first: a calendar error must change nothing
         if record is not None and info.collective is not None:
             changes[f"{step}_passed"] = meeting_passed(info.collective, record)
         with self._all_or_nothing(base):
             if signing is not None:
                 changes, base["signing"] = sign(task, info, actor, signing, changes, moment)
             self._run(task, changes)
+            # The case deadlines as they stood before this step (its own bookkeeping is not done yet), only when
+            # it ends the case; a calendar error puts everything back like any other failure.
+            ended = self.is_completed
+            before = self._deadlines_before(moment) if ended else None
             self._take_thrown(base, step)
             self.history.append(Completion(step, actor, moment, since))
             self.path.append(step)
             self._after_completion(info, key, moment, extra)
-            if self.is_completed:
+            if ended:
                 self.ended_at = moment
                 findings += self._case_overdue(before, step, actor, moment)
             self.findings.extend(findings)
             self._mark_ready(moment)
-            self._state_changed()
             self._append(
                 **base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "completed"
             )
@@ -378,7 +401,6 @@ class Case:
             self.data.update(update)
             findings = self._recheck_recusal(moment)
             self.findings.extend(findings)
-            self._state_changed()
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "noted")
         return findings
 
@@ -474,7 +496,6 @@ class Case:
             if self.is_completed and self.ended_at is None:
                 self.ended_at = moment
             self._mark_ready(moment)
-            self._state_changed()
             self._append(**base, findings=[], outcome="delivered")
         fire_timers(self, moment)
         return catchers
@@ -567,7 +588,8 @@ class Case:
         return record
 
     def _check_depth(self, task: Any, step: str, base: dict[str, Any]) -> None:
-        if task.depth < self.max_depth:
+        # A task's depth counts its ancestors, tasks of its own (sub-)workflow: fewer tasks there, no walk needed.
+        if len(task.workflow.tasks) <= self.max_depth or task.depth < self.max_depth:
             return
         self._log_failure(base, "loop-limit")
         repeats = self.path.count(step)
@@ -589,7 +611,8 @@ class Case:
         }
 
     def _step_overdue(self, info: StepInfo, since: datetime, moment: datetime, actor: str) -> list[Finding]:
-        kept, key = self._step_deadlines, self._step_deadline_key(info.id, since)
+        kept = self._step_deadlines
+        key = self._step_deadline_key(info.id, since) if kept is not None else None
         deadline = kept[key] if kept is not None and key in kept else step_deadline(self, info.id, since)
         if deadline is None or not deadline.is_late(moment):
             return []
@@ -655,19 +678,26 @@ class Case:
     def _all_or_nothing(self, base: dict[str, Any]) -> Iterator[None]:
         """Run an action; if anything in it fails, put the case and its trail back exactly as they were.
 
-        The state to go back to is the one the last trail entry binds (``_state_pieces``), so nothing is
-        serialized up front. The failure itself is then recorded (``engine-error``) and raised as an
-        :class:`EngineError` (or as the library error it already was).
+        Nothing is serialized: our bookkeeping is copied (lists by length, they only grow in an action) and the
+        engine's task tree is snapshot structurally (:func:`~approvalflow._spiff.workflow_snapshot`). The failure
+        itself is then recorded (``engine-error``) and raised as an :class:`EngineError` (or as the library error
+        it already was).
         """
-        saved, digest, count = self._state_pieces, self._state_digest, self.trail.count
+        mark, observed, kept = self.trail.mark(), self._state_pieces, self._bookkeeping()
+        snapshot = workflow_snapshot(self._wf)
+        self._state_pieces, self._acting = None, True
         try:
             yield
         except BaseException as exc:
-            apply_state(self, json.loads(_joined(saved)))
-            self._state_pieces, self._state_digest = saved, digest
-            self.trail.truncate(count)
+            self._restore(kept)
+            undo(self._wf, snapshot)
+            self._json_memo.clear()
+            self._scan = scan(self._wf)
+            self._state_pieces = observed
+            self.trail.rollback(mark)
             if not isinstance(exc, Exception):
                 raise
+            self._acting = False
             self._log_failure(base, "engine-error")
             if isinstance(exc, RunError | DefinitionError):
                 raise
@@ -676,23 +706,62 @@ class Case:
                 case=self.id,
                 step=base.get("step"),
             ) from exc
+        finally:
+            self._acting = False
+
+    def _bookkeeping(self) -> tuple[Any, ...]:
+        """What an action may change in the case itself (not in the engine), to put back with :meth:`_restore`."""
+        return (
+            dict(self.data), len(self.path), len(self.history), len(self.findings), list(self.suspensions),
+            dict(self._open_suspensions), self._since, self.clock_start, self.ended_at, self.extension_days,
+            set(self.fallback_years), self._scan, self._deadlines_memo, dict(self._timers), set(self.provisional_years),
+        )  # fmt: skip
+
+    def _restore(self, kept: tuple[Any, ...]) -> None:
+        (data, path, history, findings, self.suspensions, self._open_suspensions, self._since, self.clock_start,
+         self.ended_at, self.extension_days, self.fallback_years, self._scan, self._deadlines_memo, self._timers,
+         self.provisional_years) = kept  # fmt: skip
+        self.data = data
+        del self.path[path:]
+        del self.history[history:]
+        del self.findings[findings:]
 
     def _state_changed(self) -> None:
-        """Remember the state after an action: the snapshot to roll back to, and the digest the trail binds."""
+        """The state moved outside an action (a note of the calendar): the next observation encodes it again."""
+        self._state_pieces = None
+
+    def _observe(self) -> tuple[tuple[Any, ...], str]:
+        """The canonical JSON of the state, in pieces, and its digest; the trail's pending entries are settled.
+
+        Called when the state is observed (the trail read, the case saved): the last pending entry binds the
+        digest. Inside an action the state is changing: the pending entries then bind none.
+        """
+        if self._acting:
+            self.trail.settle(None)
+            return self._encode()
+        if self._state_pieces is None:
+            self._state_pieces = self._encode()
+        self.trail.settle(self._state_pieces[1])
+        return self._state_pieces
+
+    def _encode(self) -> tuple[tuple[Any, ...], str]:
         try:
             head, *rest = state_pieces(self, self._json_memo)
             first, tail = head.encode(), "".join(rest).encode()
         except TypeError:  # keys of mixed types (only an engine's internal data could have them): the long way
             self._json_memo.clear()
             first, rest, tail = state_bytes(self), [], b""
-        self._state_digest = hashlib.sha256(first + tail).hexdigest()
-        # Kept to roll back to: the first piece (our bookkeeping) as UTF-8, the engine's pieces as they are (most
-        # are shared with the JSON memo).
-        self._state_pieces = (first, *rest)
+        # The first piece (our bookkeeping) as UTF-8, the engine's pieces as they are (most shared with the memo).
+        return (first, *rest), hashlib.sha256(first + tail).hexdigest()
+
+    @property
+    def _state_digest(self) -> str:
+        """The SHA-256 of the canonical JSON of the case's state (what the trail's last entry binds once read)."""
+        return self._observe()[1]
 
     def _kept_state(self) -> str:
-        """The canonical JSON of the state the last trail entry binds (what a failed action rolls back to)."""
-        return _joined(self._state_pieces)
+        """The canonical JSON of the state the last trail entry binds (what a saved case holds)."""
+        return _joined(self._observe()[0])
 
     def _set_workflow(self, workflow: Any) -> None:
         """Put a (restored) engine workflow in place and walk its task tree."""
@@ -701,7 +770,7 @@ class Case:
         self._scan = scan(workflow)
 
     def _append(self, **fields: Any) -> None:
-        self.trail.append(**fields, state=self._state_digest)
+        self.trail.defer(**fields)
 
     def _after_completion(self, info: StepInfo, key: str, moment: datetime, extra: Mapping[str, Any]) -> None:
         tl = self.definition.time_limit
@@ -763,6 +832,8 @@ class Case:
         (听证 in 一般行政许可: hearing time is not counted, 行政许可法 art. 45.) A suspension whose task is neither
         ready nor a running call activity any more ends at ``moment``.
         """
+        if not self._scan.running_calls and not self._open_suspensions:
+            return  # no sub-process runs and no suspension is open: nothing to start or end
         running = dict(self._scan.running_calls)
         for key, step in running.items():
             info = self.definition.steps.get(step)
@@ -849,7 +920,6 @@ class Case:
         if tl is not None and tl.starts_after is None:
             self.clock_start = self.started_at
         self._mark_ready(self.started_at)
-        self._state_changed()
         self._append(
             action="start",
             at=self.started_at.isoformat(),
@@ -930,7 +1000,7 @@ def start_case(
         case_id=plain_name(case_id, "case id") if case_id is not None else uuid.uuid4().hex[:12],
         clock=clock or SystemClock(),
         policy=chosen,
-        evaluator=evaluator or SafeEvaluator(),
+        evaluator=evaluator or _DEFAULT_EVALUATOR,
         rules=rules if rules is not None else RULES,
         max_depth=max_depth,
         calendar=calendar if calendar is not None else ChinaCalendar(),

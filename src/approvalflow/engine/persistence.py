@@ -10,9 +10,10 @@ calls ``eval()`` on timer fields. Here the spec comes from the verified :class:`
 passes (its digest must match), the saved task states are checked field by field against that spec before
 SpiffWorkflow sees them (:func:`check_workflow_state`), and SpiffWorkflow's migration code is never reached.
 
-The state binds to the trail: every trail entry carries ``state``, the SHA-256 of the canonical JSON of the
-state after the action (:func:`state_digest`). Restoring recomputes it from the document; a state edited
-without its trail, or a trail from another state, is a :class:`CaseFormatError`.
+The state binds to the trail: a trail entry carries ``state``, the SHA-256 of the canonical JSON of the state after
+the action (:func:`state_digest`), when that state was observed before the next action (``null`` otherwise), and
+saving a case observes it, so the last entry of a saved case binds the saved state. Restoring recomputes it from
+the document; a state edited without its trail, or a trail from another state, is a :class:`CaseFormatError`.
 
 The state itself (what it holds, its canonical JSON, its checks, setting a case from it) is
 :mod:`approvalflow.engine.state`, below both this module and the case; its names are exported here too.
@@ -30,12 +31,12 @@ from typing import Any
 from .._spiff import SERIALIZER_VERSION
 from ..bpmn.loader import ProcessDefinition
 from ..errors import ApprovalflowError, CaseFormatError
-from ..expressions import ExpressionEvaluator, SafeEvaluator
+from ..expressions import ExpressionEvaluator
 from ..org.organisation import Organisation
 from ..rules.checks import RULES, Rule
 from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.clock import Clock, SystemClock
-from .case import DEFAULT_MAX_DEPTH, Case, Policy
+from .case import _DEFAULT_EVALUATOR, DEFAULT_MAX_DEPTH, Case, Policy
 from .state import (
     CASE_FORMAT,
     CASE_VERSION,
@@ -45,7 +46,6 @@ from .state import (
     case_state,
     check_workflow_state,
     state_digest,
-    state_pieces,
 )
 from .trail import AuditTrail, TrailHead
 
@@ -61,21 +61,19 @@ MAX_CASE_BYTES = 64 * 1024 * 1024
 def dump_case(case: Case) -> str:
     """The whole case as one line of JSON (state, audit trail and its head), keys sorted, no spaces.
 
-    The state is the one the trail's last entry binds, kept by the case as canonical JSON since its last action
-    (every action, and every query that notes a calendar fallback, renews it).
+    Saving observes the state: it is encoded (reusing the JSON of the engine tasks that did not change since it was
+    last encoded) unless the case still holds it from an earlier observation, and the trail's last entry binds it.
     """
+    kept, _digest = case._observe()
     head = case.trail.head
     trail = case.trail.canonical_json()
     tail = (',"trail":', trail, ',"trail_head":', canonical({"hash": head.hash, "count": head.count}).decode())
-    kept = case._state_pieces
     if len(kept) > 1:  # our bookkeeping (up to the keys after "trail"), then the engine's part
         first: bytes = kept[0]
         return first.decode() + "".join(tail) + "".join(kept[1:])
-    try:  # the live state, reusing the JSON of engine tasks that did not change since the last action
-        return "".join(state_pieces(case, case._json_memo, inserted=tail))
-    except TypeError:  # keys of mixed types (only an engine's internal data could have them): the long way
-        doc = {**case_state(case), "trail": case.trail.entries, "trail_head": {"hash": head.hash, "count": head.count}}
-        return json.dumps(doc, ensure_ascii=False, sort_keys=True)
+    # keys of mixed types (only an engine's internal data could have them): the long way
+    doc = {**json.loads(kept[0]), "trail": case.trail.entries, "trail_head": {"hash": head.hash, "count": head.count}}
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True)
 
 
 def _need(doc: Mapping[str, Any], key: str, name: str) -> Any:
@@ -95,9 +93,9 @@ def _parse(text: str | bytes, name: str) -> dict[str, Any]:
         raise CaseFormatError(f"not readable JSON: {type(exc).__name__}", file=name) from None
     if not isinstance(doc, dict) or doc.get("format") != CASE_FORMAT:
         raise CaseFormatError(f"not a serialized approvalflow case (format must be '{CASE_FORMAT}')", file=name)
-    if doc.get("version") not in (1, CASE_VERSION):
+    if doc.get("version") not in (1, 2, CASE_VERSION):
         raise CaseFormatError(
-            f"unknown case format version {_short_repr(doc.get('version'))}; this approvalflow reads versions 1 "
+            f"unknown case format version {_short_repr(doc.get('version'))}; this approvalflow reads versions 1, 2 "
             f"and {CASE_VERSION}",
             file=name,
         )
@@ -135,8 +133,13 @@ def _check_trail(doc: Mapping[str, Any], trail: AuditTrail, name: str) -> None:
         raise CaseFormatError("the audit trail is broken: " + "; ".join(result.problems), file=name)
     entries = trail.entries
     bound = [e["state"] for e in entries if "state" in e]
-    if doc.get("version") == CASE_VERSION and len(bound) != len(entries):
+    if doc.get("version") == 2 and (len(bound) != len(entries) or None in bound):
         raise CaseFormatError("the audit trail has entries that bind no case state", file=name)
+    if doc.get("version") == CASE_VERSION and (len(bound) != len(entries) or not bound or bound[-1] is None):
+        raise CaseFormatError(
+            "the audit trail's last entry binds no case state (every entry has 'state', the last one not null)",
+            file=name,
+        )
     try:
         digest = state_digest(doc)
     except UnicodeEncodeError:
@@ -200,7 +203,7 @@ def load_case(
             case_id=str(_need(doc, "case", name)),
             clock=clock or SystemClock(),
             policy=Policy(doc.get("policy", "enforce")),
-            evaluator=evaluator or SafeEvaluator(),
+            evaluator=evaluator or _DEFAULT_EVALUATOR,
             rules=rules if rules is not None else RULES,
             max_depth=int(doc.get("max_depth", DEFAULT_MAX_DEPTH)),
             calendar=calendar if calendar is not None else ChinaCalendar(),
@@ -215,10 +218,8 @@ def load_case(
         detail = f"{type(exc).__name__}: {str(exc)[:300]}"
         raise CaseFormatError(f"the serialized case is damaged: {detail}", file=name) from exc
     case.trail = trail
-    if doc["version"] == CASE_VERSION:
+    if doc["version"] != 1:
         _keep_saved_state(case, doc)
-    else:
-        case._state_changed()
     return case
 
 
@@ -231,10 +232,7 @@ def _keep_saved_state(case: Case, doc: Mapping[str, Any]) -> None:
     """
     before = {k: v for k, v in doc.items() if k < "trail"}
     after = {k: v for k, v in doc.items() if k > "trail" and k != "trail_head"}
-    if not before or not after:
-        case._state_changed()
-        return
-    first = canonical(before)[:-1]
-    rest = "," + canonical(after).decode()[1:]
-    case._state_pieces = (first, rest)
-    case._state_digest = hashlib.sha256(first + rest.encode()).hexdigest()
+    if before and after:
+        first = canonical(before)[:-1]
+        rest = "," + canonical(after).decode()[1:]
+        case._state_pieces = ((first, rest), hashlib.sha256(first + rest.encode()).hexdigest())

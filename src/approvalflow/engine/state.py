@@ -2,10 +2,10 @@
 
 :func:`state_bytes` is the canonical JSON (sorted keys, UTF-8, no spaces) of the state: our bookkeeping (data,
 path, history, findings, deadline facts) and the engine's task tree without the process spec
-(:func:`approvalflow._spiff.workflow_dict`). Its SHA-256 (:func:`state_digest`) is what every trail entry binds
-as ``state``. :func:`apply_state` sets a case from a saved state after checking it field by field
-(:func:`check_workflow_state` for the engine's part); the case uses it to roll a failed action back, and
-:mod:`approvalflow.engine.persistence` to restore a saved case.
+(:func:`approvalflow._spiff.workflow_dict`). Its SHA-256 (:func:`state_digest`) is what a trail entry binds as
+``state`` when the state is observed (the case saved, its trail read). :func:`apply_state` sets a case from a saved
+state after checking it field by field (:func:`check_workflow_state` for the engine's part);
+:mod:`approvalflow.engine.persistence` uses it to restore a saved case.
 
 This module sits below :mod:`approvalflow.engine.case` (it knows the case only as a type), so neither the case nor
 the persistence module imports the other in a circle.
@@ -37,8 +37,9 @@ __all__ = [
 ]  # fmt: skip
 
 CASE_FORMAT = "approvalflow.case"
-CASE_VERSION = 2
-"""Version 2: no engine spec inside, every trail entry binds the state. Version 1 documents are read too."""
+CASE_VERSION = 3
+"""Version 3: a trail entry binds the state when it was observed (``state`` is null otherwise), the last entry
+always. Version 2 (every entry binds the state) and version 1 (the engine spec inside) documents are read too."""
 MAX_TASKS = 200_000
 """Most engine tasks a saved case may hold (across the process and its sub-processes)."""
 

@@ -16,8 +16,12 @@ head's hash and count, exported and kept elsewhere, see :meth:`AuditTrail.anchor
 detects a rechained trail without a key, and a trail cut off at its end.
 
 Each entry that a case writes also carries ``state``: the SHA-256 of the case's
-saved state after the action (:mod:`approvalflow.engine.persistence`), so that a saved
-state edited without its trail no longer matches the trail's last entry.
+state after the action (:mod:`approvalflow.engine.persistence`) when that state was
+observed (the case saved, its trail read or exported) before the next action, else
+``null``; the last entry of a saved case always binds the saved state, so that a
+state edited without its trail no longer matches the trail's last entry. A case
+appends its entries with :meth:`AuditTrail.defer`: they are hashed (and signed)
+when the trail is next read, so an action that nobody observes costs no hashing.
 
 Statutory anchors: 行政处罚法 art. 47 (全过程记录), 重大行政决策程序暂行条例
 art. 33 (archive the whole decision process).
@@ -28,10 +32,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InvalidInputError, TrailFileError
 
@@ -47,6 +51,8 @@ MAX_TRAIL_BYTES = 512 * 2**20
 """Largest JSON Lines trail file read."""
 MAX_KEY_FILE_BYTES = 4096
 """Largest key file read."""
+MAX_PENDING = 16
+"""Most entries a trail keeps unhashed (:meth:`AuditTrail.defer`)."""
 _UNHASHED = ("hash", "mac")
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 _PLAIN = json.JSONEncoder(ensure_ascii=False, default=str)  # what an entry's fields are copied through
@@ -92,6 +98,12 @@ def read_key(path: str | Path) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise TrailFileError(f"a key must have at least {MIN_KEY_BYTES} bytes; this one has {len(key)}", file=path)
     return key
+
+
+class Observer(Protocol):
+    """What a trail's ``observer`` gives: the case, which settles the pending entries when its state is observed."""
+
+    def _observe(self) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -169,35 +181,54 @@ class AuditTrail:
 
     Each entry is kept as its canonical JSON (UTF-8, keys sorted, no spaces), a third of the memory of the dict it
     encodes; :attr:`entries` decodes them, a new list of new dicts on each access (changing that list or its dicts
-    changes nothing in the trail, which only :meth:`append` extends).
+    changes nothing in the trail, which only :meth:`append` and :meth:`defer` extend).
+
+    Entries appended with :meth:`defer` are pending: their fields are encoded at once (later changes to the objects
+    passed change nothing), their ``seq``, ``prev``, ``state``, ``hash`` and ``mac`` are set when the trail is next
+    observed (any read: :attr:`entries`, :attr:`head`, :meth:`canonical_json`, :meth:`anchor`, :meth:`verify`...)
+    or by :meth:`settle`. Then the last pending entry binds ``state`` as the trail's ``observer`` (the case) gives
+    it, the earlier ones bind ``None``: their state was never observed before the next action changed it.
     """
 
-    __slots__ = ("_last", "_raw", "key")
+    __slots__ = ("_last", "_pending", "_raw", "key", "observer")
 
     def __init__(self, entries: Iterable[Mapping[str, Any]] = (), key: bytes | None = None) -> None:
         self.key = _check_key(key)
         self._raw: list[bytes] = []
+        self._pending: list[bytes] = []  # fields of deferred entries, canonical JSON without seq, prev, state, hash
         self._last: Any = GENESIS  # the last entry's hash (as written: a loaded trail is verified later)
+        self.observer: Callable[[], Observer | None] | None = None  # the case (a weak reference to it)
         for entry in entries:
             self._raw.append(_stored(entry))
             self._last = entry.get("hash")
 
+    def _observed(self) -> None:
+        if self._pending:
+            owner = self.observer() if self.observer is not None else None
+            if owner is not None:
+                owner._observe()  # the case settles the pending entries with the digest of its state
+            if self._pending:
+                self.settle(None)
+
     @property
     def entries(self) -> list[dict[str, Any]]:
-        """The entries, decoded afresh (a copy: the trail itself is changed only by :meth:`append`)."""
+        """The entries, decoded afresh (a copy); reading settles the pending entries (see the class)."""
+        self._observed()
         return [_decoded(raw) for raw in self._raw]
 
     def entries_from(self, start: int) -> list[dict[str, Any]]:
         """The entries after the first ``start``, decoded afresh (``entries_from(0)`` is :attr:`entries`)."""
+        self._observed()
         return [_decoded(raw) for raw in self._raw[start:]]
 
     @property
     def count(self) -> int:
-        """The number of entries."""
-        return len(self._raw)
+        """The number of entries (pending ones included)."""
+        return len(self._raw) + len(self._pending)
 
     @property
     def head(self) -> TrailHead:
+        self._observed()
         return TrailHead(self._last, len(self._raw))
 
     def __eq__(self, other: object) -> bool:
@@ -213,25 +244,61 @@ class AuditTrail:
     def append(self, **fields: Any) -> dict[str, Any]:
         """Append an entry; ``seq``, ``prev``, ``hash`` (and ``mac`` with a key) are set here.
 
-        The entry is fully built (and must be encodable) before the trail changes: a failure appends nothing.
+        Pending entries are settled first (binding no state). The entry is fully built (and must be encodable)
+        before the trail changes: a failure appends nothing.
         """
+        body = json.loads(_PLAIN.encode(fields))
+        self.settle(None)
+        return self._close(body)
+
+    def defer(self, **fields: Any) -> None:
+        """Append an entry whose hash is computed later (see the class); its fields are encoded now.
+
+        The entries already pending bind no state any more (this one follows them); past :data:`MAX_PENDING` of them
+        they are hashed now, so that :meth:`mark` stays cheap however long a case runs unobserved."""
+        raw = _CANONICAL.encode(fields).encode()
+        if len(self._pending) >= MAX_PENDING:
+            self.settle(None)
+        self._pending.append(raw)
+
+    def settle(self, state: object) -> None:
+        """Hash the pending entries: the last one binds ``state``, the others ``None``."""
+        pending, self._pending = self._pending, []
+        for n, raw in enumerate(pending, start=1):
+            body = _decoded(raw)
+            body["state"] = state if n == len(pending) else None
+            self._close(body)
+
+    def _close(self, body: dict[str, Any]) -> dict[str, Any]:
         entry: dict[str, Any] = {"seq": len(self._raw) + 1, "prev": self._last}
-        entry.update(json.loads(_PLAIN.encode(fields)))
+        entry.update(body)
         entry["hash"] = digest = entry_hash(entry)
         if self.key is not None:
             entry["mac"] = entry_mac(self.key, digest)
-        raw = _CANONICAL.encode(entry).encode()
-        self._raw.append(raw)
+        self._raw.append(_CANONICAL.encode(entry).encode())
         self._last = digest
         return entry
 
+    def mark(self) -> tuple[int, tuple[bytes, ...]]:
+        """Where the trail stands, to go back to with :meth:`rollback` (an action that failed)."""
+        return len(self._raw), tuple(self._pending)
+
+    def rollback(self, mark: tuple[int, tuple[bytes, ...]]) -> None:
+        """Drop what was added since ``mark`` and make pending again what was pending then."""
+        count, pending = mark
+        del self._raw[count:]
+        self._pending = list(pending)
+        self._last = _decoded(self._raw[-1]).get("hash") if self._raw else GENESIS
+
     def truncate(self, count: int) -> None:
         """Drop entries after the first ``count``: only to undo appends of an action that was rolled back."""
+        self._observed()
         del self._raw[count:]
         self._last = _decoded(self._raw[-1]).get("hash") if self._raw else GENESIS
 
     def canonical_json(self) -> str:
         """The entries as one canonical JSON array (keys sorted, no spaces), as a saved case holds them."""
+        self._observed()
         return "[" + ",".join(raw.decode("utf-8", "surrogatepass") for raw in self._raw) + "]"
 
     def verify(self, head: TrailHead | None = None) -> VerifyResult:

@@ -21,6 +21,7 @@ findings ``org-five-not-direct`` and ``org-all-five``.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def party_key(name: str) -> str:
     """The form in which party names and declared conflicts are compared (回避).
 
@@ -149,7 +151,8 @@ class Organisation:
 
     def conflicted(self, person: str, parties: Iterable[str]) -> list[str]:
         """The parties (as given) with whom ``person`` declared a conflict, compared by :func:`party_key`."""
-        declared = {party_key(c) for c in self.conflicts.get(person, frozenset())}
+        parties = list(parties)
+        declared = {party_key(c) for c in self.conflicts.get(person, frozenset())} if parties else None
         return [p for p in parties if party_key(p) in declared] if declared else []
 
 

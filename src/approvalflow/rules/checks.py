@@ -8,6 +8,7 @@ first. Hosts may register rules of their own with :func:`register_rule`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,6 +66,11 @@ class StepAttempt:
 
     def completed(self, step_id: str) -> list[Completion]:
         return [c for c in self.history if c.step == step_id]
+
+    @functools.cached_property
+    def kept_off(self) -> tuple[str, ...]:
+        """:func:`keeps_off` for this attempt's step, actor and unit (computed once for the rules that ask)."""
+        return keeps_off(self.step, self.actor, self.unit, self.organisation)
 
 
 Rule = Callable[[StepAttempt], Iterable[Finding]]
@@ -139,7 +145,7 @@ def _principal_of(person: Person, unit: OrgUnit, organisation: Organisation) -> 
 
 
 def _kept(a: StepAttempt, rule: str) -> bool:
-    return rule in keeps_off(a.step, a.actor, a.unit, a.organisation)
+    return rule in a.kept_off
 
 
 @register_rule("unauthorized")

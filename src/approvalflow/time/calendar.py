@@ -153,6 +153,9 @@ class ChinaCalendar:
                     element="year",
                 )
             self._years[year] = data
+        # What decides every answer of a calendar that answers no year by fallback (two such calendars with the
+        # same supplements agree on every day): the key under which periods.py shares counted deadlines.
+        self.answers_key: tuple[object, ...] | None = None if fallback else ("china", *sorted(self._years.items()))
 
     @property
     def name(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -88,6 +89,12 @@ def check_moment(moment: datetime) -> datetime:
 def _duration(value: str | timedelta) -> timedelta:
     if isinstance(value, timedelta):
         return value
+    return _parsed_duration(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_duration(value: str) -> timedelta:
+    """An ISO 8601 duration read from text (a clock advanced by the same text each time reads it once)."""
     m = _DURATION.match(value)
     if not m or value == "P":
         raise InvalidInputError(f"not an ISO 8601 duration such as P3D or PT4H: {value!r}")

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from approvalflow.bpmn.model import Unit
 from approvalflow.errors import CalendarError, InvalidInputError
 from approvalflow.time import deadlines
-from approvalflow.time.calendar import WeekendCalendar, WorkingCalendar
+from approvalflow.time.calendar import ChinaCalendar, WeekendCalendar, WorkingCalendar
 
 __all__ = [
     "SHANGHAI",
@@ -122,6 +122,31 @@ class Deadline:
         return _aware(moment) >= self.end
 
 
+#: Day-unit deadlines already counted by calendars whose answers never change (China's without fallback, with the
+#: same supplements; weekends-only): a period in days ends with a day that depends only on the day it starts, so
+#: every step and case that starts on the same day shares it. At most _MEMO_SIZE (then started afresh).
+_MEMO: dict[tuple[object, int, int, str], Deadline] = {}
+_MEMO_SIZE = 8192
+#: Working days already counted by such calendars (:func:`add_working_days`).
+_WORKING_MEMO: dict[tuple[object, date, int], date] = {}
+
+
+def _answers_key(cal: WorkingCalendar) -> object:
+    if type(cal) is ChinaCalendar:
+        return cal.answers_key
+    return "weekends-only" if type(cal) is WeekendCalendar else None
+
+
+def _official(cal: WorkingCalendar, first: date, last: date) -> bool:
+    """Whether every year from ``first`` to ``last`` is one ``cal`` answers from its data (a weekends-only
+    calendar: always). Only such answers are remembered: a year answered from the law must reach the calendar each
+    time, which records it (provisional deadlines are flagged, never silent), and a year it cannot answer must
+    raise each time."""
+    if type(cal) is not ChinaCalendar:
+        return True
+    return all(cal.year_status(y) == "official" for y in range(first.year, last.year + 1))
+
+
 def _next_working_day(cal: WorkingCalendar, day: date) -> date:
     for _ in range(_MAX_GAP):
         day += timedelta(days=1)
@@ -134,9 +159,19 @@ def add_working_days(cal: WorkingCalendar, start: date, n: int) -> date:
     """The date of the ``n``-th working day after ``start`` (``start`` not counted; 0 gives ``start``)."""
     if n < 0:
         raise InvalidInputError(f"cannot add {n} working days: give a number >= 0")
+    answers = _answers_key(cal)
+    key = (answers, start, n)
+    if answers is not None:
+        found = _WORKING_MEMO.get(key)
+        if found is not None:
+            return found
     day = start
     for _ in range(n):
         day = _next_working_day(cal, day)
+    if answers is not None and _official(cal, start, day):
+        if len(_WORKING_MEMO) >= _MEMO_SIZE:
+            _WORKING_MEMO.clear()
+        _WORKING_MEMO[key] = day
     return day
 
 
@@ -204,7 +239,18 @@ def from_due(due: deadlines.Due[datetime]) -> Deadline:
 
 def period_deadline(cal: WorkingCalendar, start: datetime, amount: int, unit: Unit) -> Deadline:
     """The deadline of a period of ``amount`` units that starts at ``start``."""
-    return from_due(deadlines.period_end(ShanghaiTimeline(cal), start, amount, unit))
+    answers = _answers_key(cal) if unit != "hour" else None
+    if answers is None:
+        return from_due(deadlines.period_end(ShanghaiTimeline(cal), start, amount, unit))
+    key = (answers, local_date(start).toordinal(), amount, unit)
+    found = _MEMO.get(key)
+    if found is None:
+        found = from_due(deadlines.period_end(ShanghaiTimeline(cal), start, amount, unit))
+        if _official(cal, local_date(start), found.day):
+            if len(_MEMO) >= _MEMO_SIZE:
+                _MEMO.clear()
+            _MEMO[key] = found
+    return found
 
 
 def extend(cal: WorkingCalendar, deadline: Deadline, amount: int, unit: Unit) -> Deadline:
@@ -273,6 +319,8 @@ def case_deadline(
     extension: int = 0,
 ) -> Deadline:
     """A case deadline (:func:`approvalflow.time.deadlines.case_deadline`) on ``cal``, in datetimes."""
+    if not extension and isinstance(suspensions, list | tuple) and not suspensions:
+        return period_deadline(cal, _aware(start), amount, unit)  # nothing moves it: the period's own end
     tl = ShanghaiTimeline(cal)
     return from_due(deadlines.case_deadline(tl, _aware(start), amount, unit, _checked(suspensions), extension))
 
