@@ -671,6 +671,13 @@ def _clean(value: Any) -> Any:
     return _REGISTRY.clean(value)
 
 
+def _deletions(parent: Any, data: Any) -> list[Any]:
+    """The keys of the parent's data a task's data lacks, sorted: SpiffWorkflow lists them in the parent's insertion
+    order, which a restored task (its data read back from JSON with sorted keys) does not keep, so the same state
+    would encode two ways (a loaded case would no longer match the digest its trail binds)."""
+    return sorted(_deleted_keys(parent, data), key=lambda k: (type(k).__name__, str(k)))
+
+
 def _task_dict(task: Any) -> dict[str, Any]:
     """SpiffWorkflow's ``TaskConverter.to_dict`` (data as a delta from the parent's); typed values are encoded later."""
     parent = task.parent
@@ -678,7 +685,7 @@ def _task_dict(task: Any) -> dict[str, Any]:
     if parent is None:
         own, delta = data, {}
     else:
-        own, delta = {}, {"updates": _updated_keys(parent.data, data), "deletions": _deleted_keys(parent.data, data)}
+        own, delta = {}, {"updates": _updated_keys(parent.data, data), "deletions": _deletions(parent.data, data)}
     return {
         "id": str(task.id),
         "parent": str(task._parent) if parent is not None else None,
@@ -850,7 +857,7 @@ def _bare_task_json(task: Any, parent: Any, key: str) -> str | None:
     enc = _CANONICAL.encode
     # SpiffWorkflow's delta (DeepMerge.get_updated_keys and get_deleted_keys, parent first)
     updates = {k: v for k, v in data.items() if k not in pdata or v != pdata[k]} if data else {}
-    deletions = [k for k in pdata if k not in data]
+    deletions = _deletions(pdata, data)
     children = ",".join(f'"{c}"' for c in task._children)
     name = task.task_spec.name
     return (
@@ -948,6 +955,10 @@ def slow_workflow_dict(workflow: Any) -> dict[str, Any]:
         out: dict[str, Any] = json.loads(json.dumps(dct, cls=_ENCODER))
     finally:
         _REGISTRY._encoder_mode = False
+    for one in (out, *out["subprocesses"].values()):  # the deletions in the canonical order (_deletions)
+        for task in one["tasks"].values():
+            if "deletions" in task.get("delta", {}):
+                task["delta"]["deletions"].sort(key=lambda k: (type(k).__name__, str(k)))
     return out
 
 
