@@ -588,3 +588,44 @@ def _models(mode: str) -> ProcessDefinition:
         loop = SEQUENTIAL if mode == "sequence" else PARALLEL
         _MODELS[mode] = load(f'<af:countersign mode="{mode}"{share} signers="li zhao sun"/>', loop)
     return _MODELS[mode]
+
+
+PARALLEL_REQUIRES = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:af="urn:approvalflow:bpmn:1"
+    id="defs" targetNamespace="urn:test">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:parallelGateway id="fork"/>
+    <bpmn:userTask id="expert_review">
+      <bpmn:extensionElements><af:step posts="expert"/><af:countersign mode="all" signers="li zhao sun"/>
+      </bpmn:extensionElements>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="false"/>
+    </bpmn:userTask>
+    <bpmn:userTask id="draft">
+      <bpmn:extensionElements><af:step posts="leader"/><af:requires steps="expert_review"/></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:parallelGateway id="join"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="expert_review"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="draft"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="expert_review" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="draft" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_step_that_requires_a_signed_step_waits_until_its_round_has_decided(org: Organisation) -> None:
+    """af:requires names a 会签: one signature of three is not the step done (precedence refuses), the third is."""
+    definition = load_process_string(PARALLEL_REQUIRES, filename="requires.bpmn")
+    case = start_case(definition, org, clock=FakeClock(START), data={"applicant": "宏达公司"})
+    case.complete("expert_review", "li")
+    case.complete("expert_review", "zhao")
+    assert refused_rules(case, "draft", "deputy") == ["precedence"]  # two of three signed: not decided yet
+    case.complete("expert_review", "sun")  # the third: the 会签 has decided
+    case.complete("draft", "deputy")
+    assert case.is_completed
+    again = load_case(dump_case(case), definition, org)  # the undecided signatures are saved as such
+    assert [c.decided for c in again.history] == [False, False, True, True]

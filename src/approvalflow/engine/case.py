@@ -351,7 +351,8 @@ class Case:
             ended = self.is_completed
             before = self._deadlines_before(moment) if ended else None
             self._take_thrown(base, step)
-            self.history.append(Completion(step, actor, moment, since))
+            decided = signing is None or base["signing"].get("decided") is not None
+            self.history.append(Completion(step, actor, moment, since, decided))
             self.path.append(step)
             self._after_completion(info, key, moment, extra)
             if ended:

@@ -69,6 +69,7 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
         "path": case.path,
         "history": [
             {"step": c.step, "actor": c.actor, "at": c.at.isoformat(), "since": c.since.isoformat()}
+            | ({} if c.decided else {"decided": False})  # written only for a signature that left its round open
             for c in case.history
         ],
         "clock_start": _iso(case.clock_start),
@@ -291,7 +292,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     if any(s not in steps for s in path):
         raise ValueError("'path' names a step the process does not have")
     history = [
-        Completion(str(h["step"]), str(h["actor"]), _need_moment(h["at"]), _need_moment(h["since"]))
+        Completion(str(h["step"]), str(h["actor"]), _need_moment(h["at"]), _need_moment(h["since"]), _decided(h))
         for h in doc["history"]
     ]
     if any(c.step not in steps for c in history):
@@ -328,6 +329,15 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     trail = doc.get("trail")  # a saved case's (a state rolled back to has none)
     actions = {str(e.get("at")) for e in trail if isinstance(e, dict)} if isinstance(trail, list) else None
     case._timers = restore_timers(case, doc.get("timers", {}), actions)
+
+
+def _decided(entry: Any) -> bool:
+    """A history entry's ``decided``: absent (True), or ``false`` for a signature that left its round open."""
+    if "decided" not in entry:
+        return True
+    if entry["decided"] is not False:
+        raise ValueError("'history': 'decided' is written only as false")
+    return False
 
 
 def _need_moment(value: Any) -> datetime:

@@ -45,6 +45,7 @@ class Completion:
     actor: str
     at: datetime
     since: datetime  # when the step became ready
+    decided: bool = True  # False for a signature of a multi-instance step (会签...) that left its round undecided
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,12 @@ class StepAttempt:
     calendar: WorkingCalendar | None = None  # the case's working-day calendar
 
     def completed(self, step_id: str) -> list[Completion]:
+        """Every completion of the step, each signature of a multi-instance step included (who did it)."""
         return [c for c in self.history if c.step == step_id]
+
+    def finished(self, step_id: str) -> list[Completion]:
+        """The completions after which the step was done: a multi-instance step's only once its round decided."""
+        return [c for c in self.history if c.step == step_id and c.decided]
 
     @functools.cached_property
     def kept_off(self) -> tuple[str, ...]:
@@ -241,7 +247,7 @@ def once(a: StepAttempt) -> Iterator[Finding]:
 
 @register_rule("precedence")
 def precedence(a: StepAttempt) -> Iterator[Finding]:
-    missing = [s for s in a.step.requires if not a.completed(s)]
+    missing = [s for s in a.step.requires if not a.finished(s)]
     if missing:
         yield _finding(a, "precedence", f"'{a.step.id}' requires {', '.join(missing)} to be completed first")
 
