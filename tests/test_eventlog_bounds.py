@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from approvalflow.cli.main import main
-from approvalflow.supervision.eventlog import EventLogError, read_log
+from approvalflow.supervision.eventlog import MAX_LOG_BYTES, MAX_LOG_EVENTS, MAX_LOG_FIELD, EventLogError, read_log
 
 from .conftest import LICENSING
 
@@ -32,7 +32,12 @@ def _log(tmp_path: Path, *rows: str, header: str = "case,activity,end,data") -> 
 
 def _refused(path: Path, match: str, **bounds: int) -> EventLogError:
     with pytest.raises(EventLogError, match=match) as info:
-        read_log(path, **bounds)
+        read_log(
+            path,
+            max_bytes=bounds.get("max_bytes", MAX_LOG_BYTES),
+            max_events=bounds.get("max_events", MAX_LOG_EVENTS),
+            max_field=bounds.get("max_field", MAX_LOG_FIELD),
+        )
     assert str(info.value).startswith(str(path))
     return info.value
 
@@ -41,7 +46,6 @@ def _refused(path: Path, match: str, **bounds: int) -> EventLogError:
     ("moment", "why"),
     [
         ("yesterday", "is not an ISO 8601 moment"),
-        ("2026-09-28T09:30:00", "has no timezone"),
         ("9999-12-31T23:59:59+14:00", "outside the range a log may hold"),
         ("0001-01-01T00:00:00+14:00", "outside the range a log may hold"),
         ("1899-12-31T23:59:59+00:00", "outside the range a log may hold"),

@@ -74,8 +74,12 @@ def test_an_exported_log_conforms_to_its_own_process(db: Path, tmp_path: Path, l
 
     checks = {c.case: c for c in check_log(read_log(out), licensing, load_organisation(SAMPLE_ORG))}
     assert checks["lic-done"].conforms and checks["lic-done"].findings == []
-    # The refused case stops after review: the log ends early with decide due.
-    assert [(d.kind, d.expected) for d in checks["lic-decide-refused"].deviations] == [("early-end", ("decide",))]
+    # The refused case stops after review: the log ends early; decide and then deliver (decide -> deliver -> end
+    # in general_licensing.bpmn) are due.
+    assert [(d.kind, d.expected) for d in checks["lic-decide-refused"].deviations] == [
+        ("early-end", ("decide", "deliver"))
+    ]
+    assert checks["lic-decide-refused"].cost == 2 and checks["lic-decide-refused"].conforms is False
 
 
 def _event(activity: str, actor: str, at: str, **data: object) -> LogEvent:
@@ -126,12 +130,22 @@ def test_log_check_json_names_each_deviation(tmp_path: Path, capsys: pytest.Capt
     out = json.loads(capsys.readouterr().out)
     cases = {c["case"]: c for c in out["cases"]}
     assert out["traces"] == 4 and out["conforming"] == 1  # only "rules" follows the flow (but breaks rules)
-    assert [(d["kind"], d["activity"], d["expected"]) for d in cases["skip"]["deviations"]] == [
-        ("skipped", "decide", ["review"])
-    ]
-    assert [(d["kind"], d["activity"]) for d in cases["order"]["deviations"]] == [("out-of-order", "decide")]
+    # review is skipped: a model move, placed before decide (event 2); one move off the model: cost 1
+    assert [(d["kind"], d["activity"], d["event"]) for d in cases["skip"]["deviations"]] == [("skipped", "review", 2)]
+    assert (cases["skip"]["cost"], cases["skip"]["conforms"], cases["skip"]["verdict"]) == (1, False, "deviates")
+    # decide before review: one of the two is out of its place (a log move and a model move of it: cost 2)
+    (order,) = cases["order"]["deviations"]
+    assert order["kind"] == "out-of-order" and order["activity"] in ("review", "decide")
+    assert cases["order"]["cost"] == 2
     assert cases["order"]["path"] == ["receive", "accept", "review", "decide", "deliver"]
-    assert [(d["kind"], d["expected"]) for d in cases["early"]["deviations"]] == [("early-end", ["review"])]
+    # ends after acceptance: review, decide and deliver are due (no shorter way to the end)
+    assert [(d["kind"], d["expected"]) for d in cases["early"]["deviations"]] == [
+        ("early-end", ["review", "decide", "deliver"])
+    ]
+    # fitness as PM4Py defines it: 1 - cost / (events + the shortest run's steps); the shortest run of
+    # general_licensing is receive, accept, review, decide, deliver (5 steps)
+    assert cases["early"]["fitness"] == pytest.approx(1 - 3 / (2 + 5))
+    assert cases["rules"]["fitness"] == 1.0
     rules = sorted({(f["rule"], f["task"], f["actor"]) for f in cases["rules"]["findings"]})
     # review by zhou who accepted; decide by the principal zhang (not a deputy: unauthorized; 五不直接分管);
     # decide ready Sep 29 10:00 with 2 working days -> Sep 30; done Oct 20: step-overdue.

@@ -18,6 +18,7 @@ from approvalflow.simulation.replay import Trace, replay_traces
 from approvalflow.supervision.conformance import check_trace
 from approvalflow.supervision.eventlog import LogEvent
 from approvalflow.supervision.eventlog import Trace as LogTrace
+from approvalflow.supervision.procnet import load_model
 from approvalflow.validation import validate_string
 
 START = "2026-06-01T09:00:00+08:00"
@@ -215,5 +216,5 @@ def test_log_check_reports_an_actor_of_another_unit() -> None:
             LogEvent("decide", at(30), resource="vd", unit="bureau"),
         ],
     )
-    result = check_trace(trace, load_process_string(process()), ORGANISATION, unit="bureau")
+    result = check_trace(trace, load_model(process()), ORGANISATION, unit="bureau")
     assert [(f.rule, f.actor) for f in result.findings] == [("other-unit", "vd")]

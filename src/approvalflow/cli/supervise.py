@@ -9,8 +9,9 @@ such cases as index problems and exits 1; ``log export`` refuses the store (exit
 
 ``supervise STORE --at T [--json] [--html FILE] [--csv FILE] [--catalog FILE]``: the yellow and red cards of every
 open case at T (with the catalog's 责任事项 and 追责情形), the anomalies up to T and the efficiency figures;
-``log export STORE OUT`` (``.xes`` or ``.csv``); ``log check LOG BPMN [--org FILE] [--unit UNIT] [--json]``: exit 1
-when a trace deviates or breaks a rule.
+``log export STORE OUT`` (``.xes`` or ``.csv``); ``log check LOG BPMN [--org FILE] [--unit UNIT] [--timezone TZ]
+[--columns FILE] [--case COL] [--activity COL] [--timestamp COL] [--start COL] [--resource COL] [--json]``: exit 1
+when a trace deviates, is undecided or breaks a rule (data-quality findings alone do not).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..bpmn.loader import load_process
 from ..errors import ScenarioError
 from ..org.organisation import load_organisation
 from ..store.base import StoreError, redact
@@ -143,37 +143,104 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _columns(args: argparse.Namespace) -> dict[str, str]:
+    """The CSV column mapping: a mapping file (YAML or JSON: field -> column), then the options one by one."""
+    from ..io.yamlio import load_yaml
+    from ..supervision.eventlog import EventLogError
+
+    mapping: dict[str, str] = {}
+    if args.columns:
+        data, _, name = load_yaml(args.columns, error=EventLogError)
+        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            raise EventLogError("a column mapping is a mapping of fields to column names (text)", file=name)
+        mapping.update(data)
+    for name in ("case", "activity", "timestamp", "start", "resource"):
+        value = getattr(args, f"col_{name}")
+        if value:
+            mapping["end" if name == "timestamp" else name] = value
+    return mapping
+
+
+def _print_checks(args: argparse.Namespace, checks: list[Any], name: str, notes: list[str], variants: int) -> None:
+    from ..supervision.conformance import KIND_LABELS
+
+    fit = sum(c.conforms is True for c in checks)
+    undecided = sum(c.conforms is None for c in checks)
+    print(f"{args.log}: {len(checks)} traces ({variants} variants), {fit} conform to {name}, {undecided} undecided")
+    for note in notes:
+        print(f"  note: {note}")
+    for c in checks:
+        if c.conforms is True and not c.findings and not c.quality:
+            continue
+        fitness = "-" if c.fitness is None else f"{c.fitness:.3f}"
+        print(f"  {c.case}: {c.verdict}, cost {c.cost if c.cost is not None else '-'}, fitness {fitness}")
+        for d in c.deviations:
+            print(f"    {d.kind:16} {KIND_LABELS.get(d.kind, ''):6} {d.message}")
+        for f in c.findings:
+            print(f"    rule {f.rule:11} {f.step} by {f.actor}")
+        for q in c.quality:
+            print(f"    data {q.kind:16} {KIND_LABELS.get(q.kind, ''):6} event {q.index}: {q.message}")
+
+
 def _cmd_log_check(args: argparse.Namespace) -> int:
     from ..supervision.conformance import check_log
-    from ..supervision.eventlog import read_log
-    from ..supervision.operations import log_organisation
+    from ..supervision.eventlog import read_event_log
+    from ..supervision.procnet import load_model
 
-    traces = read_log(args.log)
-    definition = load_process(args.bpmn)
-    org = load_organisation(args.org) if args.org else log_organisation(traces, definition)
-    unit = args.unit if args.org else "log"
-    checks = check_log(traces, definition, org, unit=unit)
-    bad = [c for c in checks if not c.conforms or c.findings]
+    log = read_event_log(args.log, timezone=args.timezone, columns=_columns(args))
+    net = load_model(Path(args.bpmn), process_id=args.process)
+    org = load_organisation(args.org) if args.org else None
+    checks = check_log(
+        log.traces, net, org, unit=args.unit if args.org else None, max_states=args.max_states,
+        time_limit=args.time_limit,
+    )  # fmt: skip
+    variants = len({tuple(e.activity for e in t.events) for t in log.traces})
+    bad = [c for c in checks if c.conforms is not True or c.findings]
     if args.json:
         print(
             json.dumps(
                 {
                     "traces": len(checks),
-                    "conforming": sum(c.conforms for c in checks),
+                    "variants": variants,
+                    "conforming": sum(c.conforms is True for c in checks),
+                    "undecided": sum(c.conforms is None for c in checks),
+                    "notes": log.notes,
                     "cases": [c.to_json() for c in checks],
                 },
                 ensure_ascii=False,
             )
         )
     else:
-        print(f"{args.log}: {len(checks)} traces, {sum(c.conforms for c in checks)} conform to {definition.id}")
-        for c in bad:
-            print(f"  {c.case}:")
-            for d in c.deviations:
-                print(f"    {d.kind:16} {d.message}")
-            for f in c.findings:
-                print(f"    rule {f.rule:11} {f.step} by {f.actor}")
+        _print_checks(args, checks, net.name_or_id, log.notes, variants)
     return 1 if bad else 0
+
+
+def _add_check(log_sub: Any) -> None:
+    from ..supervision.alignment import MAX_STATES, TIME_LIMIT
+    from ..supervision.eventlog import DEFAULT_TIMEZONE
+
+    ck = log_sub.add_parser("check", help="check an event log against a process: alignments, deviations, rules")
+    ck.add_argument("log", help="the event log: .xes, .xes.gz or .csv")
+    ck.add_argument("bpmn", help="the process (executable or not)")
+    ck.add_argument("--org", metavar="FILE", help="the organisation file (otherwise the log's resources)")
+    ck.add_argument("--unit", help="the unit the cases ran in (default: the events' unit, or the only one)")
+    ck.add_argument("--process", metavar="ID", help="the process of the file to check against (if several)")
+    ck.add_argument(
+        "--timezone", default=DEFAULT_TIMEZONE, metavar="TZ", help=f"zone of moments without one ({DEFAULT_TIMEZONE})"
+    )
+    ck.add_argument("--columns", metavar="FILE", help="CSV column mapping (YAML or JSON: field -> column)")
+    for name, what in (
+        ("case", "the case id"),
+        ("activity", "the activity"),
+        ("timestamp", "the moment the activity completed"),
+        ("start", "the moment it started"),
+        ("resource", "who did it"),
+    ):
+        ck.add_argument(f"--{name}", dest=f"col_{name}", metavar="COLUMN", help=f"the CSV column of {what}")
+    ck.add_argument("--max-states", type=int, default=MAX_STATES, help="search bound per variant (states)")
+    ck.add_argument("--time-limit", type=float, default=TIME_LIMIT, help="search bound per variant (seconds)")
+    ck.add_argument("--json", action="store_true")
+    ck.set_defaults(func=_cmd_log_check)
 
 
 def register(sub: Any) -> None:
@@ -200,10 +267,4 @@ def register(sub: Any) -> None:
     ex.add_argument("out", help="the log file: .xes or .csv")
     add_key_option(ex)
     ex.set_defaults(func=_cmd_log_export)
-    ck = log_sub.add_parser("check", help="replay an event log through a process: deviations and rules")
-    ck.add_argument("log", help="the event log: .xes or .csv")
-    ck.add_argument("bpmn", help="the process")
-    ck.add_argument("--org", metavar="FILE", help="the organisation file (otherwise the log's resources)")
-    ck.add_argument("--unit", help="the unit the cases ran in (default: the events' unit, or the only one)")
-    ck.add_argument("--json", action="store_true")
-    ck.set_defaults(func=_cmd_log_check)
+    _add_check(log_sub)

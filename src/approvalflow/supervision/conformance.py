@@ -1,47 +1,57 @@
-"""``log check``: replay an event log from another system through the engine and report where it deviates.
+"""``log check``: the conformance of an event log from another system with a process, and the rules on it.
 
-Each trace is replayed as a case under the ``record`` policy, event by event, at the event's own moment and
-by its resource, with the data the event carries (so exclusive gateways take the branch the other system
-took; without data a gateway takes its default flow). Deviations (stable ``kind`` names):
+Each trace is aligned with the model's behaviour (:mod:`approvalflow.supervision.alignment`: an optimal
+alignment on BPMN's token semantics, :mod:`approvalflow.supervision.procnet`; a synchronous move costs 0, a
+log move or a visible model move 1, a silent move 0). Identical activity sequences (variants) are aligned once.
+A trace *conforms* when its alignment costs 0: it is a complete run of the model. Its *fitness* is PM4Py's,
+``1 - cost / (len(trace) + the fewest visible steps of a complete run)``. Deviations (stable ``kind`` names,
+read off the alignment; the human output adds the reform's words):
 
-- ``out-of-order``: the activity was not ready, but the steps that were ready come later in the trace; the
-  event is held back and replayed as soon as it is ready;
-- ``skipped``: the activity was not ready and the ready steps never come: the trace skips them. The replay
-  completes the skipped steps itself (by someone holding their posts; their findings are not reported) to
-  reach the activity;
-- ``unexpected``: the activity cannot be reached from where the case stands;
-- ``unknown-activity``: not a step of the process; ``unknown-resource``: not a person of the organisation;
-- ``early-end``: the trace ends while steps are still due (listed in ``expected``);
-- ``not-replayable``: the engine could not take the event (e.g. a collective step without a meeting record).
+- ``skipped`` (跳过环节): a step the run needs and the trace lacks (a model move);
+- ``unexpected`` (多余环节): an event the run cannot place (a log move);
+- ``out-of-order`` (顺序颠倒): a step the trace has, but not where the run needs it (a log move and a model
+  move of the same step, reported once at the event);
+- ``unknown-activity`` (流程外事项): an event naming no step of the process (by BPMN id or by name);
+- ``early-end`` (提前结束): the trace ends while steps are still due (``expected``: the steps of the shortest
+  way to the end);
+- ``undecided`` (未能判定): the search hit its bound (:data:`~approvalflow.supervision.alignment.MAX_STATES`,
+  :data:`~approvalflow.supervision.alignment.TIME_LIMIT`); ``conforms`` is then ``None``, never a guess.
 
-Rule findings are those the engine records under ``record`` for the trace's own events: segregation
-(``separate-actors``, ``five-not-direct``, ``other-unit`` …), time (``step-overdue``, ``case-overdue``) and
-``backdated``: an event whose timestamp goes backwards in its trace (earlier than the event replayed before it),
-or precedes the moment its step became ready in the replay, or the case's start (the trace's first event). Such
-an event is still replayed at its own moment, so ``case-overdue`` is judged on the dates the other system wrote;
-the finding says the dates cannot be trusted. An out-of-order event held back and replayed after the steps it
-overtook is ``backdated`` too, when its moment is earlier than theirs.
+Rule findings (segregation, recusal, 五不直接分管, precedence, backdating, time limits on the working-day
+calendar) come from :mod:`approvalflow.supervision.pathrules` on the aligned path; missing and unknown
+resources are data-quality findings there (``quality``) and never change the verdict.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..bpmn.loader import ProcessDefinition
-from ..engine.case import Case, Policy, start_case
-from ..errors import CalendarError, RunError, UnknownActorError
-from ..org.organisation import Organisation
-from ..rules.checks import Finding, keeps_off
-from ..time.calendar import WorkingCalendar
-from ..time.clock import FakeClock
-from .eventlog import LogEvent, Trace
+from ..errors import InvalidInputError, RunError
+from ..org.organisation import Organisation, OrgUnit, organisation_from_dict
+from ..rules.checks import Finding
+from ..time.calendar import ChinaCalendar, WorkingCalendar
+from .alignment import MAX_STATES, TIME_LIMIT, Alignment, Move, Net, align, shortest_run
+from .eventlog import Trace
+from .pathrules import Quality, path_findings
+from .procnet import ProcessNet, load_model
 
-__all__ = ["Deviation", "TraceCheck", "check_log", "check_trace"]
+__all__ = ["KIND_LABELS", "Deviation", "TraceCheck", "check_log", "check_trace", "log_organisation", "model_of"]
 
-_MAX_FORCED = 20
-_KEYWORDS = frozenset({"True", "False", "None", "and", "or", "not", "in", "is", "get", "len"})
+#: The reform's words for each deviation and data-quality kind, shown beside the kind in the human output.
+KIND_LABELS = {
+    "skipped": "跳过环节",
+    "unexpected": "多余环节",
+    "out-of-order": "顺序颠倒",
+    "unknown-activity": "流程外事项",
+    "early-end": "提前结束",
+    "undecided": "未能判定",
+    "missing-resource": "缺少经办人",
+    "unknown-resource": "经办人不在组织中",
+    "time-not-checked": "时限未能核对",
+}
 
 
 @dataclass(frozen=True)
@@ -66,22 +76,34 @@ class Deviation:
 
 @dataclass
 class TraceCheck:
-    """The outcome of replaying one trace."""
+    """The verdict on one trace: its alignment's cost and fitness, deviations, rule and data-quality findings."""
 
     case: str
     deviations: list[Deviation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     completed: bool = False
+    cost: int | None = None
+    fitness: float | None = None
+    quality: list[Quality] = field(default_factory=list)
+    moves: tuple[Move, ...] = ()
 
     @property
-    def conforms(self) -> bool:
-        return not self.deviations
+    def conforms(self) -> bool | None:
+        """True when the trace is a complete run of the model (cost 0); None when undecided."""
+        return None if self.cost is None else self.cost == 0
+
+    @property
+    def verdict(self) -> str:
+        return {None: "undecided", True: "fit"}.get(self.conforms, "deviates")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "case": self.case,
             "conforms": self.conforms,
+            "verdict": self.verdict,
+            "cost": self.cost,
+            "fitness": None if self.fitness is None else round(self.fitness, 6),
             "completed": self.completed,
             "path": self.path,
             "deviations": [d.to_json() for d in self.deviations],
@@ -89,137 +111,165 @@ class TraceCheck:
                 {"rule": f.rule, "task": f.step, "actor": f.actor, "at": f.at.isoformat() if f.at else None}
                 for f in self.findings
             ],
+            "quality": [q.to_json() for q in self.quality],
         }
 
 
-class _Replay:
-    def __init__(self, case: Case, trace: Trace, result: TraceCheck) -> None:
-        self.case, self.trace, self.result = case, trace, result
-        self.pending: list[tuple[int, LogEvent]] = []
+def model_of(process: ProcessNet | ProcessDefinition | str) -> ProcessNet:
+    """The token net of a process: a :class:`ProcessNet` as it is, a loaded definition read again from its file."""
+    if isinstance(process, ProcessNet):
+        return process
+    if isinstance(process, ProcessDefinition):
+        if process.file is None:
+            raise InvalidInputError("this process was loaded from text: give load_model(text) to check a log")
+        return load_model(process.file, process_id=process.id)
+    return load_model(process)
 
-    def ready(self) -> list[str]:
-        return [r.id for r in self.case.ready_steps()]
 
-    def complete(self, index: int, ev: LogEvent) -> None:
-        try:
-            found = self.case.complete(ev.activity, ev.resource or "?", data=ev.data, at=ev.end)
-        except UnknownActorError:
-            self.deviate("unknown-resource", index, ev, f"'{ev.resource}' is not a person of the organisation")
-            return
-        except (RunError, CalendarError) as exc:
-            self.deviate("not-replayable", index, ev, str(exc))
-            return
-        self.result.findings.extend(found)
-        self.result.path.append(ev.activity)
-        self.flush()
+def log_organisation(traces: Sequence[Trace], net: ProcessNet) -> Organisation:
+    """Without an organisation: every resource of the log holds every post, in one unit ``log``."""
+    posts = sorted({p for s in net.steps.values() for p in s.posts})
+    people = sorted({e.resource for t in traces for e in t.events if e.resource})
+    return organisation_from_dict(
+        {"units": [{"id": "log"}], "people": {p: {"unit": "log", "posts": posts} for p in people}},
+        file="<the event log's resources>",
+    )
 
-    def flush(self) -> None:
-        progress = True
-        while progress:
-            progress = False
-            for item in list(self.pending):
-                if item[1].activity in self.ready():
-                    self.pending.remove(item)
-                    self.complete(*item)
-                    progress = True
-                    break
 
-    def deviate(self, kind: str, index: int | None, ev: LogEvent | None, message: str) -> None:
-        activity = ev.activity if ev else None
-        self.result.deviations.append(Deviation(kind, index, activity, tuple(self.ready()), message))
+def _pairs(body: Sequence[Move]) -> dict[int, int]:
+    """Log moves and model moves of the same step, paired in order (both ways): one ``out-of-order`` each."""
+    paired: dict[int, int] = {}
+    for k, m in enumerate(body):
+        if m.kind != "log" or m.step is None:
+            continue
+        twin = next((j for j, x in enumerate(body) if x.kind == "model" and x.step == m.step and j not in paired), None)
+        if twin is not None:
+            paired[k], paired[twin] = twin, k
+    return paired
 
-    def force(self, ev: LogEvent) -> bool:
-        """Complete ready steps on the trace's behalf until ``ev`` is ready; False if it never is."""
-        for _ in range(_MAX_FORCED):
-            ready = self.case.ready_steps()
-            if not ready or ev.activity in [r.id for r in ready]:
-                break
-            step = ready[0]
-            info, org = self.case.definition.steps[step.id], self.case.organisation
-            holders = [
-                p.id
-                for p in org.people.values()
-                if p.posts & set(step.posts) and not keeps_off(info, p, self.case.unit, org)
-            ]
-            try:
-                self.case.complete(
-                    step.id, holders[0] if holders else ev.resource or "?", data=self.guess(ev), at=ev.end
-                )
-            except (RunError, CalendarError):
-                return False
-        return ev.activity in self.ready()
 
-    def guess(self, ev: LogEvent) -> dict[str, Any]:
-        """Data for a step the trace skipped: every name in a condition False, then the event's own data."""
-        names = {
-            n
-            for f in self.case.definition.flows.values()
-            if f.condition
-            for n in re.findall(r"[A-Za-z_][A-Za-z_0-9]*", f.condition)
-            if n not in _KEYWORDS
-        }
-        return {**dict.fromkeys(sorted(names - set(self.case.data)), False), **ev.data}
+def _deviations(trace: Trace, moves: Sequence[Move]) -> list[Deviation]:
+    """The auditor's deviations read off an alignment (see the module docstring)."""
+    last_event = max((k for k, m in enumerate(moves) if m.event is not None), default=-1)
+    paired = _pairs(moves)
+    tail = [m.step or "" for j, m in enumerate(moves) if j > last_event and m.kind == "model" and j not in paired]
+    body = list(moves[: last_event + 1])
+    out: list[Deviation] = []
+    next_event = 0
+    for k, m in enumerate(body):
+        if m.event is not None:
+            next_event = m.event + 1
+        if m.kind == "log" and m.step is None:
+            activity = trace.events[m.event or 0].activity
+            msg = f"'{activity}' is not a step of the process"
+            out.append(Deviation("unknown-activity", m.event, activity, (), msg))
+        elif m.kind == "log" and k in paired:
+            msg = f"'{m.step}' is in the trace, but not where the process has it"
+            out.append(Deviation("out-of-order", m.event, m.step, (m.step or "",), msg))
+        elif m.kind == "log":
+            msg = f"'{m.step}' cannot happen where the case stands"
+            out.append(Deviation("unexpected", m.event, m.step, (), msg))
+        elif m.kind == "model" and k not in paired:
+            out.append(Deviation("skipped", next_event, m.step, (m.step or "",), f"'{m.step}' was skipped"))
+    if tail:
+        msg = f"the trace ends while {', '.join(tail)} are due"
+        out.append(Deviation("early-end", None, None, tuple(tail), msg))
+    return out
 
-    def event(self, index: int, ev: LogEvent) -> None:
-        if ev.activity not in self.case.definition.steps:
-            self.deviate("unknown-activity", index, ev, f"'{ev.activity}' is not a step of the process")
-            return
-        if ev.activity in self.ready():
-            self.complete(index, ev)
-            return
-        later = {e.activity for e in self.trace.events[index + 1 :]}
-        if set(self.ready()) & later:
-            self.deviate("out-of-order", index, ev, f"'{ev.activity}' came before {', '.join(self.ready())}")
-            self.pending.append((index, ev))
-            return
-        skipped = self.ready()
-        self.deviate("skipped", index, ev, f"'{ev.activity}' without {', '.join(skipped) or 'its predecessors'}")
-        if self.force(ev):
-            self.complete(index, ev)
-        else:
-            self.deviate("unexpected", index, ev, f"'{ev.activity}' cannot happen where the case stands")
+
+def _aligned(net: Net, steps: tuple[str | None, ...], max_states: int, time_limit: float) -> Alignment:
+    """The alignment of a variant: events naming no step are log moves, the rest aligned by search."""
+    known = [s for s in steps if s is not None]
+    found = align(net, known, max_states=max_states, time_limit=time_limit)
+    if found.moves is None or found.cost is None:
+        return found
+    index = [k for k, s in enumerate(steps) if s is not None]
+    moves: list[Move] = []
+    pending = [k for k, s in enumerate(steps) if s is None]
+    for m in found.moves:
+        if m.event is not None:
+            at = index[m.event]
+            while pending and pending[0] < at:
+                moves.append(Move("log", pending.pop(0), None))
+            m = Move(m.kind, at, m.step, m.transition)
+        moves.append(m)
+    moves.extend(Move("log", k, None) for k in pending)
+    return Alignment(tuple(moves), found.cost + len(steps) - len(known), found.states)
+
+
+def _unit(trace: Trace, org: Organisation, unit: str | None) -> OrgUnit:
+    chosen = unit or next((e.unit for e in trace.events if e.unit in org.units), None)
+    try:
+        return org.unit(chosen)
+    except (KeyError, ValueError) as exc:
+        message = f"unknown unit {chosen!r}; units: {', '.join(org.units)}" if chosen else str(exc)
+        raise RunError(message, case=trace.case) from exc
+
+
+class _Checker:
+    """Checks the traces of one log against one model, aligning each variant once."""
+
+    def __init__(self, net: ProcessNet, org: Organisation, unit: str | None, cal: WorkingCalendar | None) -> None:
+        self.net, self.search, self.org, self.unit = net, Net(net), org, unit
+        self.cal = cal if cal is not None else ChinaCalendar()
+        self.variants: dict[tuple[str | None, ...], Alignment] = {}
+        self.max_states, self.time_limit = MAX_STATES, TIME_LIMIT
+
+    def check(self, trace: Trace) -> TraceCheck:
+        result = TraceCheck(trace.case)
+        steps = tuple(self.net.step_of(e.activity) for e in trace.events)
+        found = self.variants.get(steps)
+        if found is None:
+            found = self.variants[steps] = _aligned(self.search, steps, self.max_states, self.time_limit)
+        if found.moves is None:
+            msg = f"no optimal alignment found within the bounds ({found.undecided}); {found.states:,} states"
+            result.deviations.append(Deviation("undecided", None, None, (), msg))
+            return result
+        result.moves, result.cost = found.moves, found.cost
+        worst = shortest_run(self.search, max_states=self.max_states, time_limit=self.time_limit)
+        if trace.events and worst is not None:
+            result.fitness = 1 - (found.cost or 0) / (len(trace.events) + worst)
+        result.deviations = _deviations(trace, found.moves)
+        result.path = [m.step or "" for m in found.moves if m.kind in ("sync", "model")]
+        result.completed = not any(d.kind == "early-end" for d in result.deviations) and bool(trace.events)
+        if trace.events:
+            facts = path_findings(
+                self.net, trace, found.moves, self.org, _unit(trace, self.org, self.unit), self.cal,
+                complete=result.completed,
+            )  # fmt: skip
+            result.findings, result.quality = facts.findings, facts.quality
+        return result
 
 
 def check_trace(
     trace: Trace,
-    definition: ProcessDefinition,
-    organisation: Organisation,
+    process: ProcessNet | ProcessDefinition | str,
+    organisation: Organisation | None = None,
     *,
     unit: str | None = None,
     calendar: WorkingCalendar | None = None,
 ) -> TraceCheck:
-    """Replay one trace; see the module docstring for what is reported."""
-    result = TraceCheck(trace.case)
-    if not trace.events:
-        result.deviations.append(Deviation("early-end", None, None, (), "the trace has no events"))
-        return result
-    first = trace.events[0]
-    chosen = unit or next((e.unit for e in trace.events if e.unit in organisation.units), None)
-    case = start_case(
-        definition,
-        organisation,
-        unit=chosen,
-        clock=FakeClock(first.start or first.end),
-        policy=Policy.RECORD,
-        case_id=trace.case,
-        calendar=calendar,
-    )
-    replay = _Replay(case, trace, result)
-    for index, ev in enumerate(trace.events):
-        replay.event(index, ev)
-    result.completed = case.is_completed
-    if not case.is_completed:
-        replay.deviate("early-end", None, None, f"the trace ends while {', '.join(replay.ready())} are due")
-    return result
+    """Check one trace; see the module docstring for what is reported."""
+    return check_log([trace], process, organisation, unit=unit, calendar=calendar)[0]
 
 
 def check_log(
-    traces: list[Trace],
-    definition: ProcessDefinition,
-    organisation: Organisation,
+    traces: Sequence[Trace],
+    process: ProcessNet | ProcessDefinition | str,
+    organisation: Organisation | None = None,
     *,
     unit: str | None = None,
     calendar: WorkingCalendar | None = None,
+    max_states: int = MAX_STATES,
+    time_limit: float = TIME_LIMIT,
 ) -> list[TraceCheck]:
-    """Replay every trace of a log."""
-    return [check_trace(t, definition, organisation, unit=unit, calendar=calendar) for t in traces]
+    """Check every trace of a log against ``process`` (a :class:`ProcessNet`, a loaded definition, a BPMN path).
+
+    Without ``organisation`` every resource of the log holds every post in one unit (only the actor and time
+    rules can break). ``max_states`` and ``time_limit`` bound the search of each variant.
+    """
+    net = model_of(process)
+    org = organisation if organisation is not None else log_organisation(traces, net)
+    checker = _Checker(net, org, unit if organisation is not None else "log", calendar)
+    checker.max_states, checker.time_limit = max_states, time_limit
+    return [checker.check(t) for t in traces]

@@ -7,15 +7,19 @@ case data given with the completion is kept in ``af:data`` (JSON) so that a repl
 In CSV one row per activity instance: ``case, activity, start, end, resource, unit`` and then ``role`` and
 ``data``. Trails are verified on export: a broken chain is an error naming the case.
 
-:func:`read_log` reads either format (by extension); in XES only ``complete`` events (or events without a
-lifecycle) are activities, a preceding ``start`` of the same activity gives the start time. CSV needs the
-columns ``case``, ``activity`` and ``end`` (``start``, ``resource``, ``unit``, ``role``, ``data`` optional).
+:func:`read_log` reads XES, gzip-compressed XES (``.xes.gz``) or CSV (by extension); :func:`read_event_log` also
+says what it assumed (:class:`EventLog`). In XES only ``complete`` events (or events without a lifecycle) are
+activities, a preceding ``start`` of the same activity gives the start time, other transitions are left out and
+counted. CSV needs a case, an activity and a timestamp column: this package's names (``case``, ``activity``,
+``end``; ``start``, ``resource``, ``unit``, ``role``, ``data`` optional), PM4Py's (:data:`CSV_ALIASES`), or any
+others through ``columns=``. A moment without a zone is read in ``timezone`` (:data:`DEFAULT_TIMEZONE`,
+Asia/Shanghai) and counted.
 
-A log comes from another system: reading one is bounded (file size, events, field size, the digits of an
-integer in the data, moments between :data:`EARLIEST` and :data:`LATEST`) and anything past a bound or
-malformed is one :class:`EventLogError` naming the file and the line (XES) or row and column (CSV). CSV cells
-are written through :func:`approvalflow.io.csvsafe.neutralise` (no cell a spreadsheet runs as a formula) and read
-back through :func:`approvalflow.io.csvsafe.restore`.
+A log comes from another system: reading one is bounded (file size, for ``.xes.gz`` the decompressed size too,
+events, field size, the digits of an integer in the data, moments between :data:`EARLIEST` and :data:`LATEST`)
+and anything past a bound or malformed is one :class:`EventLogError` naming the file and the line (XES) or row
+and column (CSV). CSV cells are written through :func:`approvalflow.io.csvsafe.neutralise` (no cell a spreadsheet
+runs as a formula) and read back through :func:`approvalflow.io.csvsafe.restore`.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml import etree
 
@@ -35,10 +41,12 @@ from ..engine.trail import TrailHead, verify_trail
 from ..errors import DefinitionError, XmlError
 from ..io.csvsafe import CsvLimitError, neutralise_row, read_rows
 from ..io.inputfiles import read_regular_file
-from ..io.xmlsafe import parse_xml_file
+from ..io.xmlsafe import parse_xml_string
 from ..store.base import CaseRecord, CaseStore, StoreError
 
 __all__ = [
+    "CSV_ALIASES",
+    "DEFAULT_TIMEZONE",
     "EARLIEST",
     "LATEST",
     "MAX_DATA_INT_DIGITS",
@@ -46,11 +54,13 @@ __all__ = [
     "MAX_LOG_CELLS",
     "MAX_LOG_EVENTS",
     "MAX_LOG_FIELD",
+    "EventLog",
     "EventLogError",
     "LogEvent",
     "Trace",
     "events_of",
     "export_log",
+    "read_event_log",
     "read_log",
     "write_csv",
     "write_xes",
@@ -87,6 +97,24 @@ _EXTENSIONS = (
 )
 CSV_COLUMNS = ("case", "activity", "start", "end", "resource", "unit", "role", "data")
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+"""The zone a moment without one is read in (``read_log(..., timezone=)``, ``log check --timezone``)."""
+
+CSV_ALIASES: dict[str, tuple[str, ...]] = {
+    "case": ("case", "case:concept:name", "case_id", "case id", "caseid"),
+    "activity": ("activity", "concept:name", "activity_name", "activity name"),
+    "end": ("end", "time:timestamp", "timestamp", "complete_timestamp", "end_timestamp"),
+    "start": ("start", "start_timestamp"),
+    "resource": ("resource", "org:resource"),
+    "unit": ("unit", "org:group"),
+    "role": ("role", "org:role"),
+    "data": ("data", "af:data"),
+    "lifecycle": ("lifecycle", "lifecycle:transition"),
+}
+"""The CSV columns recognised without a mapping: this package's own names, then PM4Py's (``case:concept:name``,
+``concept:name``, ``time:timestamp``, ``org:resource``, ``start_timestamp``, ``lifecycle:transition``); header
+names compare without case and surrounding spaces. A mapping (``read_log(..., columns=)``) names others."""
+
 
 class EventLogError(DefinitionError):
     """An event log that cannot be read: names the file and the line (XES) or row and column (CSV)."""
@@ -111,6 +139,26 @@ class Trace:
 
     case: str
     events: list[LogEvent] = field(default_factory=list)
+
+
+@dataclass
+class EventLog:
+    """A log as read: its traces, the zone moments without one were read in, and how many there were."""
+
+    traces: list[Trace]
+    timezone: str = DEFAULT_TIMEZONE
+    naive: int = 0  # moments without a zone, read in ``timezone``
+    skipped: int = 0  # XES events of another lifecycle transition than start or complete (not steps)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the reader assumed, for the output of ``log check``."""
+        out = []
+        if self.naive:
+            out.append(f"{self.naive:,} moments without a time zone were read in {self.timezone}")
+        if self.skipped:
+            out.append(f"{self.skipped:,} events of other lifecycle transitions than start and complete were left out")
+        return out
 
 
 def events_of(record: CaseRecord) -> Trace:
@@ -226,23 +274,58 @@ def _shown(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
-def _moment(text: str, where: dict[str, Any]) -> datetime:
+def _zone(name: str, path: Path) -> tzinfo:
     try:
-        moment = datetime.fromisoformat(text) if len(text) <= 64 else None
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise EventLogError(f"'{_shown(text)}' is not an ISO 8601 moment", **where) from None
-    if moment.tzinfo is None:
-        raise EventLogError(f"the moment '{text}' has no timezone", **where)
-    try:
-        utc = moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        utc = None
-    if utc is None or not EARLIEST <= utc <= LATEST:
-        span = f"{EARLIEST.date()} to {LATEST.date()} (UTC)"
-        raise EventLogError(f"the moment '{text}' is outside the range a log may hold, {span}", **where)
-    return moment
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        message = (
+            f"unknown time zone '{_shown(name)}' (for moments without one): use an IANA name such as Asia/Shanghai"
+        )
+        raise EventLogError(message, file=str(path)) from None
+
+
+class _Reading:
+    """The bounds and the zone of one read, and what it counted."""
+
+    def __init__(self, path: Path, max_bytes: int, max_events: int, max_field: int, timezone: str) -> None:
+        self.path, self.max_bytes, self.max_events, self.max_field = path, max_bytes, max_events, max_field
+        self.zone_name, self.zone = timezone, _zone(timezone, path)
+        self.naive = self.skipped = 0
+
+    def result(self, traces: list[Trace]) -> EventLog:
+        return EventLog(traces, self.zone_name, self.naive, self.skipped)
+
+    def moment(self, text: str, where: dict[str, Any]) -> datetime:
+        try:
+            moment = datetime.fromisoformat(text) if len(text) <= 64 else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise EventLogError(f"'{_shown(text)}' is not an ISO 8601 moment", **where) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+            self.naive += 1
+        try:
+            utc = moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            utc = None
+        if utc is None or not EARLIEST <= utc <= LATEST:
+            span = f"{EARLIEST.date()} to {LATEST.date()} (UTC)"
+            raise EventLogError(f"the moment '{text}' is outside the range a log may hold, {span}", **where)
+        return moment
+
+    def field(self, value: str, name: str, where: dict[str, Any]) -> str:
+        if len(value) > self.max_field:
+            msg = (
+                f"{name} holds {len(value):,} characters, more than {self.max_field:,}; "
+                "raise it with read_log(max_field=)"
+            )
+            raise EventLogError(msg, **where)
+        return value
+
+    def count(self, events: int, where: dict[str, Any]) -> None:
+        if events > self.max_events:
+            raise EventLogError(f"more than {self.max_events:,} events; raise it with read_log(max_events=)", **where)
 
 
 def _integer(digits: str) -> int:
@@ -278,13 +361,6 @@ def _data(text: str, where: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _field(value: str, name: str, where: dict[str, Any], max_field: int) -> str:
-    if len(value) > max_field:
-        msg = f"{name} holds {len(value):,} characters, more than {max_field:,}; raise it with read_log(max_field=)"
-        raise EventLogError(msg, **where)
-    return value
-
-
 def _attrs(el: etree._Element) -> dict[str, str]:
     return {str(c.get("key")): str(c.get("value")) for c in el if isinstance(c.tag, str) and c.get("key")}
 
@@ -293,77 +369,152 @@ def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def _read_xes(path: Path, max_bytes: int, max_events: int, max_field: int) -> list[Trace]:
+def _gunzip(data: bytes, r: _Reading) -> bytes:
+    """The decompressed bytes of a gzip file, never more than ``max_bytes`` of them (a gzip bomb is refused)."""
+    out: list[bytes] = []
+    size = 0
+    rest = data
     try:
-        root = parse_xml_file(path, max_bytes=max_bytes).getroot()
+        while rest:
+            d = zlib.decompressobj(wbits=31)
+            chunk = d.decompress(rest, r.max_bytes + 1 - size)
+            while True:
+                out.append(chunk)
+                size += len(chunk)
+                if size > r.max_bytes:
+                    raise EventLogError(
+                        f"decompresses to more than {r.max_bytes:,} bytes (the bound of a log; a gzip bomb?); "
+                        "raise it with read_log(..., max_bytes=)",
+                        file=str(r.path),
+                    )
+                if d.eof or not d.unconsumed_tail:
+                    break
+                chunk = d.decompress(d.unconsumed_tail, r.max_bytes + 1 - size)
+            if not d.eof:
+                raise EventLogError("the gzip stream is cut short", file=str(r.path))
+            rest = d.unused_data.lstrip(b"\0")  # several members follow each other; padding may end the file
+    except zlib.error as exc:
+        raise EventLogError(f"not a gzip file, or a damaged one ({exc})", file=str(r.path)) from None
+    return b"".join(out)
+
+
+def _xes_root(r: _Reading, gz: bool) -> etree._Element:
+    hint = "raise it with read_log(..., max_bytes=)"
+    data = read_regular_file(r.path, max_bytes=r.max_bytes, error=EventLogError, hint=hint)
+    if gz:
+        data = _gunzip(data, r)
+    try:
+        return parse_xml_string(data, filename=str(r.path), max_bytes=r.max_bytes).getroot()
     except XmlError as exc:  # an event log's error, whatever the XML layer says
         message = exc.message.replace("max_bytes= (approvalflow.io.xmlsafe)", "read_log(..., max_bytes=)")
         raise EventLogError(message, file=exc.file, line=exc.line, element=exc.element) from exc
+
+
+def _xes_trace(t: etree._Element, number: int, r: _Reading, events: int) -> tuple[Trace, int]:
+    attrs = _attrs(t)
+    for key, value in attrs.items():
+        r.field(value, key, {"file": str(r.path), "line": t.sourceline})
+    trace = Trace(attrs.get("concept:name", f"trace-{number}"))
+    starts: dict[str, datetime] = {}
+    for e in (c for c in t if _local(c) == "event"):
+        a = _attrs(e)
+        where = {"file": str(r.path), "line": e.sourceline}
+        events += 1
+        r.count(events, where)
+        for key, value in a.items():
+            r.field(value, key, where)
+        if "concept:name" not in a or "time:timestamp" not in a:
+            raise EventLogError("an event needs concept:name and time:timestamp", **where)
+        moment = r.moment(a["time:timestamp"], where)
+        transition = a.get("lifecycle:transition", "complete").strip().lower()
+        if transition == "start":
+            starts[a["concept:name"]] = moment
+        elif transition == "complete":
+            trace.events.append(
+                LogEvent(
+                    a["concept:name"],
+                    moment,
+                    starts.pop(a["concept:name"], None),
+                    a.get("org:resource"),
+                    a.get("org:group"),
+                    a.get("org:role"),
+                    _data(a.get("af:data", ""), where),
+                )
+            )
+        else:
+            r.skipped += 1
+    return trace, events
+
+
+def _read_xes(r: _Reading, gz: bool) -> list[Trace]:
+    root = _xes_root(r, gz)
+    if _local(root) != "log":
+        raise EventLogError(f"the root element is <{_local(root)}>, not an XES <log>", file=str(r.path), line=1)
     traces: list[Trace] = []
     events = 0
     for t in (c for c in root if _local(c) == "trace"):
-        attrs = _attrs(t)
-        for key, value in attrs.items():
-            _field(value, key, {"file": str(path), "line": t.sourceline}, max_field)
-        trace = Trace(attrs.get("concept:name", f"trace-{len(traces) + 1}"))
-        starts: dict[str, datetime] = {}
-        for e in (c for c in t if _local(c) == "event"):
-            a = _attrs(e)
-            where = {"file": str(path), "line": e.sourceline}
-            events += 1
-            if events > max_events:
-                raise EventLogError(f"more than {max_events:,} events; raise it with read_log(max_events=)", **where)
-            for key, value in a.items():
-                _field(value, key, where, max_field)
-            if "concept:name" not in a or "time:timestamp" not in a:
-                raise EventLogError("an event needs concept:name and time:timestamp", **where)
-            moment = _moment(a["time:timestamp"], where)
-            transition = a.get("lifecycle:transition", "complete").lower()
-            if transition == "start":
-                starts[a["concept:name"]] = moment
-            elif transition == "complete":
-                trace.events.append(
-                    LogEvent(
-                        a["concept:name"],
-                        moment,
-                        starts.pop(a["concept:name"], None),
-                        a.get("org:resource"),
-                        a.get("org:group"),
-                        a.get("org:role"),
-                        _data(a.get("af:data", ""), where),
-                    )
-                )
+        trace, events = _xes_trace(t, len(traces) + 1, r, events)
         traces.append(trace)
     return traces
 
 
-def _csv_rows(path: Path, max_bytes: int, max_events: int, max_field: int) -> list[list[str]]:
+def _csv_rows(r: _Reading) -> list[list[str]]:
     hint = "raise it with read_log(..., max_bytes=)"
-    data = read_regular_file(path, max_bytes=max_bytes, error=EventLogError, hint=hint)
+    data = read_regular_file(r.path, max_bytes=r.max_bytes, error=EventLogError, hint=hint)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise EventLogError(f"not UTF-8 (byte {exc.start + 1}); save the log as CSV UTF-8", file=str(path)) from None
+        raise EventLogError(f"not UTF-8 (byte {exc.start + 1}); save the log as CSV UTF-8", file=str(r.path)) from None
     try:
-        rows = read_rows(text, max_field=max_field, max_rows=max_events + 1, max_cells=MAX_LOG_CELLS)
+        rows = read_rows(text, max_field=r.max_field, max_rows=r.max_events + 1, max_cells=MAX_LOG_CELLS)
     except CsvLimitError as exc:
         element = None if exc.column is None else f"column {exc.column}"
         option = {"max_rows": "max_events", "max_cells": "max_events"}.get(exc.option or "", exc.option)
         hint = f"; raise it with read_log(..., {option}=)" if option else ""
-        raise EventLogError(exc.message + hint, file=str(path), line=exc.row, element=element) from None
+        raise EventLogError(exc.message + hint, file=str(r.path), line=exc.row, element=element) from None
     return [cells for _, cells in rows]
 
 
-def _read_csv(path: Path, max_bytes: int, max_events: int, max_field: int) -> list[Trace]:
-    rows = _csv_rows(path, max_bytes, max_events, max_field)
-    if not rows:
-        raise EventLogError("the event log is empty", file=str(path), line=1)
-    header = [h.strip().lower() for h in rows[0]]
-    missing = [c for c in ("case", "activity", "end") if c not in header]
+def _csv_columns(header: list[str], columns: Mapping[str, str] | None, path: Path) -> dict[str, int]:
+    """Our field -> the index of its column: the mapping's names first, else :data:`CSV_ALIASES`."""
+    names = [h.strip().lower() for h in header]
+    given = dict(columns or {})
+    unknown = sorted(set(given) - set(CSV_ALIASES))
+    if unknown:
+        message = f"no such field to map: {', '.join(unknown)}; fields: {', '.join(CSV_ALIASES)}"
+        raise EventLogError(message, file=str(path))
+    col: dict[str, int] = {}
+    for name, aliases in CSV_ALIASES.items():
+        if name in given:
+            wanted = given[name].strip().lower()
+            if wanted not in names:
+                shown = ", ".join(h.strip() for h in header)
+                raise EventLogError(
+                    f"no column '{given[name]}' (mapped to {name}); the header: {shown}", file=str(path), line=1
+                )
+            col[name] = names.index(wanted)
+            continue
+        found = next((names.index(a) for a in aliases if a in names), None)
+        if found is not None:
+            col[name] = found
+    missing = [c for c in ("case", "activity", "end") if c not in col]
     if missing:
-        raise EventLogError(f"the header lacks the column(s) {', '.join(missing)}", file=str(path), line=1)
-    col = {name: i for i, name in enumerate(header)}
+        shown = ", ".join(f"{m} (one of {', '.join(CSV_ALIASES[m])})" for m in missing)
+        raise EventLogError(
+            f"the header lacks the column(s) {shown}; name yours with a mapping (--case, --activity, --timestamp)",
+            file=str(path),
+            line=1,
+        )
+    return col
+
+
+def _read_csv(r: _Reading, columns: Mapping[str, str] | None) -> list[Trace]:
+    rows = _csv_rows(r)
+    if not rows:
+        raise EventLogError("the event log is empty", file=str(r.path), line=1)
+    col = _csv_columns(rows[0], columns, r.path)
     traces: dict[str, Trace] = {}
+    starts: dict[tuple[str, str], datetime] = {}
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -373,14 +524,23 @@ def _read_csv(path: Path, max_bytes: int, max_events: int, max_field: int) -> li
             return row[i].strip() if i is not None and i < len(row) else ""
 
         def where(name: str, number: int = number) -> dict[str, Any]:
-            return {"file": str(path), "line": number, "element": f"column {col.get(name, 0) + 1} ({name})"}
+            return {"file": str(r.path), "line": number, "element": f"column {col.get(name, 0) + 1} ({name})"}
 
+        case, activity = cell("case"), cell("activity")
+        transition = cell("lifecycle").lower() or "complete"
+        end = r.moment(cell("end"), where("end"))
+        if transition == "start":
+            starts[(case, activity)] = end
+            continue
+        if transition != "complete":
+            r.skipped += 1
+            continue
         start = cell("start")
-        traces.setdefault(cell("case"), Trace(cell("case"))).events.append(
+        traces.setdefault(case, Trace(case)).events.append(
             LogEvent(
-                cell("activity"),
-                _moment(cell("end"), where("end")),
-                _moment(start, where("start")) if start else None,
+                activity,
+                end,
+                r.moment(start, where("start")) if start else starts.pop((case, activity), None),
                 cell("resource") or None,
                 cell("unit") or None,
                 cell("role") or None,
@@ -390,21 +550,51 @@ def _read_csv(path: Path, max_bytes: int, max_events: int, max_field: int) -> li
     return list(traces.values())
 
 
+def _format(p: Path) -> str:
+    name = p.name.lower()
+    for suffix in (".xes.gz", ".xes", ".csv"):
+        if name.endswith(suffix):
+            return suffix
+    raise EventLogError(f"unknown event-log format '{p.suffix}': use .xes, .xes.gz or .csv", file=str(p))
+
+
+def read_event_log(
+    path: str | Path,
+    *,
+    max_bytes: int = MAX_LOG_BYTES,
+    max_events: int = MAX_LOG_EVENTS,
+    max_field: int = MAX_LOG_FIELD,
+    timezone: str = DEFAULT_TIMEZONE,
+    columns: Mapping[str, str] | None = None,
+) -> EventLog:
+    """Read an XES, gzip-compressed XES (``.xes.gz``) or CSV event log (by extension), with what was assumed.
+
+    Bounded by ``max_bytes`` (the file, and for ``.xes.gz`` the decompressed bytes too), ``max_events`` and
+    ``max_field`` (characters of a CSV field or XES attribute); past a bound, or malformed, an
+    :class:`EventLogError` names the file and line or row. A moment without a zone is read in ``timezone``
+    (counted in :attr:`EventLog.naive`). ``columns`` maps the fields ``case``, ``activity``, ``end`` (the
+    timestamp), ``start``, ``resource``, ``unit``, ``role``, ``data``, ``lifecycle`` to a CSV's own header
+    names; unmapped fields are found by :data:`CSV_ALIASES`.
+    """
+    p = Path(path)
+    kind = _format(p)
+    r = _Reading(p, max_bytes, max_events, max_field, timezone)
+    if kind == ".csv":
+        return r.result(_read_csv(r, columns))
+    return r.result(_read_xes(r, kind == ".xes.gz"))
+
+
 def read_log(
     path: str | Path,
     *,
     max_bytes: int = MAX_LOG_BYTES,
     max_events: int = MAX_LOG_EVENTS,
     max_field: int = MAX_LOG_FIELD,
+    timezone: str = DEFAULT_TIMEZONE,
+    columns: Mapping[str, str] | None = None,
 ) -> list[Trace]:
-    """Read an XES or CSV event log (by extension); events keep their order within a trace.
-
-    Bounded by ``max_bytes`` (the file), ``max_events`` and ``max_field`` (characters of a CSV field or XES
-    attribute); past a bound, or malformed, an :class:`EventLogError` names the file and line or row.
-    """
-    p = Path(path)
-    if p.suffix.lower() == ".xes":
-        return _read_xes(p, max_bytes, max_events, max_field)
-    if p.suffix.lower() == ".csv":
-        return _read_csv(p, max_bytes, max_events, max_field)
-    raise EventLogError(f"unknown event-log format '{p.suffix}': use .xes or .csv", file=str(p))
+    """The traces of :func:`read_event_log`; events keep their order within a trace."""
+    log = read_event_log(
+        path, max_bytes=max_bytes, max_events=max_events, max_field=max_field, timezone=timezone, columns=columns
+    )
+    return log.traces
