@@ -5,11 +5,12 @@ that sub-process ends) and embedded sub-processes (their inner flow runs). Each 
 are reasoned from the model (fixed durations, staff enough that nobody queues) and a test that the simulator's
 traces replay on the engine (:mod:`approvalflow.simulation.replay`).
 
-Refused by name, with file, line and element (never run approximately): multi-instance activities, standard
-loop activities other than tasks (loop tasks: tests/test_simulation_loops.py), timers, message, signal and
-conditional catch events, event sub-processes, script tasks, complex gateways, error, escalation and link events,
-boundary events, parallel gateways inside a sub-process. Inclusive gateways are modelled as blocks
-(tests/test_simulation_inclusive.py, which also has their refusals).
+Refused by name, with file, line and element (never run approximately): multi-instance activities that no person
+signs (signed steps: tests/test_simulation_countersign.py), standard loop activities other than tasks (loop tasks:
+tests/test_simulation_loops.py), timers the engine refuses too (timers: tests/test_simulation_timers.py), message,
+signal and conditional catch events, event sub-processes, script tasks, complex gateways, error, escalation and link
+events, boundary events other than timers on a task, parallel gateways inside a sub-process. Inclusive gateways are
+modelled as blocks (tests/test_simulation_inclusive.py, which also has their refusals).
 """
 
 from __future__ import annotations
@@ -217,16 +218,15 @@ def _chain(middle: str, middle_id: str) -> str:
 
 REFUSED: dict[str, tuple[str, str, str]] = {
     # name: (document, element refused, words the message must have)
-    "multi-instance task (会签)": (
-        _chain(USER.format(id="sign", body="<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3"
-                                           "</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
-                                           "</bpmn:userTask>"), "sign"),
+    "multi-instance service task (no person signs it)": (
+        _chain('<bpmn:serviceTask id="sign"><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3'
+               "</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>", "sign"),
         "sign", "multi-instance",
     ),
-    "sequential multi-instance": (
-        _chain(USER.format(id="sign", body='<bpmn:multiInstanceLoopCharacteristics isSequential="true">'
-                                           "<bpmn:loopCardinality>3</bpmn:loopCardinality>"
-                                           "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"), "sign"),
+    "sequential multi-instance service task": (
+        _chain('<bpmn:serviceTask id="sign"><bpmn:multiInstanceLoopCharacteristics isSequential="true">'
+               "<bpmn:loopCardinality>3</bpmn:loopCardinality>"
+               "</bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>", "sign"),
         "sign", "one instance",
     ),
     "standard loop sub-process": (
@@ -235,10 +235,10 @@ REFUSED: dict[str, tuple[str, str, str]] = {
                '<bpmn:startEvent id="s0"/></bpmn:subProcess>', "again"),
         "again", "loop activity (standardLoopCharacteristics) that is not a task",
     ),
-    "timer catch event": (
-        _chain('<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDuration>"P5D"'
-               "</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>", "wait"),
-        "wait", "timer",
+    "repeating timer (timeCycle; timers are tested in tests/test_simulation_timers.py)": (
+        _chain('<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeCycle>"R3/PT1H"'
+               "</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>", "wait"),
+        "wait", "timeCycle",
     ),
     "message catch event": (
         _chain('<bpmn:intermediateCatchEvent id="msg"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>',

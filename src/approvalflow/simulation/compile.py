@@ -8,7 +8,9 @@ time limit as the engine does, without importing SpiffWorkflow.
 
 What the graph keeps:
 
-- tasks of every kind (user, manual, service, ... tasks) become ``task`` nodes;
+- tasks of every kind (user, manual, service, ... tasks) become ``task`` nodes; a signed multi-instance step
+  (会签, 或签, 依次审批, 票签) a ``sign`` node (:mod:`.signing`), and an exclusive split that reads only the
+  outcome of signed steps (``<step>_passed``...) a ``follow`` node;
 - an exclusive gateway with several outgoing flows is a ``xor`` split (a
   branch is drawn by probability), one with a single outgoing flow a ``pass``;
 - a parallel gateway is an ``and`` node: it waits for a token on each incoming
@@ -42,13 +44,18 @@ What the graph keeps:
   ``loopMaximum`` times; with ``testBefore`` the ``rep`` node comes before the
   task too, so the task may be skipped.
 
+An intermediate timer catch event is a ``wait`` node, and a task with boundary
+timers a ``btask`` node whose timers are ``boundary`` nodes (:mod:`.waits`).
+
 Not supported (a clear error naming file, line and element, never flattened
 silently): inclusive gateways outside a block (see above), complex and
-event-based gateways, boundary events,
-event sub-processes, transactions and ad-hoc sub-processes, multi-instance
-activities and standard loop activities other than tasks, script tasks (the engine refuses them unless
-the host registers trusted functions, which a simulation cannot run), timer,
-message, signal and conditional catch events and start events, error,
+event-based gateways, boundary events other than timers on a task, event
+sub-processes, transactions and ad-hoc sub-processes, multi-instance
+activities other than signed steps (a multi-instance service task, call
+activity or sub-process) and standard loop activities other than tasks,
+script tasks (the engine refuses them unless the host registers trusted
+functions, which a simulation cannot run), timers the engine refuses (with
+its reason), message, signal and conditional catch events, error,
 escalation, compensation, cancel and link events, parallel gateways inside
 a called process or an embedded sub-process, and a sub-process without
 exactly one start event.
@@ -58,7 +65,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lxml import etree
@@ -66,11 +73,14 @@ from lxml import etree
 from ..bpmn.annotations import ProcessInfo, check_af_placement, read_process
 from ..bpmn.calls import Call, CallResolver, candidate_files, missing_process
 from ..bpmn.inclusive import inclusive_blocks
-from ..bpmn.model import StepInfo, TimeLimit
+from ..bpmn.model import FlowInfo, NodeInfo, StepInfo, TimeLimit
+from ..bpmn.timers import TimerInfo
 from ..bpmn.vendor import vendor_problems
 from ..errors import BpmnError
 from ..io.namespaces import BPMN_NS, bpmn
 from ..io.xmlsafe import parse_xml_file, strip_comments
+from .signing import gateway_kind, refuse_signed
+from .waits import SourceTimers, attach_boundaries, timer_kind
 
 __all__ = [
     "MAX_GRAPH_NODES", "GraphNode", "ProcessGraph", "StandardLoop", "compile_bpmn", "loop_tasks", "standard_loop",
@@ -87,8 +97,9 @@ _TASKS = frozenset(
 _PASS_EVENTS = frozenset({"intermediateCatchEvent", "intermediateThrowEvent"})
 _UNSUPPORTED = frozenset({"complexGateway", "eventBasedGateway", "boundaryEvent", "transaction", "adHocSubProcess"})
 _LOOPS = {
-    "multiInstanceLoopCharacteristics": "a multi-instance activity (会签, 或签: one instance per signer); the "
-    "simulator would run it as one instance",
+    "multiInstanceLoopCharacteristics": "a multi-instance activity that no person signs (only a user, manual or "
+    "plain task is a signed step, 会签, 或签, simulated one instance per signer); the simulator would run it as "
+    "one instance",
     "standardLoopCharacteristics": "a loop activity (standardLoopCharacteristics) that is not a task; the simulator "
     "runs loop tasks only",
 }
@@ -159,7 +170,7 @@ class GraphNode:
 
     key: str
     id: str
-    kind: str  # task | xor | and | or | orjoin | pass | end | term | enter | exit
+    kind: str  # task sign btask rep wait xor follow or orjoin and pass end term enter exit
     name: str
     file: str | None
     line: int | None
@@ -176,6 +187,9 @@ class GraphNode:
     step: StepInfo | None = field(default=None, compare=False)  # a task's annotations (who may do it: keeps_off)
     join: int = -1  # an ``or`` split: the index of its ``orjoin`` (bpmn.inclusive)
     loop: StandardLoop | None = None  # a ``rep`` node: the loop task's characteristics
+    branch_flows: tuple[FlowInfo, ...] = field(default=(), compare=False)  # a ``follow`` gateway's flows
+    timer: TimerInfo | None = None  # a ``wait`` node's or a ``boundary`` timer's (simulation.waits)
+    boundary: tuple[int, ...] = ()  # a ``btask``'s boundary timers (their nodes)
 
 
 @dataclass(frozen=True)
@@ -192,8 +206,8 @@ class ProcessGraph:
     index: dict[str, int] = field(default_factory=dict)  # key -> node index
 
     def tasks(self) -> list[GraphNode]:
-        """The task nodes (steps), in document order."""
-        return [n for n in self.nodes if n.kind == "task"]
+        """The task nodes (steps, signed multi-instance ones too), in document order."""
+        return [n for n in self.nodes if n.kind in ("task", "sign", "btask")]
 
     def splits(self) -> list[GraphNode]:
         """The exclusive splits, whose branches need probabilities."""
@@ -229,6 +243,9 @@ class _Draft:
     step: StepInfo | None = None
     join: str | None = None  # an ``or`` split: the key of its ``orjoin``
     loop: StandardLoop | None = None
+    branch_flows: tuple[FlowInfo, ...] = ()
+    timer: TimerInfo | None = None
+    boundary: list[str] = field(default_factory=list)
 
 
 class _Processes(Mapping[str, ProcessInfo]):
@@ -265,6 +282,7 @@ class _Source:
     path: Path
     root: etree._Element
     processes: _Processes
+    timers: SourceTimers | None = None
 
 
 def _read(path: Path) -> _Source:
@@ -272,7 +290,7 @@ def _read(path: Path) -> _Source:
     check_af_placement(root, str(path))
     for problem in vendor_problems(root, str(path)):  # the engine would refuse the model: so does the simulator
         raise problem
-    return _Source(path, root, _Processes(root, str(path)))
+    return _Source(path, root, _Processes(root, str(path)), SourceTimers(root, str(path)))
 
 
 class _Builder:
@@ -286,18 +304,7 @@ class _Builder:
         fname = str(source.path)
         info = source.processes[pid]
         shapes = source.processes.shapes(pid)
-        starts = [n for n in info.nodes.values() if n.kind == "startEvent" and shapes[n.id].parent is None]
-        if len(starts) != 1:
-            raise BpmnError(
-                f"process '{info.id}' has {len(starts)} start events; the simulator needs exactly one",
-                file=fname, line=info.line, element=info.id,
-            )  # fmt: skip
-        if len(self.drafts) + len(info.nodes) > MAX_GRAPH_NODES:
-            raise BpmnError(
-                f"inlining the processes that call activities call makes more than {MAX_GRAPH_NODES:,} nodes "
-                "(each call activity is inlined; compile.MAX_GRAPH_NODES)",
-                file=fname, line=info.line, element=info.id,
-            )  # fmt: skip
+        starts = self._starts(info, shapes, fname)
         out: dict[str, list[str]] = {}
         incoming: dict[str, int] = {}
         for f in info.flows.values():
@@ -311,27 +318,23 @@ class _Builder:
                 inner_starts.setdefault(parent, []).append(node.id)
         for node in info.nodes.values():
             shape = shapes[node.id]
-            self._refuse(node.kind, node.id, node.line, fname, shape)
-            key = prefix + node.id
-            d = _Draft(key, node.id, "pass", node.name or node.id, fname, node.line)
             step = info.steps.get(node.id)
-            if step is not None:
-                d.posts, d.once, d.extension, d.units = step.posts, step.once, step.extension, step.units
-                d.step = step
-                d.suspends = step.suspends_clock is not None
-                if step.min_duration is not None:
-                    d.least = (step.min_duration.value, step.min_duration.unit)
+            signed, timer = self._screen(source, info, node.kind, node.id, shape)
+            key = prefix + node.id
+            d = _draft(key, node, step, fname)
             flows = out.get(node.id, [])
             d.flows = list(flows)
             d.targets = [prefix + info.flows[f].target for f in flows]
             d.default = next((f for f in flows if info.flows[f].default), None)
             # where a token that ends here goes: the exit of the sub-process or call activity it is in, or nowhere
             leaves_to = prefix + shape.parent + "/exit" if shape.parent is not None else exit_key
-            if node.kind in _TASKS:
-                d.kind = "task"
+            if timer is not None:  # an intermediate timer (wait) or a boundary timer (simulation.waits)
+                d.kind, d.timer = timer
+            elif node.kind in _TASKS:
+                d.kind = "sign" if signed else "task"
                 self._loop(d, shape.standard, fname)
-            elif node.kind == "exclusiveGateway":
-                d.kind = "xor" if len(flows) > 1 else "pass"
+            elif node.kind == "exclusiveGateway":  # xor, pass, or follow (a signed step's decision: simulation.signing)
+                d.kind, d.branch_flows = gateway_kind(info, node.id, [info.flows[f] for f in flows], fname)
             elif node.kind == "inclusiveGateway":
                 d.kind, d.join = _or_kind(node.id, blocks, prefix)
             elif node.kind == "parallelGateway":
@@ -359,7 +362,39 @@ class _Builder:
             if d.kind == "enter" and not self.drafts[key + "/exit"].targets:  # nothing after it: an end
                 self._end_after(self.drafts[key + "/exit"], leaves_to)
             self.drafts[key] = d
+        attach_boundaries(self.drafts, prefix, info, fname)
         return prefix + starts[0].id
+
+    def _starts(self, info: ProcessInfo, shapes: Mapping[str, _Shape], fname: str) -> list[NodeInfo]:
+        """The one start event of a process (else refused), after checking the graph stays within its bound."""
+        starts = [n for n in info.nodes.values() if n.kind == "startEvent" and shapes[n.id].parent is None]
+        if len(starts) != 1:
+            raise BpmnError(
+                f"process '{info.id}' has {len(starts)} start events; the simulator needs exactly one",
+                file=fname, line=info.line, element=info.id,
+            )  # fmt: skip
+        if len(self.drafts) + len(info.nodes) > MAX_GRAPH_NODES:
+            raise BpmnError(
+                f"inlining the processes that call activities call makes more than {MAX_GRAPH_NODES:,} nodes "
+                "(each call activity is inlined; compile.MAX_GRAPH_NODES)",
+                file=fname, line=info.line, element=info.id,
+            )  # fmt: skip
+        return starts
+
+    def _screen(
+        self, source: _Source, info: ProcessInfo, kind: str, ident: str, shape: _Shape
+    ) -> tuple[bool, tuple[str, TimerInfo] | None]:
+        """Whether a flow node is a signed step (会签...), and its timer (simulation.waits); refuse what the
+        simulator does not run."""
+        step = info.steps.get(ident)
+        signed = step is not None and step.countersign is not None  # simulated instance by instance
+        file, line = str(source.path), info.nodes[ident].line
+        if signed:
+            refuse_signed(info, ident, file)
+        timer = timer_kind(source.timers, kind, ident, line, file, shape.definitions)
+        if timer is None:
+            self._refuse(kind, ident, line, file, replace(shape, loop=None) if signed else shape)
+        return signed, timer
 
     @staticmethod
     def _refuse(kind: str, ident: str, line: int | None, file: str, shape: _Shape) -> None:
@@ -481,6 +516,18 @@ def _blocks(info: ProcessInfo, out: Mapping[str, list[str]], file: str) -> dict[
     return inclusive_blocks(kinds, targets, fail)
 
 
+def _draft(key: str, node: NodeInfo, step: StepInfo | None, fname: str) -> _Draft:
+    """A node's draft with what its step's annotations say (posts, once, extension, units, suspension, least)."""
+    d = _Draft(key, node.id, "pass", node.name or node.id, fname, node.line)
+    if step is not None:
+        d.posts, d.once, d.extension, d.units = step.posts, step.once, step.extension, step.units
+        d.step = step
+        d.suspends = step.suspends_clock is not None
+        if step.min_duration is not None:
+            d.least = (step.min_duration.value, step.min_duration.unit)
+    return d
+
+
 def _pick(root: etree._Element, file: str, process_id: str | None) -> etree._Element:
     procs = list(root.iter(bpmn("process")))
     if process_id is not None:
@@ -524,7 +571,8 @@ def compile_bpmn(path: str | os.PathLike[str], *, process_id: str | None = None)
             GraphNode(
                 d.key, d.id, d.kind, d.name, d.file, d.line, d.posts, tuple(index[t] for t in d.targets),
                 tuple(d.flows), d.default, d.need, d.once, d.suspends, d.extension, d.least, d.units,
-                d.step, index[d.join] if d.join is not None else -1, d.loop,
+                d.step, index[d.join] if d.join is not None else -1, d.loop, d.branch_flows, d.timer,
+                tuple(index[b] for b in d.boundary),
             )
         )  # fmt: skip
     info = main.processes[pid]

@@ -35,6 +35,11 @@ Semantics (the same as Prosimos's, so that the two agree on one model):
   branches moves each token on at its task's completion (an event of its
   own) rather than when the task is taken up.
 
+- A signed multi-instance step (会签, 或签, 依次审批, 票签) is one piece of
+  work per signer, decided by the declared rule (:mod:`.rounds`); timers wait
+  or cut a task short as the engine fires them (:mod:`.firing`). Both run as
+  events of their own in the heap, handed over by :meth:`_Run.settle`.
+
 The case clock (限时办结) follows SPEC section 5 and :mod:`approvalflow.engine.timing`:
 it starts when the ``startsAfter`` step completes (else at arrival), open
 ``af:suspendsClock`` steps (and inlined call activities) move the deadlines
@@ -57,7 +62,9 @@ from .calendars import DAY, DayIndex, Hours, WorkTime
 from .compile import GraphNode, ProcessGraph
 from .deadlines import CaseClock, min_duration_end
 from .distributions import Batch, Sampler
+from .firing import Waits
 from .model import SimulationError, SimulationModel
+from .rounds import Signing
 
 __all__ = ["ChunkStats", "SimulationError", "run_chunk"]
 
@@ -66,6 +73,9 @@ _KINDS = {
     "task": _TASK, "xor": _XOR, "and": _AND, "pass": _PASS, "end": _END, "enter": _ENTER, "exit": _EXIT,
     "term": _TERM, "or": _OR, "orjoin": _ORJOIN, "rep": _REP,
 }  # fmt: skip
+_SIGN, _FOLLOW = 20, 21  # a signed multi-instance step, a gateway that follows its decision (rounds.Signing)
+_WAIT, _BTASK, _BOUNDARY = 22, 23, 24  # an intermediate timer, a task with boundary timers, one (firing.Waits)
+_KINDS.update(sign=_SIGN, follow=_FOLLOW, wait=_WAIT, btask=_BTASK, boundary=_BOUNDARY)
 _EVENTS_PER_CASE = 10_000  # more task events than this per case on average: a loop that never ends
 _EVENTS_SLACK = 1_000_000
 _ENDLESS = f"more than {_EVENTS_PER_CASE} steps per case: a loop whose exit is never taken?"
@@ -132,7 +142,7 @@ class _Plan:
                 self.batch[i] = spec.duration.batch(rng)
                 self.after[i] = spec.after.sampler(rng) if spec.after is not None else None
                 self.pool_of[i] = names.index(spec.pool) if spec.pool is not None else -1
-            elif x.kind == "task":
+            elif x.kind in ("task", "sign", "btask"):
                 raise SimulationError(f"no duration for step '{x.id}'", file=x.file, line=x.line, element=x.id)
         self.cum: list[tuple[float, ...]] = [()] * n_nodes
         for i, x in enumerate(nodes):
@@ -263,10 +273,13 @@ class _Run:
         self.seq = itertools.count()
         self.limit = _EVENTS_PER_CASE * cases + _EVENTS_SLACK  # task events before the run is called endless
         self.last_end = 0.0
+        self.signing = Signing(self)  # signed multi-instance steps: events of their own in the heap
+        self.waits = Waits(self)  # timers
+        self.settles = self.deferred or self.signing.active  # settle also hands the signing and timer events over
 
     def loop(self, progress: Callable[[int], None] | None) -> None:
         """Complete the tasks due before each arrival, then take the arrival; at the end, the tasks left."""
-        cases, heap, nodes, plan, deferred = self.cases, self.heap, self.nodes, self.plan, self.deferred
+        cases, heap, nodes, plan, deferred = self.cases, self.heap, self.nodes, self.plan, self.settles
         batches, pool_of, special, nxt, cum = plan.batch, plan.pool_of, plan.special, plan.next, plan.cum
         least, xor_targets, servers, cals, queued = plan.least, plan.xor_targets, self.servers, self.cals, self.queued
         s_count, s_wait, s_proc, qmax, tokens = self.s_count, self.s_wait, self.s_proc, self.qmax, self.tokens
@@ -367,6 +380,9 @@ class _Run:
         """Deferred moves: drop an entry of an ended case; move the token of a completed task (``~task``) on."""
         if c in self.dead:
             return True
+        if n >= self.signing.base:
+            self.signing.event(c, n, t)
+            return True
         if n < 0:
             self.route(c, ~n, t)
             return True
@@ -435,6 +451,8 @@ class _Run:
                 tokens[c] -= 1
                 if not tokens[c]:
                     self.finish(c)
+            elif _SIGN <= k < _BOUNDARY:  # signed steps, timers, a gateway after a signing (rounds, firing)
+                self.own_kind(c, n, t, k, stack)
             else:
                 if k == _AND and nodes[n].need > 1:
                     joined = self._join(c, n, t)
@@ -450,6 +468,20 @@ class _Run:
                         self.spans.setdefault(c, []).append((t0, t))
                 tokens[c] += len(out[n]) - 1
                 stack.extend((o, t) for o in reversed(out[n]))
+
+    def own_kind(self, c: int, n: int, t: float, k: int, stack: list[tuple[int, float]]) -> None:
+        """A token of case ``c`` at ``t`` reaches node ``n`` of kind ``k``: a signed step or a task with boundary
+        timers (an event of its own), an intermediate timer (on at its due moment) or a ``follow`` gateway."""
+        if k == _FOLLOW:
+            stack.append((self.out[n][self.signing.follow(c, n)], t))
+        elif k == _WAIT:
+            due = self.waits.wait(c, n, t)
+            if self.deferred:  # in time order: the token goes on at an event of its own
+                heappush(self.heap, (due, next(self.seq), c, ~n))
+            else:
+                stack.append((self.out[n][0], due))
+        else:
+            self.signing.reach(c, n, t)
 
     def _join(self, c: int, n: int, t: float) -> float | None:
         """A token of case ``c`` reaches parallel join ``n`` at ``t``: the time it fires, or None while it waits."""
@@ -584,6 +616,8 @@ class _Run:
                 "times": [(e - arrival) / 3600.0 for e, _, _ in done],  # completions, hours after arrival
             }
         )
+        self.signing.annotate(c, self.stats.traces[-1], done)
+        self.waits.annotate(c, self.stats.traces[-1], self.c_end[c])
 
     def summary(self) -> ChunkStats:
         """The tallies of the finished run, with each pool's busy, available and waiting time."""

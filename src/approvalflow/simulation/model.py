@@ -36,6 +36,8 @@ class StepSpec:
     duration: Distribution
     pool: str | None = None  # None: no staff needed; the duration passes in wall-clock time
     after: Distribution | None = None  # wall-clock time after completion before the flow goes on
+    approve: float = 1.0  # a signed multi-instance step: each signer's probability of 同意
+    signers: int | None = None  # a signed step: its number of signers (instances), when the BPMN does not fix it
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from ..rules.checks import Finding, keeps_off
 from ..time.clock import FakeClock, parse_moment
 from ..time.periods import period_deadline
 from .compile import StandardLoop, loop_tasks, subprocess_parents
+from .replay_signing import outcome, read_signatures, signed_keys, signer_data
 
 __all__ = ["Divergence", "ReplayReport", "Trace", "TraceReplay", "as_trace", "replay_actors", "replay_traces"]
 
@@ -81,6 +82,14 @@ class Trace:
     findings: tuple[str, ...] | None = None
     complete: bool = True
     case: str | None = None
+    signatures: Mapping[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    """Per signed multi-instance step (会签...): ``(instance, opinion)`` of each signature, in the order signed."""
+    signers: Mapping[str, int] = field(default_factory=dict)
+    """Per signed step: its number of signers (the simulation model's, when the BPMN takes it from case data)."""
+    timers: Mapping[str, tuple[datetime, ...]] | None = None
+    """Per timer event: the moments it fired (None: the trace does not say, and firings are not compared)."""
+    end: datetime | None = None
+    """When the case ended (timers due by then fire before the replay checks that the case is completed)."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,8 @@ def as_trace(obj: object, *, start: datetime | None = None) -> Trace:
         if len(times) != len(steps):
             raise InvalidTypeError(f"a trace has {len(steps)} steps but {len(times)} times")
     found = _field(obj, "findings")
+    signatures, signers = read_signatures(_field(obj, "signatures"), _field(obj, "signers"))
+    end = _moment(_field(obj, "end"), begin) if _field(obj, "end") is not None else None
     return Trace(
         tuple(str(s) for s in steps),
         {str(g): tuple(_decision(f) for f in flows) for g, flows in dict(gateways).items()},
@@ -204,7 +215,16 @@ def as_trace(obj: object, *, start: datetime | None = None) -> Trace:
         tuple(str(r) for r in found) if found is not None else None,
         _field(obj, "complete", "completed") is not False,
         str(label) if (label := _field(obj, "case", "id")) is not None else None,
-    )
+        signatures, signers, _firings(_field(obj, "timers"), begin), end,
+    )  # fmt: skip
+
+
+def _firings(value: object, begin: datetime | None) -> dict[str, tuple[datetime, ...]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(v, list | tuple) for v in value.values()):
+        raise InvalidTypeError("a trace's timers map each timer event to the moments it fired")
+    return {str(k): tuple(_moment(t, begin) for t in v) for k, v in value.items()}
 
 
 def _decision(value: object) -> Decision:
@@ -427,12 +447,17 @@ def _nth(n: int) -> str:
 
 # -- data that steers the gateways (the search itself is bpmn.steering's) -----------------------------------------
 def _steer(
-    tokens: _Tokens, decisions: Sequence[tuple[str, tuple[str, ...]]], base: Mapping[str, object], owned: str | None
+    tokens: _Tokens,
+    decisions: Sequence[tuple[str, tuple[str, ...]]],
+    base: Mapping[str, object],
+    owned: str | None,
+    kept: Iterable[str] = (),
 ) -> dict[str, object]:
-    """Case data under which each gateway in ``decisions`` takes its flows; ``owned`` is set by a meeting record."""
+    """Case data under which each gateway in ``decisions`` takes its flows; ``owned`` is set by a meeting record,
+    ``kept`` by the engine (a signed step's outcome keys), never steered."""
     chosen: dict[str, object] = {}
     for gateway, wanted in decisions:
-        found = steer_set(tokens.flows(gateway), wanted, {**base, **chosen}, fixed=chosen, owned=owned)
+        found = steer_set(tokens.flows(gateway), wanted, {**base, **chosen}, fixed=[*chosen, *kept], owned=owned)
         if found is None:
             what = f"flow '{wanted[0]}' alone" if len(wanted) == 1 else f"exactly the flows {', '.join(wanted)}"
             raise _Stop(f"no case data makes gateway '{gateway}' take {what}")
@@ -479,8 +504,12 @@ class _Run:
     tokens: _Tokens
     moment: datetime
     inner: dict[str, set[str]]
+    signing: dict[str, list[tuple[int, str]]]  # signatures still to give, per signed step
 
     def complete(self, position: int, step: str) -> Divergence | None:
+        self._advance(self.trace.times[position] if self.trace.times is not None else None)
+        if self.case.definition.steps[step].countersign is not None:  # 会签...: one signature (replay_signing)
+            return self.sign(position, step)
         ready = [r for r in self.case.ready_steps() if r.id == step]
         if not ready:
             return self._diverge(position, step, f"'{step}' is not ready in the engine")
@@ -488,7 +517,7 @@ class _Run:
         try:
             decisions = self.tokens.finished(step)
             owned = f"{step}_passed" if self.case.definition.steps[step].collective else None
-            data = _steer(self.tokens, decisions, self.case.data, owned)
+            data = _steer(self.tokens, decisions, self.case.data, owned, signed_keys(self.case.definition))
         except _Stop as stop:
             return self._diverge(position, step, str(stop))
         passed = bool(data.pop(owned, True)) if owned else True
@@ -529,6 +558,48 @@ class _Run:
             if problem is not None:
                 return problem
         return None
+
+    def sign(self, position: int, step: str) -> Divergence | None:
+        """One signature of a signed step: the trace's instance, by a distinct person, with the trace's opinion."""
+        queue = self.signing.get(step)
+        if not queue:
+            return self._diverge(position, step, f"the trace has no signature for the signed step '{step}'")
+        index, opinion = queue.pop(0)
+        ready = [r for r in self.case.ready_steps() if r.id == step and r.instance == index]
+        if not ready:
+            return self._diverge(position, step, f"instance {index} of '{step}' is not ready in the engine")
+        at = self._when(position, step, ready[0].since)
+        keys = outcome(self.case, step, opinion, self.trace.signers.get(step))
+        if keys is not None:  # this signature decides: the engine moves on, through the gateways after the step
+            try:
+                data = _steer(self.tokens, self.tokens.after([step]), {**self.case.data, **keys}, None,
+                              signed_keys(self.case.definition))  # fmt: skip
+            except _Stop as stop:
+                return self._diverge(position, step, str(stop))
+            if data:
+                return self._diverge(position, step, f"the gateways after '{step}' need case data ({', '.join(data)}) "
+                                     "that a signature does not set")  # fmt: skip
+        signed = {o.get("signer") for o in self.case.data.get(f"{step}_opinions") or [] if isinstance(o, dict)}
+        assignee = ready[0].assignee
+        actors = [assignee] if assignee else [p for p in replay_actors(self.case, step) if p not in signed]
+        refused: list[str] = []
+        for actor in actors:
+            try:
+                self.case.complete(step, actor, opinion=opinion, instance=index, at=at)
+            except StepRefused as exc:
+                refused = list(exc.rules)
+                continue
+            except ApprovalflowError as exc:
+                return self._diverge(position, step, f"the engine failed: {exc}")
+            self.moment = at
+            return None
+        why = f"refused ({', '.join(refused)})" if refused else "nobody left in the unit may sign it"
+        return self._diverge(position, step, f"instance {index} of '{step}': {why}")
+
+    def _advance(self, to: datetime | None) -> None:
+        """Fire the timers due by ``to`` (the engine would fire them first at an action then anyway)."""
+        if to is not None and self.case.timers():
+            self.case.advance(to=to)
 
     def _when(self, position: int, step: str, since: datetime) -> datetime:
         if self.trace.times is not None:
@@ -573,12 +644,13 @@ def _replay_one(
     applicant = next(a for a in names if party_key(a) not in parties)
     divergence: Divergence | None = None
     try:
-        data = {"applicant": applicant, **_steer(tokens, tokens.start(), {"applicant": applicant}, None)}
+        data = {"applicant": applicant, **signer_data(definition, organisation, unit, trace.signers)}
+        data.update(_steer(tokens, tokens.start(), data, None, signed_keys(definition)))
     except _Stop as stop:
         data, divergence = {"applicant": applicant}, Divergence(0, next(iter(trace.steps), None), (), str(stop))
     case = start_case(definition, organisation, unit=unit, clock=FakeClock(begin), data=data, policy=Policy.ENFORCE,
                       case_id=trace.case or f"replay-{index}")  # fmt: skip
-    run = _Run(case, trace, tokens, begin, _inner_steps(definition))
+    run = _Run(case, trace, tokens, begin, _inner_steps(definition), {s: list(q) for s, q in trace.signatures.items()})
     for position, step in enumerate(trace.steps):
         if divergence is not None:
             break
@@ -595,13 +667,42 @@ def _replay_one(
 
 
 def _at_end(run: _Run, position: int) -> Divergence | None:
+    left = {s: q for s, q in run.signing.items() if q}
+    if left:
+        listed = "; ".join(f"{s}: {len(q)}" for s, q in left.items())
+        return run._diverge(position, None, f"the trace has signatures the case never asked for ({listed})")
     unused = run.tokens.unused()
     if unused:
         listed = "; ".join(f"{g}: {', '.join(_show(d) for d in flows)}" for g, flows in unused.items())
         return run._diverge(position, None, f"the trace has gateway decisions the case never reached ({listed})")
+    run._advance(run.trace.end)
     if run.trace.complete and not run.case.is_completed:
         return run._diverge(position, None, "the trace ends but the case is not completed in the engine")
+    if run.trace.timers is not None:
+        fired = _timer_firings(run.case)
+        if fired != _rounded(run.trace.timers):
+            return run._diverge(position, None, f"timers fired differ: the engine fired {fired}, the trace "
+                                f"{_rounded(run.trace.timers)}")  # fmt: skip
     return None
+
+
+def _timer_firings(case: Case) -> dict[str, list[datetime]]:
+    """The timer events the engine fired in ``case``, each with its moments (to the second)."""
+    fired: dict[str, list[datetime]] = {}
+    for entry in case.trail.entries:
+        if entry.get("action") == "timer" and entry.get("outcome") == "fired":
+            at = datetime.fromisoformat(str(entry["at"]))
+            fired.setdefault(str(entry["data"]["timer"]), []).append(_second(at))
+    return fired
+
+
+def _rounded(timers: Mapping[str, Sequence[datetime]]) -> dict[str, list[datetime]]:
+    return {k: [_second(t) for t in v] for k, v in timers.items() if v}
+
+
+def _second(moment: datetime) -> datetime:
+    """A moment to the nearest second (a simulated moment and the engine's differ by float rounding only)."""
+    return (moment + timedelta(microseconds=500_000)).replace(microsecond=0)
 
 
 def replay_traces(

@@ -129,7 +129,7 @@ def merge(
         queue[pool.name] = {"mean": wait / window if window > 0 else 0.0, "max": max(c.pool_qmax[p] for c in chunks)}
     steps: dict[str, dict[str, Any]] = {}
     for i, node in enumerate(model.graph.nodes):
-        if node.kind != "task":
+        if node.kind not in ("task", "sign", "btask"):
             continue
         count = sum(c.step_count[i] for c in chunks)
         entry = steps.setdefault(

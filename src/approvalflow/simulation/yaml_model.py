@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from .calendars import DAY, DayRule, Hours
 from .compile import GraphNode, ProcessGraph, compile_bpmn
 from .distributions import KINDS, Distribution
 from .model import Arrivals, Pool, SimulationModel, SimulationModelError, StepSpec
+from .signing import bpmn_signers
 
 __all__ = ["load_yaml_model", "step_pool"]
 
@@ -249,7 +251,7 @@ def _steps(
         path: Key = ("steps", node.id)
         raw = given[node.id]
         if isinstance(raw, dict) and "duration" in raw:
-            spec = doc.mapping(raw, path, {"duration", "after", "post", "repeat"})
+            spec = doc.mapping(raw, path, {"duration", "after", "post", "repeat", "approve", "signers"})
             duration = _distribution(doc, spec["duration"], (*path, "duration"))
             after = _distribution(doc, spec["after"], (*path, "after")) if "after" in spec else None
             post = spec.get("post")
@@ -327,6 +329,38 @@ def _inclusive(doc: _Doc, value: Any, node: GraphNode) -> dict[str, float]:
     return values
 
 
+def _signing(doc: _Doc, value: Any, graph: ProcessGraph, steps: dict[str, StepSpec]) -> dict[str, StepSpec]:
+    """``approve`` and ``signers`` of the signed multi-instance steps (会签...), refused on any other step."""
+    given = doc.mapping(value, ("steps",))
+    for node in graph.tasks():
+        raw = given.get(node.id)
+        spec = raw if isinstance(raw, dict) else {}
+        path: Key = ("steps", node.id)
+        rule = node.step.countersign if node.kind == "sign" and node.step is not None else None
+        if rule is None:
+            for k in ("approve", "signers"):
+                if k in spec:
+                    raise doc.fail((*path, k), f"'{k}' is for a signed multi-instance step; '{node.id}' is not one")
+            continue
+        approve = doc.number(spec.get("approve", 1.0), (*path, "approve"))
+        if approve > 1:
+            raise doc.fail((*path, "approve"), f"expected a probability from 0 to 1, found {approve:g}")
+        fixed, count = bpmn_signers(rule), spec.get("signers")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000):
+            raise doc.fail((*path, "signers"), f"expected a whole number of signers from 1 to 1000, found {count!r}")
+        if count is not None and fixed is not None:
+            raise doc.fail((*path, "signers"), f"the BPMN fixes the signers of '{node.id}' ({fixed}); remove this key")
+        if count is None and fixed is None:
+            source = f"loopCardinality {rule.cardinality!r}"
+            source = f"signersFrom '{rule.signers_from}'" if rule.signers_from else source
+            raise doc.fail(
+                path, f"the signers of '{node.id}' come from case data ({source}, {node.file}, line {node.line}): "
+                f"give their number as steps.{node.id}.signers",
+            )  # fmt: skip
+        steps[node.key] = replace(steps[node.key], approve=approve, signers=count or fixed)
+    return steps
+
+
 def _branches(doc: _Doc, value: Any, graph: ProcessGraph) -> dict[str, dict[str, float]]:
     given = doc.mapping(value, ("branches",))
     splits = {n.id: n for n in graph.splits()}
@@ -393,7 +427,7 @@ def load_yaml_model(file: Path, *, bpmn: str | Path | None = None) -> Simulation
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise doc.fail(key, f"expected a number of people >= 0, found {v!r}")
         staff[post] = v
-    steps = _steps(doc, top.get("steps"), graph, staff, org=org)
+    steps = _signing(doc, top.get("steps"), graph, _steps(doc, top.get("steps"), graph, staff, org=org))
     used = sorted({s.pool for s in steps.values() if s.pool is not None})
     pools = tuple(Pool(p, staff[p], pool_hours.get(p, hours)) for p in used)
     start = top.get("start", date(2026, 3, 2))
