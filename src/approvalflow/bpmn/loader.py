@@ -19,10 +19,8 @@ Loading goes through these stages, each of which raises a
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +45,7 @@ from .engine_copy import engine_tree
 from .inclusive import inclusive_refusal
 from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .schema import validate_schema
-from .timers import TimerInfo, read_timers, timer_refusals
+from .timers import TIMER_CHECKS, TIMER_TAGS, TimerInfo, read_timers, timer_problem, timer_problems, timer_refusals
 from .vendor import vendor_problems
 
 __all__ = [
@@ -90,105 +88,6 @@ UNSUPPORTED = {
     "condition when the sub-process starts and fails on its data objects); model the steps as a sub-process with "
     "an inclusive gateway instead",
 }
-
-
-#: The timer expressions (children of ``bpmn:timerEventDefinition``) and what each must be: an ISO 8601 value
-#: written as a quoted string, e.g. ``"P5D"``. Checked at load (:func:`timer_problems`); nothing else is accepted
-#: (no name of case data, no arithmetic), so that a timer the engine cannot read is refused before a case starts.
-TIMER_TAGS = {
-    "timeDuration": ("a duration", '"P5D" or "PT4H"'),
-    "timeDate": ("a date and time", '"2026-10-09T09:00:00+08:00"'),
-    "timeCycle": ("a repeating interval", '"R3/PT1H" or "R/2026-10-09T09:00:00+08:00/P1D"'),
-}
-
-_NUMBER = r"\d+(?:[.,]\d+)?"
-_DURATION = re.compile(
-    rf"P(?=[\dT])(?:(?P<Y>{_NUMBER})Y)?(?:(?P<M>{_NUMBER})M)?(?:(?P<W>{_NUMBER})W)?(?:(?P<D>{_NUMBER})D)?"
-    rf"(?:T(?=\d)(?:(?P<h>{_NUMBER})H)?(?:(?P<m>{_NUMBER})M)?(?:(?P<s>{_NUMBER})S)?)?"
-)
-_QUOTED = re.compile(r"""(["'])([^"'\\]*)\1""")
-
-
-def _is_duration(text: str) -> bool:
-    """ISO 8601 ``PnYnMnDTnHnMnS`` (or ``PnW`` alone); only the last part given may have a fraction."""
-    match = _DURATION.fullmatch(text)
-    if match is None or text.endswith("T"):
-        return False
-    parts = [v for v in match.groups() if v is not None]
-    if not parts or any(not v.isdigit() for v in parts[:-1]):
-        return False
-    return match["W"] is None or len(parts) == 1
-
-
-def _is_date(text: str) -> bool:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.,]+(Z|[+-]\d{2}:?\d{2})?)?", text):
-        return False
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_cycle(text: str) -> bool:
-    """``Rn/duration``, ``Rn/start/duration`` or ``Rn/duration/end`` (``R/...``: without end)."""
-    parts = text.split("/")
-    if not re.fullmatch(r"R\d*", parts[0]) or len(parts) not in (2, 3):
-        return False
-    if len(parts) == 2:
-        return _is_duration(parts[1])
-    return (_is_date(parts[1]) and _is_duration(parts[2])) or (_is_duration(parts[1]) and _is_date(parts[2]))
-
-
-_TIMER_CHECKS: dict[str, Callable[[str], bool]] = {
-    "timeDuration": _is_duration,
-    "timeDate": _is_date,
-    "timeCycle": _is_cycle,
-}
-
-
-def timer_problem(tag: str, text: str) -> str | None:
-    """What is wrong with the expression ``text`` of a ``bpmn:<tag>`` timer element (:data:`TIMER_TAGS`), or
-    ``None`` when it is an ISO 8601 value of the right kind written as a quoted string."""
-    kind, example = TIMER_TAGS[tag]
-    quoted = _QUOTED.fullmatch(text)
-    if quoted is None:
-        if not text:
-            return f"is empty: write {kind} in ISO 8601 as a quoted string, e.g. {example}"
-        if _TIMER_CHECKS[tag](text):
-            return (
-                f'must be a quoted string: write "{text}" (unquoted, the engine reads it as an expression over '
-                "case data and fails when the timer is reached)"
-            )
-        return (
-            f"is not {kind} in ISO 8601 written as a quoted string (e.g. {example}); names of case data and "
-            "calculations are not accepted in timers"
-        )
-    if not _TIMER_CHECKS[tag](quoted.group(2).strip()):
-        return f"is not {kind} in ISO 8601 (e.g. {example})"
-    return None
-
-
-def timer_problems(root: etree._Element, file: str | None) -> Iterator[NotExecutableError]:
-    """Each timer expression of the document that :func:`timer_problem` refuses, at its event (file, line of the
-    expression, id of the event, else of the nearest element with one). :func:`load_process` raises the first;
-    ``validate`` reports each as ``not-executable``."""
-    for el in root.iter(*(bpmn(tag) for tag in TIMER_TAGS)):
-        text = "".join(el.itertext()).strip()
-        tag = etree.QName(el).localname
-        problem = timer_problem(tag, text)
-        if problem is None:
-            continue
-        definition = el.getparent()
-        event = definition.getparent() if definition is not None else None
-        element = event.get("id") if event is not None and event.get("id") else owner_id(el)
-        shown = text if len(text) <= 60 else text[:59] + "…"
-        yield NotExecutableError(
-            f"the timer expression {shown!r} in bpmn:{tag} {problem}",
-            file=file,
-            line=el.sourceline,
-            element=element,
-        )
 
 
 @dataclass(frozen=True)
@@ -433,7 +332,7 @@ def unsafe_expressions(root: etree._Element) -> Iterator[tuple[etree._Element, s
     to quote it."""
     for el in root.iter(*(bpmn(tag) for tag in EXPRESSION_TAGS)):
         text = "".join(el.itertext()).strip()
-        check = _TIMER_CHECKS.get(etree.QName(el).localname)
+        check = TIMER_CHECKS.get(etree.QName(el).localname)
         if not text or (check is not None and check(text)):
             continue
         try:

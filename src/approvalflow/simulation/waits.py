@@ -33,7 +33,6 @@ starts the timer when the step completes, before the wait).
 from __future__ import annotations
 
 import calendar as _months
-import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -42,20 +41,13 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from ..bpmn.annotations import ProcessInfo
-from ..bpmn.timers import TimerInfo, duration_parts, read_timers, timer_refusals
+from ..bpmn.timers import TimerInfo, duration_parts, read_timers, timer_problems, timer_refusals
 from ..errors import BpmnError
-from ..io.namespaces import bpmn
 from .calendars import DAY, DayIndex
 
 __all__ = ["SourceTimers", "attach_boundaries", "due_after", "timer_kind"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-_QUOTED = re.compile(r"""(["'])([^"'\\]*)\1""")
-_N = r"(\d+(?:[.,]\d+)?)"
-_DURATION = re.compile(rf"P(?=[\dT])(?:{_N}Y)?(?:{_N}M)?(?:{_N}W)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ][\d:.,]+(Z|[+-]\d{2}:?\d{2})?)?")
 
 
 class SourceTimers:
@@ -73,39 +65,12 @@ class SourceTimers:
 
 
 def _expression_problems(root: etree._Element) -> list[BpmnError]:
-    """A timer expression the engine's loader refuses (``timer_problems``, which the simulator does not import: it
-    imports SpiffWorkflow): not an ISO 8601 date or duration written as a quoted string."""
-    found = []
-    for el in root.iter(bpmn("timeDate"), bpmn("timeDuration")):
-        event = el.getparent().getparent() if el.getparent() is not None else None
-        quoted = _QUOTED.fullmatch("".join(el.itertext()).strip())
-        value = quoted.group(2).strip() if quoted is not None else ""
-        date = etree.QName(el).localname == "timeDate"
-        fine = _DATE.fullmatch(value) is not None and _parses(value) if date else _is_duration(value)
-        if not fine and event is not None:
-            found.append(BpmnError(f"its timer expression {''.join(el.itertext()).strip()[:60]!r} is not a quoted ISO "
-                                   "8601 value (the engine's loader refuses it too: load_process names the problem)",
-                                   element=event.get("id")))  # fmt: skip
-    return found
-
-
-def _is_duration(text: str) -> bool:
-    """ISO 8601 ``PnYnMnDTnHnMnS`` (or ``PnW`` alone), only the last part given with a fraction: as the loader."""
-    match = _DURATION.fullmatch(text)
-    if match is None or text.endswith("T"):
-        return False
-    parts = [v for v in match.groups() if v is not None]
-    if not parts or any(not v.isdigit() for v in parts[:-1]):
-        return False
-    return match.group(3) is None or len(parts) == 1
-
-
-def _parses(value: str) -> bool:
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    """A timer expression the engine's loader refuses (:func:`approvalflow.bpmn.timers.timer_problems`, the one
+    check): not an ISO 8601 date, duration or cycle written as a quoted string."""
+    return [
+        BpmnError(f"{p.message} (the engine's loader refuses it too)", element=p.element)
+        for p in timer_problems(root, None)
+    ]
 
 
 def timer_kind(
