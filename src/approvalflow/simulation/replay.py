@@ -522,19 +522,31 @@ class _Run:
             return self._diverge(position, step, str(stop))
         passed = bool(data.pop(owned, True)) if owned else True
         meeting = _meeting(self.case, step, passed)
+        problem = self._by_first_who_may(
+            position, step, replay_actors(self.case, step), f"'{step}'", "nobody in the unit may complete it",
+            data=data, meeting=meeting, at=at,
+        )  # fmt: skip
+        if problem is not None:
+            return problem
+        return self._ready_as_tokens(position, step) if self.tokens.strict else None
+
+    def _by_first_who_may(
+        self, position: int, step: str, actors: list[str], what: str, nobody: str, **attempt: Any
+    ) -> Divergence | None:
+        """Complete ``step`` as the first of ``actors`` the engine accepts (the others refused by a rule)."""
         refused: list[str] = []
-        for actor in replay_actors(self.case, step):
+        for actor in actors:
             try:
-                self.case.complete(step, actor, data=data, meeting=meeting, at=at)
+                self.case.complete(step, actor, **attempt)
             except StepRefused as exc:
                 refused = list(exc.rules)
                 continue
             except ApprovalflowError as exc:
                 return self._diverge(position, step, f"the engine failed: {exc}")
-            self.moment = at
-            return self._ready_as_tokens(position, step) if self.tokens.strict else None
-        why = f"refused ({', '.join(refused)})" if refused else "nobody in the unit may complete it"
-        return self._diverge(position, step, f"'{step}': {why}")
+            self.moment = attempt["at"]
+            return None
+        why = f"refused ({', '.join(refused)})" if refused else nobody
+        return self._diverge(position, step, f"{what}: {why}")
 
     def _ready_as_tokens(self, position: int, step: str) -> Divergence | None:
         """After ``step``: the engine's ready steps are those the trace's tokens wait at (an inclusive join that
@@ -582,19 +594,10 @@ class _Run:
         signed = {o.get("signer") for o in self.case.data.get(f"{step}_opinions") or [] if isinstance(o, dict)}
         assignee = ready[0].assignee
         actors = [assignee] if assignee else [p for p in replay_actors(self.case, step) if p not in signed]
-        refused: list[str] = []
-        for actor in actors:
-            try:
-                self.case.complete(step, actor, opinion=opinion, instance=index, at=at)
-            except StepRefused as exc:
-                refused = list(exc.rules)
-                continue
-            except ApprovalflowError as exc:
-                return self._diverge(position, step, f"the engine failed: {exc}")
-            self.moment = at
-            return None
-        why = f"refused ({', '.join(refused)})" if refused else "nobody left in the unit may sign it"
-        return self._diverge(position, step, f"instance {index} of '{step}': {why}")
+        return self._by_first_who_may(
+            position, step, actors, f"instance {index} of '{step}'", "nobody left in the unit may sign it",
+            opinion=opinion, instance=index, at=at,
+        )  # fmt: skip
 
     def _advance(self, to: datetime | None) -> None:
         """Fire the timers due by ``to`` (the engine would fire them first at an action then anyway)."""
