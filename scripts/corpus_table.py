@@ -327,6 +327,7 @@ def run_render(model: Path) -> str:
 #: Short reasons, by what the message of approvalflow says (the first that matches).
 REASONS = [
     ("is not run by approvalflow", "an extension of another engine (docs/format.md)"),
+    ("interrupting event sub-process", "an interrupting event sub-process (SpiffWorkflow 3.2 interrupts nothing)"),
     ("script", "script task (no host function reproduces its script: scripts/corpus_scripts.py)"),
     ("ids must be unique", "an id used in a process and in a process it calls (steps are keyed by id)"),
     ("timer", "timer the engine refuses by name (repeating, start or event-gateway timer)"),

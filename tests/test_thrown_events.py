@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from approvalflow import FakeClock, load_process, load_process_string, organisation_from_dict, start_case
 from approvalflow.engine.persistence import dump_case, load_case
 from approvalflow.engine.state import case_state
-from approvalflow.errors import EngineError
+from approvalflow.errors import EngineError, NotExecutableError
 
 DATA = Path(__file__).parent / "data" / "bpmn_events"
 ORG = organisation_from_dict({"units": [{"id": "u"}], "people": {"a": {"unit": "u"}, "b": {"unit": "u"}}})
@@ -190,9 +190,10 @@ def test_validate_warns_of_an_error_end_event_nothing_in_the_file_catches(text: 
     assert uncaught(text) == expected
 
 
-def test_an_error_event_sub_process_does_not_catch_so_the_error_is_refused() -> None:
-    """SpiffWorkflow 3.2 never starts an error event sub-process for an error thrown inside the case; the engine
-    refuses the error rather than ignore it, and validate reports the event sub-process (test above)."""
+def test_an_error_event_sub_process_is_refused_at_load() -> None:
+    """SpiffWorkflow 3.2 never starts an error event sub-process for an error thrown inside the case (and would not
+    interrupt the process if it did): an event sub-process started by an error is interrupting, so the loader
+    refuses it by name; validate also reports it under uncaught-error (test above)."""
     esp = (
         '<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="es"><bpmn:errorEventDefinition '
         'errorRef="E"/></bpmn:startEvent><bpmn:userTask id="handle"/><bpmn:endEvent id="ee"/><bpmn:sequenceFlow '
@@ -200,8 +201,9 @@ def test_an_error_event_sub_process_does_not_catch_so_the_error_is_refused() -> 
         "</bpmn:subProcess>"
     )
     for text in (sub_with_error("", inside=esp), sub_with_error(esp)):  # inside the sub-process, at process level
-        with pytest.raises(EngineError, match=r"\(code A\) and nothing in the case catches it"):
-            start_case(load_process_string(text, filename="x.bpmn"), ORG, clock=FakeClock(START))
+        with pytest.raises(NotExecutableError, match="interrupting event sub-process") as info:
+            load_process_string(text, filename="x.bpmn")
+        assert info.value.element == "esp"
 
 
 def test_the_engine_catches_by_code_as_validate_says() -> None:
@@ -217,3 +219,45 @@ def test_the_engine_catches_by_code_as_validate_says() -> None:
 def test_validate_follows_an_error_out_of_a_called_process_to_the_call_activity() -> None:
     assert uncaught((DATA / "call_error.bpmn").read_text(encoding="utf-8")) == []
     assert uncaught((DATA / "terminate_or_throw.bpmn").read_text(encoding="utf-8")) == ["boom"]
+
+
+# -- event sub-processes ----------------------------------------------------------------------------------------
+def test_a_non_interrupting_event_sub_process_is_started_by_the_host_and_the_process_goes_on() -> None:
+    case = new_case("withdraw_notice.bpmn")
+    assert ready(case) == ["a"] and case.waiting_for() == [("signal", "withdraw", "es")]
+    assert case.send_signal("withdraw", at="2026-03-02T10:00:00+08:00") == ["es"]
+    assert ready(case) == ["a", "b"]  # the notice beside the main step, which is not interrupted
+    assert case.trail.entries[-1]["action"] == "signal" and case.trail.entries[-1]["outcome"] == "delivered"
+    again = load_case(dump_case(case), case.definition, ORG)
+    assert ready(again) == ["a", "b"]
+    again.complete("b", "b", at="2026-03-02T11:00:00+08:00")
+    assert not again.is_completed  # the main flow is still open
+    again.complete("a", "a", at="2026-03-02T12:00:00+08:00")
+    assert again.is_completed and again.waiting_for() == []
+
+
+def test_a_process_whose_event_sub_process_never_starts_ends_with_its_main_flow() -> None:
+    case = new_case("withdraw_notice.bpmn")
+    case.complete("a", "a")
+    assert case.is_completed and case.waiting_for() == []
+
+
+def test_an_interrupting_event_sub_process_is_refused_by_name() -> None:
+    """SpiffWorkflow 3.2 starts an interrupting event sub-process beside the process and interrupts nothing (with
+    isInterrupting="true" a signal thrown inside the case left both the sub-process's step and the next main step
+    ready), so the loader refuses it, and validate reports it."""
+    from approvalflow.validation import validate_string
+
+    text = (
+        (DATA / "withdraw_notice.bpmn")
+        .read_text(encoding="utf-8")
+        .replace('isInterrupting="false"', 'isInterrupting="true"')
+    )
+    with pytest.raises(NotExecutableError, match="interrupting event sub-process") as info:
+        load_process_string(text, filename="w.bpmn")
+    assert info.value.element == "esp"
+    found = [f.element for f in validate_string(text, filename="w.bpmn") if f.rule == "not-executable"]
+    assert found == ["esp"]
+    default = text.replace(' isInterrupting="true"', "")  # BPMN's default is interrupting
+    with pytest.raises(NotExecutableError, match="interrupting event sub-process"):
+        load_process_string(default, filename="w.bpmn")

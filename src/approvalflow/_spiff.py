@@ -162,7 +162,8 @@ _DELIVERABLE = {"signal": SignalEventDefinition, "message": MessageEventDefiniti
 
 def waiting_catches(workflow: Any) -> list[tuple[str, str, str]]:
     """``(kind, name, element id)`` of every catch event the workflow waits on that a host can deliver (signals and
-    messages): intermediate catch events, receive tasks, boundary events, the branches of event-based gateways."""
+    messages): intermediate catch events, receive tasks, boundary events, the branches of event-based gateways, and
+    the start events of the process's event sub-processes."""
     found = []
     for task in workflow.event_manager.tasks.values():
         definition = task.task_spec.event_definition
@@ -171,6 +172,15 @@ def waiting_catches(workflow: Any) -> list[tuple[str, str, str]]:
             kind = next((k for k, cls in _DELIVERABLE.items() if isinstance(one, cls)), None)
             if kind is not None:
                 found.append((kind, str(one.name), str(task.task_spec.bpmn_id)))
+    # The start events of the process's event sub-processes wait too, while the process runs: SpiffWorkflow starts
+    # such a sub-process when the event is delivered (only non-interrupting ones load: bpmn.loader).
+    for name in getattr(workflow.spec.start, "trigger_specs", ()) if not workflow.is_completed() else ():
+        spec = workflow.subprocess_specs.get(name)
+        for start in getattr(spec, "bpmn_start_events", ()):
+            one = start.event_definition
+            kind = next((k for k, cls in _DELIVERABLE.items() if isinstance(one, cls)), None)
+            if kind is not None:
+                found.append((kind, str(one.name), str(start.bpmn_id)))
     return found
 
 

@@ -49,11 +49,23 @@ from .timers import TIMER_CHECKS, TIMER_TAGS, TimerInfo, read_timers, timer_prob
 from .vendor import vendor_problems
 
 __all__ = [
-    "EXPRESSION_TAGS", "MAX_CALL_DEPTH", "TIMER_TAGS", "UNSUPPORTED", "ProcessDefinition",
-    "TrustedFunction", "dangling_references", "load_process", "load_process_string", "script_name", "script_text",
-    "timer_problem", "timer_problems",
+    "EXPRESSION_TAGS",
+    "INTERRUPTING_EVENT_SUBPROCESS",
+    "MAX_CALL_DEPTH",
+    "TIMER_TAGS",
+    "UNSUPPORTED",
+    "ProcessDefinition",
+    "TrustedFunction",
+    "dangling_references",
+    "load_process",
+    "load_process_string",
+    "script_name",
+    "script_text",
+    "timer_problem",
+    "timer_problems",
     "unrun_timers",
     "unsafe_expressions",
+    "unsupported_elements",
 ]  # fmt: skip
 
 
@@ -215,9 +227,8 @@ def _read_document(tree: etree._ElementTree, file: str | None, host: _Host) -> _
     _check_expressions(root, file, host)
     for problem in vendor_problems(root, file):
         raise problem
-    for tag, reason in UNSUPPORTED.items():
-        for el in root.iter(bpmn(tag)):
-            raise NotExecutableError(reason, file=file, line=el.sourceline, element=el.get("id"))
+    for problem in unsupported_elements(root, file):
+        raise problem
     for problem in timer_problems(root, file):
         raise problem
     for proc in root.iter(bpmn("process")):
@@ -232,6 +243,33 @@ def _read_document(tree: etree._ElementTree, file: str | None, host: _Host) -> _
     if not processes:
         raise BpmnError("the file defines no bpmn:process", file=file, line=root.sourceline)
     return _Document(file, tree, processes, etree.tostring(tree))
+
+
+#: Why an interrupting event sub-process is refused (SpiffWorkflow 3.2 starts it beside the process, interrupting
+#: nothing: ``tests/test_thrown_events.py`` shows it).
+INTERRUPTING_EVENT_SUBPROCESS = (
+    "an interrupting event sub-process is not run: SpiffWorkflow 3.2 starts it beside the process without "
+    "interrupting it, so the steps it should cancel would stay ready; draw the steps it interrupts inside a "
+    "sub-process with an interrupting boundary event instead (or make the event sub-process non-interrupting, "
+    'isInterrupting="false", if the process is meant to go on)'
+)
+
+
+def unsupported_elements(root: etree._Element, file: str | None) -> Iterator[NotExecutableError]:
+    """The elements of :data:`UNSUPPORTED`, and each interrupting event sub-process (its start event's
+    ``isInterrupting`` is true, the default) not started by a timer (timers say why themselves), in document order."""
+    for tag, reason in UNSUPPORTED.items():
+        for el in root.iter(bpmn(tag)):
+            yield NotExecutableError(reason, file=file, line=el.sourceline, element=el.get("id"))
+    for sub in root.iter(bpmn("subProcess")):
+        if sub.get("triggeredByEvent") != "true":
+            continue
+        for start in sub.iterchildren(bpmn("startEvent")):
+            if start.get("isInterrupting", "true") == "false" or start.find(bpmn("timerEventDefinition")) is not None:
+                continue
+            yield NotExecutableError(
+                INTERRUPTING_EVENT_SUBPROCESS, file=file, line=start.sourceline, element=sub.get("id")
+            )
 
 
 def unrun_timers(

@@ -25,7 +25,7 @@ from .._spiff import BpmnParser
 from ..bpmn.countersign import SIGNED_KINDS
 from ..bpmn.engine_copy import engine_tree
 from ..bpmn.inclusive import inclusive_refusal
-from ..bpmn.loader import UNSUPPORTED, script_name, timer_problems, unrun_timers, unsafe_expressions
+from ..bpmn.loader import script_name, timer_problems, unrun_timers, unsafe_expressions, unsupported_elements
 from ..bpmn.vendor import vendor_problems
 from ..io.namespaces import bpmn, local, owner_id
 from .context import Context, check
@@ -106,11 +106,9 @@ def _expression_reasons(ctx: Context, root: etree._Element) -> Iterator[StaticFi
             f"the expression in bpmn:{local(el)} is outside the safe expression language: "
             f"{exc.reason} (expression: {text[:60]!r})",
         )
-    for tag, reason in UNSUPPORTED.items():
-        for el in root.iter(bpmn(tag)):
-            yield _at(ctx, el, reason)
     wrong = list(timer_problems(root, ctx.file))
-    for problem in [*wrong, *unrun_timers(root, ctx.file, wrong), *vendor_problems(root, ctx.file)]:
+    unsupported = list(unsupported_elements(root, ctx.file))
+    for problem in [*unsupported, *wrong, *unrun_timers(root, ctx.file, wrong), *vendor_problems(root, ctx.file)]:
         yield finding("not-executable", problem.message, file=problem.file, line=problem.line, element=problem.element)
     for el in _unhosted_scripts(root, ctx.workspace.host_functions):
         yield _at(
@@ -151,9 +149,8 @@ def _refusal(doc: Document, host: frozenset[str]) -> tuple[str, int | None, str 
         refusal = inclusive_refusal(info, doc.file)
         if refusal is not None:
             return refusal.message, refusal.line, refusal.element
-    for tag, reason in UNSUPPORTED.items():
-        for el in root.iter(bpmn(tag)):
-            return reason, el.sourceline, el.get("id")
+    for problem in unsupported_elements(root, doc.file):
+        return problem.message, problem.line, problem.element
     wrong = list(timer_problems(root, doc.file))
     for problem in [*wrong, *unrun_timers(root, doc.file, wrong)]:
         return problem.message, problem.line, problem.element
