@@ -39,12 +39,18 @@ def test_xes_is_ieee_1849_shaped(db: Path, tmp_path: Path) -> None:
     root = etree.parse(str(out)).getroot()
     ns = {"x": "http://www.xes-standard.org/"}
     assert root.tag == "{http://www.xes-standard.org/}log" and root.get("xes.version") == "1849-2016"
-    assert {e.get("prefix") for e in root.findall("x:extension", ns)} == {"concept", "time", "org", "lifecycle"}
+    # every prefix used is declared, approvalflow's own (af:data) too
+    assert {e.get("prefix") for e in root.findall("x:extension", ns)} == {"concept", "time", "org", "lifecycle", "af"}
+    used = {a.get("key").split(":")[0] for a in root.iter() if a.get("key") and ":" in a.get("key")}
+    assert used <= {e.get("prefix") for e in root.findall("x:extension", ns)}
     traces = {t.find("x:string[@key='concept:name']", ns).get("value"): t for t in root.findall("x:trace", ns)}
     assert sorted(traces) == ["lic-decide-refused", "lic-done"]
     done = traces["lic-done"].findall("x:event", ns)
-    # 5 completed steps, each a start and a complete event.
+    # 5 completed steps, each a schedule (when it became ready) and a complete event; never a start: when work
+    # began is not recorded, and a start at the ready moment would count waiting as work (PM4Py's service time)
     assert len(done) == 10
+    transitions = [e.find("x:string[@key='lifecycle:transition']", ns).get("value") for e in done]
+    assert transitions == ["schedule", "complete"] * 5
     names = [e.find("x:string[@key='concept:name']", ns).get("value") for e in done[1::2]]
     assert names == ["receive", "accept", "review", "decide", "deliver"]
     last = {a.get("key"): a.get("value") for a in done[-1]}
@@ -57,12 +63,40 @@ def test_csv_export_and_read_back(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "log.csv"
     assert main(["log", "export", str(db), str(out)]) == 0
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
-    assert list(rows[0])[:6] == ["case", "activity", "start", "end", "resource", "unit"]
+    assert list(rows[0])[:6] == ["case", "activity", "lifecycle", "scheduled", "start", "end"]
+    assert {r["start"] for r in rows} == {""} and all(r["scheduled"] for r in rows)
     # refused decide by zhang is no activity: 5 + 3 completed steps.
     assert len(rows) == 8
     traces = {t.case: t for t in read_log(out)}
     assert [e.activity for e in traces["lic-decide-refused"].events] == ["receive", "accept", "review"]
     assert traces["lic-done"].events[0].data == {"materials_complete": True}
+
+
+def test_the_open_steps_of_open_cases_are_exported_as_scheduled_only_when_asked(db: Path, tmp_path: Path) -> None:
+    """lic-decide-refused is open: its 'decide' is ready (zhang was refused). With --open it is a schedule event (a
+    schedule row in CSV) without a complete; reading the log back, it is no step done."""
+    ns = {"x": "http://www.xes-standard.org/"}
+    for flag, expected in (([], 0), (["--open"], 1)):
+        out = tmp_path / f"log{len(flag)}.xes"
+        assert main(["log", "export", str(db), str(out), *flag]) == 0
+        root = etree.parse(str(out)).getroot()
+        trace = next(t for t in root.findall("x:trace", ns)
+                     if t.find("x:string[@key='concept:name']", ns).get("value") == "lic-decide-refused")  # fmt: skip
+        events = [{a.get("key"): a.get("value") for a in e} for e in trace.findall("x:event", ns)]
+        pending = [e for e in events if e["concept:name"] == "decide"]
+        assert len(pending) == expected and all(e["lifecycle:transition"] == "schedule" for e in pending)
+        completed = [e["concept:name"] for e in events if e["lifecycle:transition"] == "complete"]
+        assert completed == ["receive", "accept", "review"]
+    out = tmp_path / "open.csv"
+    assert main(["log", "export", str(db), str(out), "--open"]) == 0
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [(r["activity"], r["lifecycle"], r["end"]) for r in rows if r["case"] == "lic-decide-refused"][-1] == (
+        "decide",
+        "schedule",
+        "",
+    )
+    traces = {t.case: t for t in read_log(out)}
+    assert [e.activity for e in traces["lic-decide-refused"].events] == ["receive", "accept", "review"]
 
 
 def test_an_exported_log_conforms_to_its_own_process(db: Path, tmp_path: Path, licensing: ProcessDefinition) -> None:

@@ -9,9 +9,9 @@ such cases as index problems and exits 1; ``log export`` refuses the store (exit
 
 ``supervise STORE --at T [--json] [--html FILE] [--csv FILE] [--catalog FILE]``: the yellow and red cards of every
 open case at T (with the catalog's 责任事项 and 追责情形), the anomalies up to T and the efficiency figures;
-``log export STORE OUT`` (``.xes`` or ``.csv``); ``log check LOG BPMN [--org FILE] [--unit UNIT] [--timezone TZ]
-[--columns FILE] [--case COL] [--activity COL] [--timestamp COL] [--start COL] [--resource COL] [--json]``: exit 1
-when a trace deviates, is undecided or breaks a rule (data-quality findings alone do not).
+``log export STORE OUT [--open]`` (``.xes`` or ``.csv``); ``log check LOG BPMN [--org FILE] [--unit UNIT]
+[--timezone TZ] [--columns FILE] [--case COL] [--activity COL] [--timestamp COL] [--start COL] [--resource COL]
+[--json]``: exit 1 when a trace deviates, is undecided or breaks a rule (data-quality findings alone do not).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _cmd_log_export(args: argparse.Namespace) -> int:
     _check_output_folders(args.out)
     store = open_existing_store(args.store, key=key_of(args))
     try:
-        n = export_store_log(store, args.out)
+        n = export_store_log(store, args.out, include_open=args.open)
     finally:
         store.close()
     print(f"{args.out}: {n} cases")
@@ -265,6 +265,7 @@ def register(sub: Any) -> None:
     ex = log_sub.add_parser("export", help="export a case store as XES or CSV (by extension)")
     ex.add_argument("store")
     ex.add_argument("out", help="the log file: .xes or .csv")
+    ex.add_argument("--open", action="store_true", help="also the steps of open cases that are ready and not done")
     add_key_option(ex)
     ex.set_defaults(func=_cmd_log_export)
     _add_check(log_sub)

@@ -95,7 +95,10 @@ _EXTENSIONS = (
     ("Organizational", "org"),
     ("Lifecycle", "lifecycle"),
 )
-CSV_COLUMNS = ("case", "activity", "start", "end", "resource", "unit", "role", "data")
+#: The extension of this package's own attribute (``af:data``, a step's data as JSON), declared in every XES it
+#: writes like the standard ones (IEEE 1849 asks each prefix used to be declared).
+AF_EXTENSION = ("approvalflow", "af", "urn:approvalflow:xes:1")
+CSV_COLUMNS = ("case", "activity", "lifecycle", "scheduled", "start", "end", "resource", "unit", "role", "data")
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 """The zone a moment without one is read in (``read_log(..., timezone=)``, ``log check --timezone``)."""
@@ -110,6 +113,7 @@ CSV_ALIASES: dict[str, tuple[str, ...]] = {
     "role": ("role", "org:role"),
     "data": ("data", "af:data"),
     "lifecycle": ("lifecycle", "lifecycle:transition"),
+    "scheduled": ("scheduled", "schedule_timestamp"),
 }
 """The CSV columns recognised without a mapping: this package's own names, then PM4Py's (``case:concept:name``,
 ``concept:name``, ``time:timestamp``, ``org:resource``, ``start_timestamp``, ``lifecycle:transition``); header
@@ -126,11 +130,12 @@ class LogEvent:
 
     activity: str
     end: datetime
-    start: datetime | None = None
+    start: datetime | None = None  # when work on it started, where the log says so
     resource: str | None = None
     unit: str | None = None
     role: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    scheduled: datetime | None = None  # when it became ready (XES ``schedule``)
 
 
 @dataclass
@@ -139,6 +144,7 @@ class Trace:
 
     case: str
     events: list[LogEvent] = field(default_factory=list)
+    open: list[tuple[str, datetime]] = field(default_factory=list)  # steps ready and not done: (activity, since)
 
 
 @dataclass
@@ -161,8 +167,9 @@ class EventLog:
         return out
 
 
-def events_of(record: CaseRecord) -> Trace:
-    """The completed steps of a stored case, its trail verified against the store's head."""
+def events_of(record: CaseRecord, *, include_open: bool = False) -> Trace:
+    """The completed steps of a stored case, its trail verified against the store's head; with ``include_open``,
+    also the steps of an open case that are ready and not done (:attr:`Trace.open`)."""
     doc = json.loads(record.state)
     entries = doc.get("trail", [])
     result = verify_trail(entries, head=TrailHead(record.trail_head.hash, record.trail_head.count))
@@ -177,14 +184,27 @@ def events_of(record: CaseRecord) -> Trace:
             LogEvent(
                 str(e["step"]),
                 datetime.fromisoformat(e["at"]),
-                datetime.fromisoformat(since) if since else None,
+                None,  # when work started is not recorded (only when the step became ready)
                 e.get("actor"),
                 e.get("unit"),
                 e.get("post"),
                 dict(e.get("data") or {}),
+                datetime.fromisoformat(since) if since else None,
             )
         )
+    if include_open and record.status == "open":
+        trace.open = _open_steps(doc)
     return trace
+
+
+def _open_steps(doc: dict[str, Any]) -> list[tuple[str, datetime]]:
+    """(step, since) of each step ready in a saved case: its ready moments by engine task, named by the task's spec."""
+    workflow = doc.get("workflow") or {}
+    specs = {k: t.get("task_spec") for k, t in (workflow.get("tasks") or {}).items()}
+    for sub in (workflow.get("subprocesses") or {}).values():
+        specs.update((k, t.get("task_spec")) for k, t in (sub.get("tasks") or {}).items())
+    found = [(str(specs.get(k)), datetime.fromisoformat(v)) for k, v in (doc.get("ready_since") or {}).items()]
+    return sorted(found, key=lambda item: (item[1], item[0]))
 
 
 def _attr(parent: etree._Element, kind: str, key: str, value: str) -> None:
@@ -210,6 +230,7 @@ def write_xes(traces: Iterable[Trace], path: str | Path) -> int:
     log.set("xes.features", "")
     for name, prefix in _EXTENSIONS:
         etree.SubElement(log, "extension", name=name, prefix=prefix, uri=f"{_XES_NS}{prefix}.xesext")
+    etree.SubElement(log, "extension", name=AF_EXTENSION[0], prefix=AF_EXTENSION[1], uri=AF_EXTENSION[2])
     g = etree.SubElement(log, "global", scope="trace")
     _attr(g, "string", "concept:name", "__INVALID__")
     g = etree.SubElement(log, "global", scope="event")
@@ -222,9 +243,13 @@ def write_xes(traces: Iterable[Trace], path: str | Path) -> int:
         trace = etree.SubElement(log, "trace")
         _attr(trace, "string", "concept:name", t.case)
         for ev in t.events:
+            if ev.scheduled is not None:
+                _event(trace, ev, "schedule", ev.scheduled)
             if ev.start is not None:
                 _event(trace, ev, "start", ev.start)
             _event(trace, ev, "complete", ev.end)
+        for activity, since in t.open:  # ready, not done: scheduled only
+            _event(trace, LogEvent(activity, since), "schedule", since)
         n += 1
     etree.ElementTree(log).write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return n
@@ -240,28 +265,26 @@ def write_csv(traces: Iterable[Trace], path: str | Path) -> int:
             n += 1
             for ev in t.events:
                 data = json.dumps(ev.data, ensure_ascii=False, sort_keys=True) if ev.data else ""
-                start = ev.start.isoformat() if ev.start else ""
-                writer.writerow(
-                    neutralise_row(
-                        [
-                            t.case,
-                            ev.activity,
-                            start,
-                            ev.end.isoformat(),
-                            ev.resource or "",
-                            ev.unit or "",
-                            ev.role or "",
-                            data,
-                        ]
-                    )
-                )
+                row = [t.case, ev.activity, "complete", _iso_or_empty(ev.scheduled), _iso_or_empty(ev.start),
+                       ev.end.isoformat(), ev.resource or "", ev.unit or "", ev.role or "", data]  # fmt: skip
+                writer.writerow(neutralise_row(row))
+            for activity, since in t.open:  # ready, not done: a schedule row without an end
+                writer.writerow(neutralise_row([t.case, activity, "schedule", since.isoformat(), *[""] * 6]))
     return n
 
 
-def export_log(store: CaseStore, out: str | Path) -> int:
-    """Export every case of the store to ``out`` (``.xes`` or ``.csv``); returns the number of traces."""
+def _iso_or_empty(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def export_log(store: CaseStore, out: str | Path, *, include_open: bool = False) -> int:
+    """Export every case of the store to ``out`` (``.xes`` or ``.csv``); returns the number of traces. Each completed
+    step is a ``complete`` event, with a ``schedule`` event when it became ready (never a ``start``: when work began
+    is not recorded, and a start at the ready moment would make other tools count waiting as work); with
+    ``include_open``, the steps of open cases that are ready and not done are ``schedule`` events without a
+    ``complete``."""
     suffix = Path(out).suffix.lower()
-    traces: Iterator[Trace] = (events_of(r) for r in store.records())
+    traces: Iterator[Trace] = (events_of(r, include_open=include_open) for r in store.records())
     if suffix == ".xes":
         return write_xes(traces, out)
     if suffix == ".csv":
@@ -528,12 +551,12 @@ def _read_csv(r: _Reading, columns: Mapping[str, str] | None) -> list[Trace]:
 
         case, activity = cell("case"), cell("activity")
         transition = cell("lifecycle").lower() or "complete"
+        if transition not in ("start", "complete"):  # schedule, assign, ...: not a step done (an open step, say)
+            r.skipped += 1
+            continue
         end = r.moment(cell("end"), where("end"))
         if transition == "start":
             starts[(case, activity)] = end
-            continue
-        if transition != "complete":
-            r.skipped += 1
             continue
         start = cell("start")
         traces.setdefault(case, Trace(case)).events.append(

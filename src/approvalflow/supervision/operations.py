@@ -77,8 +77,9 @@ def catalog_responsibility(path: str | Path) -> dict[str, tuple[str, str]]:
     return {p.code: (p.responsibilities or "", p.accountability or "") for p in catalog.powers}
 
 
-def export_store_log(store: CaseStore, out: str | Path) -> int:
-    """Export every case of ``store`` to ``out`` (``.xes`` or ``.csv``); the number of cases.
+def export_store_log(store: CaseStore, out: str | Path, *, include_open: bool = False) -> int:
+    """Export every case of ``store`` to ``out`` (``.xes`` or ``.csv``); the number of cases (``include_open``: see
+    :func:`~approvalflow.supervision.eventlog.export_log`).
 
     Written to a temporary file beside ``out`` and renamed at the end: a refused export (a case whose index does
     not tie, a damaged record, an unknown extension) leaves ``out`` as it was. The store is not closed.
@@ -91,7 +92,7 @@ def export_store_log(store: CaseStore, out: str | Path) -> int:
     staged = Path(name)
     try:
         try:
-            n = export_log(TrackedRecords(store, last), staged)
+            n = export_log(TrackedRecords(store, last), staged, include_open=include_open)
         except StoreError:
             raise
         except DefinitionError as exc:  # e.g. an unknown extension: name OUT, not the temporary file
