@@ -136,7 +136,7 @@ class Case:
     """One running case of a process in one unit. Create it with :func:`start_case`."""
 
     __slots__ = (
-        "__weakref__", "_acting", "_deadlines_memo", "_json_memo", "_open_suspensions", "_scan", "_since",
+        "__weakref__", "_acting", "_deadlines_memo", "_dry", "_json_memo", "_open_suspensions", "_scan", "_since",
         "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "clock", "clock_start", "data",
         "definition", "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id",
         "max_cardinality", "max_depth", "organisation", "path", "policy", "provisional_years", "rules", "started_at",
@@ -181,6 +181,7 @@ class Case:
         # that nobody observes encodes nothing); the last trail entry binds the digest when it is read.
         self._state_pieces: tuple[tuple[Any, ...], str] | None = None
         self._acting = False  # inside an action: the state is changing and binds no trail entry
+        self._dry = False  # inside check(): nothing is recorded
         self.started_at: datetime = clock.now()
         self.clock_start: datetime | None = None  # when the case clock started (af:timeLimit/@startsAfter)
         self.ended_at: datetime | None = None
@@ -317,25 +318,9 @@ class Case:
         actor = plain_name(actor, "actor")
         moment = self._moment(at, step)
         fire_timers(self, moment)  # what is due by the moment first: a step its timer interrupted is not ready
-        changes = plain_data(data or {}, f"data of step '{step}'")
-        base: dict[str, Any] = {"action": "complete", "at": moment.isoformat(), "step": step, "actor": actor,
-                                "unit": self.unit.id, "data": changes}  # fmt: skip
-        task = self._find_ready(step, base)
-        person = self._person(actor, base)
-        info = self.definition.steps[step]
-        signing = signing_input(info, opinion, comment, instance)
-        if signing is not None:
-            base["signing"] = {k: v for k, v in signing.items() if v is not None}
-            task = pick_instance(self, info, actor, instance, base)
-        base["post"] = next((p for p in info.posts if p in person.posts), None)
-        record = self._meeting(info, meeting, base)
-        self._check_depth(task, step, base)
-        extra = self._extension_facts(changes)
+        p = self._prepare(step, actor, data, meeting, moment, (opinion, comment, instance))
+        task, info, base, changes, signing, record, extra, since, findings = p
         key = str(task.id)
-        since = self._since[key]
-        attempt = StepAttempt(info, person, self.unit, self.organisation, tuple(self.history), self.parties, moment,
-                              record, extra, {**self.data, **changes}, since, self.calendar)  # fmt: skip
-        findings = check(attempt, self.rules) + self._party_changes(step, actor, changes, moment)
         if findings and self.policy is Policy.ENFORCE:
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
             raise StepRefused(case=self.id, step=step, actor=actor, findings=findings)
@@ -366,6 +351,85 @@ class Case:
             self._note_fallback()
         fire_timers(self, moment)  # timers that started waiting already due (a date in the past, no duration)
         return findings
+
+    def check(
+        self,
+        step: str,
+        actor: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        meeting: Meeting | Mapping[str, Any] | None = None,
+        at: datetime | str | None = None,
+        opinion: str | None = None,
+        comment: str | None = None,
+        instance: int | None = None,
+    ) -> list[Finding]:
+        """May ``actor`` complete ``step`` now (or at ``at``)? The findings a completion would raise; nothing changes.
+
+        The rule findings (under ``enforce`` any one refuses the completion; ``not-signer`` and ``signed-twice``
+        refuse a signature under either policy) and the ``step-overdue`` warning, computed as :meth:`complete`
+        computes them; an empty list when the completion would go through clean. Nothing is recorded and nothing
+        fires. Raises as :meth:`complete` would before it changes anything (:class:`StepNotReady`,
+        :class:`UnknownActorError`, :class:`MeetingRecordError`, :class:`InvalidInputError`), and
+        :class:`StepNotReady` when a timer due by the moment has not fired yet (call :meth:`advance` first: the
+        timer may take the step away).
+        """
+        step = plain_name(step, "step")
+        actor = plain_name(actor, "actor")
+        moment = self._moment(at, step)
+        due = self.next_timer()
+        if due is not None and due.due <= moment:
+            raise StepNotReady(
+                f"timer '{due.element}' is due by {moment.isoformat()} and has not fired: call advance() first, then "
+                "ask (the timer may take the step away)",
+                case=self.id,
+                step=step,
+                ready=[r.id for r in self.ready_steps()],
+            )
+        self._dry = True
+        try:
+            p = self._prepare(step, actor, data, meeting, moment, (opinion, comment, instance))
+        except StepRefused as refused:  # an outsider or a second signature of a multi-instance step
+            return [f for f in refused.findings if isinstance(f, Finding)]
+        finally:
+            self._dry = False
+        _task, info, _base, _changes, _signing, _record, _extra, since, findings = p
+        return findings + self._step_overdue(info, since, moment, actor)
+
+    def _prepare(
+        self,
+        step: str,
+        actor: str,
+        data: Mapping[str, Any] | None,
+        meeting: Meeting | Mapping[str, Any] | None,
+        moment: datetime,
+        signature: tuple[str | None, str | None, int | None],
+    ) -> tuple[Any, StepInfo, dict[str, Any], dict[str, Any], Any, Meeting | None, dict[str, object], datetime,
+               list[Finding]]:  # fmt: skip
+        """What a completion is judged on, before anything changes: the task, the step, the trail entry's fields,
+        the data, the signature, the meeting record, the extension facts, since when the step waits, and the rule
+        findings. Refusals that come before the rules (not ready, unknown actor, bad meeting record, not a signer)
+        are raised here, recorded in the trail unless :meth:`check` asks."""
+        opinion, comment, instance = signature
+        changes = plain_data(data or {}, f"data of step '{step}'")
+        base: dict[str, Any] = {"action": "complete", "at": moment.isoformat(), "step": step, "actor": actor,
+                                "unit": self.unit.id, "data": changes}  # fmt: skip
+        task = self._find_ready(step, base)
+        person = self._person(actor, base)
+        info = self.definition.steps[step]
+        signing = signing_input(info, opinion, comment, instance)
+        if signing is not None:
+            base["signing"] = {k: v for k, v in signing.items() if v is not None}
+            task = pick_instance(self, info, actor, instance, base)
+        base["post"] = next((p for p in info.posts if p in person.posts), None)
+        record = self._meeting(info, meeting, base)
+        self._check_depth(task, step, base)
+        extra = self._extension_facts(changes)
+        since = self._since[str(task.id)]
+        attempt = StepAttempt(info, person, self.unit, self.organisation, tuple(self.history), self.parties, moment,
+                              record, extra, {**self.data, **changes}, since, self.calendar)  # fmt: skip
+        findings = check(attempt, self.rules) + self._party_changes(step, actor, changes, moment)
+        return task, info, base, changes, signing, record, extra, since, findings
 
     def change_parties(
         self,
@@ -771,7 +835,8 @@ class Case:
         self._scan = scan(workflow)
 
     def _append(self, **fields: Any) -> None:
-        self.trail.defer(**fields)
+        if not self._dry:  # check() asks what a completion would raise: it records nothing
+            self.trail.defer(**fields)
 
     def _after_completion(self, info: StepInfo, key: str, moment: datetime, extra: Mapping[str, Any]) -> None:
         tl = self.definition.time_limit
