@@ -66,3 +66,31 @@ def test_after_the_upgrade_an_old_case_runs_on_and_is_saved_in_todays_format(old
         assert '"version":3' in store.get("lic-decide-refused").state.replace(" ", "")  # saved in today's format
     finally:
         store.close()
+
+
+def test_store_upgrade_brings_the_old_store_to_todays_schema_in_place(
+    old_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = ["--process", str(ROOT / "processes" / "licensing"), "--org", str(MARKET_ORG)]
+    assert main(["store", "upgrade", str(old_store), *given]) == 0
+    assert "upgraded in place from schema 2 to 3; 3 cases reindexed, 0 refused" in capsys.readouterr().out
+    assert _schema(old_store) == "3"
+    assert main(["store", "upgrade", str(old_store), *given]) == 0  # again: only the index rebuilt
+    assert "schema 3 already" in capsys.readouterr().out
+    assert main(["store", "check", str(old_store), *given]) == 0
+
+
+def test_a_store_of_a_newer_schema_is_refused_saying_so_and_a_missing_one_is_not_created(
+    old_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(old_store) as conn:
+        conn.execute("UPDATE af_meta SET value = '9' WHERE key = 'schema'")
+    given = ["--process", str(ROOT / "processes" / "licensing"), "--org", str(MARKET_ORG)]
+    assert main(["store", "upgrade", str(old_store), *given]) == 2
+    assert "written by a newer approvalflow" in capsys.readouterr().err
+    assert _schema(old_store) == "9"  # never downgraded, nothing created in it
+    with sqlite3.connect(old_store) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'af_timers'").fetchone() == (0,)
+    missing = tmp_path / "none.db"
+    assert main(["store", "upgrade", str(missing), *given]) == 2
+    assert not missing.exists()

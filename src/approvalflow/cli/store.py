@@ -1,4 +1,4 @@
-"""``approvalflow store check`` and ``store reindex``: verify a whole case store, rebuild its index.
+"""``approvalflow store check``, ``store reindex`` and ``store upgrade``: verify a store, rebuild its index, upgrade it.
 
 ``store check STORE --process PATH... --org FILE... [--json] [--key-file FILE]`` opens the store READ-ONLY,
 reads every case, verifies its trail against the head in the case row, loads its state onto its process (found
@@ -8,8 +8,14 @@ index computes from the case; it reports each problem with the case id, the tabl
 
 ``store reindex STORE --process PATH... --org FILE... [--key-file FILE]`` rewrites the index of every case
 whose trail verifies and whose state loads (keeping each case's version), removes index rows of no case, and
-refuses (lists) the cases it cannot verify; exit 1 when any was refused. It upgrades a store of schema
-version 1 first.
+refuses (lists) the cases it cannot verify; exit 1 when any was refused. It upgrades a store of an older schema
+first.
+
+``store upgrade STORE --process PATH... --org FILE... [--key-file FILE]`` brings a store written by an older
+approvalflow to this version in place: its schema (2 to 3 adds the timer index, empty: a case of a schema-2 store
+waits on no timer), then every case's index rebuilt as ``store reindex`` does (the index rows a newer version
+computes may differ); it says from which schema. A store written by a newer approvalflow is refused, saying so,
+and left as it is; a missing store is never created.
 """
 
 from __future__ import annotations
@@ -65,7 +71,9 @@ def _sql_store(url: str, *, readonly: bool, key: bytes | None, upgrade: bool = F
     if local and not readonly:  # reindex rebuilds an existing store; it never makes a new one
         path = Path(url.removeprefix("sqlite:///"))
         if not path.is_file() or path.stat().st_size == 0:
-            raise StoreError("no such case store (or an empty file); store reindex never creates one", file=url)
+            raise StoreError(
+                "no such case store (or an empty file); store reindex and upgrade never create one", file=url
+            )
     store = open_store(url, readonly=readonly, key=key, **({"upgrade": True} if upgrade else {}))
     if not isinstance(store, SqlStoreBase):
         store.close()
@@ -116,6 +124,28 @@ def _cmd_reindex(args: argparse.Namespace) -> int:
     return 1 if result.refused else 0
 
 
+def _cmd_upgrade(args: argparse.Namespace) -> int:
+    """``store reindex`` that says what it upgraded: the schema in place, then every case's index rebuilt (the index
+    rows a newer version computes may differ from an older one's)."""
+    from ..store.check import reindex_store
+    from ..store.sql import SCHEMA_VERSION
+
+    key = key_of(args)
+    processes, orgs = _processes(args.process), _organisations(args.org)  # before the store is touched
+    store = _sql_store(args.store, readonly=False, key=key, upgrade=True)
+    try:
+        was = getattr(store, "upgraded_from", None)
+        result = reindex_store(store, processes, orgs)
+    finally:
+        store.close()
+    name = redact(args.store)
+    done = f"upgraded in place from schema {was} to {SCHEMA_VERSION}" if was else f"schema {SCHEMA_VERSION} already"
+    print(f"{name}: {done}; {result.reindexed} cases reindexed, {len(result.refused)} refused")
+    for p in result.refused:
+        print(f"  refused {p}")
+    return 1 if result.refused else 0
+
+
 def register(sub: Any) -> None:
     """Add ``store check`` and ``store reindex`` to the main parser's subcommands."""
     store = sub.add_parser("store", help="case stores: verify every case and index row, rebuild the index")
@@ -123,6 +153,7 @@ def register(sub: Any) -> None:
     for name, func, text in (
         ("check", _cmd_check, "verify every case, trail and index row of a store (read-only); exit 1 on problems"),
         ("reindex", _cmd_reindex, "rebuild every index row from verified cases; refuses cases whose trail is broken"),
+        ("upgrade", _cmd_upgrade, "bring a store written by an older approvalflow to this version, in place"),
     ):
         cmd = store_sub.add_parser(name, help=text)
         cmd.add_argument("store", help="the case store: a SQLite file or a postgresql:// URL")

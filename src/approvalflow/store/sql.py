@@ -429,6 +429,7 @@ class SqlStoreBase:
     readonly: bool = False
     #: Upgrade a store of an older schema version when opening it for writing (``store reindex`` does).
     upgrade: bool = False
+    upgraded_from: str | None = None  # the schema version an upgrade on opening found (``store upgrade`` says it)
     placeholder = "?"
     batch = 5000
     #: How ``moving()`` reaches the few cases with a moving clock; SQLite without statistics would otherwise pick
@@ -480,23 +481,25 @@ class SqlStoreBase:
                 for statement in SCHEMA:
                     cur.execute(statement)
                 cur.execute(self._q("INSERT INTO af_meta (key, value) VALUES (?, ?)"), ("schema", SCHEMA_VERSION))
-            elif self.upgrade:
-                self._upgrade(cur)
+            elif self.upgrade and self._upgrade(cur):
                 for statement in SCHEMA:  # indexes a damaged store lost
                     if statement.startswith("CREATE INDEX"):
                         cur.execute(statement)
         self._check_schema()
 
-    def _upgrade(self, cur: Cursor) -> None:
+    def _upgrade(self, cur: Cursor) -> bool:
         """Schema 1 to 2: the index digest columns (filled by ``store reindex``, which asks for this); 2 to 3: the
-        timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused)."""
+        timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused).
+        True when the store is now of this version's schema (else _check_schema says why not: a newer store is
+        never touched)."""
         try:
             cur.execute(self._q("SELECT value FROM af_meta WHERE key = ?"), ("schema",))
             found = cur.fetchone()
         except Exception:  # no af_meta: left to _check_schema's message
-            return
+            return False
         if found is None or found[0] not in ("1", "2"):
-            return
+            return found is not None and found[0] == SCHEMA_VERSION
+        self.upgraded_from = str(found[0])
         if found[0] == "1":
             for column in _UPGRADE_1_2:
                 cur.execute(f"ALTER TABLE af_cases ADD COLUMN {column}")
@@ -506,6 +509,7 @@ class SqlStoreBase:
         for statement in _TIMERS_TABLE:  # 2 to 3: no case of a version-2 store waits on a timer (they were refused)
             cur.execute(statement)
         cur.execute(self._q("UPDATE af_meta SET value = ? WHERE key = ?"), (SCHEMA_VERSION, "schema"))
+        return True
 
     def _tables_query(self) -> str:
         """A FROM clause counting the store's tables that exist (SQLite and PostgreSQL differ)."""
@@ -520,8 +524,13 @@ class SqlStoreBase:
             found = cur.fetchone()
         version = None if found is None else found[0]
         if version != SCHEMA_VERSION:
-            upgradable = version in ("1", "2")
-            hint = "; run 'approvalflow store reindex' with this version to upgrade it" if upgradable else ""
+            hint = ""
+            if version == "2":
+                hint = "; run 'approvalflow store upgrade' (or 'store reindex') with this version to upgrade it"
+            elif version == "1":
+                hint = "; run 'approvalflow store reindex' with this version to upgrade it (its index is rebuilt)"
+            elif isinstance(version, str) and version.isdigit() and int(version) > int(SCHEMA_VERSION):
+                hint = "; it was written by a newer approvalflow: use that version (a store is never downgraded)"
             raise StoreError(
                 f"table af_meta: schema version {_clip(repr(version))}, this approvalflow reads version "
                 f"{SCHEMA_VERSION!r}{hint}",
