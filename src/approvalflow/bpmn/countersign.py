@@ -23,6 +23,7 @@ from lxml import etree
 from ..errors import ExtensionError, NotExecutableError
 from ..io.namespaces import AF_NS, BPMN_NS, bpmn, local
 from .model import Countersign, CountersignMode, StepInfo
+from .vendor import ENGINE_NAMESPACES
 
 __all__ = ["MODES", "SIGNED_KINDS", "VENDOR_NS", "check_countersign_refs", "read_countersign"]
 
@@ -30,12 +31,9 @@ __all__ = ["MODES", "SIGNED_KINDS", "VENDOR_NS", "check_countersign_refs", "read
 MODES: tuple[CountersignMode, ...] = ("all", "any", "sequence", "ratio")
 #: The step kinds a person completes: a multi-instance one of these is signed by several people.
 SIGNED_KINDS = frozenset({"userTask", "manualTask", "task"})
-#: Modellers' namespaces whose ``collection`` / ``elementVariable`` attributes are understood.
-VENDOR_NS = {
-    "camunda": "http://camunda.org/schema/1.0/bpmn",
-    "flowable": "http://flowable.org/bpmn",
-    "activiti": "http://activiti.org/bpmn",
-}
+#: Modellers' namespaces whose ``collection`` / ``elementVariable`` attributes are understood (by prefix; the
+#: namespaces are :data:`approvalflow.bpmn.vendor.ENGINE_NAMESPACES`, the one list of other engines' namespaces).
+VENDOR_NS = {name: ns for ns, name in ENGINE_NAMESPACES.items() if name in ("camunda", "flowable", "activiti")}
 _NAME = re.compile(r"[A-Za-z\u4e00-\u9fff][\w\u4e00-\u9fff]*")
 _COLLECTION = re.compile(r"\$\{\s*([^{}]*?)\s*\}|([^${}]*)")
 
