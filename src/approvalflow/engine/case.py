@@ -368,8 +368,9 @@ class Case:
 
         The rule findings (under ``enforce`` any one refuses the completion; ``not-signer`` and ``signed-twice``
         refuse a signature under either policy) and the ``step-overdue`` warning, computed as :meth:`complete`
-        computes them; an empty list when the completion would go through clean. Nothing is recorded and nothing
-        fires. Raises as :meth:`complete` would before it changes anything (:class:`StepNotReady`,
+        computes them; an empty list when the completion would go through clean. Not ``case-overdue``: whether the
+        completion ends the case is known only once the engine has moved. Nothing is recorded and nothing fires.
+        Raises as :meth:`complete` would before it changes anything (:class:`StepNotReady`,
         :class:`UnknownActorError`, :class:`MeetingRecordError`, :class:`InvalidInputError`), and
         :class:`StepNotReady` when a timer due by the moment has not fired yet (call :meth:`advance` first: the
         timer may take the step away).
