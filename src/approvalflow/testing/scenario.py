@@ -27,6 +27,7 @@ from ..org.organisation import Organisation, load_organisation
 from ..rules.checks import Finding
 from ..time.calendar import ChinaCalendar
 from ..time.clock import FakeClock, check_moment
+from .scenario_actions import ACTIONS
 
 __all__ = ["CalendarSettings", "Scenario", "ScenarioResult", "ScenarioStep", "load_scenario", "run_scenario"]
 
@@ -39,10 +40,15 @@ def _aware(value: datetime) -> datetime:
 
 
 class ScenarioStep(BaseModel):
-    """One step of a scenario: complete ``task`` as ``actor`` at ``at``."""
+    """One step of a scenario: by default complete ``task`` as ``actor`` at ``at``.
+
+    ``action`` names another operation on the case (:data:`approvalflow.testing.scenario_actions.ACTIONS`); the
+    fields each action reads are documented there and in docs/operations.md.
+    """
 
     model_config = ConfigDict(extra="forbid")
-    task: str
+    action: str = "complete"
+    task: str | None = None
     actor: str
     at: datetime
     data: dict[str, Any] = {}
@@ -142,6 +148,17 @@ def _load(path: str | Path) -> _Loaded:
     if scenario.unit is None and len(organisation.units) != 1:
         raise ScenarioError("the organisation has several units; name one with 'unit:'", file=name, line=1)
     for i, step in enumerate(scenario.steps):
+        if step.action not in ACTIONS:
+            raise ScenarioError(
+                f"steps[{i}]: unknown action '{step.action}'; actions: {', '.join(sorted(ACTIONS))}",
+                file=name,
+                line=lines.of(("steps", i, "action")),
+                element=f"steps[{i}]",
+            )
+        if step.task is None and step.action == "complete":
+            raise ScenarioError(
+                f"steps[{i}]: a completion needs 'task'", file=name, line=lines.of(("steps", i)), element=f"steps[{i}]"
+            )
         if organisation.person(step.actor) is None:
             raise ScenarioError(
                 f"steps[{i}]: actor '{step.actor}' is not a person of the organisation ({organisation.file})",
@@ -149,7 +166,7 @@ def _load(path: str | Path) -> _Loaded:
                 line=lines.of(("steps", i, "actor")),
                 element=f"steps[{i}]",
             )
-        if step.task not in definition.steps:
+        if step.task is not None and step.task not in definition.steps:
             raise ScenarioError(
                 f"steps[{i}]: task '{step.task}' is not a step of process '{definition.id}'; "
                 f"steps: {', '.join(definition.steps)}",
@@ -192,13 +209,17 @@ def run_scenario(path: str | Path, *, trail_key: bytes | None = None) -> Scenari
     for i, step in enumerate(s.steps):
         clock.to(step.at)
         line, element = loaded.lines.of(("steps", i)), f"steps[{i}]"
+        what = f"{step.action} {step.task}" if step.action != "complete" else step.task
         try:
-            case.complete(step.task, step.actor, data=step.data, meeting=step.meeting)
+            ACTIONS[step.action](case, step)
         except StepRefused as exc:
-            result.refused.append({"step": i, "task": step.task, "actor": step.actor, "rules": exc.rules})
+            refused = {"step": i, "task": step.task, "actor": step.actor, "rules": exc.rules}
+            if step.action != "complete":
+                refused["action"] = step.action
+            result.refused.append(refused)
         except RunError as exc:
             raise ScenarioError(
-                f"steps[{i}] ({step.task} by {step.actor}): {exc.message}", file=loaded.file, line=line, element=element
+                f"steps[{i}] ({what} by {step.actor}): {exc.message}", file=loaded.file, line=line, element=element
             ) from exc
         except CalendarError as exc:
             raise ScenarioError(
