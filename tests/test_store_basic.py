@@ -139,3 +139,27 @@ def test_unknown_case_and_a_file_that_is_not_a_store(store: CaseStore, tmp_path:
     with pytest.raises(StoreError, match="not a usable case store"):
         open_store(bad)
     assert bad.read_bytes() == b"this is not SQLite" * 100  # bad input changes nothing
+
+
+def test_act_saves_a_refusal_and_nothing_on_other_errors(
+    store: CaseStore,  # noqa: F811
+    licensing: ProcessDefinition,
+    org: Organisation,
+) -> None:
+    from approvalflow.errors import StepNotReady
+    from approvalflow.store.cases import act
+
+    stored = add_case(store, _case(licensing, org))
+    # the check changes nothing, but act saves like any operation: one more version
+    findings = act(store, stored, lambda case: case.check("receive", "wang", data={"materials_complete": True}))
+    assert findings == [] and stored.version == 2
+    # zhang (the bureau's head) has no post of the receiving window: refused, and the refusal is kept in the store
+    with pytest.raises(StepRefused):
+        act(store, stored, lambda case: case.complete("receive", "zhang", data={"materials_complete": True}))
+    assert stored.version == 3
+    kept = load_case_from(store, "c1", licensing, org).case
+    assert [e.get("outcome") for e in kept.trail.entries][-1] == "refused"
+    # a step that is not ready: nothing to record, nothing saved
+    with pytest.raises(StepNotReady):
+        act(store, stored, lambda case: case.complete("decide", "zhang"))
+    assert store.get("c1").version == 3

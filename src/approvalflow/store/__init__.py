@@ -1,9 +1,9 @@
 """The case store (案件库): cases kept with their index, for hosts and for supervision.
 
 Layer 7: imports the engine and everything below it. :func:`open_store` opens a store from a path or URL
-(SQLite, ``memory:``, ``postgresql://``); :func:`add_case`, :func:`save_case`, :func:`load_case_from` and
-:func:`complete_step` are the host's API; :func:`check_store` and :func:`reindex_store` check and rebuild the
-index; :func:`update_calendar` applies a year's official holiday arrangement to every open case. Names are
+(SQLite, ``memory:``, ``postgresql://``); :func:`add_case`, :func:`save_case`, :func:`load_case_from`,
+:func:`complete_step` and :func:`act` are the host's API; :func:`check_store` and :func:`reindex_store` check and
+rebuild the index; :func:`update_calendar` applies a year's official holiday arrangement to every open case. Names are
 imported on first use: the protocol (:mod:`.base`) imports no backend and no SpiffWorkflow.
 See ``docs/supervision.md``.
 """
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         StoreError,
         TimerEntry,
     )
-    from .cases import StoredCase, add_case, complete_step, load_case_from, save_case
+    from .cases import StoredCase, act, add_case, complete_step, load_case_from, save_case
     from .check import CheckResult, ReindexResult, check_store, reindex_store
     from .factory import open_store
     from .memory import MemoryStore
@@ -37,15 +37,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
 __all__ = [
     "AnomalyEntry", "CalendarUpdate", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry",
     "DeadlineMove", "FiredCase", "IndexProblem", "MemoryStore", "PostgresStore", "ReindexResult", "SqliteStore",
-    "StoreError", "StoredCase", "TimerEntry", "add_case", "check_store", "complete_step", "fire_due", "load_case_from",
-    "open_store", "reindex_store", "save_case", "update_calendar",
+    "StoreError", "StoredCase", "TimerEntry", "act", "add_case", "check_store", "complete_step", "fire_due",
+    "load_case_from", "open_store", "reindex_store", "save_case", "update_calendar",
 ]  # fmt: skip
 
 #: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
 _LAZY: dict[str, str] = {
     ".factory": "open_store",
     ".base": "AnomalyEntry CaseRecord CaseStore ConflictError DeadlineEntry IndexProblem StoreError TimerEntry",
-    ".cases": "StoredCase add_case complete_step load_case_from save_case",
+    ".cases": "StoredCase act add_case complete_step load_case_from save_case",
     ".memory": "MemoryStore",
     ".sqlite": "SqliteStore",
     ".postgres": "PostgresStore",

@@ -6,6 +6,7 @@
     stored = add_case(store, start_case(process, org, unit="market-bureau"))
     stored = load_case_from(store, stored.case.id, process, org)
     complete_step(store, stored, "accept", "wang")      # ConflictError if another host saved the case first
+    act(store, stored, lambda case: case.check("review", "li"))   # any operation of Case, saved the same way
 
 A :class:`StoredCase` is a case and the store version it was read at; saving it writes version + 1 only if
 the store still holds that version (optimistic versioning), otherwise :class:`ConflictError` and nothing is
@@ -14,10 +15,10 @@ written. A refused attempt is saved too (its trail entry is the record of the re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..bpmn.loader import ProcessDefinition
 from ..engine.case import Case
@@ -31,7 +32,9 @@ from ..time.clock import Clock
 from .base import CaseStore, StoreError
 from .index import record_of
 
-__all__ = ["StoredCase", "add_case", "complete_step", "load_case_from", "save_case"]
+__all__ = ["StoredCase", "act", "add_case", "complete_step", "load_case_from", "save_case"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -111,12 +114,26 @@ def complete_step(
     """Complete a step and save the case in one go; a refusal is saved (in the trail) and re-raised.
 
     ``opinion``, ``comment`` and ``instance`` sign an instance of a multi-instance step (:meth:`Case.complete`)."""
-    try:
-        findings = stored.case.complete(
+    return act(
+        store,
+        stored,
+        lambda case: case.complete(
             step, actor, data=data, meeting=meeting, at=at, opinion=opinion, comment=comment, instance=instance
-        )
+        ),
+    )
+
+
+def act(store: CaseStore, stored: StoredCase, operation: Callable[[Case], T]) -> T:
+    """Do ``operation`` on the stored case and save it in one go; what it returns is returned.
+
+    A refusal (:class:`~approvalflow.errors.StepRefused`) is saved too, its trail entry being the record of the
+    refused attempt, and re-raised; any other error saves nothing (the case was left as it was). A
+    :class:`~approvalflow.store.base.ConflictError` means another host saved the case first: reload and try again.
+    """
+    try:
+        result = operation(stored.case)
     except StepRefused:
         save_case(store, stored)
         raise
     save_case(store, stored)
-    return findings
+    return result
