@@ -328,9 +328,10 @@ def test_bad_opinion_and_arguments(org: Organisation) -> None:
     with pytest.raises(StepNotReady):
         case.complete("expert_review", "li", instance=5)
     assert case_state(case) == before
+    # Any step takes an opinion and a comment (审批意见, engine/opinions.py); only a multi-instance one an instance.
     with pytest.raises(InvalidInputError, match="not a multi-instance"):
         start_case(definition := load('<af:countersign signers="li zhao"/>'), org, clock=FakeClock(START)).complete(
-            "receive", "clerk", opinion="agree"
+            "receive", "clerk", opinion="agree", instance=0
         )
     assert definition.steps["expert_review"].countersign is not None
 

@@ -59,7 +59,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, SequentialMultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -82,8 +82,13 @@ __all__ = [
     "SpiffWorkflowException",
     "bpmn_schema_file",
     "canonical_workflow",
+    "countersign_add",
+    "countersign_cancel",
+    "countersign_finish",
     "countersign_instance",
+    "countersign_restart_at",
     "countersign_round",
+    "countersign_shrink",
     "deliver_event",
     "encode_json",
     "fire_timer",
@@ -461,6 +466,53 @@ def countersign_instance(task: Any) -> tuple[str, int] | None:
 def set_countersign_round(task: Any, round_: Mapping[str, Any]) -> None:
     """Replace the round of the instance task ``task`` (a new mapping: saved states are compared by identity)."""
     _mi_parent(task).internal_data[ROUND_KEY] = dict(round_)
+
+
+# 加签 / 减签 (approvalflow.engine.addsign): the running round's instances, changed the way SpiffWorkflow makes them.
+def countersign_add(task: Any) -> None:
+    """One more instance in the round of the ready instance ``task``: a parallel round gets a new ready instance
+    (its index the next one), a sequential round one more to come (its count grows by one)."""
+    parent = _mi_parent(task)
+    spec = parent.task_spec
+    if isinstance(spec, SequentialMultiInstanceTask):
+        parent.internal_data["cardinality"] = int(parent.internal_data["cardinality"]) + 1
+        return
+    index = sum(1 for _ in spec._instances(parent))
+    spec.create_child(parent, index, index)
+
+
+def countersign_restart_at(task: Any, index: int, count: int) -> None:
+    """In a sequential round: cancel the ready instance ``task``, make ``count`` the number of instances, and
+    create the instance ``index`` next (it is ready; the others follow in order). ``index == count`` creates none."""
+    parent = _mi_parent(task)
+    task.cancel()
+    parent.internal_data["cardinality"] = count
+    parent.internal_data["current"] = index
+    if index < count:
+        parent.task_spec.add_next_child(parent)
+
+
+def countersign_shrink(task: Any) -> None:
+    """A sequential round with one instance fewer to come (one not created yet was removed)."""
+    parent = _mi_parent(task)
+    parent.internal_data["cardinality"] = int(parent.internal_data["cardinality"]) - 1
+
+
+def countersign_cancel(task: Any) -> None:
+    """Cancel the ready instance ``task`` of a parallel round (a signer removed): the rule decides without it."""
+    task.cancel()
+
+
+def countersign_finish(task: Any, data: Mapping[str, Any]) -> None:
+    """The round of ``task`` has decided without a further signature (a signer removed): cancel its unfinished
+    instances and make the multi-instance task ready to complete with ``data`` (as SpiffWorkflow does when its
+    completion condition holds); the caller then runs the engine."""
+    parent = _mi_parent(task)
+    for child in list(parent.task_spec._instances(parent)):
+        if not child.has_state(TaskState.FINISHED_MASK):
+            child.cancel()
+    parent.data.update(data)
+    parent._set_state(TaskState.READY)
 
 
 # -- files -----------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from .model import (
     Collective,
     Domain,
     FlowInfo,
+    Material,
     MinDuration,
     NodeInfo,
     Power,
@@ -63,10 +64,11 @@ _STEP_ELEMENTS = frozenset(
         "countersign",
         "extension",
         "risk",
+        "materials",
     }
 )
 _ALLOWED: dict[str, frozenset[str]] = {
-    "process": frozenset({"power", "timeLimit", "risk"}),
+    "process": frozenset({"power", "timeLimit", "risk", "materials"}),
     "lane": frozenset({"lane"}),
     # af:timer (working days) on a timer event: read by approvalflow.bpmn.timers
     "boundaryEvent": frozenset({"risk", "timer"}),
@@ -92,6 +94,7 @@ class ProcessInfo:
     lanes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lane name -> posts
     risks: tuple[RiskPoint, ...] = ()
     called: dict[str, str] = field(default_factory=dict)  # call activity id -> calledElement
+    materials: tuple[Material, ...] = ()  # the process's af:materials (申请材料)
 
 
 def _allowed_for(owner: etree._Element) -> frozenset[str]:
@@ -250,6 +253,7 @@ def read_process(proc: etree._Element, file: str | None) -> ProcessInfo:
         documentation=_text(proc.find(bpmn("documentation"))),
     )
     info.power, info.time_limit = _power(proc), _time_limit(proc)
+    info.materials = _materials(proc, None, file)
     node_lane, info.lanes = _lanes(proc)
     notes = _annotations(proc)
     risks: list[RiskPoint] = list(_risks(proc))
@@ -272,7 +276,42 @@ def read_process(proc: etree._Element, file: str | None) -> ProcessInfo:
                 info.steps[ident] = _step(el, node, info.lanes, file)
     _mark_defaults(proc, info.flows)
     info.risks = tuple(risks)
+    _check_material_ids(info, file)
     return info
+
+
+def _materials(el: etree._Element, step: str | None, file: str | None) -> tuple[Material, ...]:
+    """The ``af:materials`` of a process (``step`` None) or a step: each id once, each name not blank."""
+    found: list[Material] = []
+    for m in el.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{AF_NS}}}materials/{{{AF_NS}}}material"):
+        ident, name = (m.get("id") or "").strip(), (m.get("name") or "").strip()
+        where = f"af:material '{ident}'" + (f" of step '{step}'" if step else "")
+        if not name:
+            raise ExtensionError(f"{where} has a blank name: the 一次告知 notice names each material",
+                                 file=file, line=m.sourceline, element=step or ident)  # fmt: skip
+        if any(f.id == ident for f in found):
+            raise ExtensionError(f"{where} is declared twice; each material has one id", file=file,
+                                 line=m.sourceline, element=step or ident)  # fmt: skip
+        found.append(Material(ident, name, m.get("required", "true") in ("true", "1"), m.sourceline, step))
+    if len(el.findall(f"{{{BPMN_NS}}}extensionElements/{{{AF_NS}}}materials")) > 1:
+        raise ExtensionError("af:materials appears twice on one element; list every material in one",
+                             file=file, line=el.sourceline, element=step or el.get("id"))  # fmt: skip
+    return tuple(found)
+
+
+def _check_material_ids(info: ProcessInfo, file: str | None) -> None:
+    """A material id names one material of the process: a step may not declare one its process or another step
+    declares (a supplied material is matched to its id)."""
+    seen = {m.id: m for m in info.materials}
+    for step in info.steps.values():
+        for m in step.materials:
+            other = seen.get(m.id)
+            if other is not None:
+                owner = f"step '{other.step}'" if other.step else f"process '{info.id}'"
+                raise ExtensionError(f"af:material '{m.id}' of step '{step.id}' is declared by {owner} too (line "
+                                     f"{other.line}); a material id names one material", file=file, line=m.line,
+                                     element=step.id)  # fmt: skip
+            seen[m.id] = m
 
 
 def _power(proc: etree._Element) -> Power | None:
@@ -409,4 +448,5 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
             else None
         ),
         countersign=read_countersign(el, node.id, file),
+        materials=_materials(el, node.id, file),
     )

@@ -43,7 +43,7 @@ from .calls import MAX_CALL_DEPTH, CallResolver, candidate_files
 from .countersign import check_countersign_refs
 from .engine_copy import engine_tree
 from .inclusive import inclusive_refusal
-from .model import FlowInfo, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
+from .model import FlowInfo, Material, NodeInfo, Power, RiskPoint, StepInfo, TimeLimit
 from .schema import validate_schema
 from .timers import TIMER_CHECKS, TIMER_TAGS, TimerInfo, read_timers, timer_problem, timer_problems, timer_refusals
 from .vendor import vendor_problems
@@ -128,6 +128,9 @@ class ProcessDefinition:
     _subprocess_specs: Mapping[str, Any] = field(repr=False, compare=False)
     _trusted: Mapping[str, TrustedFunction] = field(repr=False, compare=False, default_factory=dict)
     _script_tasks: Mapping[str, TrustedFunction] = field(repr=False, compare=False, default_factory=dict)
+    materials: tuple[Material, ...] = ()
+    """The materials the process and its steps ask for (``af:materials``, 申请材料), the process's first; those of
+    called processes are not included (their cases ask for their own)."""
     timers: Mapping[str, TimerInfo] = field(default_factory=dict)
     """The timer events the engine runs on the case clock (:mod:`approvalflow.bpmn.timers`), by id, including
     those of the processes reached through call activities."""
@@ -529,6 +532,7 @@ def _definition(
         _subprocess_specs=subspecs,
         _trusted=host.trusted,
         _script_tasks=host.script_tasks,
+        materials=top.materials + tuple(m for s in top.steps.values() for m in s.materials),
     )
 
 

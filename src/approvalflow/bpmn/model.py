@@ -21,6 +21,7 @@ __all__ = [
     "CountersignMode",
     "Domain",
     "FlowInfo",
+    "Material",
     "MinDuration",
     "NodeInfo",
     "Power",
@@ -163,6 +164,17 @@ class NodeInfo:
 
 
 @dataclass(frozen=True)
+class Material:
+    """A material the applicant supplies (申请材料, ``af:materials/af:material``): an id, a name, required or not."""
+
+    id: str
+    name: str
+    required: bool = True
+    line: int | None = None
+    step: str | None = None  # the step that declares it; None for the process
+
+
+@dataclass(frozen=True)
 class MinDuration:
     """``af:minDuration``: the least time a step must stay open (e.g. 征求意见期不少于30日, 公示期不少于7日)."""
 
@@ -192,6 +204,7 @@ class StepInfo:
     units: tuple[str, ...] = ()  # the units whose people do the step (af:step/@units); () = the case's unit
     case_unit: bool = False  # af:step/@caseUnit="true": the case's unit's people may do it too (with ``units``)
     countersign: Countersign | None = None  # a multi-instance step: who signs and how the opinions decide
+    materials: tuple[Material, ...] = ()  # the materials the step asks for (af:materials)
 
     @property
     def id(self) -> str:

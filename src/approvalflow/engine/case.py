@@ -19,7 +19,7 @@ import copy
 import hashlib
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,7 +60,10 @@ from ..rules.checks import RULES, Completion, Finding, Rule, StepAttempt, check
 from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.clock import Clock, SystemClock, parse_moment
 from ..time.periods import Deadline
+from .addsign import add_signer, remove_signer
 from .casedata import plain_data, plain_name
+from .materials import Notice, Supplement, missing_materials, notify_missing, supplement
+from .opinions import Attachment, Opinion, attachments_of, opinion_kind, opinion_text
 from .signing import fresh_rounds, instance_of, pick_instance, sign, signers_hook, signing_input
 from .state import state_bytes, state_pieces
 from .timers import TimerFiring, TimerWait, fire_timers, sync_timers
@@ -139,8 +142,8 @@ class Case:
         "__weakref__", "_acting", "_deadlines_memo", "_dry", "_json_memo", "_open_suspensions", "_scan", "_since",
         "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "clock", "clock_start", "data",
         "definition", "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id",
-        "max_cardinality", "max_depth", "organisation", "path", "policy", "provisional_years", "rules", "started_at",
-        "suspensions", "unit", "yellow_days",
+        "max_cardinality", "max_depth", "notices", "opinions", "organisation", "path", "policy", "provisional_years",
+        "rules", "started_at", "supplements", "suspensions", "unit", "yellow_days",
     )  # fmt: skip
 
     def __init__(
@@ -177,6 +180,9 @@ class Case:
         self.findings: list[Finding] = []
         self.trail = AuditTrail(key=trail_key)
         self.max_cardinality = max_cardinality
+        self.opinions: list[Opinion] = []  # every completion's opinion and attachments (审批意见), in order
+        self.notices: list[Notice] = []  # 一次告知 notices of missing materials (engine/materials.py)
+        self.supplements: list[Supplement] = []  # materials supplied (补正)
         # The canonical JSON of the state, in pieces, and its SHA-256, once observed (None until then: an action
         # that nobody observes encodes nothing); the last trail entry binds the digest when it is read.
         self._state_pieces: tuple[tuple[Any, ...], str] | None = None
@@ -299,8 +305,14 @@ class Case:
         opinion: str | None = None,
         comment: str | None = None,
         instance: int | None = None,
+        attachments: Sequence[Mapping[str, Any] | Attachment] | None = None,
     ) -> list[Finding]:
         """Complete a ready step as ``actor`` at ``at`` (default: the clock's now).
+
+        Any completion may carry an opinion (审批意见): ``opinion`` (``agree``/``同意``, ``disagree``/``不同意`` or,
+        on a step one person completes, ``return``/``退回``), ``comment`` (its text) and ``attachments`` (mappings
+        with ``name``, ``media_type``, ``size`` and ``sha256``; the bytes stay with the host). They ride on the
+        trail's ``complete`` entry and are kept in :attr:`opinions` (:mod:`approvalflow.engine.opinions`).
 
         On a multi-instance step (会签, 或签, 依次审批, 票签) this signs the actor's own instance (or ``instance``)
         with ``opinion`` (``agree``/``同意``, the default, or ``disagree``/``不同意``) and ``comment``; ``data`` is
@@ -318,7 +330,7 @@ class Case:
         actor = plain_name(actor, "actor")
         moment = self._moment(at, step)
         fire_timers(self, moment)  # what is due by the moment first: a step its timer interrupted is not ready
-        p = self._prepare(step, actor, data, meeting, moment, (opinion, comment, instance))
+        p = self._prepare(step, actor, data, meeting, moment, (opinion, comment, instance, attachments))
         task, info, base, changes, signing, record, extra, since, findings = p
         key = str(task.id)
         if findings and self.policy is Policy.ENFORCE:
@@ -338,6 +350,7 @@ class Case:
             self._take_thrown(base, step)
             decided = signing is None or base["signing"].get("decided") is not None
             self.history.append(Completion(step, actor, moment, since, decided))
+            self._keep_opinion(base, moment)
             self.path.append(step)
             self._after_completion(info, key, moment, extra)
             if ended:
@@ -363,6 +376,7 @@ class Case:
         opinion: str | None = None,
         comment: str | None = None,
         instance: int | None = None,
+        attachments: Sequence[Mapping[str, Any] | Attachment] | None = None,
     ) -> list[Finding]:
         """May ``actor`` complete ``step`` now (or at ``at``)? The findings a completion would raise; nothing changes.
 
@@ -389,7 +403,7 @@ class Case:
             )
         self._dry = True
         try:
-            p = self._prepare(step, actor, data, meeting, moment, (opinion, comment, instance))
+            p = self._prepare(step, actor, data, meeting, moment, (opinion, comment, instance, attachments))
         except StepRefused as refused:  # an outsider or a second signature of a multi-instance step
             return [f for f in refused.findings if isinstance(f, Finding)]
         finally:
@@ -404,14 +418,14 @@ class Case:
         data: Mapping[str, Any] | None,
         meeting: Meeting | Mapping[str, Any] | None,
         moment: datetime,
-        signature: tuple[str | None, str | None, int | None],
+        signature: tuple[str | None, str | None, int | None, Sequence[Mapping[str, Any] | Attachment] | None],
     ) -> tuple[Any, StepInfo, dict[str, Any], dict[str, Any], Any, Meeting | None, dict[str, object], datetime,
                list[Finding]]:  # fmt: skip
         """What a completion is judged on, before anything changes: the task, the step, the trail entry's fields,
         the data, the signature, the meeting record, the extension facts, since when the step waits, and the rule
         findings. Refusals that come before the rules (not ready, unknown actor, bad meeting record, not a signer)
         are raised here, recorded in the trail unless :meth:`check` asks."""
-        opinion, comment, instance = signature
+        opinion, comment, instance, attachments = signature
         changes = plain_data(data or {}, f"data of step '{step}'")
         base: dict[str, Any] = {"action": "complete", "at": moment.isoformat(), "step": step, "actor": actor,
                                 "unit": self.unit.id, "data": changes}  # fmt: skip
@@ -419,6 +433,13 @@ class Case:
         person = self._person(actor, base)
         info = self.definition.steps[step]
         signing = signing_input(info, opinion, comment, instance)
+        files = attachments_of(attachments)
+        text = opinion_text(comment)  # a signature's comment too: what a saved case reads back must be accepted
+        kind = signing["opinion"] if signing else opinion_kind(opinion)
+        if kind is not None or text is not None or files:
+            base["opinion"] = {"kind": kind, "text": text}
+        if files:
+            base["attachments"] = [a.to_dict() for a in files]
         if signing is not None:
             base["signing"] = {k: v for k, v in signing.items() if v is not None}
             task = pick_instance(self, info, actor, instance, base)
@@ -431,6 +452,97 @@ class Case:
                               record, extra, {**self.data, **changes}, since, self.calendar)  # fmt: skip
         findings = check(attempt, self.rules) + self._party_changes(step, actor, changes, moment)
         return task, info, base, changes, signing, record, extra, since, findings
+
+    def _keep_opinion(self, base: Mapping[str, Any], moment: datetime) -> None:
+        """Append the completion's opinion (if it carries one) to :attr:`opinions`."""
+        given = base.get("opinion")
+        if given is None:
+            return
+        files = attachments_of(base.get("attachments"))
+        instance = base["signing"].get("instance") if "signing" in base else None
+        self.opinions.append(
+            Opinion(base["step"], instance, base["actor"], moment, given["kind"], given["text"], files)
+        )
+
+    # -- opinions, materials, 加签 / 减签 (engine/opinions.py, engine/materials.py, engine/addsign.py) ----------
+    def opinions_of(self, step: str | None = None, *, actor: str | None = None) -> list[Opinion]:
+        """The opinions given so far (审批意见), in order: of ``step`` and/or ``actor`` when given, else all.
+
+        One per completion that carried an opinion, a comment or attachments; a step done twice (a loop, a new
+        会签 round) has each of its opinions, none overwritten. What a platform's 意见 panel shows."""
+        return [o for o in self.opinions if (step is None or o.step == step) and (actor is None or o.actor == actor)]
+
+    def missing_materials(self, supplied: Iterable[str | Mapping[str, Any]] | None = None, *,
+                          step: str | None = None) -> list[Any]:  # fmt: skip
+        """The required materials (``af:materials``, 申请材料) not supplied yet, in declaration order.
+
+        Those of the process and of ``step`` (default: of the process and all its steps), less those supplied so
+        far (:meth:`supplement`) and those in ``supplied`` (material ids, or attachments naming a ``material``).
+        Changes nothing."""
+        return missing_materials(self, supplied, step)
+
+    def notify_missing(
+        self,
+        actor: str,
+        *,
+        missing: Iterable[str] | None = None,
+        step: str | None = None,
+        text: str | None = None,
+        at: datetime | str | None = None,
+    ) -> list[Finding]:
+        """Record the 一次告知 notice: every missing material, in one notice (行政许可法 art. 32).
+
+        ``missing`` defaults to :meth:`missing_materials`; given, it must name them all (``notice-incomplete``).
+        A second notice in the same round (the same pass through ``step``) is ``once``. Under ``enforce`` either
+        is refused (:class:`StepRefused`, the attempt in the trail); under ``record`` it goes through and the
+        finding is kept. Trail action ``notify-missing`` (:mod:`approvalflow.engine.materials`)."""
+        return notify_missing(self, actor, missing, step, text, at)
+
+    def supplement(
+        self,
+        actor: str,
+        *,
+        materials: Sequence[Mapping[str, Any] | Attachment],
+        at: datetime | str | None = None,
+    ) -> list[Finding]:
+        """Record materials supplied (补正 after a notice; before any notice, the application's own materials).
+
+        Each is an attachment naming the ``material`` it supplies. After a notice, the materials supplied since
+        must cover it, else a ``supplement-incomplete`` warning is recorded (the notice stays open). Trail action
+        ``supplement``."""
+        return supplement(self, actor, materials, at)
+
+    def add_signer(
+        self,
+        step: str,
+        actor: str,
+        person: str,
+        *,
+        position: str | None = None,
+        reason: str,
+        at: datetime | str | None = None,
+    ) -> list[Finding]:
+        """加签: add ``person`` as a signer of the current round of the multi-instance ``step``, as ``actor``.
+
+        The new signer must be allowed to sign (the registered rules, as for a completion); in 依次审批 ``position``
+        ``before`` or ``after`` (default) the current signer. Trail action ``add-signer``
+        (:mod:`approvalflow.engine.addsign`)."""
+        return add_signer(self, step, actor, person, position, reason, at)
+
+    def remove_signer(
+        self,
+        step: str,
+        actor: str,
+        person: str,
+        *,
+        reason: str,
+        at: datetime | str | None = None,
+    ) -> list[Finding]:
+        """减签: remove ``person``, who has not signed, from the current round of ``step``, as ``actor``.
+
+        When the signatures given then decide the round, the step completes as the rule says. Trail action
+        ``remove-signer`` (:mod:`approvalflow.engine.addsign`)."""
+        return remove_signer(self, step, actor, person, reason, at)
 
     def change_parties(
         self,
@@ -781,13 +893,17 @@ class Case:
             dict(self.data), len(self.path), len(self.history), len(self.findings), list(self.suspensions),
             dict(self._open_suspensions), self._since, self.clock_start, self.ended_at, self.extension_days,
             set(self.fallback_years), self._scan, self._deadlines_memo, dict(self._timers), set(self.provisional_years),
+            len(self.opinions), len(self.notices), len(self.supplements),
         )  # fmt: skip
 
     def _restore(self, kept: tuple[Any, ...]) -> None:
         (data, path, history, findings, self.suspensions, self._open_suspensions, self._since, self.clock_start,
          self.ended_at, self.extension_days, self.fallback_years, self._scan, self._deadlines_memo, self._timers,
-         self.provisional_years) = kept  # fmt: skip
+         self.provisional_years, opinions, notices, supplements) = kept  # fmt: skip
         self.data = data
+        del self.opinions[opinions:]
+        del self.notices[notices:]
+        del self.supplements[supplements:]
         del self.path[path:]
         del self.history[history:]
         del self.findings[findings:]

@@ -112,13 +112,13 @@ def signing_input(
 ) -> dict[str, Any] | None:
     """The signature's opinion, comment and instance, checked (None for a step that is not signed)."""
     if info.countersign is None:
-        given = [n for n, v in (("opinion", opinion), ("comment", comment), ("instance", instance)) if v is not None]
-        if given:
-            raise InvalidInputError(f"'{info.id}' is not a multi-instance step: it takes no {', '.join(given)}")
+        if instance is not None:  # an opinion and a comment are any completion's (approvalflow.engine.opinions)
+            raise InvalidInputError(f"'{info.id}' is not a multi-instance step: it takes no instance")
         return None
     value = opinion_of(opinion if opinion is not None else AGREE)
     if value is None:
-        raise InvalidInputError(f"the opinion {str(opinion)[:40]!r} is none of agree, 同意, disagree, 不同意")
+        raise InvalidInputError(f"the opinion {str(opinion)[:40]!r} is none of agree, 同意, disagree, 不同意 (a "
+                                "signature decides its round; 退回 is an operation, not a signature)")  # fmt: skip
     if comment is not None and (not isinstance(comment, str) or len(comment) > _MAX_COMMENT):
         raise InvalidInputError(f"a comment is a text of at most {_MAX_COMMENT:,} characters")
     if instance is not None and (type(instance) is not int or instance < 0):
@@ -138,7 +138,8 @@ def pick_instance(case: Case, info: StepInfo, actor: str, wanted: int | None, ba
     if not facts:
         return ready[0][0]  # not a started round (cannot happen for a signed step): the engine's own task
     round_ = countersign_round(facts[0][0]) or {}
-    assignees = list(round_.get("assignees") or [])
+    removed = set(round_.get("removed") or ())  # 减签 (engine/addsign.py): no longer signers of the round
+    assignees = [a for n, a in enumerate(round_.get("assignees") or []) if n not in removed]
     signed = {str(o.get("signer")) for o in round_.get("opinions") or []}
     if actor in signed:
         _refuse(case, info, actor, base, "signed-twice", f"{actor} already signed '{info.id}' in this round; "
@@ -190,13 +191,14 @@ def sign(
     record = {"index": index, "signer": actor, "opinion": signing["opinion"], "comment": signing["comment"],
               "at": moment.isoformat(), "data": dict(data)}  # fmt: skip
     opinions = [*round_.get("opinions", []), record]
-    total = len(round_.get("assignees") or [])
+    removed = set(round_.get("removed") or ())  # instances 减签 took out of the round (engine/addsign.py)
+    total = len(round_.get("assignees") or []) - len(removed)
     approvals = sum(1 for o in opinions if o["opinion"] == AGREE)
     rejections = sum(1 for o in opinions if o["opinion"] == DISAGREE)
     passed = decide(rule, total, approvals, rejections)
     set_countersign_round(task, {**round_, "opinions": opinions, "passed": passed})
     signed = {o["index"] for o in opinions}
-    cancelled = sorted(set(range(total)) - signed) if passed is not None else []
+    cancelled = sorted(set(range(len(round_.get("assignees") or []))) - signed - removed) if passed is not None else []
     account = {"instance": index, "opinion": signing["opinion"], "comment": signing["comment"], "mode": rule.mode,
                "decided": passed, "cancelled": cancelled}  # fmt: skip
     return outcome_keys(info.id, opinions, passed), account
@@ -227,7 +229,7 @@ def check_round(internal: Mapping[str, Any], where: str) -> None:
     round_ = internal.get(ROUND_KEY)
     if round_ is None:
         return
-    if not isinstance(round_, dict) or set(round_) != {"assignees", "opinions", "passed"}:
+    if not isinstance(round_, dict) or set(round_) - {"removed"} != {"assignees", "opinions", "passed"}:
         raise ValueError(f"{where}: a malformed countersign round")
     assignees, opinions = round_["assignees"], round_["opinions"]
     if not isinstance(assignees, list) or not all(a is None or isinstance(a, str) for a in assignees):
@@ -244,3 +246,16 @@ def check_round(internal: Mapping[str, Any], where: str) -> None:
         if o["signer"] in seen or o["index"] in seen or assignees[o["index"]] not in (None, o["signer"]):
             raise ValueError(f"{where}: a countersign round signed twice by one person, or by another than its signer")
         seen.update((o["signer"], o["index"]))
+    removed = round_.get("removed", [])
+    if "removed" in round_ and (
+        not isinstance(removed, list)
+        or not removed
+        or any(type(r) is not int or not 0 <= r < len(assignees) or r in seen for r in removed)
+    ):
+        raise ValueError(f"{where}: countersign 'removed' is not a list of unsigned instances of the round")
+    if len(set(removed)) != len(removed) or len(removed) >= max(len(assignees), 1):
+        raise ValueError(f"{where}: countersign 'removed' names an instance twice, or every instance")
+    count, current = internal.get("cardinality", len(assignees)), internal.get("current", 0)
+    if count != len(assignees) or type(current) is not int or not 0 <= current <= len(assignees):
+        # a sequential round makes its next instance from these: one more than it has signers would be open to anyone
+        raise ValueError(f"{where}: a sequential countersign round counts other instances than it has signers")

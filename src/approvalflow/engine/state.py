@@ -25,6 +25,8 @@ from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activ
 from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.caseclock import Suspension
+from .materials import notices_from_state, supplements_from_state
+from .opinions import opinions_from_state
 from .signing import check_round
 from .timers import restore_timers
 
@@ -91,6 +93,13 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
         state["timers"] = {k: t.to_dict() for k, t in sorted(case._timers.items())}
     if case.provisional_years:  # only then: the state (and digest) of every other case is as before
         state["provisional_years"] = sorted(case.provisional_years)
+    # Opinions, 一次告知 notices and supplements (engine/opinions.py, engine/materials.py): only once there are any
+    if case.opinions:
+        state["opinions"] = [o.to_dict() for o in case.opinions]
+    if case.notices:
+        state["notices"] = [n.to_dict() for n in case.notices]
+    if case.supplements:
+        state["supplements"] = [s.to_dict() for s in case.supplements]
     if workflow:
         state["workflow"] = workflow_dict(case.engine_workflow)
     return state
@@ -308,6 +317,9 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     if extension is not None and (type(extension) is not int or not 0 < extension < 10_000):
         raise ValueError("'extension_days' is not a number of days")
     findings = [Finding.from_dict(f) for f in doc.get("findings", [])]
+    opinions = opinions_from_state(doc.get("opinions"), steps)
+    notices = notices_from_state(doc.get("notices"), case)
+    supplements = supplements_from_state(doc.get("supplements"), case, len(notices))
     workflow = doc["workflow"]
     check_workflow_state(workflow, case.definition)
     case.started_at = _need_moment(doc["started_at"])
@@ -322,6 +334,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case.fallback_years = {int(y) for y in doc.get("fallback_years", [])}
     case.provisional_years = {int(y) for y in doc.get("provisional_years", [])}
     case.findings = findings
+    case.opinions, case.notices, case.supplements = opinions, notices, supplements
     case._since = {str(k): _need_moment(v) for k, v in doc.get("ready_since", {}).items()}
     case._set_workflow(
         restore_workflow(workflow, case.definition._spec, case.definition._subprocess_specs, case._script_engine())

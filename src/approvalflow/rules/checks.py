@@ -91,6 +91,13 @@ RUNTIME: Registry[StepAttempt] = Registry(
         "parties-changed": "error",
         "not-signer": "error",
         "signed-twice": "error",
+        # 加签 / 减签 (approvalflow.engine.addsign): engine checks, refused under either policy
+        "already-signer": "error",
+        "signer-signed": "error",
+        "no-signer-left": "error",
+        # 一次告知 and 补正 (approvalflow.engine.materials)
+        "notice-incomplete": "error",
+        "supplement-incomplete": "warning",
     },
     default="error",
 )

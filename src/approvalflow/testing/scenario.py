@@ -53,6 +53,15 @@ class ScenarioStep(BaseModel):
     at: datetime
     data: dict[str, Any] = {}
     meeting: dict[str, Any] | None = None
+    # opinions and attachments of a completion; materials, 一次告知, 加签 / 减签 (docs/operations.md)
+    opinion: str | None = None
+    comment: str | None = None
+    attachments: list[dict[str, Any]] | None = None
+    person: str | None = None
+    position: str | None = None
+    reason: str | None = None
+    materials: list[dict[str, Any]] | None = None
+    missing: list[str] | None = None
 
     _aware = field_validator("at")(_aware)
 
@@ -159,7 +168,7 @@ def _load(path: str | Path) -> _Loaded:
             raise ScenarioError(
                 f"steps[{i}]: a completion needs 'task'", file=name, line=lines.of(("steps", i)), element=f"steps[{i}]"
             )
-        if organisation.person(step.actor) is None:
+        if organisation.person(step.actor) is None and step.action != "supplement":  # the applicant supplies
             raise ScenarioError(
                 f"steps[{i}]: actor '{step.actor}' is not a person of the organisation ({organisation.file})",
                 file=name,
