@@ -47,7 +47,7 @@ def test_an_old_store_is_refused_with_the_upgrade_named_then_upgraded_in_place(
     code = main(["store", "reindex", str(old_store), "--process", str(ROOT / "processes" / "licensing"),
                  "--org", str(MARKET_ORG)])  # fmt: skip
     assert code == 0, capsys.readouterr()
-    assert _schema(old_store) == "3"
+    assert _schema(old_store) == "4"
     assert main(["store", "check", str(old_store), "--process", str(ROOT / "processes" / "licensing"),
                  "--org", str(MARKET_ORG)]) == 0  # fmt: skip
 
@@ -73,10 +73,10 @@ def test_store_upgrade_brings_the_old_store_to_todays_schema_in_place(
 ) -> None:
     given = ["--process", str(ROOT / "processes" / "licensing"), "--org", str(MARKET_ORG)]
     assert main(["store", "upgrade", str(old_store), *given]) == 0
-    assert "upgraded in place from schema 2 to 3; 3 cases reindexed, 0 refused" in capsys.readouterr().out
-    assert _schema(old_store) == "3"
+    assert "upgraded in place from schema 2 to 4; 3 cases reindexed, 0 refused" in capsys.readouterr().out
+    assert _schema(old_store) == "4"
     assert main(["store", "upgrade", str(old_store), *given]) == 0  # again: only the index rebuilt
-    assert "schema 3 already" in capsys.readouterr().out
+    assert "schema 4 already" in capsys.readouterr().out
     assert main(["store", "check", str(old_store), *given]) == 0
 
 

@@ -13,9 +13,9 @@ first.
 
 ``store upgrade STORE --process PATH... --org FILE... [--key-file FILE]`` brings a store written by an older
 approvalflow to this version in place: its schema (2 to 3 adds the timer index, empty: a case of a schema-2 store
-waits on no timer), then every case's index rebuilt as ``store reindex`` does (the index rows a newer version
-computes may differ); it says from which schema. A store written by a newer approvalflow is refused, saying so,
-and left as it is; a missing store is never created.
+waits on no timer; 3 to 4 adds the worklist tables, filled by the reindex), then every case's index rebuilt as
+``store reindex`` does (the index rows a newer version computes may differ); it says from which schema. A store
+written by a newer approvalflow is refused, saying so, and left as it is; a missing store is never created.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 A store keeps each case's serialized state (:func:`~approvalflow.engine.persistence.dump_case`, audit trail included),
 the trail's head in separate columns, and index rows computed from the case when it is saved
 (:mod:`approvalflow.store.index`): power, unit, status, current steps, every open deadline with the moment from
-which it is yellow and the moment it turns red, and anomalies from the trail. A supervision sweep reads only
-the index; it never deserializes a case.
+which it is yellow and the moment it turns red, anomalies from the trail, and the worklists: who may do each ready
+step now (待办) and who did each completed step (已办, :mod:`approvalflow.store.worklists`). A supervision sweep and
+a worklist read only the index; they never deserialize a case.
 
 Writes are optimistic: every record has a ``version``; :meth:`CaseStore.update` succeeds only when the stored
 version is still the one the writer read, otherwise it raises :class:`ConflictError` and changes nothing.
@@ -34,9 +35,11 @@ __all__ = [
     "CollectingStore",
     "ConflictError",
     "DeadlineEntry",
+    "DoneEntry",
     "IndexProblem",
     "StoreError",
     "TimerEntry",
+    "TodoEntry",
     "from_micros",
     "micros",
     "redact",
@@ -44,6 +47,8 @@ __all__ = [
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Status = Literal["open", "completed"]
+#: The case statuses whose ready steps are on a 待办 (a case of another status has none; its rows do not tie).
+TODO_STATUSES: tuple[str, ...] = ("open",)
 
 
 def micros(moment: datetime) -> int:
@@ -51,6 +56,17 @@ def micros(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise InvalidInputError(f"naive datetime {moment.isoformat()}: give moments with a timezone")
     return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def page(person: str, limit: int | None, offset: int) -> None:
+    """A worklist's ``person`` is an id (non-empty text), ``limit`` and ``offset`` whole numbers (``limit`` at
+    least 1): else :class:`InvalidInputError`."""
+    if not isinstance(person, str) or not person or person != person.strip():
+        raise InvalidInputError(f"a worklist is asked for a person id (text), not {str(person)[:40]!r}")
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise InvalidInputError(f"a worklist limit is a whole number from 1, not {str(limit)[:20]!r}")
+    if type(offset) is not int or offset < 0:
+        raise InvalidInputError(f"a worklist offset is a whole number from 0, not {str(offset)[:20]!r}")
 
 
 def from_micros(value: int) -> datetime:
@@ -104,8 +120,8 @@ def redact(text: str, url: str | None = None) -> str:
 class IndexProblem:
     """A case whose index rows do not tie to its case row (or index rows without a case): never trusted.
 
-    ``table`` is where the problem is (``af_cases``, ``af_deadlines``, ``af_anomalies``), ``row`` the row
-    (``ordinal`` or ``seq``) when one row is at fault.
+    ``table`` is where the problem is (``af_cases``, ``af_deadlines``, ``af_anomalies``, ``af_timers``,
+    ``af_todo``, ``af_done``), ``row`` the row (``ordinal`` or ``seq``) when one row is at fault.
     """
 
     case_id: str
@@ -172,6 +188,101 @@ class TimerEntry:
     due: datetime
 
 
+Level = Literal["yellow", "red"]
+
+
+@dataclass(frozen=True)
+class TodoEntry:
+    """One item of a person's 待办 (to-do) as indexed: a ready step of an open case the person may do now.
+
+    One entry for each ready step and each person who may do it (:mod:`approvalflow.store.worklists`): its
+    assignee when it has one, else every person of the step's units holding one of its posts whom no rule known
+    before completion refuses. ``deadline`` is the day of the earliest deadline that applies (the step's own limit,
+    the case's promised or statutory deadline: ``limit`` says which), ``end`` the moment it turns red and
+    ``yellow_from`` the earliest moment any of them is yellow (None without a deadline). ``version`` is the version
+    of the case row the entry was written with (what ties it to the case row). ``level`` is the card at the moment
+    a worklist was asked for (``yellow``, ``red`` or None), set by the store's :meth:`CaseStore.todo`; None in the
+    index itself.
+    """
+
+    case_id: str
+    ordinal: int
+    person: str
+    task: str
+    instance: int | None
+    name: str
+    ready_since: datetime
+    deadline: date | None
+    limit: Literal["promised", "statutory", "step"] | None
+    end: datetime | None
+    yellow_from: datetime | None
+    unit: str
+    power: str | None
+    process: str
+    version: int = 0
+    level: Level | None = None
+
+    def level_at(self, at: datetime) -> Level | None:
+        """The card at ``at``, as a sweep gives it: red once ``end`` has come, yellow from ``yellow_from``."""
+        if self.end is not None and at >= self.end:
+            return "red"
+        if self.yellow_from is not None and at >= self.yellow_from:
+            return "yellow"
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as ``approvalflow todo --json`` prints it."""
+        return {
+            "case": self.case_id,
+            "task": self.task,
+            "instance": self.instance,
+            "name": self.name,
+            "ready_since": self.ready_since.isoformat(),
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "limit": self.limit,
+            "due": self.end.isoformat() if self.end else None,
+            "yellow_from": self.yellow_from.isoformat() if self.yellow_from else None,
+            "level": self.level,
+            "unit": self.unit,
+            "power": self.power,
+            "process": self.process,
+        }
+
+
+@dataclass(frozen=True)
+class DoneEntry:
+    """One item of a person's 已办 (done): a step they completed (a signature of a multi-instance step included),
+    from the case's history as the trail records it. ``seq`` is the completion's place in the case's history;
+    ``status`` the case's status when the worklist was asked for (set by :meth:`CaseStore.done`)."""
+
+    case_id: str
+    seq: int
+    person: str
+    task: str
+    name: str
+    at: datetime
+    ready_since: datetime
+    unit: str
+    power: str | None
+    process: str
+    version: int = 0
+    status: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as ``approvalflow done --json`` prints it."""
+        return {
+            "case": self.case_id,
+            "task": self.task,
+            "name": self.name,
+            "at": self.at.isoformat(),
+            "ready_since": self.ready_since.isoformat(),
+            "status": self.status,
+            "unit": self.unit,
+            "power": self.power,
+            "process": self.process,
+        }
+
+
 @dataclass(frozen=True)
 class CaseRecord:
     """One stored case: index columns, the trail head, a summary for efficiency figures, and the state.
@@ -200,6 +311,10 @@ class CaseRecord:
     timers: tuple[TimerEntry, ...] = ()
     """The timers the case waits on (:mod:`approvalflow.engine.timers`), indexed so that ``fire_due`` finds the
     cases with a timer due without reading the others."""
+    todo: tuple[TodoEntry, ...] = ()
+    """Who may do each ready step now (待办 rows, :mod:`approvalflow.store.worklists`)."""
+    done: tuple[DoneEntry, ...] = ()
+    """Who completed which step (已办 rows)."""
 
     def with_version(self, version: int) -> CaseRecord:
         return replace(self, version=version)
@@ -267,6 +382,35 @@ class CaseStore(Protocol):
         """The ids of the cases with a timer due by ``at`` (from the timer index), sorted."""
         ...
 
+    def todo(
+        self,
+        person: str,
+        *,
+        at: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        problems: list[IndexProblem] | None = None,
+    ) -> list[TodoEntry]:
+        """The person's 待办: every ready step of an open case they may do now, from the index (never a scan).
+
+        Ordered by deadline (earliest red moment first, those without one last), then by since when the step
+        waits; ``level`` is the card at ``at`` (default: now). ``limit`` and ``offset`` page through the list.
+        Only entries written with the case row's current version are returned; others raise :class:`StoreError`,
+        or, with a ``problems`` list, are appended to it and left out.
+        """
+        ...
+
+    def done(
+        self,
+        person: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        problems: list[IndexProblem] | None = None,
+    ) -> list[DoneEntry]:
+        """The person's 已办: the steps they completed, most recent first, with the case's status now."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -321,6 +465,29 @@ class CollectingStore:
 
     def timers_due(self, at: datetime) -> list[str]:
         return self.store.timers_due(at)
+
+    def todo(
+        self,
+        person: str,
+        *,
+        at: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        problems: list[IndexProblem] | None = None,
+    ) -> list[TodoEntry]:
+        found = self.problems if problems is None else problems
+        return self.store.todo(person, at=at, limit=limit, offset=offset, problems=found)
+
+    def done(
+        self,
+        person: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        problems: list[IndexProblem] | None = None,
+    ) -> list[DoneEntry]:
+        found = self.problems if problems is None else problems
+        return self.store.done(person, limit=limit, offset=offset, problems=found)
 
     def close(self) -> None:
         self.store.close()

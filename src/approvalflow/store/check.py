@@ -38,8 +38,12 @@ from .sql import (
     anomaly_from_row,
     case_row,
     deadline_from_row,
+    done_from_row,
+    done_rows,
     record_from_row,
     timer_rows,
+    todo_from_row,
+    todo_rows,
 )
 
 __all__ = ["CheckResult", "ReindexResult", "check_store", "reindex_store"]
@@ -49,6 +53,8 @@ _HEADER_NAMES = [_HEADER_NAMES[0], *_HEADER_NAMES[2:18]]
 _DEADLINE_NAMES = [c.strip() for c in TABLES["af_deadlines"].split(",")]
 _ANOMALY_NAMES = [c.strip() for c in TABLES["af_anomalies"].split(",")]
 _TIMER_NAMES = [c.strip() for c in TABLES["af_timers"].split(",")]
+_TODO_NAMES = [c.strip() for c in TABLES["af_todo"].split(",")]
+_DONE_NAMES = [c.strip() for c in TABLES["af_done"].split(",")]
 
 
 @dataclass
@@ -202,9 +208,28 @@ def _check_case(
     problems += _differences(cid, anomalies, _anomaly_rows(computed), "af_anomalies", _ANOMALY_NAMES)
     stored_timers = [tuple(t) for t in store.raw_timers(case_id)]
     problems += _differences(cid, stored_timers, timer_rows(computed), "af_timers", _TIMER_NAMES)
+    problems += _worklist_problems(store, cid, case_id, computed, record.version)
     for p in problems:
         if p.table == "af_cases" and p.row == 0:  # the case row has no row number of its own
             problems[problems.index(p)] = IndexProblem(p.case_id, p.table, p.message)
+    return problems
+
+
+def _worklist_problems(
+    store: SqlStoreBase, cid: str, case_id: Any, computed: CaseRecord, version: int
+) -> list[IndexProblem]:
+    """The case's ``af_todo`` and ``af_done`` rows against those the index computes (at the case row's version)."""
+    todo, done = store.raw_worklists(case_id)
+    problems: list[IndexProblem] = []
+    for table, rows, parse in (("af_todo", todo, todo_from_row), ("af_done", done, done_from_row)):
+        for r in rows:
+            try:
+                parse(r)
+            except Damaged as exc:
+                n = r[1] if len(r) > 1 and type(r[1]) is int else None
+                problems.append(IndexProblem(cid, table, f"damaged row: {exc}", n))
+    problems += _differences(cid, [tuple(r) for r in todo], todo_rows(computed, version), "af_todo", _TODO_NAMES)
+    problems += _differences(cid, [tuple(r) for r in done], done_rows(computed, version), "af_done", _DONE_NAMES)
     return problems
 
 

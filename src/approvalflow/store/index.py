@@ -327,7 +327,10 @@ def summary_of(case: Case) -> dict[str, Any]:
 def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
     """The store record of ``case`` whose serialized state (:func:`dump_case`) is ``state``."""
     from .anomalies import anomalies_of
+    from .worklists import done_rows, todo_rows
 
+    deadlines = tuple(_deadline_rows(case))
+    process, power = case.definition.id, _power(case)
     return CaseRecord(
         id=case.id,
         process=case.definition.id,
@@ -342,8 +345,10 @@ def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
         state=state,
         summary=summary_of(case),
         clock=_clock_facts(case),
-        deadlines=tuple(_deadline_rows(case)),
+        deadlines=deadlines,
         anomalies=tuple(anomalies_of(case, entries=_entries(case))),
         version=version,
         timers=tuple(TimerEntry(case.id, t.element, t.due) for t in case.timers()),
+        todo=todo_rows(case, case.ready_steps(), deadlines, process=process, power=power),
+        done=done_rows(case, process=process, power=power),
     )

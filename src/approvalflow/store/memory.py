@@ -11,7 +11,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 
-from .base import AnomalyEntry, CaseRecord, ConflictError, DeadlineEntry, IndexProblem, Status, StoreError
+from ..time.periods import SHANGHAI
+from .base import (
+    TODO_STATUSES,
+    AnomalyEntry,
+    CaseRecord,
+    ConflictError,
+    DeadlineEntry,
+    DoneEntry,
+    IndexProblem,
+    Status,
+    StoreError,
+    TodoEntry,
+    micros,
+    page,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -84,6 +98,51 @@ class MemoryStore:
 
     def timers_due(self, at: datetime) -> list[str]:
         return sorted(r.id for r in self._cases.values() if any(t.due <= at for t in r.timers))
+
+    def todo(
+        self,
+        person: str,
+        *,
+        at: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        problems: list[IndexProblem] | None = None,
+    ) -> list[TodoEntry]:
+        """The person's 待办, as the SQL stores order and page it (here by reading every record: a test double)."""
+        page(person, limit, offset)
+        moment = datetime.now(SHANGHAI) if at is None else at
+        micros(moment)  # a naive moment is refused
+        with self._lock:
+            found = [
+                replace(t, version=r.version)
+                for r in self._cases.values()
+                if r.status in TODO_STATUSES
+                for t in r.todo
+                if t.person == person
+            ]
+        found.sort(key=lambda t: (micros(t.end) if t.end else 2**62, micros(t.ready_since), t.case_id, t.ordinal))
+        chosen = found[offset : None if limit is None else offset + limit]
+        return [replace(t, level=t.level_at(moment)) for t in chosen]
+
+    def done(
+        self,
+        person: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        problems: list[IndexProblem] | None = None,
+    ) -> list[DoneEntry]:
+        """The person's 已办, most recent first, with each case's status."""
+        page(person, limit, offset)
+        with self._lock:
+            found = [
+                replace(d, version=r.version, status=r.status)
+                for r in self._cases.values()
+                for d in r.done
+                if d.person == person
+            ]
+        found.sort(key=lambda d: (micros(d.at), d.case_id, d.seq), reverse=True)
+        return found[offset : None if limit is None else offset + limit]
 
     def count(self, status: Status | None = None) -> int:
         return len(self.ids(status))

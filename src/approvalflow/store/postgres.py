@@ -113,7 +113,7 @@ class PostgresStore(SqlStoreBase):
     def drop(self) -> None:
         """Remove the store's tables (tests)."""
         with self._tx() as cur:
-            for table in ("af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
+            for table in ("af_done", "af_todo", "af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
 
     def close(self) -> None:

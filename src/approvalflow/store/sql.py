@@ -1,9 +1,12 @@
 """What the SQL stores share: the schema, rows to and from records, and the queries.
 
-The schema has three tables: ``af_cases`` (one row a case: index columns, trail head, summary, state),
-``af_deadlines`` (one row an open deadline, indexed on the moment it turns yellow) and ``af_anomalies``
-(indexed on the moment). Moments that queries compare are integer microseconds since the epoch.
-Each write is one transaction; an update changes the case row only where ``version`` is the one read.
+The schema has these tables: ``af_cases`` (one row a case: index columns, trail head, summary, state),
+``af_deadlines`` (one row an open deadline, indexed on the moment it turns yellow), ``af_anomalies``
+(indexed on the moment), ``af_timers`` (the timers open cases wait on), and the worklists: ``af_todo`` (one row for
+each ready step and each person who may do it, indexed on the person, then the deadline) and ``af_done`` (one
+row a completed step, indexed on the person, then the moment). Moments that queries compare are integer
+microseconds since the epoch. Each write is one transaction; an update changes the case row only where
+``version`` is the one read.
 """
 
 from __future__ import annotations
@@ -18,22 +21,41 @@ from typing import Any, Protocol
 from ..engine.trail import TrailHead
 from ..time.periods import SHANGHAI
 from .base import (
+    TODO_STATUSES,
     AnomalyEntry,
     CaseRecord,
     ConflictError,
     DeadlineEntry,
+    DoneEntry,
     IndexProblem,
     Status,
     StoreError,
+    TodoEntry,
     from_micros,
     micros,
+    page,
 )
 from .integrity import check_seal, rows_digest, seal, tie
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "TABLES", "Cursor", "Damaged", "SqlStoreBase", "case_row", "timer_rows"]
+__all__ = [
+    "CHILD_TABLES",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Cursor",
+    "Damaged",
+    "SqlStoreBase",
+    "case_row",
+    "done_from_row",
+    "done_rows",
+    "timer_rows",
+    "todo_from_row",
+    "todo_rows",
+]
 
-SCHEMA_VERSION = "3"
-"""Version 3 added ``af_timers`` (the timers open cases wait on); version 2 the index digest columns."""
+SCHEMA_VERSION = "4"
+"""Version 4 added the worklists ``af_todo`` and ``af_done``; version 3 ``af_timers`` (the timers open cases wait
+on); version 2 the index digest columns."""
 #: The tables of a case store, each with the columns this version reads (checked when a store is opened).
 TABLES = {
     "af_meta": "key, value",
@@ -43,7 +65,26 @@ TABLES = {
     "af_deadlines": "case_id, ordinal, scope, lim, task, day, end_at, yellow_at, unit, power, posts, people",
     "af_anomalies": "case_id, seq, kind, at, at_text, step, actor, rules, unit, power, detail",
     "af_timers": "case_id, ordinal, element, due",
+    "af_todo": "case_id, ordinal, version, person, task, instance, name, ready_since, day, lim, end_at, yellow_at,"
+    " due_key, unit, power, process",
+    "af_done": "case_id, seq, version, person, task, name, at, ready_since, unit, power, process",
 }
+#: ``due_key`` of a 待办 row without a deadline: after every real moment (the list is ordered by deadline).
+NO_DEADLINE = 2**62
+#: The worklists (schema version 4): who may do each ready step now (``af_todo``) and who did each completed step
+#: (``af_done``), each row tied to its case row by the case's ``version`` (a reader compares them), rewritten with
+#: the case row in the same transaction.
+_WORKLIST_TABLES = (
+    "CREATE TABLE IF NOT EXISTS af_todo (case_id TEXT NOT NULL, ordinal INTEGER NOT NULL, version INTEGER NOT NULL,"
+    " person TEXT NOT NULL, task TEXT NOT NULL, instance INTEGER, name TEXT NOT NULL, ready_since BIGINT NOT NULL,"
+    " day TEXT, lim TEXT, end_at BIGINT, yellow_at BIGINT, due_key BIGINT NOT NULL, unit TEXT NOT NULL, power TEXT,"
+    " process TEXT NOT NULL, PRIMARY KEY (case_id, ordinal))",
+    "CREATE INDEX IF NOT EXISTS af_todo_person ON af_todo (person, due_key, ready_since, case_id, ordinal)",
+    "CREATE TABLE IF NOT EXISTS af_done (case_id TEXT NOT NULL, seq INTEGER NOT NULL, version INTEGER NOT NULL,"
+    " person TEXT NOT NULL, task TEXT NOT NULL, name TEXT NOT NULL, at BIGINT NOT NULL, ready_since BIGINT NOT NULL,"
+    " unit TEXT NOT NULL, power TEXT, process TEXT NOT NULL, PRIMARY KEY (case_id, seq))",
+    "CREATE INDEX IF NOT EXISTS af_done_person ON af_done (person, at, case_id, seq)",
+)
 #: The timer index (schema version 3): one row for each timer an open case waits on, indexed on its due moment. It is
 #: a hint for ``fire_due``, not sealed: the case itself, loaded and verified, decides what fires.
 _TIMERS_TABLE = (
@@ -72,6 +113,7 @@ SCHEMA = (
     " power TEXT, detail TEXT NOT NULL, PRIMARY KEY (case_id, seq))",
     "CREATE INDEX IF NOT EXISTS af_anomalies_at ON af_anomalies (at)",
     *_TIMERS_TABLE,
+    *_WORKLIST_TABLES,
 )
 #: The columns schema version 2 added to af_cases (what ``store reindex`` adds to a version-1 store).
 _UPGRADE_1_2 = (
@@ -93,6 +135,16 @@ MAX_INDEX_JSON_CHARS = 1_000_000
 _SCOPES = ("case", "step")
 _LIMITS = ("promised", "statutory", "step")
 _STATUSES = ("open", "completed")
+_TODO_COLUMNS = TABLES["af_todo"]
+_DONE_COLUMNS = TABLES["af_done"]
+#: The index tables whose rows belong to a case (``store reindex`` removes those of no case), with their row key.
+CHILD_TABLES = (
+    ("af_deadlines", "ordinal"),
+    ("af_anomalies", "seq"),
+    ("af_timers", "ordinal"),
+    ("af_todo", "ordinal"),
+    ("af_done", "seq"),
+)
 
 
 class Cursor(Protocol):
@@ -151,16 +203,66 @@ def timer_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
     return [(t.case_id, n, t.element, micros(t.due)) for n, t in enumerate(r.timers)]
 
 
+def todo_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
+    """The ``af_todo`` rows of a record written at ``version`` (columns of :data:`TABLES`)."""
+    out = []
+    for t in r.todo:
+        end = micros(t.end) if t.end is not None else None
+        out.append(
+            (
+                t.case_id,
+                t.ordinal,
+                version,
+                t.person,
+                t.task,
+                t.instance,
+                t.name,
+                micros(t.ready_since),
+                t.deadline.isoformat() if t.deadline is not None else None,
+                t.limit,
+                end,
+                micros(t.yellow_from) if t.yellow_from is not None else None,
+                NO_DEADLINE if end is None else end,
+                t.unit,
+                t.power,
+                t.process,
+            )
+        )
+    return out
+
+
+def done_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
+    """The ``af_done`` rows of a record written at ``version`` (columns of :data:`TABLES`)."""
+    return [
+        (
+            d.case_id,
+            d.seq,
+            version,
+            d.person,
+            d.task,
+            d.name,
+            micros(d.at),
+            micros(d.ready_since),
+            d.unit,
+            d.power,
+            d.process,
+        )
+        for d in r.done
+    ]
+
+
 def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
     """The ``af_cases`` row of a record (columns of :data:`TABLES`), sealed (:mod:`.integrity`)."""
     return _rows_of(r, version, key)[0]
 
 
-Rows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+_Many = list[tuple[Any, ...]]
+Rows = tuple[tuple[Any, ...], _Many, _Many, _Many, _Many, _Many]
 
 
 def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
-    """The ``af_cases`` row of a record and its ``af_deadlines`` and ``af_anomalies`` rows (each built once)."""
+    """The ``af_cases`` row of a record and its ``af_deadlines``, ``af_anomalies``, ``af_timers``, ``af_todo`` and
+    ``af_done`` rows (each built once)."""
     deadlines, anomalies = _deadline_rows(r), _anomaly_rows(r)
     header = (
         r.id,
@@ -184,7 +286,7 @@ def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
     rows = rows_digest(deadlines, anomalies)
     timers = timer_rows(r)
     row = (header[0], version, *header[1:], rows, seal(header, rows, key), r.state)
-    return row, deadlines, anomalies, timers
+    return row, deadlines, anomalies, timers, todo_rows(r, version), done_rows(r, version)
 
 
 def _header(row: Sequence[Any]) -> tuple[Any, ...]:
@@ -403,6 +505,63 @@ def _deadline_checked(row: Sequence[Any]) -> DeadlineEntry:
     )
 
 
+def todo_from_row(row: Sequence[Any]) -> TodoEntry:
+    """A :class:`TodoEntry` from an ``af_todo`` row; :class:`Damaged` naming the column if bad."""
+    if len(row) != 16:
+        raise Damaged("*", f"{len(row)} columns, expected 16")
+    day = _text(row[8], "day", null=True)
+    try:
+        parsed = date.fromisoformat(day) if day is not None else None
+    except ValueError:
+        raise Damaged("day", f"{_clip(day)!r} is not a date") from None
+    end = _micros(row[10], "end_at") if row[10] is not None else None
+    yellow = _micros(row[11], "yellow_at") if row[11] is not None else None
+    due_key = _int(row[12], "due_key")
+    if due_key != (NO_DEADLINE if row[10] is None else row[10]):
+        raise Damaged("due_key", f"{due_key} is not the row's end_at (or {NO_DEADLINE} without one)")
+    if (day is None) != (row[10] is None) or (day is None) != (row[9] is None):
+        raise Damaged("day", "day, lim and end_at are given together or not at all")
+    instance = _int(row[5], "instance", null=True)
+    if instance is not None and instance < 0:
+        raise Damaged("instance", f"{instance} is not an instance index")
+    return TodoEntry(
+        _text(row[0], "case_id"),
+        _int(row[1], "ordinal"),
+        _text(row[3], "person"),
+        _text(row[4], "task"),
+        instance,
+        _text(row[6], "name"),
+        _micros(row[7], "ready_since"),
+        parsed,
+        _text(row[9], "lim", null=True, choices=_LIMITS),
+        end,
+        yellow,
+        _text(row[13], "unit"),
+        _text(row[14], "power", null=True),
+        _text(row[15], "process"),
+        version=_int(row[2], "version"),
+    )
+
+
+def done_from_row(row: Sequence[Any]) -> DoneEntry:
+    """A :class:`DoneEntry` from an ``af_done`` row; :class:`Damaged` naming the column if bad."""
+    if len(row) != 11:
+        raise Damaged("*", f"{len(row)} columns, expected 11")
+    return DoneEntry(
+        _text(row[0], "case_id"),
+        _int(row[1], "seq"),
+        _text(row[3], "person"),
+        _text(row[4], "task"),
+        _text(row[5], "name"),
+        _micros(row[6], "at"),
+        _micros(row[7], "ready_since"),
+        _text(row[8], "unit"),
+        _text(row[9], "power", null=True),
+        _text(row[10], "process"),
+        version=_int(row[2], "version"),
+    )
+
+
 def anomaly_from_row(row: Sequence[Any]) -> AnomalyEntry:
     if len(row) != 11:
         raise Damaged("*", f"{len(row)} columns, expected 11")
@@ -489,7 +648,8 @@ class SqlStoreBase:
 
     def _upgrade(self, cur: Cursor) -> bool:
         """Schema 1 to 2: the index digest columns (filled by ``store reindex``, which asks for this); 2 to 3: the
-        timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused).
+        timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused);
+        3 to 4: the worklist tables ``af_todo`` and ``af_done``, filled by ``store reindex`` (which asks for this).
         True when the store is now of this version's schema (else _check_schema says why not: a newer store is
         never touched)."""
         try:
@@ -497,7 +657,7 @@ class SqlStoreBase:
             found = cur.fetchone()
         except Exception:  # no af_meta: left to _check_schema's message
             return False
-        if found is None or found[0] not in ("1", "2"):
+        if found is None or found[0] not in ("1", "2", "3"):
             return found is not None and found[0] == SCHEMA_VERSION
         self.upgraded_from = str(found[0])
         if found[0] == "1":
@@ -506,7 +666,10 @@ class SqlStoreBase:
             for statement in SCHEMA:
                 if "af_cases_next_yellow" in statement or "af_cases_first_anomaly" in statement:
                     cur.execute(statement)
-        for statement in _TIMERS_TABLE:  # 2 to 3: no case of a version-2 store waits on a timer (they were refused)
+        if found[0] in ("1", "2"):
+            for statement in _TIMERS_TABLE:  # 2 to 3: no case of a version-2 store waits on a timer (they were refused)
+                cur.execute(statement)
+        for statement in _WORKLIST_TABLES:  # 3 to 4: the worklists, filled by the reindex that follows an upgrade
             cur.execute(statement)
         cur.execute(self._q("UPDATE af_meta SET value = ? WHERE key = ?"), (SCHEMA_VERSION, "schema"))
         return True
@@ -525,7 +688,7 @@ class SqlStoreBase:
         version = None if found is None else found[0]
         if version != SCHEMA_VERSION:
             hint = ""
-            if version == "2":
+            if version in ("2", "3"):
                 hint = "; run 'approvalflow store upgrade' (or 'store reindex') with this version to upgrade it"
             elif version == "1":
                 hint = "; run 'approvalflow store reindex' with this version to upgrade it (its index is rebuilt)"
@@ -576,6 +739,8 @@ class SqlStoreBase:
         cur.execute(self._q("DELETE FROM af_deadlines WHERE case_id = ?"), (rows[0][0],))
         cur.execute(self._q("DELETE FROM af_anomalies WHERE case_id = ?"), (rows[0][0],))
         cur.execute(self._q("DELETE FROM af_timers WHERE case_id = ?"), (rows[0][0],))
+        cur.execute(self._q("DELETE FROM af_todo WHERE case_id = ?"), (rows[0][0],))
+        cur.execute(self._q("DELETE FROM af_done WHERE case_id = ?"), (rows[0][0],))
         self._insert_children(cur, [rows])
 
     def _insert_children(self, cur: Cursor, records: Sequence[Rows]) -> None:
@@ -588,6 +753,12 @@ class SqlStoreBase:
             cur.executemany(f"INSERT INTO af_deadlines ({_DEADLINE_COLUMNS}) VALUES ({self._marks(12)})", deadlines)
         if anomalies:
             cur.executemany(f"INSERT INTO af_anomalies ({_ANOMALY_COLUMNS}) VALUES ({self._marks(11)})", anomalies)
+        todo = [row for r in records for row in r[4]]
+        if todo:
+            cur.executemany(f"INSERT INTO af_todo ({_TODO_COLUMNS}) VALUES ({self._marks(16)})", todo)
+        done = [row for r in records for row in r[5]]
+        if done:
+            cur.executemany(f"INSERT INTO af_done ({_DONE_COLUMNS}) VALUES ({self._marks(11)})", done)
 
     def _row(self, record: CaseRecord, version: int) -> Rows:
         return _rows_of(record, version, self.key)
@@ -639,7 +810,7 @@ class SqlStoreBase:
         """Delete index rows whose case row does not exist (``store reindex``); returns how many."""
         n = 0
         with self._tx() as cur:
-            for table in ("af_deadlines", "af_anomalies", "af_timers"):
+            for table, _ in CHILD_TABLES:
                 cur.execute(f"DELETE FROM {table} WHERE case_id NOT IN (SELECT id FROM af_cases)")
                 n += max(cur.rowcount, 0)
         return n
@@ -708,6 +879,15 @@ class SqlStoreBase:
             cur.execute(self._q(query), (case_id,))
             return list(cur.fetchall())
 
+    def raw_worklists(self, case_id: str) -> tuple[list[Any], list[Any]]:
+        """The stored ``af_todo`` rows (in ordinal order) and ``af_done`` rows (in seq order) of a case, as they are."""
+        with self._read(f"case {case_id}") as cur:
+            cur.execute(self._q(f"SELECT {_TODO_COLUMNS} FROM af_todo WHERE case_id = ? ORDER BY ordinal"), (case_id,))
+            todo = list(cur.fetchall())
+            cur.execute(self._q(f"SELECT {_DONE_COLUMNS} FROM af_done WHERE case_id = ? ORDER BY seq"), (case_id,))
+            done = list(cur.fetchall())
+        return todo, done
+
     def raw_ids(self) -> list[Any]:
         """Every ``id`` of ``af_cases`` as stored (even when not text), and ``case_id`` of index rows without one."""
         with self._read("table af_cases") as cur:
@@ -722,7 +902,7 @@ class SqlStoreBase:
     def orphans(self) -> list[tuple[str, Any, Any]]:
         """Index rows whose case row does not exist: ``(table, case_id, ordinal or seq)`` each."""
         found: list[tuple[str, Any, Any]] = []
-        for table, key in (("af_deadlines", "ordinal"), ("af_anomalies", "seq"), ("af_timers", "ordinal")):
+        for table, key in CHILD_TABLES:
             with self._read(f"table {table}") as cur:
                 cur.execute(
                     f"SELECT case_id, {key} FROM {table} WHERE case_id NOT IN (SELECT id FROM af_cases) "
@@ -948,6 +1128,88 @@ class SqlStoreBase:
             cur.execute(self._q(query), (micros(at),))
             found = cur.fetchall()
         return [str(row[0]) for row in found]
+
+    # -- worklists ---------------------------------------------------------------------------------------------
+
+    def _worklist(
+        self, table: str, columns: str, order: str, person: str, limit: int | None, offset: int
+    ) -> list[tuple[Sequence[Any], Any, Any]]:
+        """A person's rows of ``af_todo`` or ``af_done``, in ``order``, each with its case row's version and status
+        (None when the case row is missing): one range scan of the person's index and a lookup of each case."""
+        page(person, limit, offset)
+        cols = ", ".join(f"w.{c.strip()}" for c in columns.split(","))
+        no_limit = " LIMIT -1" if offset and self.placeholder == "?" else ""  # SQLite: OFFSET only after a LIMIT
+        bounds = f" LIMIT {limit}" if limit is not None else no_limit
+        bounds += f" OFFSET {offset}" if offset else ""
+        query = (
+            f"SELECT {cols}, c.version, c.status FROM {table} w LEFT JOIN af_cases c ON c.id = w.case_id "
+            f"WHERE w.person = ? ORDER BY {order}{bounds}"
+        )
+        with self._read(f"table {table}") as cur:
+            cur.execute(self._q(query), (person,))
+            found = cur.fetchall()
+        return [(r[:-2], r[-2], r[-1]) for r in found]
+
+    def _worklist_tie(
+        self, table: str, row: Sequence[Any], version: Any, status: Any, problems: list[IndexProblem] | None,
+        *, open_only: bool,
+    ) -> bool:  # fmt: skip
+        """Whether a worklist row ties to its case row (same version; an open case for a 待办); else a problem."""
+        message = None
+        if version is None:
+            message = "row of a case the store does not have"
+        elif row[2] != version:
+            message = f"row written with version {_clip(repr(row[2]))}, the case row is at version {version}"
+        elif open_only and status not in TODO_STATUSES:
+            message = f"a 待办 row of a case that is not open (status {_clip(repr(status))})"
+        if message is None:
+            return True
+        case_id = row[0] if isinstance(row[0], str) else repr(row[0])
+        self._problem(IndexProblem(case_id, table, message, row[1] if type(row[1]) is int else None), problems)
+        return False
+
+    def todo(
+        self,
+        person: str,
+        *,
+        at: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        problems: list[IndexProblem] | None = None,
+    ) -> list[TodoEntry]:
+        """The person's 待办 (see :meth:`approvalflow.store.base.CaseStore.todo`): the person's index range."""
+        moment = datetime.now(SHANGHAI) if at is None else at
+        micros(moment)  # a naive moment is refused
+        order = "w.due_key, w.ready_since, w.case_id, w.ordinal"
+        out = []
+        for row, version, status in self._worklist("af_todo", _TODO_COLUMNS, order, person, limit, offset):
+            try:
+                entry = todo_from_row(row)
+            except Damaged as exc:
+                raise self._damaged("af_todo", row, exc, f"ordinal {_clip(repr(row[1]))}") from None
+            if self._worklist_tie("af_todo", row, version, status, problems, open_only=True):
+                out.append(replace(entry, level=entry.level_at(moment)))
+        return out
+
+    def done(
+        self,
+        person: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        problems: list[IndexProblem] | None = None,
+    ) -> list[DoneEntry]:
+        """The person's 已办, most recent first (see :meth:`approvalflow.store.base.CaseStore.done`)."""
+        order = "w.at DESC, w.case_id DESC, w.seq DESC"
+        out = []
+        for row, version, status in self._worklist("af_done", _DONE_COLUMNS, order, person, limit, offset):
+            try:
+                entry = done_from_row(row)
+            except Damaged as exc:
+                raise self._damaged("af_done", row, exc, f"seq {_clip(repr(row[1]))}") from None
+            if self._worklist_tie("af_done", row, version, status, problems, open_only=False):
+                out.append(replace(entry, status=status))
+        return out
 
     def summaries(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
         return self._iterate(_HEADER_COLUMNS, problems)
