@@ -96,6 +96,7 @@ class TimeLimit:
     extension: int | None = None
     unit: Unit = "workday"
     starts_after: str | None = None
+    restart_on_return: bool = False  # af:timeLimit/@restartOnReturn: a 退回 before startsAfter restarts the clock
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ class StepInfo:
     units: tuple[str, ...] = ()  # the units whose people do the step (af:step/@units); () = the case's unit
     case_unit: bool = False  # af:step/@caseUnit="true": the case's unit's people may do it too (with ``units``)
     countersign: Countersign | None = None  # a multi-instance step: who signs and how the opinions decide
+    return_to: str | None = None  # af:step/@returnTo: "previous", "start" or a step id (退回 without a named target)
 
     @property
     def id(self) -> str:

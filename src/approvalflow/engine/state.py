@@ -25,6 +25,7 @@ from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activ
 from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.caseclock import Suspension
+from .flowcontrol import FlowState
 from .signing import check_round
 from .timers import restore_timers
 
@@ -89,6 +90,9 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
     }
     if case._timers:  # only while the case waits on a timer: states saved before timers ran are unchanged
         state["timers"] = {k: t.to_dict() for k, t in sorted(case._timers.items())}
+    flow = case._flow.to_json()
+    if flow is not None:  # only once a flow operation ran (engine/flowcontrol.py): other states are as before
+        state["flow"] = flow
     if case.provisional_years:  # only then: the state (and digest) of every other case is as before
         state["provisional_years"] = sorted(case.provisional_years)
     if workflow:
@@ -308,6 +312,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     if extension is not None and (type(extension) is not int or not 0 < extension < 10_000):
         raise ValueError("'extension_days' is not a number of days")
     findings = [Finding.from_dict(f) for f in doc.get("findings", [])]
+    flow = FlowState.from_json(doc.get("flow"), len(suspensions), case.organisation.people, steps)
     workflow = doc["workflow"]
     check_workflow_state(workflow, case.definition)
     case.started_at = _need_moment(doc["started_at"])
@@ -322,6 +327,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case.fallback_years = {int(y) for y in doc.get("fallback_years", [])}
     case.provisional_years = {int(y) for y in doc.get("provisional_years", [])}
     case.findings = findings
+    case._flow = flow
     case._since = {str(k): _need_moment(v) for k, v in doc.get("ready_since", {}).items()}
     case._set_workflow(
         restore_workflow(workflow, case.definition._spec, case.definition._subprocess_specs, case._script_engine())

@@ -91,6 +91,13 @@ RUNTIME: Registry[StepAttempt] = Registry(
         "parties-changed": "error",
         "not-signer": "error",
         "signed-twice": "error",
+        # going back, ending early, pausing (approvalflow.engine.flowcontrol): engine checks
+        "case-status": "error",
+        "flow-authority": "error",
+        "take-back": "error",
+        "return-target": "error",
+        "not-assignee": "error",
+        "outcome": "error",
     },
     default="error",
 )

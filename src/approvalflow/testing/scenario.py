@@ -53,6 +53,10 @@ class ScenarioStep(BaseModel):
     at: datetime
     data: dict[str, Any] = {}
     meeting: dict[str, Any] | None = None
+    to: str | None = None  # action return: the step to return to (default: the step's af:step/@returnTo)
+    reason: str | None = None  # actions take-back, return, withdraw, terminate, suspend, outcome
+    basis: str | None = None  # actions terminate (required), suspend, outcome: the legal basis
+    outcome: str | None = None  # action outcome: approved, denied or not-accepted
 
     _aware = field_validator("at")(_aware)
 
@@ -155,9 +159,20 @@ def _load(path: str | Path) -> _Loaded:
                 line=lines.of(("steps", i, "action")),
                 element=f"steps[{i}]",
             )
-        if step.task is None and step.action == "complete":
+        if step.to is not None and step.to not in definition.steps and step.to not in ("previous", "start"):
             raise ScenarioError(
-                f"steps[{i}]: a completion needs 'task'", file=name, line=lines.of(("steps", i)), element=f"steps[{i}]"
+                f"steps[{i}]: 'to: {step.to}' is not a step of process '{definition.id}'; "
+                f"steps: {', '.join(definition.steps)}",
+                file=name,
+                line=lines.of(("steps", i, "to")),
+                element=f"steps[{i}]",
+            )
+        if step.task is None and step.action in ("complete", "take-back", "return"):
+            raise ScenarioError(
+                f"steps[{i}]: action '{step.action}' needs 'task'",
+                file=name,
+                line=lines.of(("steps", i)),
+                element=f"steps[{i}]",
             )
         if organisation.person(step.actor) is None:
             raise ScenarioError(
