@@ -17,7 +17,7 @@ from approvalflow import FakeClock, load_organisation, load_process, organisatio
 from approvalflow.engine.case import Case
 from approvalflow.errors import InvalidInputError
 from approvalflow.store.base import CaseStore, CollectingStore, IndexProblem, StoreError
-from approvalflow.store.cases import add_case, complete_step, load_case_from
+from approvalflow.store.cases import add_case, complete_step, load_case_from, save_case
 from approvalflow.store.check import check_store, reindex_store
 from approvalflow.store.factory import open_store
 from approvalflow.store.index import record_of
@@ -369,3 +369,20 @@ def test_rows_that_do_not_tie_are_left_out_with_exit_1(tmp_path: Path, capsys: p
     captured = capsys.readouterr()
     assert '"accept"' in captured.out and '"receive"' not in captured.out
     assert "af_done row 0" in captured.err and "store check" in captured.err
+
+
+def test_a_suspended_or_withdrawn_case_is_on_nobodys_list(store: CaseStore) -> None:  # noqa: F811
+    case = to_review(started())
+    stored = add_case(store, case)
+    # review waits for a reviewer: liu and zhou hold the post (liu's conflict is with another company)
+    assert {e.person for p in ("liu", "zhou") for e in store.todo(p)} == {"liu", "zhou"}
+    case.suspend("li", reason="等待检验报告", basis="行政许可法第四十五条", at="2026-09-29T09:00:00+08:00")
+    save_case(store, stored)
+    assert store.todo("liu") == [] and store.todo("zhou") == []  # 中止: nothing can be done now
+    case.resume("li", at="2026-09-30T09:00:00+08:00")
+    save_case(store, stored)
+    assert [e.task for e in store.todo("zhou")] == ["review"]
+    case.withdraw("wang", reason="申请人撤回申请", at="2026-09-30T10:00:00+08:00")
+    save_case(store, stored)
+    assert store.todo("zhou") == [] and store.get(case.id).status == "withdrawn"
+    assert [e.task for e in store.done("wang")] == ["accept", "receive"]  # 已办 stays, the latest first

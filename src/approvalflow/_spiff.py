@@ -59,7 +59,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, SequentialMultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -81,7 +83,9 @@ __all__ = [
     "Scan",
     "SpiffWorkflowException",
     "bpmn_schema_file",
+    "cancel_workflow",
     "canonical_workflow",
+    "completed_tasks",
     "countersign_add",
     "countersign_cancel",
     "countersign_finish",
@@ -91,18 +95,23 @@ __all__ = [
     "countersign_shrink",
     "deliver_event",
     "encode_json",
+    "finished_snapshot",
     "fire_timer",
     "hold_timers",
     "is_call_activity",
+    "multi_instance_parent",
     "new_workflow",
+    "path_between",
     "reached_tasks",
     "ready_tasks",
+    "reset_to",
     "restore_workflow",
     "scan",
     "set_countersign_round",
     "slow_workflow_dict",
     "take_uncaught",
     "undo",
+    "undo_reset",
     "unfired_marks",
     "waiting_catches",
     "waiting_timers",
@@ -715,6 +724,93 @@ def undo(workflow: Any, snapshot: tuple[Any, ...]) -> None:
     workflow.bpmn_events[:] = events
     workflow.event_manager.tasks.clear()
     workflow.event_manager.tasks.update(waiting)
+
+
+# -- going back and ending early (approvalflow.engine.flowcontrol) -----------------------------------------------
+_COMPLETED = int(TaskState.COMPLETED)
+
+
+def completed_tasks(workflow: Any, bpmn_id: str) -> list[Any]:
+    """The completed tasks of BPMN element ``bpmn_id`` in the workflow and its sub-processes, latest completion last."""
+    found = [
+        t
+        for wf in (workflow, *workflow.subprocesses.values())
+        for t in wf.tasks.values()
+        if t._state == _COMPLETED and getattr(t.task_spec, "bpmn_id", None) == bpmn_id
+    ]
+    return sorted(found, key=lambda t: t.last_state_change)
+
+
+def multi_instance_parent(task: Any) -> Any:
+    """The multi-instance task ``task`` is an instance of (会签...), or None."""
+    parent = task.parent
+    return parent if parent is not None and isinstance(parent.task_spec, MultiInstanceTask) else None
+
+
+def path_between(ancestor: Any, task: Any) -> list[tuple[str, str | None]] | None:
+    """The tasks from ``task`` up to (not including) ``ancestor`` in the task tree, as ``(role, bpmn id)``: role
+    ``split`` or ``join`` for a parallel or inclusive gateway that forks or merges branches, ``task`` otherwise.
+    None when ``ancestor`` is not an ancestor of ``task`` in the same (sub-)workflow (another branch, another
+    process)."""
+    if ancestor.workflow is not task.workflow:
+        return None
+    out: list[tuple[str, str | None]] = []
+    node = task
+    while node is not None and node is not ancestor:
+        spec = node.task_spec
+        role = "task"
+        if isinstance(spec, ParallelGateway | InclusiveGateway):
+            if len(spec.inputs) > 1:
+                role = "join"
+            elif len(spec.outputs) > 1:
+                role = "split"
+        out.append((role, _bpmn_id(node)))
+        node = node.parent
+    return out if node is ancestor else None
+
+
+def finished_snapshot(workflow: Any) -> list[tuple[Any, ...]]:
+    """What a reset changes in finished tasks (state, data, internal data, change time), to put back with
+    :func:`undo_reset` (:func:`workflow_snapshot` keeps only what running a task may change)."""
+    return [
+        (t, t._state, t.data, t.internal_data, t.last_state_change)
+        for wf in (workflow, *workflow.subprocesses.values())
+        for t in wf.tasks.values()
+        if not t._state & _UNFINISHED_MASK
+    ]
+
+
+def undo_reset(kept: list[tuple[Any, ...]]) -> None:
+    """Put back what :func:`finished_snapshot` kept (the rest is :func:`undo`'s)."""
+    for task, state, data, internal, changed in kept:
+        task._state, task.data, task.internal_data, task.last_state_change = state, data, internal, changed
+
+
+def reset_to(workflow: Any, task: Any) -> None:
+    """Make the completed ``task`` ready again: everything after it in its branch is dropped (SpiffWorkflow's
+    ``BpmnWorkflow.reset_from_task_id``), then the engine runs what it can (the task's own ``_update``)."""
+    workflow.reset_from_task_id(task.id)
+    task.workflow.completed = False  # a reset after the end event: the workflow runs again
+    workflow.completed = False
+    _forget_dropped(workflow)
+    workflow.do_engine_steps()
+
+
+def _forget_dropped(workflow: Any) -> None:
+    """SpiffWorkflow's reset drops tasks from the tree but leaves the catching ones (timers, signals) in its event
+    manager, whose next refresh then fails on them: forget those no longer in their workflow."""
+    waiting = workflow.event_manager.tasks
+    for key, task in list(waiting.items()):
+        if task.workflow.tasks.get(task.id) is not task:
+            del waiting[key]
+
+
+def cancel_workflow(workflow: Any) -> int:
+    """Cancel every open task of the workflow and its sub-processes (SpiffWorkflow's ``BpmnWorkflow.cancel``);
+    returns how many were cancelled."""
+    cancelled = len(workflow.cancel())
+    _forget_dropped(workflow)
+    return cancelled
 
 
 # -- the engine state, without the process spec ------------------------------------------------------------------

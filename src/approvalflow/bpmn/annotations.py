@@ -333,6 +333,7 @@ def _time_limit(proc: etree._Element) -> TimeLimit | None:
         _int(t.get("extension")),
         _unit(t.get("unit")),
         t.get("startsAfter"),
+        t.get("restartOnReturn") in ("true", "1"),
     )
 
 
@@ -449,4 +450,5 @@ def _step(el: etree._Element, node: NodeInfo, lane_posts: dict[str, tuple[str, .
         ),
         countersign=read_countersign(el, node.id, file),
         materials=_materials(el, node.id, file),
+        return_to=s.get("returnTo") if s is not None else None,
     )

@@ -355,6 +355,8 @@ def _check_step_refs(infos: Mapping[str, ProcessInfo], steps: Mapping[str, StepI
             refs += [("af:requires", r) for r in step.requires]
             if step.same_actor_as:
                 refs.append(("af:sameActorAs", step.same_actor_as))
+            if step.return_to not in (None, "previous", "start"):
+                refs.append(("af:step/@returnTo", str(step.return_to)))
             for what, ref in refs:
                 if ref not in steps:
                     raise UnknownReferenceError(

@@ -97,6 +97,7 @@ class TimeLimit:
     extension: int | None = None
     unit: Unit = "workday"
     starts_after: str | None = None
+    restart_on_return: bool = False  # af:timeLimit/@restartOnReturn: a 退回 before startsAfter restarts the clock
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,7 @@ class StepInfo:
     case_unit: bool = False  # af:step/@caseUnit="true": the case's unit's people may do it too (with ``units``)
     countersign: Countersign | None = None  # a multi-instance step: who signs and how the opinions decide
     materials: tuple[Material, ...] = ()  # the materials the step asks for (af:materials)
+    return_to: str | None = None  # af:step/@returnTo: "previous", "start" or a step id (退回 without a named target)
 
     @property
     def id(self) -> str:

@@ -58,10 +58,13 @@ from ..org.meetings import Meeting, meeting_from, meeting_passed, meeting_proble
 from ..org.organisation import Organisation, OrgUnit, Person
 from ..rules.checks import RULES, Completion, Finding, Rule, StepAttempt, check
 from ..time.calendar import ChinaCalendar, WorkingCalendar
+from ..time.caseclock import CASE_SUSPENSION
 from ..time.clock import Clock, SystemClock, parse_moment
 from ..time.periods import Deadline
+from . import flowcontrol
 from .addsign import add_signer, remove_signer
 from .casedata import plain_data, plain_name
+from .flowcontrol import FlowState
 from .materials import Notice, Supplement, missing_materials, notify_missing, supplement
 from .opinions import Attachment, Opinion, attachments_of, opinion_kind, opinion_text
 from .signing import fresh_rounds, instance_of, pick_instance, sign, signers_hook, signing_input
@@ -139,9 +142,9 @@ class Case:
     """One running case of a process in one unit. Create it with :func:`start_case`."""
 
     __slots__ = (
-        "__weakref__", "_acting", "_deadlines_memo", "_dry", "_json_memo", "_open_suspensions", "_scan", "_since",
-        "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "clock", "clock_start", "data",
-        "definition", "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id",
+        "__weakref__", "_acting", "_deadlines_memo", "_dry", "_flow", "_json_memo", "_open_suspensions", "_scan",
+        "_since", "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "clock", "clock_start",
+        "data", "definition", "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id",
         "max_cardinality", "max_depth", "notices", "opinions", "organisation", "path", "policy", "provisional_years",
         "rules", "started_at", "supplements", "suspensions", "unit", "yellow_days",
     )  # fmt: skip
@@ -203,6 +206,7 @@ class Case:
         self._deadlines_memo: tuple[tuple[Any, ...], CaseDeadlines | None] | None = None
         self._json_memo: dict[int, tuple[Any, ...]] = {}  # JSON of finished engine tasks (_spiff.canonical_workflow)
         self._step_deadlines: dict[tuple[Any, ...], Deadline | None] | None = None  # kept by step_deadline()
+        self._flow = FlowState()  # status facts: ending, outcome, case suspension, assignees (engine/flowcontrol.py)
 
     # -- queries -------------------------------------------------------------------------------------------
     @property
@@ -221,6 +225,18 @@ class Case:
         return not self._scan.ready and bool(self._wf.is_completed())
 
     @property
+    def status(self) -> str:
+        """``running`` (在办), ``suspended`` (中止), ``completed`` (办结), ``withdrawn`` (撤回/撤销申请) or
+        ``terminated`` (终止); see :mod:`approvalflow.engine.flowcontrol`."""
+        return flowcontrol.status_of(self)
+
+    @property
+    def outcome(self) -> str | None:
+        """``withdrawn`` or ``terminated`` for a case ended early, else the outcome recorded with
+        :meth:`record_outcome` (``approved`` 准予, ``denied`` 不予许可, ``not-accepted`` 不予受理), else None."""
+        return flowcontrol.outcome_of(self)
+
+    @property
     def engine_workflow(self) -> Any:
         """The engine's workflow object, for approvalflow's own adapters (:mod:`approvalflow._spiff`) only."""
         return self._wf
@@ -231,7 +247,11 @@ class Case:
         for task in self._scan.ready:
             step = self.definition.steps.get(task.task_spec.bpmn_id)
             if step is not None:
-                signed = instance_of(task) if step.countersign is not None else None
+                signed: tuple[int | None, str | None] | None = (
+                    instance_of(task) if step.countersign is not None else None
+                )
+                if signed is None and str(task.id) in self._flow.assigned:  # returned to a person (首办负责)
+                    signed = (None, self._flow.assigned[str(task.id)])
                 out.append(ReadyStep(step.id, step.name, step.posts, step.node.lane, self._since[str(task.id)],
                                      *(signed or ())))  # fmt: skip
         return out
@@ -286,8 +306,11 @@ class Case:
         return deadline
 
     def _step_deadline_key(self, step: str, since: datetime) -> tuple[Any, ...] | None:
+        pauses = tuple(s for s in self.suspensions if s.step == CASE_SUSPENSION)
+        if any(s.end is None for s in pauses):
+            return None  # suspended (中止): the step deadlines move with time, kept nowhere
         try:
-            key = (self.calendar, step, since, since.tzinfo)
+            key = (self.calendar, step, since, since.tzinfo, pauses)
             hash(key)
         except TypeError:  # a calendar that does not hash
             return None
@@ -333,6 +356,9 @@ class Case:
         p = self._prepare(step, actor, data, meeting, moment, (opinion, comment, instance, attachments))
         task, info, base, changes, signing, record, extra, since, findings = p
         key = str(task.id)
+        undo_facts = {"clock_start": self.clock_start.isoformat() if self.clock_start else None,
+                      "extension_days": self.extension_days}  # fmt: skip
+        prior = flowcontrol.data_before(self, changes)
         if findings and self.policy is Policy.ENFORCE:
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
             raise StepRefused(case=self.id, step=step, actor=actor, findings=findings)
@@ -361,6 +387,7 @@ class Case:
             self._append(
                 **base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "completed"
             )
+            flowcontrol.note_completion(self, task, step, actor, prior, undo_facts)
             self._note_fallback()
         fire_timers(self, moment)  # timers that started waiting already due (a date in the past, no duration)
         return findings
@@ -451,6 +478,7 @@ class Case:
         attempt = StepAttempt(info, person, self.unit, self.organisation, tuple(self.history), self.parties, moment,
                               record, extra, {**self.data, **changes}, since, self.calendar)  # fmt: skip
         findings = check(attempt, self.rules) + self._party_changes(step, actor, changes, moment)
+        findings += flowcontrol.assignee_findings(self, task, actor, moment)
         return task, info, base, changes, signing, record, extra, since, findings
 
     def _keep_opinion(self, base: Mapping[str, Any], moment: datetime) -> None:
@@ -543,6 +571,52 @@ class Case:
         When the signatures given then decide the round, the step completes as the rule says. Trail action
         ``remove-signer`` (:mod:`approvalflow.engine.addsign`)."""
         return remove_signer(self, step, actor, person, reason, at)
+
+    # -- going back, ending early, pausing (engine/flowcontrol.py) ------------------------------------------------
+    def take_back(self, step: str, actor: str, *, reason: str, at: datetime | str | None = None) -> None:
+        """撤回: ``actor``, who completed ``step`` (the case's last completion), takes it back while nothing has
+        been done since; the step is ready again for them, its clock as it was. Refused (``take-back``) otherwise."""
+        flowcontrol.take_back(self, step, actor, reason=reason, at=at)
+
+    def return_to(
+        self, step: str, actor: str, *, to: str | None = None, reason: str, at: datetime | str | None = None
+    ) -> str:
+        """退回 from the ready ``step`` to the earlier completed step ``to`` (default: ``af:step/@returnTo``);
+        returns the target's id. The target is ready for whoever did it (首办负责), its clock restarted; in parallel
+        blocks and 会签 rounds as :mod:`approvalflow.engine.flowcontrol` says. Refused (``return-target``...)
+        otherwise."""
+        return flowcontrol.return_to(self, step, actor, to=to, reason=reason, at=at)
+
+    def withdraw(self, actor: str, *, reason: str, at: datetime | str | None = None) -> None:
+        """撤销申请: the applicant withdraws (recorded by ``actor``); every open step and timer is cancelled and the
+        case ends with status and outcome ``withdrawn``."""
+        flowcontrol.withdraw(self, actor, reason=reason, at=at)
+
+    def terminate(self, actor: str, *, reason: str, basis: str, at: datetime | str | None = None) -> None:
+        """终止 with a reason and its legal basis, by the unit's principal or a deputy; ends like :meth:`withdraw`
+        with status and outcome ``terminated``."""
+        flowcontrol.terminate(self, actor, reason=reason, basis=basis, at=at)
+
+    def suspend(self, actor: str, *, reason: str, basis: str | None = None, at: datetime | str | None = None) -> None:
+        """中止: the case clock stands still and no step can be completed until :meth:`resume`."""
+        flowcontrol.suspend(self, actor, reason=reason, basis=basis, at=at)
+
+    def resume(self, actor: str, *, at: datetime | str | None = None) -> None:
+        """恢复 a suspended case: its deadlines have moved later by the working days suspended."""
+        flowcontrol.resume(self, actor, at=at)
+
+    def record_outcome(
+        self,
+        actor: str,
+        outcome: str,
+        *,
+        reason: str | None = None,
+        basis: str | None = None,
+        at: datetime | str | None = None,
+    ) -> None:
+        """Record the decision: ``approved`` (准予), ``denied`` (不予许可) or ``not-accepted`` (不予受理), once; a
+        refusal needs its reason (行政许可法 art. 38)."""
+        flowcontrol.record_outcome(self, actor, outcome, reason=reason, basis=basis, at=at)
 
     def change_parties(
         self,
@@ -651,6 +725,10 @@ class Case:
             detail["correlation"] = correlations
         base = {"action": kind, "at": moment.isoformat(), "step": None, "actor": actor, "post": None,
                 "unit": self.unit.id, "data": detail}  # fmt: skip
+        if self._flow.suspended is not None:
+            self._log_failure(base, "suspended")
+            raise StepNotReady(f"the case is suspended (中止): the {kind} '{name}' is not taken until it is resumed",
+                               case=self.id, step=name)  # fmt: skip
         waiting = waiting_catches(self._wf)
         catchers = [element for k, n, element in waiting if k == kind and n == name]
         if not catchers:
@@ -720,6 +798,7 @@ class Case:
         return found
 
     def _find_ready(self, step: str, base: dict[str, Any]) -> Any:
+        flowcontrol.refuse_if_not_running(self, step, base)
         for task in self._scan.ready:
             if task.task_spec.bpmn_id == step:
                 return task
@@ -893,19 +972,27 @@ class Case:
             dict(self.data), len(self.path), len(self.history), len(self.findings), list(self.suspensions),
             dict(self._open_suspensions), self._since, self.clock_start, self.ended_at, self.extension_days,
             set(self.fallback_years), self._scan, self._deadlines_memo, dict(self._timers), set(self.provisional_years),
-            len(self.opinions), len(self.notices), len(self.supplements),
+            len(self.opinions), len(self.notices), len(self.supplements), self._flow.copy(), self.path[-1:],
+            self.history[-1:], self.opinions[-1:],
         )  # fmt: skip
 
     def _restore(self, kept: tuple[Any, ...]) -> None:
         (data, path, history, findings, self.suspensions, self._open_suspensions, self._since, self.clock_start,
          self.ended_at, self.extension_days, self.fallback_years, self._scan, self._deadlines_memo, self._timers,
-         self.provisional_years, opinions, notices, supplements) = kept  # fmt: skip
+         self.provisional_years, opinions, notices, supplements, self._flow, last_step, last_done,
+         last_opinion) = kept  # fmt: skip
         self.data = data
         del self.opinions[opinions:]
+        if len(self.opinions) < opinions:  # a take-back removed the opinion of the last completion
+            self.opinions.extend(last_opinion)
         del self.notices[notices:]
         del self.supplements[supplements:]
         del self.path[path:]
         del self.history[history:]
+        if len(self.path) < path:  # a take-back removed the last completion
+            self.path.extend(last_step)
+        if len(self.history) < history:
+            self.history.extend(last_done)
         del self.findings[findings:]
 
     def _state_changed(self) -> None:
@@ -958,9 +1045,12 @@ class Case:
     def _after_completion(self, info: StepInfo, key: str, moment: datetime, extra: Mapping[str, Any]) -> None:
         tl = self.definition.time_limit
         if tl is not None and tl.starts_after == info.id:
-            self.clock_start = (
-                moment  # a loop back through it restarts the clock (e.g. 补正 under 政府信息公开条例 art. 30)
-            )
+            if self._flow.keep_clock and self.clock_start is not None:
+                self._flow.keep_clock = False  # redone after a 退回: the clock runs on (af:timeLimit/@restartOnReturn)
+            else:
+                self.clock_start = (
+                    moment  # a loop back through it restarts the clock (e.g. 补正 under 政府信息公开条例 art. 30)
+                )
         index = self._open_suspensions.pop(key, None)
         if index is not None:
             s = self.suspensions[index]
@@ -998,6 +1088,8 @@ class Case:
         fresh_rounds(self)
         ready = {str(t.id): t.task_spec.bpmn_id for t in self._scan.ready}
         self._since = {k: v for k, v in self._since.items() if k in ready}
+        if self._flow.assigned:
+            self._flow.assigned = {k: v for k, v in self._flow.assigned.items() if k in ready}
         for key, step in ready.items():
             if key in self._since:
                 continue

@@ -25,6 +25,7 @@ from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activ
 from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.caseclock import Suspension
+from .flowcontrol import FlowState
 from .materials import notices_from_state, supplements_from_state
 from .opinions import opinions_from_state
 from .signing import check_round
@@ -91,6 +92,9 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
     }
     if case._timers:  # only while the case waits on a timer: states saved before timers ran are unchanged
         state["timers"] = {k: t.to_dict() for k, t in sorted(case._timers.items())}
+    flow = case._flow.to_json()
+    if flow is not None:  # only once a flow operation ran (engine/flowcontrol.py): other states are as before
+        state["flow"] = flow
     if case.provisional_years:  # only then: the state (and digest) of every other case is as before
         state["provisional_years"] = sorted(case.provisional_years)
     # Opinions, 一次告知 notices and supplements (engine/opinions.py, engine/materials.py): only once there are any
@@ -320,6 +324,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     opinions = opinions_from_state(doc.get("opinions"), steps)
     notices = notices_from_state(doc.get("notices"), case)
     supplements = supplements_from_state(doc.get("supplements"), case, len(notices))
+    flow = FlowState.from_json(doc.get("flow"), len(suspensions), case.organisation.people, steps)
     workflow = doc["workflow"]
     check_workflow_state(workflow, case.definition)
     case.started_at = _need_moment(doc["started_at"])
@@ -335,6 +340,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case.provisional_years = {int(y) for y in doc.get("provisional_years", [])}
     case.findings = findings
     case.opinions, case.notices, case.supplements = opinions, notices, supplements
+    case._flow = flow
     case._since = {str(k): _need_moment(v) for k, v in doc.get("ready_since", {}).items()}
     case._set_workflow(
         restore_workflow(workflow, case.definition._spec, case.definition._subprocess_specs, case._script_engine())

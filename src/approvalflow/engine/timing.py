@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from ..time.caseclock import CaseDeadlines, Suspension, suspension_intervals
+from ..time.caseclock import CASE_SUSPENSION, CaseDeadlines, Suspension, suspension_intervals
 from ..time.caseclock import case_deadlines as deadlines_of
 from ..time.periods import (
     Deadline,
     alert_level,
+    case_deadline,
     elapsed_working_days,
     period_deadline,
     remaining_working_days,
@@ -144,7 +145,16 @@ def step_deadline(case: TimedCase, step: str, since: datetime) -> Deadline | Non
     info = case.definition.steps.get(step)
     if info is None or info.time_limit is None:
         return None
+    paused = case_pauses(case, since)
+    if paused:  # the case was suspended (中止) while the step was open: its limit moves later as the case's does
+        return case_deadline(case.calendar, since, info.time_limit, info.unit, paused)
     return period_deadline(case.calendar, since, info.time_limit, info.unit)
+
+
+def case_pauses(case: TimedCase, since: datetime) -> list[tuple[datetime, datetime]]:
+    """The case suspensions (中止) that began at or after ``since``, as intervals (one still open ends now)."""
+    found = [s for s in case.suspensions if s.step == CASE_SUSPENSION and s.start >= since]
+    return suspension_intervals(found, case.clock.now()) if found else []
 
 
 def alerts(case: TimedCase, at: datetime, *, yellow_days: int | None = None) -> list[Alert]:
@@ -158,7 +168,8 @@ def alerts(case: TimedCase, at: datetime, *, yellow_days: int | None = None) -> 
                 level = alert_level(case.calendar, deadline, at, yellow_days=days) if deadline else None
                 if level and deadline:
                     found.append(Alert(level, "case", limit, None, deadline))  # type: ignore[arg-type]
-    for ready in case.ready_steps():
+    suspended = getattr(case, "status", "running") == "suspended"
+    for ready in () if suspended else case.ready_steps():  # 中止: nobody may act, no step card
         deadline = step_deadline(case, ready.id, ready.since)
         level = alert_level(case.calendar, deadline, at, yellow_days=days) if deadline else None
         if level and deadline:

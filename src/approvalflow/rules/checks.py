@@ -98,6 +98,13 @@ RUNTIME: Registry[StepAttempt] = Registry(
         # 一次告知 and 补正 (approvalflow.engine.materials)
         "notice-incomplete": "error",
         "supplement-incomplete": "warning",
+        # going back, ending early, pausing (approvalflow.engine.flowcontrol): engine checks
+        "case-status": "error",
+        "flow-authority": "error",
+        "take-back": "error",
+        "return-target": "error",
+        "not-assignee": "error",
+        "outcome": "error",
     },
     default="error",
 )

@@ -46,7 +46,10 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-Status = Literal["open", "completed"]
+Status = Literal["open", "completed", "suspended", "withdrawn", "terminated"]
+"""A stored case's status: ``open`` (running, 在办), ``completed`` (办结), ``suspended`` (中止), ``withdrawn``
+(撤回/撤销申请), ``terminated`` (终止). Stores written before the last three existed hold only ``open`` and
+``completed``."""
 #: The case statuses whose ready steps are on a 待办 (a case of another status has none; its rows do not tie).
 TODO_STATUSES: tuple[str, ...] = ("open",)
 

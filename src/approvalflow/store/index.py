@@ -24,16 +24,16 @@ from ..engine.timing import case_deadlines as case_deadlines_of
 from ..engine.timing import case_time
 from ..rules.checks import step_units
 from ..time.calendar import WorkingCalendar
-from ..time.caseclock import CaseDeadlines, Suspension, case_deadlines
+from ..time.caseclock import CASE_SUSPENSION, CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
-from .base import CaseRecord, DeadlineEntry, TimerEntry
+from .base import CaseRecord, DeadlineEntry, Status, TimerEntry
 
 if TYPE_CHECKING:
     from ..engine.case import Case
     from ..rules.checks import Completion
 
 
-__all__ = ["clock_deadlines", "record_of", "summary_of"]
+__all__ = ["clock_deadlines", "record_of", "store_status", "summary_of"]
 
 Scope = Literal["case", "step"]
 Limit = Literal["promised", "statutory", "step"]
@@ -104,7 +104,10 @@ def _step_deadline(case: Case, step: str, since: datetime) -> Deadline | None:
     info = case.definition.steps.get(step)
     if info is None or info.time_limit is None:
         return None
-    key = ("step", info.time_limit, info.unit, *_moment_key(since))
+    pauses = tuple((s.start, s.end) for s in case.suspensions if s.step == CASE_SUSPENSION)
+    if any(end is None for _start, end in pauses):  # suspended (中止): moves with time
+        return case.step_deadline(step, since)
+    key = ("step", info.time_limit, info.unit, *_moment_key(since), pauses)
     return _memoised(case, key, lambda: case.step_deadline(step, since))
 
 
@@ -202,7 +205,7 @@ def _deadline_rows(case: Case) -> list[DeadlineEntry]:
             for limit, d in pairs:
                 if d is not None:
                     add("case", limit, None, d, all_posts)
-    for r in ready:
+    for r in () if case.status == "suspended" else ready:  # 中止: nobody may act, no step card
         d = case.step_deadline(r.id, r.since)
         if d is not None:
             add("step", "step", r.id, d, r.posts)
@@ -303,6 +306,8 @@ def summary_of(case: Case) -> dict[str, Any]:
         "refused_posts": [e.get("post") for e in refused],
         "extension_days": case.extension_days,
         "completions": _completions(case, entries),
+        "status": case.status,
+        "case_outcome": case.outcome,
         "outcome": None,
         "statutory_late": None,
         "working_days": None,
@@ -324,6 +329,13 @@ def summary_of(case: Case) -> dict[str, Any]:
     return summary
 
 
+def store_status(case: Case) -> Status:
+    """The store's ``status`` column: ``open`` for a running case (the value stores have always held), else the
+    case's status (``completed``, ``suspended``, ``withdrawn``, ``terminated``)."""
+    status = case.status
+    return "open" if status == "running" else cast(Status, status)
+
+
 def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
     """The store record of ``case`` whose serialized state (:func:`dump_case`) is ``state``."""
     from .anomalies import anomalies_of
@@ -337,7 +349,7 @@ def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
         digest=case.definition.digest,
         power=_power(case),
         unit=case.unit.id,
-        status="completed" if case.is_completed else "open",
+        status=store_status(case),
         steps=tuple(r.id for r in case.ready_steps()),
         started_at=case.started_at,
         ended_at=case.ended_at,

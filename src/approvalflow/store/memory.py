@@ -81,7 +81,7 @@ class MemoryStore:
         return [d for r in self._cases.values() for d in r.deadlines if d.yellow_from <= at]
 
     def moving(self, *, problems: list[IndexProblem] | None = None) -> list[CaseRecord]:
-        return [r for r in self._cases.values() if r.clock is not None and r.status == "open"]
+        return [r for r in self._cases.values() if r.clock is not None and r.status in ("open", "suspended")]
 
     def anomalies(
         self, until: datetime | None = None, *, problems: list[IndexProblem] | None = None

@@ -112,7 +112,7 @@ def update_calendar(
     moment = parse_moment(at) if at is not None else SystemClock().now()
     by_digest = {p.digest: p for p in processes}
     result = CalendarUpdate(year, source)
-    for case_id in store.ids("open"):
+    for case_id in sorted([*store.ids("open"), *store.ids("suspended")]):  # a suspended case's deadlines move too
         result.cases += 1
         try:
             _update_one(store, case_id, by_digest, organisations, (before, after), moment, result)

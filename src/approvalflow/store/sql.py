@@ -134,7 +134,7 @@ _ANOMALY_COLUMNS = TABLES["af_anomalies"]
 MAX_INDEX_JSON_CHARS = 1_000_000
 _SCOPES = ("case", "step")
 _LIMITS = ("promised", "statutory", "step")
-_STATUSES = ("open", "completed")
+_STATUSES = ("open", "completed", "suspended", "withdrawn", "terminated")
 _TODO_COLUMNS = TABLES["af_todo"]
 _DONE_COLUMNS = TABLES["af_done"]
 #: The index tables whose rows belong to a case (``store reindex`` removes those of no case), with their row key.
@@ -1050,7 +1050,7 @@ class SqlStoreBase:
         return [self._deadline(r) for r in rows if r[0] in good]
 
     def moving(self, *, problems: list[IndexProblem] | None = None) -> list[CaseRecord]:
-        where = "clock IS NOT NULL AND status = 'open'"
+        where = "clock IS NOT NULL AND status IN ('open', 'suspended')"
         if self._moving_hint:
             return self._moving_hinted(where, problems)
         with self._read("table af_cases") as cur:
@@ -1062,7 +1062,7 @@ class SqlStoreBase:
     def _moving_hinted(self, where: str, problems: list[IndexProblem] | None) -> list[CaseRecord]:
         # restrict to the partial index's ids first (the planner would otherwise scan the status index)
         with self._read("table af_cases") as cur:
-            cur.execute(f"SELECT id FROM af_cases {self._moving_hint} WHERE clock IS NOT NULL AND status = 'open'")
+            cur.execute(f"SELECT id FROM af_cases {self._moving_hint} WHERE {where}")
             ids = [r[0] for r in cur.fetchall()]
         out: list[CaseRecord] = []
         for n in range(0, len(ids), 500):

@@ -107,12 +107,12 @@ def _deadline_of(rows: Sequence[DeadlineEntry], task: str) -> tuple[DeadlineEntr
 def todo_rows(
     case: Case, ready: Sequence[ReadyStep], deadlines: Sequence[DeadlineEntry], *, process: str, power: str | None
 ) -> tuple[TodoEntry, ...]:
-    """The 待办 rows of a case: one for each ready step and each person who may do it; none for a closed case.
+    """The 待办 rows of a case: one for each ready step and each person who may do it; none unless it is running.
 
     A signed step's instances that name no signer give one row a person (``instance`` None): whichever open
     instance they sign. ``deadlines`` are the case's indexed deadline rows (the step's own are matched by task).
     """
-    if case.is_completed:
+    if case.status != "running":  # completed, ended early (撤回, 终止) or suspended (中止): nothing to do now
         return ()
     rows: list[TodoEntry] = []
     seen: set[tuple[str, str]] = set()

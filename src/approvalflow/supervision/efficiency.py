@@ -7,7 +7,9 @@ Figures per group:
 - ``early_rate`` (提前办结率): completed with at least one working day of the promised limit left / the same;
 - ``overdue_rate`` (超期办结率): completed after the promised deadline / the same;
 - ``avg_working_days`` against ``avg_limit`` (the promised limit), ``avg_suspended_days`` (补正, 专家评审 …);
-- ``refusals``: attempts the engine refused.
+- ``refusals``: attempts the engine refused;
+- ``withdrawn`` (撤回/撤销申请) and ``terminated`` (终止): cases that ended early, counted apart: they are not
+  ``completed`` and count in no on-time, early or overdue rate (nobody decided them late or on time).
 
 Per post the figures are the steps done by people in that post: ``completed`` steps, ``on_time_rate`` against
 each step's own limit, ``avg_working_days`` per step, and ``refusals`` of people acting in that post.
@@ -47,6 +49,8 @@ class Figures:
     limit_days: int = 0
     suspended_days: int = 0
     refusals: int = 0
+    withdrawn: int = 0
+    terminated: int = 0
 
     def add_completion(self, outcome: str | None, working: int | None, limit: int | None, suspended: int) -> None:
         self.completed += 1
@@ -77,6 +81,8 @@ class Figures:
             "avg_limit": self._avg(self.limit_days, self.timed),
             "avg_suspended_days": self._avg(self.suspended_days, self.completed),
             "refusals": self.refusals,
+            "withdrawn": self.withdrawn,
+            "terminated": self.terminated,
         }
 
 
@@ -138,7 +144,11 @@ def _add_case(ev: Evaluation, r: CaseRecord) -> None:
     if _before(s.get("received_at"), ev.until):
         for f in [*groups, ev.figures("period", _period(s["received_at"], ev.period))]:
             f.received += 1
-    if _before(s.get("ended_at"), ev.until):
+    if r.status in ("withdrawn", "terminated"):
+        if _before(s.get("ended_at"), ev.until):
+            for f in [*groups, ev.figures("period", _period(s["ended_at"], ev.period))]:
+                setattr(f, r.status, getattr(f, r.status) + 1)
+    elif _before(s.get("ended_at"), ev.until):
         args = (s.get("outcome"), s.get("working_days"), s.get("promised_limit"), s.get("suspended_days") or 0)
         for f in [*groups, ev.figures("period", _period(s["ended_at"], ev.period))]:
             f.add_completion(*args)

@@ -192,7 +192,7 @@ def events_of(record: CaseRecord, *, include_open: bool = False) -> Trace:
                 datetime.fromisoformat(since) if since else None,
             )
         )
-    if include_open and record.status == "open":
+    if include_open and record.status in ("open", "suspended"):  # a suspended case keeps its open steps
         trace.open = _open_steps(doc)
     return trace
 

@@ -183,7 +183,8 @@ def sweep_store(
         cards += _moving_cards(record, cal, at, duty)
     cards.sort(key=lambda c: c.sort_key)
     found = store.anomalies(at) if anomalies else []
-    return SweepResult(at, store.count("open"), cards, found)
+    # open cases: running and suspended (中止); a withdrawn or terminated case has no deadline row and no card
+    return SweepResult(at, store.count("open") + store.count("suspended"), cards, found)
 
 
 # The names before issue 15, kept so that code written against them keeps working.

@@ -59,9 +59,12 @@ class ScenarioStep(BaseModel):
     attachments: list[dict[str, Any]] | None = None
     person: str | None = None
     position: str | None = None
-    reason: str | None = None
+    reason: str | None = None  # 加签/减签, take-back, return, withdraw, terminate, suspend, outcome
     materials: list[dict[str, Any]] | None = None
     missing: list[str] | None = None
+    to: str | None = None  # action return: the step to return to (default: the step's af:step/@returnTo)
+    basis: str | None = None  # actions terminate (required), suspend, outcome: the legal basis
+    outcome: str | None = None  # action outcome: approved, denied or not-accepted
 
     _aware = field_validator("at")(_aware)
 
@@ -164,9 +167,20 @@ def _load(path: str | Path) -> _Loaded:
                 line=lines.of(("steps", i, "action")),
                 element=f"steps[{i}]",
             )
-        if step.task is None and step.action == "complete":
+        if step.to is not None and step.to not in definition.steps and step.to not in ("previous", "start"):
             raise ScenarioError(
-                f"steps[{i}]: a completion needs 'task'", file=name, line=lines.of(("steps", i)), element=f"steps[{i}]"
+                f"steps[{i}]: 'to: {step.to}' is not a step of process '{definition.id}'; "
+                f"steps: {', '.join(definition.steps)}",
+                file=name,
+                line=lines.of(("steps", i, "to")),
+                element=f"steps[{i}]",
+            )
+        if step.task is None and step.action in ("complete", "take-back", "return"):
+            raise ScenarioError(
+                f"steps[{i}]: action '{step.action}' needs 'task'",
+                file=name,
+                line=lines.of(("steps", i)),
+                element=f"steps[{i}]",
             )
         if organisation.person(step.actor) is None and step.action != "supplement":  # the applicant supplies
             raise ScenarioError(

@@ -56,6 +56,41 @@ def _remove_signer(case: Case, step: ScenarioStep) -> None:
     case.remove_signer(step.task or "", step.actor, step.person or "", reason=step.reason or "")
 
 
+def _take_back(case: Case, step: ScenarioStep) -> None:
+    """撤回: ``actor`` takes back the completion of ``task`` (``reason``)."""
+    case.take_back(step.task or "", step.actor, reason=step.reason or "")
+
+
+def _return(case: Case, step: ScenarioStep) -> None:
+    """退回 from ``task`` to ``to`` (``previous``, ``start``, a step id, or absent: as the step declares)."""
+    case.return_to(step.task or "", step.actor, to=step.to, reason=step.reason or "")
+
+
+def _withdraw(case: Case, step: ScenarioStep) -> None:
+    """撤销申请 recorded by ``actor`` (``reason``)."""
+    case.withdraw(step.actor, reason=step.reason or "")
+
+
+def _terminate(case: Case, step: ScenarioStep) -> None:
+    """终止 by ``actor`` (``reason``, ``basis``)."""
+    case.terminate(step.actor, reason=step.reason or "", basis=step.basis or "")
+
+
+def _suspend(case: Case, step: ScenarioStep) -> None:
+    """中止 by ``actor`` (``reason``, optional ``basis``)."""
+    case.suspend(step.actor, reason=step.reason or "", basis=step.basis)
+
+
+def _resume(case: Case, step: ScenarioStep) -> None:
+    """恢复 by ``actor``."""
+    case.resume(step.actor)
+
+
+def _outcome(case: Case, step: ScenarioStep) -> None:
+    """Record the outcome (``outcome``: approved, denied, not-accepted; ``reason``, ``basis``)."""
+    case.record_outcome(step.actor, step.outcome or "", reason=step.reason, basis=step.basis)
+
+
 #: action name -> what it does
 ACTIONS: dict[str, Callable[[Case, ScenarioStep], object]] = {
     "complete": _complete,
@@ -63,4 +98,11 @@ ACTIONS: dict[str, Callable[[Case, ScenarioStep], object]] = {
     "supplement": _supplement,
     "add-signer": _add_signer,
     "remove-signer": _remove_signer,
+    "take-back": _take_back,
+    "return": _return,
+    "withdraw": _withdraw,
+    "terminate": _terminate,
+    "suspend": _suspend,
+    "resume": _resume,
+    "outcome": _outcome,
 }

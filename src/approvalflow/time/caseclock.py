@@ -19,7 +19,11 @@ from approvalflow.bpmn.model import TimeLimit
 from approvalflow.time.calendar import WorkingCalendar, provisional_years
 from approvalflow.time.periods import Deadline, Interval, case_deadline, local_date
 
-__all__ = ["CaseDeadlines", "Suspension", "case_deadlines", "suspension_intervals"]
+__all__ = ["CASE_SUSPENSION", "CaseDeadlines", "Suspension", "case_deadlines", "suspension_intervals"]
+
+#: The ``step`` of a suspension of the whole case (中止, :meth:`approvalflow.engine.case.Case.suspend`), not of a
+#: ``suspendsClock`` step: no BPMN id can be written so (an id is an XML name, without parentheses).
+CASE_SUSPENSION = "(case)"
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,8 @@ def _refs(info: ProcessInfo) -> Iterator[tuple[StepInfo, str, str]]:
         yield from ((step, "af:requires", r) for r in step.requires)
         if step.same_actor_as:
             yield step, "af:sameActorAs", step.same_actor_as
+        if step.return_to not in (None, "previous", "start"):
+            yield step, "af:step/@returnTo", str(step.return_to)
 
 
 @check("unknown-step-ref")
