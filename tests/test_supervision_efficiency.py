@@ -70,6 +70,7 @@ def test_figures_per_unit_and_period(filled: CaseStore) -> None:
         "avg_limit": 15.0,
         "avg_suspended_days": 0.0,
         "refusals": 1,
+        "urges": 0,
     }
     periods = ev.to_json()["by_period"]
     assert periods["2026-09"]["received"] == 4 and periods["2026-09"]["completed"] == 0

@@ -25,6 +25,7 @@ from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activ
 from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.caseclock import Suspension
+from . import handover
 from .signing import check_round
 from .timers import restore_timers
 
@@ -91,6 +92,9 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
         state["timers"] = {k: t.to_dict() for k, t in sorted(case._timers.items())}
     if case.provisional_years:  # only then: the state (and digest) of every other case is as before
         state["provisional_years"] = sorted(case.provisional_years)
+    handed = handover.to_state(case)
+    if handed is not None:  # only once something was handed on (签收, 转办, 委派, 抄送, 催办): older states unchanged
+        state["handover"] = handed
     if workflow:
         state["workflow"] = workflow_dict(case.engine_workflow)
     return state
@@ -329,6 +333,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     trail = doc.get("trail")  # a saved case's (a state rolled back to has none)
     actions = {str(e.get("at")) for e in trail if isinstance(e, dict)} if isinstance(trail, list) else None
     case._timers = restore_timers(case, doc.get("timers", {}), actions)
+    handover.from_state(case, doc.get("handover"), {str(t.id): t.task_spec.bpmn_id for t in case._scan.ready})
 
 
 def _decided(entry: Any) -> bool:

@@ -91,6 +91,8 @@ RUNTIME: Registry[StepAttempt] = Registry(
         "parties-changed": "error",
         "not-signer": "error",
         "signed-twice": "error",
+        "claimed": "error",
+        "delegated": "error",
     },
     default="error",
 )

@@ -47,6 +47,7 @@ class Figures:
     limit_days: int = 0
     suspended_days: int = 0
     refusals: int = 0
+    urges: int = 0  # 催办 of the cases' steps (Case.urge)
 
     def add_completion(self, outcome: str | None, working: int | None, limit: int | None, suspended: int) -> None:
         self.completed += 1
@@ -77,6 +78,7 @@ class Figures:
             "avg_limit": self._avg(self.limit_days, self.timed),
             "avg_suspended_days": self._avg(self.suspended_days, self.completed),
             "refusals": self.refusals,
+            "urges": self.urges,
         }
 
 
@@ -144,6 +146,7 @@ def _add_case(ev: Evaluation, r: CaseRecord) -> None:
             f.add_completion(*args)
     for f in groups:
         f.refusals += int(s.get("refusals") or 0)
+        f.urges += int(s.get("urges") or 0)
     for post in s.get("refused_posts") or []:
         ev.figures("post", post or "?").refusals += 1
     for c in s.get("completions") or []:

@@ -27,6 +27,7 @@ _LABELS = {
     "avg_limit": "平均承诺时限",
     "avg_suspended_days": "平均暂停(工作日)",
     "refusals": "拒绝次数",
+    "urges": "催办次数",
 }
 _DIMENSIONS = {"unit": "按单位", "power": "按职权", "post": "按岗位", "period": "按期间"}
 

@@ -53,6 +53,10 @@ class ScenarioStep(BaseModel):
     at: datetime
     data: dict[str, Any] = {}
     meeting: dict[str, Any] | None = None
+    to: str | list[str] | None = None  # transfer, delegate: the receiver; cc: the people copied
+    reason: str | None = None  # transfer, delegate
+    note: str | None = None  # cc, urge
+    instance: int | None = None  # claim, unclaim, transfer, delegate: an instance of a multi-instance step
 
     _aware = field_validator("at")(_aware)
 
