@@ -190,6 +190,7 @@ def test_the_organisation_page_documents_every_key_and_its_example_loads() -> No
         "units[].": module._Unit,
         "people.*.": module._Person,
         "units[].groups.*.": module._Group,
+        "proxies[].": module._Proxy,
     }
     keys = {prefix + field for prefix, model in models.items() for field in model.model_fields}
     assert keys - documented == set(), "keys of the organisation file missing from docs/organisation.md"

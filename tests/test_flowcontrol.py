@@ -443,3 +443,25 @@ def test_a_taken_back_completion_takes_its_opinion_with_it(block: ProcessDefinit
     assert any(e.get("opinion", {}).get("text") == "初审通过" for e in case.trail.entries)
     case.complete("check1", "wu", opinion="同意", comment="初审通过(更正)", at="2026-06-02T12:00:00+08:00")
     assert [o.text for o in case.opinions_of("check1")] == ["初审通过(更正)"]
+
+
+def test_a_returned_step_is_its_doers_until_they_hand_it_on(block: ProcessDefinition, org: Organisation) -> None:
+    # check1 (初审, posts clerk) was done by wu and taken back: it is wu's again (首办负责), held as "returned"
+    case = new(block, org)
+    case.complete("accept", "clerk", at="2026-06-01T10:00:00+08:00")
+    case.complete("check1", "wu", at="2026-06-02T10:00:00+08:00")
+    case.take_back("check1", "wu", reason="意见写错", at="2026-06-02T11:00:00+08:00")
+    check1 = next(r for r in case.ready_steps() if r.id == "check1")
+    assert (check1.assignee, check1.held) == ("wu", "returned")
+    # clerk holds the post but may not claim what is wu's (and a claim refused changes nothing)
+    before = case_state(case)
+    assert refused(case, case.claim, "check1", "clerk", at="2026-06-02T11:10:00+08:00") == ["claimed"]
+    assert case_state(case) == before
+    # wu hands it on (转办) to clerk: clerk holds it now and completes it, with no not-assignee finding
+    case.transfer("check1", "wu", "clerk", reason="外出", at="2026-06-02T11:20:00+08:00")
+    check1 = next(r for r in case.ready_steps() if r.id == "check1")
+    assert (check1.assignee, check1.held) == ("clerk", "transferred")
+    assert refused(case, case.complete, "check1", "wu", at="2026-06-02T11:25:00+08:00") == ["claimed"]
+    assert case.complete("check1", "clerk", at="2026-06-02T11:30:00+08:00") == []
+    again = reloaded(case, block, org)
+    assert case_state(again) == case_state(case) and case.trail.verify().ok

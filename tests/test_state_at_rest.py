@@ -82,7 +82,7 @@ def test_a_saved_case_binds_its_state_and_loads_again() -> None:
     case, _clock = hearing_case(6)
     text = dump_case(case)
     doc = json.loads(text)
-    assert doc["version"] == 3 and doc["trail"][-1]["state"] == state_digest(doc)
+    assert doc["version"] == 4 and doc["trail"][-1]["state"] == state_digest(doc)
     assert any(e["state"] is None for e in doc["trail"])  # the actions between were never observed
     restored = load_case(text, PROCESS, ORG)
     assert dump_case(restored) == text  # loaded and saved again without an action: byte for byte
@@ -128,7 +128,7 @@ def test_a_version_2_document_still_loads_and_one_with_an_unbound_entry_does_not
     restored = load_case(json.dumps(old), PROCESS, ORG)
     assert restored.path == case.path and json.loads(dump_case(restored))["version"] == 2  # kept as it was
     restored.complete(*PLAN[3][:2], data=PLAN[3][2])
-    assert json.loads(dump_case(restored))["version"] == 3
+    assert json.loads(dump_case(restored))["version"] == 4
     unbound = {**old, "trail": _rechained([{**old["trail"][0], "state": None}, *old["trail"][1:]])}
     unbound["trail_head"] = {"hash": unbound["trail"][-1]["hash"], "count": len(unbound["trail"])}
     with pytest.raises(CaseFormatError, match="bind no case state"):

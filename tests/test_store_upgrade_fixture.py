@@ -63,7 +63,7 @@ def test_after_the_upgrade_an_old_case_runs_on_and_is_saved_in_todays_format(old
         complete_step(store, stored, "decide", "li", data={"approved": True}, at="2026-10-13T10:00:00+08:00")
         again = load_case_from(store, "lic-decide-refused", process, org)
         assert again.case.path[-1] == "decide" and again.case.trail.verify().ok
-        assert '"version":3' in store.get("lic-decide-refused").state.replace(" ", "")  # saved in today's format
+        assert '"version":4' in store.get("lic-decide-refused").state.replace(" ", "")  # saved in today's format
     finally:
         store.close()
 

@@ -72,6 +72,7 @@ def test_figures_per_unit_and_period(filled: CaseStore) -> None:
         "refusals": 1,
         "withdrawn": 0,  # no case of the store was withdrawn (撤回) or terminated (终止)
         "terminated": 0,
+        "urges": 0,
     }
     periods = ev.to_json()["by_period"]
     assert periods["2026-09"]["received"] == 4 and periods["2026-09"]["completed"] == 0

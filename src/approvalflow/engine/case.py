@@ -61,7 +61,7 @@ from ..time.calendar import ChinaCalendar, WorkingCalendar
 from ..time.caseclock import CASE_SUSPENSION
 from ..time.clock import Clock, SystemClock, parse_moment
 from ..time.periods import Deadline
-from . import flowcontrol
+from . import flowcontrol, handover
 from .addsign import add_signer, remove_signer
 from .casedata import plain_data, plain_name
 from .flowcontrol import FlowState
@@ -118,7 +118,11 @@ class ReadyStep:
     lane: str | None
     since: datetime
     instance: int | None = None  # the index of an instance of a multi-instance step (会签...), else None
-    assignee: str | None = None  # who signs that instance; None when any authorised person may
+    #: who alone does it now: the pending delegate (委派), else its holder (签收, 转办), else the named signer of
+    #: the instance; None when any authorised person may
+    assignee: str | None = None
+    held: str | None = None  # how: "claimed", "transferred" or "delegated"; None when nobody holds it
+    owner: str | None = None  # the holder who delegated it (委派), who completes it once the delegate resolved
 
 
 #: Case data keys that name the parties (回避). They are set when the case starts and changed only by
@@ -142,11 +146,12 @@ class Case:
     """One running case of a process in one unit. Create it with :func:`start_case`."""
 
     __slots__ = (
-        "__weakref__", "_acting", "_deadlines_memo", "_dry", "_flow", "_json_memo", "_open_suspensions", "_scan",
-        "_since", "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "clock", "clock_start",
-        "data", "definition", "ended_at", "evaluator", "extension_days", "fallback_years", "findings", "history", "id",
-        "max_cardinality", "max_depth", "notices", "opinions", "organisation", "path", "policy", "provisional_years",
-        "rules", "started_at", "supplements", "suspensions", "unit", "yellow_days",
+        "__weakref__", "_acting", "_deadlines_memo", "_dry", "_flow", "_holdings", "_json_memo", "_open_suspensions",
+        "_scan", "_since", "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "ccs", "clock",
+        "clock_start", "data", "definition", "ended_at", "evaluator", "extension_days", "fallback_years", "findings",
+        "handovers", "history", "id", "max_cardinality", "max_depth", "notices", "opinions", "organisation", "path",
+        "policy", "provisional_years", "rules", "started_at", "supplements", "suspensions", "unit", "urges",
+        "yellow_days",
     )  # fmt: skip
 
     def __init__(
@@ -207,6 +212,10 @@ class Case:
         self._json_memo: dict[int, tuple[Any, ...]] = {}  # JSON of finished engine tasks (_spiff.canonical_workflow)
         self._step_deadlines: dict[tuple[Any, ...], Deadline | None] | None = None  # kept by step_deadline()
         self._flow = FlowState()  # status facts: ending, outcome, case suspension, assignees (engine/flowcontrol.py)
+        self._holdings: dict[str, handover.Holding] = {}  # engine task id -> who holds it (签收, 转办, 委派)
+        self.handovers: list[handover.Handover] = []  # every claim, unclaim, transfer, delegate and resolve
+        self.ccs: list[handover.Notification] = []  # 抄送
+        self.urges: list[handover.Notification] = []  # 催办
 
     # -- queries -------------------------------------------------------------------------------------------
     @property
@@ -247,13 +256,15 @@ class Case:
         for task in self._scan.ready:
             step = self.definition.steps.get(task.task_spec.bpmn_id)
             if step is not None:
-                signed: tuple[int | None, str | None] | None = (
-                    instance_of(task) if step.countersign is not None else None
-                )
-                if signed is None and str(task.id) in self._flow.assigned:  # returned to a person (首办负责)
-                    signed = (None, self._flow.assigned[str(task.id)])
+                signed = instance_of(task) if step.countersign is not None else None
+                index, assignee = signed or (None, None)
+                held = owner = None
+                h = handover.holder_of(self, task)  # a holding (签收, 转办, 委派), or a step returned to its doer
+                if h is not None:
+                    assignee, held = h.delegate or h.holder, "delegated" if h.delegate else h.kind
+                    owner = h.holder if h.delegate else None
                 out.append(ReadyStep(step.id, step.name, step.posts, step.node.lane, self._since[str(task.id)],
-                                     *(signed or ())))  # fmt: skip
+                                     index, assignee, held, owner))  # fmt: skip
         return out
 
     @property
@@ -353,6 +364,9 @@ class Case:
         actor = plain_name(actor, "actor")
         moment = self._moment(at, step)
         fire_timers(self, moment)  # what is due by the moment first: a step its timer interrupted is not ready
+        delegated = handover.pending_delegate(self, step, actor, instance, moment)
+        if delegated is not None:  # the delegate's completion resolves the delegation (委派): the step goes back
+            return handover.resolve(self, delegated, actor, moment, data, opinion, comment)
         p = self._prepare(step, actor, data, meeting, moment, (opinion, comment, instance, attachments))
         task, info, base, changes, signing, record, extra, since, findings = p
         key = str(task.id)
@@ -459,6 +473,8 @@ class Case:
         task = self._find_ready(step, base)
         person = self._person(actor, base)
         info = self.definition.steps[step]
+        if info.countersign is not None and instance is None:  # the instance the actor holds, if any
+            instance = handover.held_instance(self, step, actor, moment)
         signing = signing_input(info, opinion, comment, instance)
         files = attachments_of(attachments)
         text = opinion_text(comment)  # a signature's comment too: what a saved case reads back must be accepted
@@ -470,6 +486,7 @@ class Case:
         if signing is not None:
             base["signing"] = {k: v for k, v in signing.items() if v is not None}
             task = pick_instance(self, info, actor, instance, base)
+        handover.may_complete(self, task, info, actor, base)
         base["post"] = next((p for p in info.posts if p in person.posts), None)
         record = self._meeting(info, meeting, base)
         self._check_depth(task, step, base)
@@ -655,6 +672,93 @@ class Case:
             self.findings.extend(findings)
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "noted")
         return findings
+
+    # -- handing work on (engine/handover.py, docs/operations.md) -----------------------------------------------
+    def claim(
+        self, step: str, actor: str, *, at: datetime | str | None = None, instance: int | None = None
+    ) -> list[Finding]:
+        """签收: ``actor`` takes the ready ``step`` (an instance of a multi-instance step: the one given, their own,
+        else an open one); from then on only they (or their standing proxy) complete it, anyone else is refused
+        ``claimed``. Checked under the rules that judge who acts (posts, unit, 五不直接分管, recusal, separation of
+        duties, 首办负责) as a completion by ``actor`` would be: under ``enforce`` a breach raises
+        :class:`StepRefused` and only the trail records the attempt. Returns the findings recorded (``record``)."""
+        step, actor, moment = self._handing(step, actor, at)
+        return handover.claim(self, step, actor, moment, instance)
+
+    def unclaim(
+        self, step: str, actor: str, *, at: datetime | str | None = None, instance: int | None = None
+    ) -> list[Finding]:
+        """退签: the holder of ``step`` gives it back to everyone authorised; refused ``claimed`` for anyone else (and
+        for a step nobody holds), ``delegated`` while a delegation of it is pending."""
+        step, actor, moment = self._handing(step, actor, at)
+        return handover.unclaim(self, step, actor, moment, instance)
+
+    def transfer(
+        self,
+        step: str,
+        actor: str,
+        to: str,
+        *,
+        reason: str,
+        at: datetime | str | None = None,
+        instance: int | None = None,
+    ) -> list[Finding]:
+        """转办: the holder of ``step`` (or, on an open step, someone who could do it) hands it to ``to``, who becomes
+        its holder. Refused when ``to`` could not do the step under the rules (the rule named: ``unauthorized``,
+        ``other-unit``, ``five-not-direct``, ``recusal``, ``separate-actors``, ``same-actor``), ``claimed`` when
+        ``actor`` does not hold it, ``delegated`` while a delegation is pending; an instance whose signer the
+        process names is not transferred (:class:`InvalidInputError`: change the signers with 加签 / 减签)."""
+        step, actor, moment = self._handing(step, actor, at)
+        return handover.transfer(self, step, actor, to, reason, moment, instance)
+
+    def delegate(
+        self,
+        step: str,
+        actor: str,
+        to: str,
+        *,
+        reason: str,
+        at: datetime | str | None = None,
+        instance: int | None = None,
+    ) -> list[Finding]:
+        """委派: the holder of ``step`` asks ``to`` to do the work. ``to`` is then its assignee: their
+        :meth:`complete` *resolves* the delegation (their data and comment are kept in :attr:`handovers` and the
+        trail, not merged into the case data) and the step goes back to the holder, who completes it. ``to`` is
+        checked as a receiver under the rules but for ``same-actor`` (a delegate does not decide). An open step is
+        claimed by its delegation."""
+        step, actor, moment = self._handing(step, actor, at)
+        return handover.delegate(self, step, actor, to, reason, moment, instance)
+
+    def cc(
+        self,
+        actor: str,
+        to: list[str],
+        *,
+        step: str | None = None,
+        note: str | None = None,
+        at: datetime | str | None = None,
+    ) -> handover.Notification:
+        """抄送: inform the people ``to`` of the case (and of ``step``); recorded (trail action ``cc``) and kept in
+        :attr:`ccs`; nothing for them to do."""
+        actor = self._known(plain_name(actor, "actor"))
+        moment = self._moment(at, step)
+        fire_timers(self, moment)
+        return handover.cc(self, actor, to, plain_name(step, "step") if step is not None else None, note, moment)
+
+    def urge(
+        self, actor: str, step: str, *, note: str | None = None, at: datetime | str | None = None
+    ) -> handover.Notification:
+        """催办: press the people responsible for the ready ``step`` (its holders); recorded (trail action ``urge``)
+        and kept in :attr:`urges`. :class:`StepNotReady` when the step is not ready."""
+        step, actor, moment = self._handing(step, actor, at)
+        return handover.urge(self, actor, step, note, moment)
+
+    def _handing(self, step: str, actor: str, at: datetime | str | None) -> tuple[str, str, datetime]:
+        step = plain_name(step, "step")
+        actor = self._known(plain_name(actor, "actor"))
+        moment = self._moment(at, step)
+        fire_timers(self, moment)  # a step a timer took away by the moment is not handed on
+        return step, actor, moment
 
     def waiting_for(self) -> list[tuple[str, str, str]]:
         """The signals, messages and timers the case waits for: ``(kind, name, element id)``, kind ``signal`` or
@@ -973,14 +1077,15 @@ class Case:
             dict(self._open_suspensions), self._since, self.clock_start, self.ended_at, self.extension_days,
             set(self.fallback_years), self._scan, self._deadlines_memo, dict(self._timers), set(self.provisional_years),
             len(self.opinions), len(self.notices), len(self.supplements), self._flow.copy(), self.path[-1:],
-            self.history[-1:], self.opinions[-1:],
+            self.history[-1:], self.opinions[-1:], handover.kept(self),
         )  # fmt: skip
 
     def _restore(self, kept: tuple[Any, ...]) -> None:
         (data, path, history, findings, self.suspensions, self._open_suspensions, self._since, self.clock_start,
          self.ended_at, self.extension_days, self.fallback_years, self._scan, self._deadlines_memo, self._timers,
          self.provisional_years, opinions, notices, supplements, self._flow, last_step, last_done,
-         last_opinion) = kept  # fmt: skip
+         last_opinion, handed) = kept  # fmt: skip
+        handover.restore(self, handed)
         self.data = data
         del self.opinions[opinions:]
         if len(self.opinions) < opinions:  # a take-back removed the opinion of the last completion
@@ -1090,6 +1195,7 @@ class Case:
         self._since = {k: v for k, v in self._since.items() if k in ready}
         if self._flow.assigned:
             self._flow.assigned = {k: v for k, v in self._flow.assigned.items() if k in ready}
+        handover.prune(self, ready)
         for key, step in ready.items():
             if key in self._since:
                 continue

@@ -93,10 +93,10 @@ def _parse(text: str | bytes, name: str) -> dict[str, Any]:
         raise CaseFormatError(f"not readable JSON: {type(exc).__name__}", file=name) from None
     if not isinstance(doc, dict) or doc.get("format") != CASE_FORMAT:
         raise CaseFormatError(f"not a serialized approvalflow case (format must be '{CASE_FORMAT}')", file=name)
-    if doc.get("version") not in (1, 2, CASE_VERSION):
+    if doc.get("version") not in (1, 2, 3, CASE_VERSION):
         raise CaseFormatError(
-            f"unknown case format version {_short_repr(doc.get('version'))}; this approvalflow reads versions 1, 2 "
-            f"and {CASE_VERSION}",
+            f"unknown case format version {_short_repr(doc.get('version'))}; this approvalflow reads versions 1, 2, "
+            f"3 and {CASE_VERSION}",
             file=name,
         )
     return doc
@@ -135,7 +135,7 @@ def _check_trail(doc: Mapping[str, Any], trail: AuditTrail, name: str) -> None:
     bound = [e["state"] for e in entries if "state" in e]
     if doc.get("version") == 2 and (len(bound) != len(entries) or None in bound):
         raise CaseFormatError("the audit trail has entries that bind no case state", file=name)
-    if doc.get("version") == CASE_VERSION and (len(bound) != len(entries) or not bound or bound[-1] is None):
+    if doc.get("version") in (3, CASE_VERSION) and (len(bound) != len(entries) or not bound or bound[-1] is None):
         raise CaseFormatError(
             "the audit trail's last entry binds no case state (every entry has 'state', the last one not null)",
             file=name,

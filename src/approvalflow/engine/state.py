@@ -25,6 +25,7 @@ from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activ
 from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.caseclock import Suspension
+from . import handover
 from .flowcontrol import FlowState
 from .materials import notices_from_state, supplements_from_state
 from .opinions import opinions_from_state
@@ -40,9 +41,11 @@ __all__ = [
 ]  # fmt: skip
 
 CASE_FORMAT = "approvalflow.case"
-CASE_VERSION = 3
-"""Version 3: a trail entry binds the state when it was observed (``state`` is null otherwise), the last entry
-always. Version 2 (every entry binds the state) and version 1 (the engine spec inside) documents are read too."""
+CASE_VERSION = 4
+"""Version 4: version 3 with the approval operations' state (``flow``, ``handover``, ``opinions``, ``notices``,
+``supplements``; each written only once used), which a reader of version 3 would silently drop. Version 3: a trail
+entry binds the state when it was observed (``state`` is null otherwise), the last entry always. Versions 3, 2
+(every entry binds the state) and 1 (the engine spec inside) documents are read too."""
 MAX_TASKS = 200_000
 """Most engine tasks a saved case may hold (across the process and its sub-processes)."""
 
@@ -104,6 +107,9 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
         state["notices"] = [n.to_dict() for n in case.notices]
     if case.supplements:
         state["supplements"] = [s.to_dict() for s in case.supplements]
+    handed = handover.to_state(case)
+    if handed is not None:  # only once something was handed on (签收, 转办, 委派, 抄送, 催办): older states unchanged
+        state["handover"] = handed
     if workflow:
         state["workflow"] = workflow_dict(case.engine_workflow)
     return state
@@ -348,6 +354,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     trail = doc.get("trail")  # a saved case's (a state rolled back to has none)
     actions = {str(e.get("at")) for e in trail if isinstance(e, dict)} if isinstance(trail, list) else None
     case._timers = restore_timers(case, doc.get("timers", {}), actions)
+    handover.from_state(case, doc.get("handover"), {str(t.id): t.task_spec.bpmn_id for t in case._scan.ready})
 
 
 def _decided(entry: Any) -> bool:

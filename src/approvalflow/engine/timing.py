@@ -118,9 +118,16 @@ class Alert:
     limit: Literal["promised", "statutory", "step"]
     task: str | None
     deadline: Deadline
+    #: who answers for the open step's delay (延时追责): its holder (签收, 转办, 委派: the delegator), else the named
+    #: signer of its instance; None for the case's cards and for a step open to everyone authorised
+    responsible: str | None = None
 
     def to_json(self) -> dict[str, str | None]:
-        return alert_json(self.level, self.scope, self.limit, self.task, self.deadline.day)
+        """The card's JSON (:func:`alert_json`), with ``responsible`` when someone holds the step."""
+        out = alert_json(self.level, self.scope, self.limit, self.task, self.deadline.day)
+        if self.responsible is not None:
+            out["responsible"] = self.responsible
+        return out
 
 
 def alert_json(level: str, scope: str, limit: str, task: str | None, day: date) -> dict[str, str | None]:
@@ -173,8 +180,14 @@ def alerts(case: TimedCase, at: datetime, *, yellow_days: int | None = None) -> 
         deadline = step_deadline(case, ready.id, ready.since)
         level = alert_level(case.calendar, deadline, at, yellow_days=days) if deadline else None
         if level and deadline:
-            found.append(Alert(level, "step", "step", ready.id, deadline))
+            found.append(Alert(level, "step", "step", ready.id, deadline, _responsible(ready)))
     return found
+
+
+def _responsible(ready: _Ready) -> str | None:
+    """The holder of a ready step (the delegator of a delegated one), else its named signer, else None."""
+    owner = getattr(ready, "owner", None)
+    return owner if isinstance(owner, str) else getattr(ready, "assignee", None)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ __all__ = [
     "OrgUnit",
     "Organisation",
     "Person",
+    "Proxy",
     "load_organisation",
     "organisation_from_dict",
     "party_key",
@@ -81,11 +83,23 @@ class _Person(BaseModel):
     posts: list[str] = []
 
 
+class _Proxy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    principal: str
+    proxy: str
+    start: datetime
+    end: datetime
+    posts: list[str] = []
+    processes: list[str] = []
+    reason: str | None = None
+
+
 class _Org(BaseModel):
     model_config = ConfigDict(extra="forbid")
     units: list[_Unit]
     people: dict[str, _Person]
     conflicts: dict[str, list[str]] = {}
+    proxies: list[_Proxy] = []
 
 
 @dataclass(frozen=True)
@@ -125,16 +139,56 @@ class OrgUnit:
 
 
 @dataclass(frozen=True)
+class Proxy:
+    """A standing proxy (委托, e.g. while the principal is on leave): ``proxy`` may do the steps ``principal`` holds
+    from ``start`` (included) to ``end`` (excluded), only on steps naming one of ``posts`` and in ``processes`` when
+    these are given (empty: all). The proxy acts in their own name, checked under the rules as themselves
+    (docs/operations.md, "Handing work on")."""
+
+    principal: str
+    proxy: str
+    start: datetime
+    end: datetime
+    posts: frozenset[str] = frozenset()
+    processes: frozenset[str] = frozenset()
+    reason: str | None = None
+    line: int | None = None
+
+    def covers(self, at: datetime, posts: Iterable[str] = (), process: str | None = None) -> bool:
+        """True when the proxy stands in at ``at`` for a step naming ``posts`` of ``process``."""
+        if not self.start <= at < self.end:
+            return False
+        if self.posts and not self.posts & set(posts):
+            return False
+        return not (self.processes and process not in self.processes)
+
+
+@dataclass(frozen=True)
 class Organisation:
-    """Units, people and declared conflicts of interest (回避)."""
+    """Units, people, declared conflicts of interest (回避) and standing proxies (委托)."""
 
     units: Mapping[str, OrgUnit]
     people: Mapping[str, Person]
     conflicts: Mapping[str, frozenset[str]]
     file: str | None = None
+    proxies: tuple[Proxy, ...] = ()
 
     def person(self, person_id: str) -> Person | None:
         return self.people.get(person_id)
+
+    def proxy_for(
+        self, principal: str, actor: str, at: datetime, posts: Iterable[str] = (), process: str | None = None
+    ) -> Proxy | None:
+        """The standing proxy by which ``actor`` stands in for ``principal`` at ``at`` on such a step, if any."""
+        posts = tuple(posts)
+        return next(
+            (p for p in self.proxies if p.principal == principal and p.proxy == actor and p.covers(at, posts, process)),
+            None,
+        )
+
+    def represented(self, actor: str, at: datetime) -> list[Proxy]:
+        """The proxies in force at ``at`` by which ``actor`` stands in for someone (for a 待办 list)."""
+        return [p for p in self.proxies if p.proxy == actor and p.start <= at < p.end]
 
     def unit(self, unit_id: str | None = None) -> OrgUnit:
         """The unit with this id; without an id, the only unit (KeyError/ValueError otherwise)."""
@@ -220,7 +274,28 @@ def _build(raw: _Org, file: str, lines: Lines) -> Organisation:
                     ("conflicts", pid, k),
                     pid,
                 )
-    return Organisation(units, people, {p: frozenset(c) for p, c in raw.conflicts.items()}, file)
+    proxies = tuple(_proxy(p, k, people, file, lines) for k, p in enumerate(raw.proxies))
+    return Organisation(units, people, {p: frozenset(c) for p, c in raw.conflicts.items()}, file, proxies)
+
+
+def _proxy(p: _Proxy, k: int, people: Mapping[str, Person], file: str, lines: Lines) -> Proxy:
+    """A standing proxy (委托) of the file, checked: known people, not oneself, an aware period that is not empty."""
+    path: tuple[str | int, ...] = ("proxies", k)
+    for role in ("principal", "proxy"):
+        who = getattr(p, role)
+        if who not in people:
+            raise _fail(f"proxies[{k}]: {role} '{who}' is not among people", file, lines, (*path, role), who)
+    if p.principal == p.proxy:
+        raise _fail(f"proxies[{k}]: '{p.proxy}' cannot stand in for themselves", file, lines, path, p.proxy)
+    if p.start.utcoffset() is None or p.end.utcoffset() is None:
+        raise _fail(
+            f"proxies[{k}]: start and end need a timezone, e.g. 2026-10-01T00:00:00+08:00", file, lines, path, p.proxy
+        )
+    if not p.start < p.end:
+        raise _fail(f"proxies[{k}]: the period ends ({p.end.isoformat()}) before it starts ({p.start.isoformat()})",
+                    file, lines, (*path, "end"), p.proxy)  # fmt: skip
+    return Proxy(p.principal, p.proxy, p.start, p.end, frozenset(p.posts), frozenset(p.processes), p.reason,
+                 lines.of(path))  # fmt: skip
 
 
 def _groups(u: _Unit, i: int, people: Mapping[str, Person], file: str, lines: Lines) -> dict[str, Group]:

@@ -105,6 +105,9 @@ RUNTIME: Registry[StepAttempt] = Registry(
         "return-target": "error",
         "not-assignee": "error",
         "outcome": "error",
+        # handing work on (approvalflow.engine.handover): engine checks, refused under either policy
+        "claimed": "error",
+        "delegated": "error",
     },
     default="error",
 )

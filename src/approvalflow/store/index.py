@@ -315,6 +315,8 @@ def summary_of(case: Case) -> dict[str, Any]:
         "promised_deadline": None,
         "statutory_deadline": None,
     }
+    if case.urges:  # 催办: written only then, so the summary of every case stored before is unchanged
+        summary["urges"] = len(case.urges)
     if case.ended_at is not None:
         report = case_time(case, case.ended_at)  # the case's own figures: no row for every step
         d = report.deadlines

@@ -51,6 +51,7 @@ class Figures:
     refusals: int = 0
     withdrawn: int = 0
     terminated: int = 0
+    urges: int = 0  # 催办 of the cases' steps (Case.urge)
 
     def add_completion(self, outcome: str | None, working: int | None, limit: int | None, suspended: int) -> None:
         self.completed += 1
@@ -83,6 +84,7 @@ class Figures:
             "refusals": self.refusals,
             "withdrawn": self.withdrawn,
             "terminated": self.terminated,
+            "urges": self.urges,
         }
 
 
@@ -154,6 +156,7 @@ def _add_case(ev: Evaluation, r: CaseRecord) -> None:
             f.add_completion(*args)
     for f in groups:
         f.refusals += int(s.get("refusals") or 0)
+        f.urges += int(s.get("urges") or 0)
     for post in s.get("refused_posts") or []:
         ev.figures("post", post or "?").refusals += 1
     for c in s.get("completions") or []:

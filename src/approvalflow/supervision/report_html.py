@@ -29,6 +29,7 @@ _LABELS = {
     "refusals": "拒绝次数",
     "withdrawn": "撤回",
     "terminated": "终止",
+    "urges": "催办次数",
 }
 _DIMENSIONS = {"unit": "按单位", "power": "按职权", "post": "按岗位", "period": "按期间"}
 

@@ -59,12 +59,16 @@ class ScenarioStep(BaseModel):
     attachments: list[dict[str, Any]] | None = None
     person: str | None = None
     position: str | None = None
-    reason: str | None = None  # 加签/减签, take-back, return, withdraw, terminate, suspend, outcome
+    reason: str | None = None  # 加签/减签, take-back, return, withdraw, terminate, suspend, outcome, transfer, delegate
     materials: list[dict[str, Any]] | None = None
     missing: list[str] | None = None
-    to: str | None = None  # action return: the step to return to (default: the step's af:step/@returnTo)
+    # return: the step to return to (default: the step's af:step/@returnTo); transfer, delegate: the receiver; cc:
+    # the people copied
+    to: str | list[str] | None = None
     basis: str | None = None  # actions terminate (required), suspend, outcome: the legal basis
     outcome: str | None = None  # action outcome: approved, denied or not-accepted
+    note: str | None = None  # cc, urge
+    instance: int | None = None  # claim, unclaim, transfer, delegate: an instance of a multi-instance step
 
     _aware = field_validator("at")(_aware)
 
@@ -167,9 +171,16 @@ def _load(path: str | Path) -> _Loaded:
                 line=lines.of(("steps", i, "action")),
                 element=f"steps[{i}]",
             )
-        if step.to is not None and step.to not in definition.steps and step.to not in ("previous", "start"):
+        if (
+            step.action == "return"
+            and step.to is not None
+            and (
+                not isinstance(step.to, str)
+                or (step.to not in definition.steps and step.to not in ("previous", "start"))
+            )
+        ):
             raise ScenarioError(
-                f"steps[{i}]: 'to: {step.to}' is not a step of process '{definition.id}'; "
+                f"steps[{i}]: 'to: {step.to}' is not a step of process '{definition.id}' (nor previous or start); "
                 f"steps: {', '.join(definition.steps)}",
                 file=name,
                 line=lines.of(("steps", i, "to")),

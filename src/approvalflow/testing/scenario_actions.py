@@ -63,6 +63,8 @@ def _take_back(case: Case, step: ScenarioStep) -> None:
 
 def _return(case: Case, step: ScenarioStep) -> None:
     """退回 from ``task`` to ``to`` (``previous``, ``start``, a step id, or absent: as the step declares)."""
+    if isinstance(step.to, list):
+        raise InvalidInputError("'return' takes one step in 'to' (a step id, previous or start), not a list")
     case.return_to(step.task or "", step.actor, to=step.to, reason=step.reason or "")
 
 
@@ -91,6 +93,51 @@ def _outcome(case: Case, step: ScenarioStep) -> None:
     case.record_outcome(step.actor, step.outcome or "", reason=step.reason, basis=step.basis)
 
 
+def _task(step: ScenarioStep) -> str:
+    if step.task is None:
+        raise InvalidInputError(f"'{step.action}' needs 'task' (the step it is about)")
+    return step.task
+
+
+def _receiver(step: ScenarioStep) -> str:
+    if not isinstance(step.to, str):
+        raise InvalidInputError(f"'{step.action}' needs 'to': the person who receives the step")
+    return step.to
+
+
+def _claim(case: Case, step: ScenarioStep) -> None:
+    """签收 ``task`` as ``actor`` (``instance`` optional)."""
+    case.claim(_task(step), step.actor, instance=step.instance)
+
+
+def _unclaim(case: Case, step: ScenarioStep) -> None:
+    """退签 ``task`` as ``actor``."""
+    case.unclaim(_task(step), step.actor, instance=step.instance)
+
+
+def _transfer(case: Case, step: ScenarioStep) -> None:
+    """转办 ``task`` from ``actor`` to ``to`` with ``reason``."""
+    case.transfer(_task(step), step.actor, _receiver(step), reason=step.reason or "", instance=step.instance)
+
+
+def _delegate(case: Case, step: ScenarioStep) -> None:
+    """委派 ``task`` from ``actor`` to ``to`` with ``reason``; ``to`` then completes it (resolve)."""
+    case.delegate(_task(step), step.actor, _receiver(step), reason=step.reason or "", instance=step.instance)
+
+
+def _cc(case: Case, step: ScenarioStep) -> None:
+    """抄送 the people ``to`` (a list) from ``actor``, about ``task`` if given, with ``note``."""
+    people = [step.to] if isinstance(step.to, str) else step.to
+    if not people:
+        raise InvalidInputError("'cc' needs 'to': the people copied")
+    case.cc(step.actor, people, step=step.task, note=step.note)
+
+
+def _urge(case: Case, step: ScenarioStep) -> None:
+    """催办 ``task`` as ``actor``, with ``note``."""
+    case.urge(step.actor, _task(step), note=step.note)
+
+
 #: action name -> what it does
 ACTIONS: dict[str, Callable[[Case, ScenarioStep], object]] = {
     "complete": _complete,
@@ -105,4 +152,10 @@ ACTIONS: dict[str, Callable[[Case, ScenarioStep], object]] = {
     "suspend": _suspend,
     "resume": _resume,
     "outcome": _outcome,
+    "claim": _claim,
+    "unclaim": _unclaim,
+    "transfer": _transfer,
+    "delegate": _delegate,
+    "cc": _cc,
+    "urge": _urge,
 }
