@@ -14,21 +14,23 @@ from .._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .case import Case, Policy, ReadyStep, start_case
+    from .migration import CaseMigration, MigrationPlan, check_plan, migrate_case, plan_from, read_plan
     from .persistence import CASE_FORMAT, CASE_VERSION, case_state, dump_case, load_case, state_digest
     from .timers import TimerFiring, TimerWait
     from .timing import Alert, CaseDeadlines, StepTime, Suspension, TimeReport
     from .trail import AuditTrail, TrailHead, VerifyResult, read_key, read_trail, verify_trail
 
 __all__ = [
-    "CASE_FORMAT", "CASE_VERSION", "Alert", "AuditTrail", "Case", "CaseDeadlines", "Policy", "ReadyStep",
-    "StepTime", "Suspension", "TimeReport", "TimerFiring", "TimerWait", "TrailHead", "VerifyResult", "case_state",
-    "dump_case", "load_case",
-    "read_key", "read_trail", "start_case", "state_digest", "verify_trail",
+    "CASE_FORMAT", "CASE_VERSION", "Alert", "AuditTrail", "Case", "CaseDeadlines", "CaseMigration", "MigrationPlan",
+    "Policy", "ReadyStep", "StepTime", "Suspension", "TimeReport", "TimerFiring", "TimerWait", "TrailHead",
+    "VerifyResult", "case_state", "check_plan", "dump_case", "load_case", "migrate_case", "plan_from", "read_key",
+    "read_plan", "read_trail", "start_case", "state_digest", "verify_trail",
 ]  # fmt: skip
 
 #: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
 _LAZY: dict[str, str] = {
     ".case": "Case Policy ReadyStep start_case",
+    ".migration": "CaseMigration MigrationPlan check_plan migrate_case plan_from read_plan",
     ".persistence": "CASE_FORMAT CASE_VERSION case_state dump_case load_case state_digest",
     ".timers": "TimerFiring TimerWait",
     ".timing": "Alert CaseDeadlines StepTime Suspension TimeReport",

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from .base import AnomalyEntry, CaseRecord, ConflictError, DeadlineEntry, IndexProblem, Status, StoreError
+from .registry_rows import MemoryRegistry
 
 __all__ = ["MemoryStore"]
 
@@ -23,6 +24,7 @@ class MemoryStore:
         self.url = "memory:"
         self._cases: dict[str, CaseRecord] = {}
         self._lock = threading.Lock()
+        self.registry = MemoryRegistry()  # the process registry (approvalflow.store.registry)
 
     def insert(self, record: CaseRecord) -> CaseRecord:
         with self._lock:

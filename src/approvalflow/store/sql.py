@@ -30,10 +30,21 @@ from .base import (
 )
 from .integrity import check_seal, rows_digest, seal, tie
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "TABLES", "Cursor", "Damaged", "SqlStoreBase", "case_row", "timer_rows"]
+__all__ = [
+    "REGISTRY_TABLES",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Cursor",
+    "Damaged",
+    "SqlStoreBase",
+    "case_row",
+    "timer_rows",
+]
 
-SCHEMA_VERSION = "3"
-"""Version 3 added ``af_timers`` (the timers open cases wait on); version 2 the index digest columns."""
+SCHEMA_VERSION = "4"
+"""Version 4 added the process registry (``af_processes``, ``af_definitions``, ``af_files``); version 3
+``af_timers`` (the timers open cases wait on); version 2 the index digest columns."""
 #: The tables of a case store, each with the columns this version reads (checked when a store is opened).
 TABLES = {
     "af_meta": "key, value",
@@ -43,6 +54,9 @@ TABLES = {
     "af_deadlines": "case_id, ordinal, scope, lim, task, day, end_at, yellow_at, unit, power, posts, people",
     "af_anomalies": "case_id, seq, kind, at, at_text, step, actor, rules, unit, power, detail",
     "af_timers": "case_id, ordinal, element, due",
+    "af_processes": "process, version, digest, file_name, deployed_at",
+    "af_definitions": "digest, process, files",
+    "af_files": "sha256, size, content",
 }
 #: The timer index (schema version 3): one row for each timer an open case waits on, indexed on its due moment. It is
 #: a hint for ``fire_due``, not sealed: the case itself, loaded and verified, decides what fires.
@@ -50,6 +64,15 @@ _TIMERS_TABLE = (
     "CREATE TABLE IF NOT EXISTS af_timers (case_id TEXT NOT NULL, ordinal INTEGER NOT NULL, element TEXT NOT NULL,"
     " due BIGINT NOT NULL, PRIMARY KEY (case_id, ordinal))",
     "CREATE INDEX IF NOT EXISTS af_timers_due ON af_timers (due)",
+)
+#: The process registry (schema version 4, :mod:`approvalflow.store.registry`): each deployed version of a process
+#: (``af_processes``), each definition by digest with the names and SHA-256 of its files, main file first
+#: (``af_definitions``), and each file's bytes once, base64 (``af_files``).
+REGISTRY_TABLES = (
+    "CREATE TABLE IF NOT EXISTS af_processes (process TEXT NOT NULL, version INTEGER NOT NULL, digest TEXT NOT NULL,"
+    " file_name TEXT NOT NULL, deployed_at TEXT NOT NULL, PRIMARY KEY (process, version), UNIQUE (process, digest))",
+    "CREATE TABLE IF NOT EXISTS af_definitions (digest TEXT PRIMARY KEY, process TEXT NOT NULL, files TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS af_files (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content TEXT NOT NULL)",
 )
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS af_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -72,6 +95,7 @@ SCHEMA = (
     " power TEXT, detail TEXT NOT NULL, PRIMARY KEY (case_id, seq))",
     "CREATE INDEX IF NOT EXISTS af_anomalies_at ON af_anomalies (at)",
     *_TIMERS_TABLE,
+    *REGISTRY_TABLES,
 )
 #: The columns schema version 2 added to af_cases (what ``store reindex`` adds to a version-1 store).
 _UPGRADE_1_2 = (
@@ -489,7 +513,8 @@ class SqlStoreBase:
 
     def _upgrade(self, cur: Cursor) -> bool:
         """Schema 1 to 2: the index digest columns (filled by ``store reindex``, which asks for this); 2 to 3: the
-        timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused).
+        timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused);
+        3 to 4: the process registry's tables, empty.
         True when the store is now of this version's schema (else _check_schema says why not: a newer store is
         never touched)."""
         try:
@@ -497,7 +522,7 @@ class SqlStoreBase:
             found = cur.fetchone()
         except Exception:  # no af_meta: left to _check_schema's message
             return False
-        if found is None or found[0] not in ("1", "2"):
+        if found is None or found[0] not in ("1", "2", "3"):
             return found is not None and found[0] == SCHEMA_VERSION
         self.upgraded_from = str(found[0])
         if found[0] == "1":
@@ -506,7 +531,10 @@ class SqlStoreBase:
             for statement in SCHEMA:
                 if "af_cases_next_yellow" in statement or "af_cases_first_anomaly" in statement:
                     cur.execute(statement)
-        for statement in _TIMERS_TABLE:  # 2 to 3: no case of a version-2 store waits on a timer (they were refused)
+        if found[0] in ("1", "2"):
+            for statement in _TIMERS_TABLE:  # 2 to 3: no case of a version-2 store waits on a timer (refused then)
+                cur.execute(statement)
+        for statement in REGISTRY_TABLES:  # 3 to 4: the process registry, empty (nothing was deployed)
             cur.execute(statement)
         cur.execute(self._q("UPDATE af_meta SET value = ? WHERE key = ?"), (SCHEMA_VERSION, "schema"))
         return True
@@ -525,7 +553,7 @@ class SqlStoreBase:
         version = None if found is None else found[0]
         if version != SCHEMA_VERSION:
             hint = ""
-            if version == "2":
+            if version in ("2", "3"):
                 hint = "; run 'approvalflow store upgrade' (or 'store reindex') with this version to upgrade it"
             elif version == "1":
                 hint = "; run 'approvalflow store reindex' with this version to upgrade it (its index is rebuilt)"
