@@ -19,6 +19,7 @@ from approvalflow.cli.main import main
 from approvalflow.store.base import StoreError
 from approvalflow.store.cases import complete_step, load_case_from
 from approvalflow.store.factory import open_store
+from approvalflow.store.sql import SCHEMA_VERSION
 
 from .conftest import LICENSING, MARKET_ORG, ROOT
 
@@ -47,7 +48,7 @@ def test_an_old_store_is_refused_with_the_upgrade_named_then_upgraded_in_place(
     code = main(["store", "reindex", str(old_store), "--process", str(ROOT / "processes" / "licensing"),
                  "--org", str(MARKET_ORG)])  # fmt: skip
     assert code == 0, capsys.readouterr()
-    assert _schema(old_store) == "4"
+    assert _schema(old_store) == SCHEMA_VERSION
     assert main(["store", "check", str(old_store), "--process", str(ROOT / "processes" / "licensing"),
                  "--org", str(MARKET_ORG)]) == 0  # fmt: skip
 
@@ -73,10 +74,12 @@ def test_store_upgrade_brings_the_old_store_to_todays_schema_in_place(
 ) -> None:
     given = ["--process", str(ROOT / "processes" / "licensing"), "--org", str(MARKET_ORG)]
     assert main(["store", "upgrade", str(old_store), *given]) == 0
-    assert "upgraded in place from schema 2 to 4; 3 cases reindexed, 0 refused" in capsys.readouterr().out
-    assert _schema(old_store) == "4"
+    assert (
+        f"upgraded in place from schema 2 to {SCHEMA_VERSION}; 3 cases reindexed, 0 refused" in capsys.readouterr().out
+    )
+    assert _schema(old_store) == SCHEMA_VERSION
     assert main(["store", "upgrade", str(old_store), *given]) == 0  # again: only the index rebuilt
-    assert "schema 4 already" in capsys.readouterr().out
+    assert f"schema {SCHEMA_VERSION} already" in capsys.readouterr().out
     assert main(["store", "check", str(old_store), *given]) == 0
 
 

@@ -48,6 +48,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
@@ -58,6 +59,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins import InclusiveGatewayMixin, ParallelGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, SequentialMultiInstanceTask
@@ -101,6 +103,7 @@ __all__ = [
     "is_call_activity",
     "multi_instance_parent",
     "new_workflow",
+    "open_tasks",
     "path_between",
     "reached_tasks",
     "ready_tasks",
@@ -110,6 +113,7 @@ __all__ = [
     "set_countersign_round",
     "slow_workflow_dict",
     "take_uncaught",
+    "transplant",
     "undo",
     "undo_reset",
     "unfired_marks",
@@ -1165,3 +1169,134 @@ def _tree_order(wf: dict[str, Any]) -> None:
         queue.extend(tasks[key].get("children", []))
     ordered.update((k, v) for k, v in tasks.items() if k not in ordered)
     wf["tasks"] = ordered
+
+
+# -- moving a waiting case onto another version of its process (approvalflow.engine.migration) -----------------
+@dataclass(frozen=True)
+class OpenTask:
+    """A task of a workflow that is not finished and not only predicted: where a case waits."""
+
+    id: str
+    element: str
+    """The BPMN id of the task's element (the engine's spec name for its own tasks, e.g. ``Start``)."""
+    state: str
+    kind: str
+    """``step`` (a ready manual task), ``multi-instance``, ``call`` (a running call activity or sub-process),
+    ``event`` (a catching event: timer, message, signal), ``boundary`` (a step with boundary events),
+    ``inner`` (a task inside a running sub-process) or ``other``."""
+
+
+def _kind(task: Any, top: Any) -> str:
+    spec = task.task_spec
+    if task.workflow is not top:
+        return "inner"
+    if isinstance(spec, MultiInstanceTask) or _mi_parent(task) is not None:
+        return "multi-instance"
+    if isinstance(spec, SubWorkflowTask):
+        return "call"
+    if spec.manual and task._state == _READY:
+        parent = task.parent
+        if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
+            return "boundary"
+        return "step"
+    if getattr(spec, "event_definition", None) is not None:
+        return "event"
+    return "other"
+
+
+def open_tasks(workflow: Any) -> list[OpenTask]:
+    """Every task of the workflow and its sub-processes that is ready, waiting, started or in error, in tree order."""
+    found: list[OpenTask] = []
+    mask = int(TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
+    for wf in (workflow, *workflow.subprocesses.values()):
+        for task in wf.get_tasks(state=mask, skip_subprocesses=True):
+            element = task.task_spec.bpmn_id or task.task_spec.name
+            found.append(OpenTask(str(task.id), element, TaskState.get_name(task._state), _kind(task, workflow)))
+    return found
+
+
+def transplant(
+    spec: Any, subprocess_specs: Mapping[str, Any], script_engine: Any, targets: list[str], data: Mapping[str, Any]
+) -> tuple[Any, dict[str, str]]:
+    """A new workflow of ``spec`` waiting at the manual tasks ``targets`` (BPMN ids), as a run reaching them would.
+
+    The engine predicts the whole tree of a new workflow; for each target the first predicted task of its element
+    is taken, the tasks on the way to it (its ancestors) are marked completed, every other branch below them is
+    dropped, and the target is made ready with ``data``. Returns the workflow and the new task id of each target.
+    Raises ``ValueError`` naming a target the prediction does not reach (inside a sub-process, behind a loop),
+    a path through anything but gateways, plain events and tasks, or a target with boundary events.
+    """
+    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    chosen: dict[str, Any] = {}
+    for task in wf.get_tasks():  # depth first, predicted tasks included
+        element = task.task_spec.bpmn_id
+        if element in targets and element not in chosen:
+            chosen[element] = task
+    for element in targets:
+        if element not in chosen:
+            raise ValueError(f"step '{element}' is not on any path of the new version's top-level process")
+    _check_parallel(chosen)
+    keep: set[Any] = set()
+    for element, task in chosen.items():
+        parent = task.parent
+        if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
+            raise ValueError(f"step '{element}' has boundary events in the new version (they would not be armed)")
+        node = parent
+        while node is not None:
+            spec_ = node.task_spec
+            if isinstance(spec_, SubWorkflowTask | MultiInstanceTask | BoundaryEventSplit):
+                raise ValueError(
+                    f"step '{element}' is reached in the new version only through '{spec_.bpmn_id or spec_.name}' "
+                    "(a sub-process, call activity, multi-instance activity or boundary event), which cannot be "
+                    "marked done without running it"
+                )
+            if isinstance(getattr(spec_, "event_definition", None), _TIMER_KINDS):
+                raise ValueError(f"step '{element}' is reached only through timer '{spec_.bpmn_id}'")
+            keep.add(node.id)
+            node = node.parent
+    targets_ids = {t.id for t in chosen.values()}
+    for task_id in list(keep):
+        task = wf.tasks[task_id]
+        for child in list(task.children):
+            if child.id not in keep and child.id not in targets_ids:
+                wf._remove_task(child.id)
+    for task_id in keep:
+        task = wf.tasks[task_id]
+        task._set_state(TaskState.COMPLETED)
+        task.data = dict(copy.deepcopy(dict(data)))
+    for task in chosen.values():
+        task.data = dict(copy.deepcopy(dict(data)))
+        task._set_state(TaskState.READY)
+    wf.data = {}
+    return wf, {element: str(task.id) for element, task in chosen.items()}
+
+
+_TIMER_KINDS = (DurationTimerEventDefinition, TimeDateEventDefinition)
+
+
+def _check_parallel(chosen: Mapping[str, Any]) -> None:
+    """Several targets can wait at once only on parallel branches: their nearest common ancestor in the predicted
+    tree is a parallel (or inclusive) gateway, and none is on the way to another."""
+    lines = {element: _ancestors(task) for element, task in chosen.items()}
+    names = sorted(chosen)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if chosen[a].id in lines[b] or chosen[b].id in lines[a]:
+                raise ValueError(f"steps '{a}' and '{b}' follow one another in the new version: a case waits at one")
+            common = next(t for t in lines[a] if t in set(lines[b]))
+            spec = chosen[a].workflow.tasks[common].task_spec
+            if not isinstance(spec, ParallelGatewayMixin | InclusiveGatewayMixin):
+                raise ValueError(
+                    f"steps '{a}' and '{b}' are not on parallel branches of the new version (they part at "
+                    f"'{spec.bpmn_id or spec.name}')"
+                )
+
+
+def _ancestors(task: Any) -> list[Any]:
+    """The ids of a task's ancestors, nearest first."""
+    out = []
+    node = task.parent
+    while node is not None:
+        out.append(node.id)
+        node = node.parent
+    return out

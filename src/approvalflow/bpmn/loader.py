@@ -19,7 +19,7 @@ Loading goes through these stages, each of which raises a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ __all__ = [
     "TrustedFunction",
     "dangling_references",
     "load_process",
+    "load_process_sources",
     "load_process_string",
     "script_name",
     "script_text",
@@ -193,6 +194,40 @@ def load_process_string(
     host = _Host(trusted_functions, script_tasks)
     doc = _read_document(tree, filename, host)
     return _build(doc, candidate_files(None, search), process_id, host)
+
+
+def load_process_sources(
+    sources: Sequence[tuple[str, bytes]],
+    *,
+    process_id: str | None = None,
+    trusted_functions: Mapping[str, TrustedFunction] | None = None,
+    script_tasks: Mapping[str, TrustedFunction] | None = None,
+) -> ProcessDefinition:
+    """Load a process from documents held in memory, never from disk: the first is the process's own file, the
+    others are the only files its call activities are looked up in (in the order given). Each is ``(name, bytes)``;
+    the names are used in messages and must differ. What a process registry keeps
+    (:mod:`approvalflow.store.registry`)."""
+    if not sources:
+        raise InvalidInputError("no BPMN document given")
+    by_name = {str(Path(name)): data for name, data in sources}
+    if len(by_name) != len(sources):
+        raise InvalidInputError("two BPMN documents have the same name")
+    host = _Host(trusted_functions, script_tasks)
+    name, data = sources[0]
+    doc = _read_document(parse_xml_string(data, filename=name), name, host)
+
+    def read(path: Path) -> _Document:
+        return _read_document(parse_xml_string(by_name[str(path)], filename=str(path)), str(path), host)
+
+    def ids_of(path: Path) -> list[str]:
+        try:
+            root = parse_xml_string(by_name[str(path)], filename=str(path)).getroot()
+        except DefinitionError:
+            return []
+        return [proc.get("id", "") for proc in root.iter(bpmn("process"))]
+
+    others = [Path(n) for n, _ in sources[1:]]
+    return _build(doc, others, process_id, host, read=read, ids_of=ids_of)
 
 
 class _Host:
@@ -455,13 +490,17 @@ def _build(
     candidates: list[Path],
     process_id: str | None,
     host: _Host,
+    *,
+    read: Callable[[Path], _Document] | None = None,
+    ids_of: Callable[[Path], Iterable[str]] | None = None,
 ) -> ProcessDefinition:
     main = _choose_main(doc, process_id)
 
-    def read(path: Path) -> _Document:
+    def read_file(path: Path) -> _Document:
         return _read_document(parse_xml(path, filename=str(path)), str(path), host)
 
-    resolver = CallResolver(candidates, read, lambda d: d.processes)
+    options = {} if ids_of is None else {"ids_of": ids_of}
+    resolver = CallResolver(candidates, read or read_file, lambda d: d.processes, **options)
     infos = {info.id: info for _, info in resolver.resolve(doc, main)}
     unique = [doc, *resolver.documents()]
     spec, subspecs = _spiff_specs(main, unique, doc)

@@ -161,8 +161,9 @@ def register(sub: Any) -> None:
             "--process",
             metavar="PATH",
             nargs="+",
-            required=True,
-            help="the BPMN files (or folders of them) the cases ran on, matched by digest",
+            default=[],
+            help="the BPMN files (or folders of them) the cases ran on, matched by digest (besides those deployed in "
+            "the store)",
         )
         cmd.add_argument(
             "--org", metavar="FILE", nargs="+", required=True, help="organisation files: the one with a case's unit"

@@ -57,7 +57,11 @@ def register(sub: Any) -> None:
     cmd.add_argument("store", help="the case store: a SQLite file or a postgresql:// URL")
     cmd.add_argument("--at", required=True, metavar="T", help="the moment, ISO 8601 with an offset")
     cmd.add_argument(
-        "--process", metavar="PATH", nargs="+", required=True, help="the BPMN files (or folders) the cases ran on"
+        "--process",
+        metavar="PATH",
+        nargs="+",
+        default=[],
+        help="the BPMN files (or folders) the cases ran on (default: those deployed in the store)",
     )
     cmd.add_argument("--org", metavar="FILE", nargs="+", required=True, help="organisation files")
     cmd.add_argument("--json", action="store_true", help="print one JSON list")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .case import Case, Policy, ReadyStep, start_case
     from .handover import Handover, Holding, Notification
     from .materials import Notice, Supplement
+    from .migration import CaseMigration, MigrationPlan, check_plan, migrate_case, plan_from, read_plan
     from .opinions import Attachment, Opinion
     from .persistence import CASE_FORMAT, CASE_VERSION, case_state, dump_case, load_case, state_digest
     from .timers import TimerFiring, TimerWait
@@ -23,10 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .trail import AuditTrail, TrailHead, VerifyResult, read_key, read_trail, verify_trail
 
 __all__ = [
-    "CASE_FORMAT", "CASE_VERSION", "Alert", "Attachment", "AuditTrail", "Case", "CaseDeadlines", "Handover", "Holding",
-    "Notice", "Notification", "Opinion", "Policy", "ReadyStep", "StepTime", "Supplement", "Suspension", "TimeReport",
-    "TimerFiring", "TimerWait", "TrailHead", "VerifyResult", "case_state", "dump_case", "load_case", "read_key",
-    "read_trail", "start_case", "state_digest", "verify_trail",
+    "CASE_FORMAT", "CASE_VERSION", "Alert", "Attachment", "AuditTrail", "Case", "CaseDeadlines", "CaseMigration",
+    "Handover", "Holding", "MigrationPlan", "Notice", "Notification", "Opinion", "Policy", "ReadyStep", "StepTime",
+    "Supplement", "Suspension", "TimeReport", "TimerFiring", "TimerWait", "TrailHead", "VerifyResult", "case_state",
+    "check_plan", "dump_case", "load_case", "migrate_case", "plan_from", "read_key", "read_plan", "read_trail",
+    "start_case", "state_digest", "verify_trail",
 ]  # fmt: skip
 
 #: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
@@ -35,6 +37,7 @@ _LAZY: dict[str, str] = {
     ".materials": "Notice Supplement",
     ".opinions": "Attachment Opinion",
     ".handover": "Handover Holding Notification",
+    ".migration": "CaseMigration MigrationPlan check_plan migrate_case plan_from read_plan",
     ".persistence": "CASE_FORMAT CASE_VERSION case_state dump_case load_case state_digest",
     ".timers": "TimerFiring TimerWait",
     ".timing": "Alert CaseDeadlines StepTime Suspension TimeReport",

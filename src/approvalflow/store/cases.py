@@ -21,9 +21,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ..bpmn.loader import ProcessDefinition
-from ..engine.case import Case
+from ..engine.case import Case, start_case
 from ..engine.persistence import dump_case, load_case
 from ..errors import CaseFormatError, StepRefused
+from ..expressions import TrustedFunction
 from ..org.meetings import Meeting
 from ..org.organisation import Organisation
 from ..rules.checks import Finding
@@ -32,7 +33,7 @@ from ..time.clock import Clock
 from .base import CaseStore, StoreError
 from .index import record_of
 
-__all__ = ["StoredCase", "act", "add_case", "complete_step", "load_case_from", "save_case"]
+__all__ = ["StoredCase", "act", "add_case", "complete_step", "load_case_from", "save_case", "start_deployed"]
 
 T = TypeVar("T")
 
@@ -63,6 +64,30 @@ def add_case(store: CaseStore, case: Case) -> StoredCase:
     return StoredCase(case, record.version)
 
 
+def start_deployed(
+    store: CaseStore,
+    process: str,
+    organisation: Organisation,
+    *,
+    version: int | None = None,
+    trusted_functions: Mapping[str, TrustedFunction] | None = None,
+    script_tasks: Mapping[str, TrustedFunction] | None = None,
+    **options: Any,
+) -> StoredCase:
+    """Start a case of a process deployed in the store (its latest version, or ``version``) and add it.
+
+    The definition is loaded from the store's process registry (:mod:`approvalflow.store.registry`), never from
+    disk. ``options`` are those of :func:`~approvalflow.engine.case.start_case` (``unit``, ``data``, ``case_id``,
+    ``clock``...).
+    """
+    from .registry import stored_definition
+
+    definition = stored_definition(
+        store, process, version, trusted_functions=trusted_functions, script_tasks=script_tasks
+    )
+    return add_case(store, start_case(definition, organisation, **options))
+
+
 def save_case(store: CaseStore, stored: StoredCase) -> StoredCase:
     """Write the case back; :class:`~approvalflow.store.base.ConflictError` if someone saved it meanwhile."""
     record = store.update(record_of(stored.case, dump_case(stored.case)), expected=stored.version)
@@ -73,7 +98,7 @@ def save_case(store: CaseStore, stored: StoredCase) -> StoredCase:
 def load_case_from(
     store: CaseStore,
     case_id: str,
-    definition: ProcessDefinition,
+    definition: ProcessDefinition | None,
     organisation: Organisation,
     *,
     clock: Clock | None = None,
@@ -84,10 +109,15 @@ def load_case_from(
 
     ``trail_key`` (default: the key the store was opened with, if any) makes every trail entry's signature
     checked too.
+
+    The case loads on the definition it started on: ``definition`` when its digest is the case's, else the one the
+    store's process registry keeps under the case's digest (:mod:`approvalflow.store.registry`; ``definition`` may
+    then be None), whatever happened to the file on disk since.
     """
     record = store.get(case_id)
     name = f"{store.url} case {case_id}"
     key = trail_key if trail_key is not None else getattr(store, "key", None)
+    definition = _definition_for(store, record.digest, record.process, definition, name)
     case = load_case(record.state, definition, organisation, clock=clock, calendar=calendar, name=name, trail_key=key)
     result = case.trail.verify(record.trail_head)
     if not result.ok:
@@ -96,6 +126,27 @@ def load_case_from(
             file=name,
         )
     return StoredCase(case, record.version)
+
+
+def _definition_for(
+    store: CaseStore, digest: str, process: str, given: ProcessDefinition | None, name: str
+) -> ProcessDefinition:
+    """``given`` if it is the case's definition, else the registry's of the case's digest, else ``given``
+    (restoring then says the digests differ) or an error naming the digest."""
+    if given is not None and given.digest == digest:
+        return given
+    from .registry import KnownDefinitions
+
+    found = KnownDefinitions(store, [given] if given is not None else []).get(digest)
+    if found is not None:
+        return found
+    if given is not None:
+        return given
+    raise CaseFormatError(
+        f"the case ran on process '{process[:80]}' with digest {digest[:12]}…, which is not deployed in this store: "
+        "give its definition",
+        file=name,
+    )
 
 
 def complete_step(

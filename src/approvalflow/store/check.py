@@ -14,7 +14,7 @@ unit; the calendar is China's official one (as :func:`~approvalflow.engine.persi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..org.organisation import Organisation
 from .base import CaseRecord, ConflictError, IndexProblem, StoreError
 from .index import record_of
 from .integrity import tie
+from .registry import KnownDefinitions
 from .sql import (
     TABLES,
     Damaged,
@@ -96,7 +97,7 @@ def _show(value: Any) -> str:
 def _loaded(
     store: SqlStoreBase,
     record: CaseRecord,
-    processes: Mapping[str, ProcessDefinition],
+    processes: KnownDefinitions,
     organisations: Sequence[Organisation],
 ) -> Case | IndexProblem:
     """The case restored from its state (trail verified against the case row's head), or why not."""
@@ -115,7 +116,10 @@ def _loaded(
             "af_cases",
             "the audit trail does not verify against the case row's head: " + "; ".join(result.problems),
         )
-    definition = processes.get(record.digest)
+    try:
+        definition = processes.get(record.digest)
+    except StoreError as exc:
+        return IndexProblem(cid, "af_cases", f"its process cannot be read from the registry: {exc}")
     if definition is None:
         return IndexProblem(
             cid,
@@ -159,7 +163,7 @@ def _differences(
 def _check_case(
     store: SqlStoreBase,
     case_id: Any,
-    processes: Mapping[str, ProcessDefinition],
+    processes: KnownDefinitions,
     organisations: Sequence[Organisation],
 ) -> list[IndexProblem]:
     row, deadlines, anomalies = store.raw_case(case_id)
@@ -239,7 +243,7 @@ def check_store(
     organisations: Sequence[Organisation],
 ) -> CheckResult:
     """Every problem of every case of ``store`` (see the module docstring); the store is only read."""
-    by_digest = {p.digest: p for p in processes}
+    by_digest = KnownDefinitions(store, processes)
     result = CheckResult()
     for message in store.integrity_check():
         result.problems.append(IndexProblem("-", "(database file)", message))
@@ -265,7 +269,7 @@ def reindex_store(
     Each case is rewritten in its own transaction at the version it was read at (a case saved meanwhile is
     refused, not overwritten: run again). Index rows of no case are removed.
     """
-    by_digest = {p.digest: p for p in processes}
+    by_digest = KnownDefinitions(store, processes)
     result = ReindexResult()
     for case_id in store.raw_ids():
         cid = case_id if isinstance(case_id, str) else repr(case_id)

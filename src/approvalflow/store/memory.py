@@ -26,6 +26,7 @@ from .base import (
     micros,
     page,
 )
+from .registry_rows import MemoryRegistry
 
 __all__ = ["MemoryStore"]
 
@@ -37,6 +38,7 @@ class MemoryStore:
         self.url = "memory:"
         self._cases: dict[str, CaseRecord] = {}
         self._lock = threading.Lock()
+        self.registry = MemoryRegistry()  # the process registry (approvalflow.store.registry)
 
     def insert(self, record: CaseRecord) -> CaseRecord:
         with self._lock:

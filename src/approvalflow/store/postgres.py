@@ -113,7 +113,10 @@ class PostgresStore(SqlStoreBase):
     def drop(self) -> None:
         """Remove the store's tables (tests)."""
         with self._tx() as cur:
-            for table in ("af_done", "af_todo", "af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
+            for table in (
+                "af_files", "af_definitions", "af_processes", "af_done", "af_todo", "af_timers", "af_anomalies",
+                "af_deadlines", "af_cases", "af_meta",
+            ):  # fmt: skip
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
 
     def close(self) -> None:

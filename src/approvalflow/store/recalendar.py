@@ -26,6 +26,7 @@ from ..time.clock import FakeClock, SystemClock, parse_moment
 from .base import CaseStore, ConflictError, DeadlineEntry, IndexProblem, StoreError
 from .cases import StoredCase, load_case_from, save_case
 from .index import record_of
+from .registry import KnownDefinitions
 
 __all__ = ["CalendarUpdate", "DeadlineMove", "update_calendar"]
 
@@ -110,7 +111,7 @@ def update_calendar(
     before, after = ChinaCalendar(kept), ChinaCalendar([*kept, arrangement])
     [(year, source)] = [(y, s) for y, s in after.sources.items() if y not in before.sources]
     moment = parse_moment(at) if at is not None else SystemClock().now()
-    by_digest = {p.digest: p for p in processes}
+    by_digest = KnownDefinitions(store, processes)
     result = CalendarUpdate(year, source)
     for case_id in sorted([*store.ids("open"), *store.ids("suspended")]):  # a suspended case's deadlines move too
         result.cases += 1
@@ -126,7 +127,7 @@ def update_calendar(
 def _update_one(
     store: CaseStore,
     case_id: str,
-    processes: dict[str, ProcessDefinition],
+    processes: KnownDefinitions,
     organisations: Sequence[Organisation],
     calendars: tuple[ChinaCalendar, ChinaCalendar],
     moment: datetime,

@@ -39,6 +39,7 @@ from .integrity import check_seal, rows_digest, seal, tie
 
 __all__ = [
     "CHILD_TABLES",
+    "REGISTRY_TABLES",
     "SCHEMA",
     "SCHEMA_VERSION",
     "TABLES",
@@ -54,8 +55,9 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "4"
-"""Version 4 added the worklists ``af_todo`` and ``af_done``; version 3 ``af_timers`` (the timers open cases wait
-on); version 2 the index digest columns."""
+"""Version 4 added the worklists ``af_todo`` and ``af_done`` and the process registry (``af_processes``,
+``af_definitions``, ``af_files``); version 3 ``af_timers`` (the timers open cases wait on); version 2 the index
+digest columns."""
 #: The tables of a case store, each with the columns this version reads (checked when a store is opened).
 TABLES = {
     "af_meta": "key, value",
@@ -68,6 +70,9 @@ TABLES = {
     "af_todo": "case_id, ordinal, version, person, task, instance, name, ready_since, day, lim, end_at, yellow_at,"
     " due_key, unit, power, process",
     "af_done": "case_id, seq, version, person, task, name, at, ready_since, unit, power, process",
+    "af_processes": "process, version, digest, file_name, deployed_at",
+    "af_definitions": "digest, process, files",
+    "af_files": "sha256, size, content",
 }
 #: ``due_key`` of a 待办 row without a deadline: after every real moment (the list is ordered by deadline).
 NO_DEADLINE = 2**62
@@ -92,6 +97,15 @@ _TIMERS_TABLE = (
     " due BIGINT NOT NULL, PRIMARY KEY (case_id, ordinal))",
     "CREATE INDEX IF NOT EXISTS af_timers_due ON af_timers (due)",
 )
+#: The process registry (schema version 4, :mod:`approvalflow.store.registry`): each deployed version of a process
+#: (``af_processes``), each definition by digest with the names and SHA-256 of its files, main file first
+#: (``af_definitions``), and each file's bytes once, base64 (``af_files``).
+REGISTRY_TABLES = (
+    "CREATE TABLE IF NOT EXISTS af_processes (process TEXT NOT NULL, version INTEGER NOT NULL, digest TEXT NOT NULL,"
+    " file_name TEXT NOT NULL, deployed_at TEXT NOT NULL, PRIMARY KEY (process, version), UNIQUE (process, digest))",
+    "CREATE TABLE IF NOT EXISTS af_definitions (digest TEXT PRIMARY KEY, process TEXT NOT NULL, files TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS af_files (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content TEXT NOT NULL)",
+)
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS af_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS af_cases (id TEXT PRIMARY KEY, version INTEGER NOT NULL, process TEXT NOT NULL,"
@@ -114,6 +128,7 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS af_anomalies_at ON af_anomalies (at)",
     *_TIMERS_TABLE,
     *_WORKLIST_TABLES,
+    *REGISTRY_TABLES,
 )
 #: The columns schema version 2 added to af_cases (what ``store reindex`` adds to a version-1 store).
 _UPGRADE_1_2 = (
@@ -649,7 +664,8 @@ class SqlStoreBase:
     def _upgrade(self, cur: Cursor) -> bool:
         """Schema 1 to 2: the index digest columns (filled by ``store reindex``, which asks for this); 2 to 3: the
         timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused);
-        3 to 4: the worklist tables ``af_todo`` and ``af_done``, filled by ``store reindex`` (which asks for this).
+        3 to 4: the worklist tables ``af_todo`` and ``af_done``, filled by ``store reindex`` (which asks for this),
+        and the process registry's tables, empty.
         True when the store is now of this version's schema (else _check_schema says why not: a newer store is
         never touched)."""
         try:
@@ -669,6 +685,8 @@ class SqlStoreBase:
         if found[0] in ("1", "2"):
             for statement in _TIMERS_TABLE:  # 2 to 3: no case of a version-2 store waits on a timer (they were refused)
                 cur.execute(statement)
+        for statement in REGISTRY_TABLES:  # 3 to 4: the process registry, empty (nothing was deployed)
+            cur.execute(statement)
         for statement in _WORKLIST_TABLES:  # 3 to 4: the worklists, filled by the reindex that follows an upgrade
             cur.execute(statement)
         cur.execute(self._q("UPDATE af_meta SET value = ? WHERE key = ?"), (SCHEMA_VERSION, "schema"))

@@ -25,6 +25,7 @@ from ..time.calendar import WorkingCalendar
 from ..time.clock import parse_moment
 from .base import CaseRecord, CaseStore
 from .cases import StoredCase, save_case
+from .registry import KnownDefinitions
 
 __all__ = ["FiredCase", "fire_due"]
 
@@ -62,7 +63,7 @@ def fire_due(
     Returns one :class:`FiredCase` for each case the index named, in id order.
     """
     moment = parse_moment(at)
-    by_digest = {p.digest: p for p in processes}
+    by_digest = KnownDefinitions(store, processes)
     out = []
     for case_id in store.timers_due(moment):
         try:
@@ -76,7 +77,7 @@ def _fire_one(
     store: CaseStore,
     record: CaseRecord,
     moment: datetime,
-    by_digest: dict[str, ProcessDefinition],
+    by_digest: KnownDefinitions,
     organisations: Sequence[Organisation],
     calendar: WorkingCalendar | None,
     trail_key: bytes | None,
