@@ -21,5 +21,5 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev,postgres,dask]'
+.venv/bin/python -m pip install -q -e '.[dev,postgres,dask,serve]'
 echo "approvalflow installed in .venv"
