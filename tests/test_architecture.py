@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "supervision/": 8,
     "testing/": 9,
     "demo/": 10,
+    "service/": 10,
     "cli/": 11,
     "pytest_plugin/": 11,
     "__init__.py": 12,
