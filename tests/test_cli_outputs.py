@@ -15,6 +15,8 @@ from approvalflow.store.factory import open_store
 from approvalflow.store.keeping import store_scenario_case
 from approvalflow.testing.scenario import run_scenario
 
+from .store_support import drop_postgres_tables
+
 DATA = Path(__file__).parent / "data" / "supervision"
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = str(DATA / "lic_done.scenario.yaml")
@@ -168,12 +170,8 @@ def test_a_password_in_a_store_url_is_never_printed(
 def test_a_reachable_store_with_a_password_shows_none_in_its_repr() -> None:
     import os
 
-    import psycopg
-
     url = os.environ["APPROVALFLOW_TEST_POSTGRES"]
-    with psycopg.connect(url, autocommit=True) as conn:  # whatever an earlier test left
-        for table in ("af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
+    drop_postgres_tables(url)  # whatever an earlier test left
     with_password = url.replace("postgresql://postgres@", f"postgresql://postgres:{SECRET}@")
     store = open_store(with_password)  # trust authentication: any password is accepted
     try:

@@ -23,6 +23,8 @@ from approvalflow.store.factory import open_store
 from approvalflow.store.keeping import store_scenario_case
 from approvalflow.testing.scenario import run_scenario
 
+from .store_support import drop_postgres_tables
+
 DATA = Path(__file__).parent / "data" / "supervision"
 ROOT = Path(__file__).resolve().parents[1]
 AT = "2026-10-30T09:00:00+08:00"
@@ -365,9 +367,7 @@ def test_a_damaged_postgres_store_is_a_clear_error(
     import psycopg
 
     url = os.environ["APPROVALFLOW_TEST_POSTGRES"]
-    with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
+    drop_postgres_tables(url)  # whatever an earlier test left
     for scenario in ("lic_decide_refused", "lic_review_open", "lic_done"):
         store_scenario_case(url, run_scenario(DATA / f"{scenario}.scenario.yaml"))
     try:
@@ -380,6 +380,4 @@ def test_a_damaged_postgres_store_is_a_clear_error(
         for word in words:
             assert word in err, err
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            for table in ("af_timers", "af_anomalies", "af_deadlines", "af_cases", "af_meta"):
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
+        drop_postgres_tables(url)  # whatever an earlier test left

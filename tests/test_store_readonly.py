@@ -27,7 +27,7 @@ from approvalflow.store.factory import open_store
 from approvalflow.store.keeping import store_scenario_case
 from approvalflow.testing.scenario import run_scenario
 
-from .store_support import PG_SKIP, PG_URL
+from .store_support import PG_SKIP, PG_URL, drop_postgres_tables
 
 DATA = Path(__file__).parent / "data" / "supervision"
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,5 +249,4 @@ def test_postgres_read_only_store_refuses_writes_and_never_creates_tables(capsys
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         found = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'af_anomalies'")
         assert found.fetchone() == (0,)
-        for table in ("af_timers", "af_deadlines", "af_cases", "af_meta"):  # leave no damaged store to the next test
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
+    drop_postgres_tables(PG_URL)  # leave no damaged store to the next test

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .rules.findings import Finding
     from .simulation import SimulationResult, load_simulation_model, simulate
     from .store.base import CaseStore, ConflictError, StoreError
-    from .store.cases import StoredCase, add_case, complete_step, load_case_from, save_case
+    from .store.cases import StoredCase, act, add_case, complete_step, load_case_from, save_case
     from .store.factory import open_store
     from .supervision.sweep import SweepResult, sweep_store
     from .testing.scenario import run_scenario
@@ -59,6 +59,7 @@ __all__ = [
     "StoredCase",
     "SweepResult",
     "__version__",
+    "act",
     "add_case",
     "complete_step",
     "dump_case",
@@ -98,7 +99,7 @@ _LAZY: dict[str, str] = {
     # the case store and supervision
     ".store.factory": "open_store",
     ".store.base": "CaseStore ConflictError StoreError",
-    ".store.cases": "StoredCase add_case complete_step load_case_from save_case",
+    ".store.cases": "StoredCase act add_case complete_step load_case_from save_case",
     ".supervision.sweep": "SweepResult sweep_store",
     # render, simulate, validate
     ".render": "render_file render_views",
