@@ -5,7 +5,8 @@ of the store that the person may do now (from the store's worklist index: one in
 cases), earliest deadline first, with the card each has at the moment T (default: now). ``--json`` prints a list;
 each item has ``case``, ``task``, ``instance``, ``name``, ``ready_since``, ``deadline`` (the day), ``limit`` (which
 deadline: ``step``, ``promised`` or ``statutory``), ``due`` (the moment it turns red), ``yellow_from``, ``level``
-(``yellow``, ``red`` or null), ``unit``, ``power`` and ``process``.
+(``yellow``, ``red`` or null), ``unit``, ``power``, ``process`` and ``on_behalf_of`` (the person a standing proxy,
+委托, stands in for; null for one's own items). The table marks a proxy's items ``代 <principal>``.
 
 ``done STORE --person ID [--json] [--limit N] [--offset N]`` prints the steps the person completed, most recent
 first, each with its case's status now (``--json``: ``case``, ``task``, ``name``, ``at``, ``ready_since``,
@@ -77,7 +78,7 @@ def _cmd_todo(args: argparse.Namespace) -> int:
                 t.limit or "-",
                 t.case_id,
                 t.task + (f"[{t.instance}]" if t.instance is not None else ""),
-                t.name,
+                t.name + (f" (代 {t.on_behalf_of})" if t.on_behalf_of else ""),
                 t.ready_since.isoformat(timespec="minutes"),
             )
             for t in items

@@ -205,7 +205,9 @@ class TodoEntry:
     ``yellow_from`` the earliest moment any of them is yellow (None without a deadline). ``version`` is the version
     of the case row the entry was written with (what ties it to the case row). ``level`` is the card at the moment
     a worklist was asked for (``yellow``, ``red`` or None), set by the store's :meth:`CaseStore.todo`; None in the
-    index itself.
+    index itself. ``on_behalf_of`` names the person a standing proxy (委托) acts for: the item is the principal's
+    held step, on the proxy's list only from ``valid_from`` (included) to ``valid_to`` (excluded), the proxy's
+    period; all three are None for an item of the person's own.
     """
 
     case_id: str
@@ -224,6 +226,15 @@ class TodoEntry:
     process: str
     version: int = 0
     level: Level | None = None
+    on_behalf_of: str | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+    def valid_at(self, at: datetime) -> bool:
+        """Whether the item is on the list at ``at``: always for one's own, within the period for a proxy's."""
+        if self.on_behalf_of is None or self.valid_from is None or self.valid_to is None:
+            return True
+        return self.valid_from <= at < self.valid_to
 
     def level_at(self, at: datetime) -> Level | None:
         """The card at ``at``, as a sweep gives it: red once ``end`` has come, yellow from ``yellow_from``."""
@@ -249,6 +260,7 @@ class TodoEntry:
             "unit": self.unit,
             "power": self.power,
             "process": self.process,
+            "on_behalf_of": self.on_behalf_of,
         }
 
 
@@ -395,6 +407,8 @@ class CaseStore(Protocol):
         problems: list[IndexProblem] | None = None,
     ) -> list[TodoEntry]:
         """The person's 待办: every ready step of an open case they may do now, from the index (never a scan).
+
+        A standing proxy's items (``on_behalf_of`` set) are listed only when ``at`` is within the proxy's period.
 
         Ordered by deadline (earliest red moment first, those without one last), then by since when the step
         waits; ``level`` is the card at ``at`` (default: now). ``limit`` and ``offset`` page through the list.

@@ -120,7 +120,7 @@ class MemoryStore:
                 for r in self._cases.values()
                 if r.status in TODO_STATUSES
                 for t in r.todo
-                if t.person == person
+                if t.person == person and t.valid_at(moment)
             ]
         found.sort(key=lambda t: (micros(t.end) if t.end else 2**62, micros(t.ready_since), t.case_id, t.ordinal))
         chosen = found[offset : None if limit is None else offset + limit]

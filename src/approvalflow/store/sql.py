@@ -68,7 +68,7 @@ TABLES = {
     "af_anomalies": "case_id, seq, kind, at, at_text, step, actor, rules, unit, power, detail",
     "af_timers": "case_id, ordinal, element, due",
     "af_todo": "case_id, ordinal, version, person, task, instance, name, ready_since, day, lim, end_at, yellow_at,"
-    " due_key, unit, power, process",
+    " due_key, unit, power, process, on_behalf_of, valid_from, valid_to",
     "af_done": "case_id, seq, version, person, task, name, at, ready_since, unit, power, process",
     "af_processes": "process, version, digest, file_name, deployed_at",
     "af_definitions": "digest, process, files",
@@ -78,12 +78,14 @@ TABLES = {
 NO_DEADLINE = 2**62
 #: The worklists (schema version 4): who may do each ready step now (``af_todo``) and who did each completed step
 #: (``af_done``), each row tied to its case row by the case's ``version`` (a reader compares them), rewritten with
-#: the case row in the same transaction.
+#: the case row in the same transaction. A standing proxy's 待办 row (委托) names ``on_behalf_of`` and is listed only
+#: from ``valid_from`` to ``valid_to`` (microseconds; all three null on a person's own row): a filter on the rows of
+#: the person's index range, not another index.
 _WORKLIST_TABLES = (
     "CREATE TABLE IF NOT EXISTS af_todo (case_id TEXT NOT NULL, ordinal INTEGER NOT NULL, version INTEGER NOT NULL,"
     " person TEXT NOT NULL, task TEXT NOT NULL, instance INTEGER, name TEXT NOT NULL, ready_since BIGINT NOT NULL,"
     " day TEXT, lim TEXT, end_at BIGINT, yellow_at BIGINT, due_key BIGINT NOT NULL, unit TEXT NOT NULL, power TEXT,"
-    " process TEXT NOT NULL, PRIMARY KEY (case_id, ordinal))",
+    " process TEXT NOT NULL, on_behalf_of TEXT, valid_from BIGINT, valid_to BIGINT, PRIMARY KEY (case_id, ordinal))",
     "CREATE INDEX IF NOT EXISTS af_todo_person ON af_todo (person, due_key, ready_since, case_id, ordinal)",
     "CREATE TABLE IF NOT EXISTS af_done (case_id TEXT NOT NULL, seq INTEGER NOT NULL, version INTEGER NOT NULL,"
     " person TEXT NOT NULL, task TEXT NOT NULL, name TEXT NOT NULL, at BIGINT NOT NULL, ready_since BIGINT NOT NULL,"
@@ -241,6 +243,9 @@ def todo_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
                 t.unit,
                 t.power,
                 t.process,
+                t.on_behalf_of,
+                micros(t.valid_from) if t.valid_from is not None else None,
+                micros(t.valid_to) if t.valid_to is not None else None,
             )
         )
     return out
@@ -522,8 +527,8 @@ def _deadline_checked(row: Sequence[Any]) -> DeadlineEntry:
 
 def todo_from_row(row: Sequence[Any]) -> TodoEntry:
     """A :class:`TodoEntry` from an ``af_todo`` row; :class:`Damaged` naming the column if bad."""
-    if len(row) != 16:
-        raise Damaged("*", f"{len(row)} columns, expected 16")
+    if len(row) != 19:
+        raise Damaged("*", f"{len(row)} columns, expected 19")
     day = _text(row[8], "day", null=True)
     try:
         parsed = date.fromisoformat(day) if day is not None else None
@@ -539,6 +544,15 @@ def todo_from_row(row: Sequence[Any]) -> TodoEntry:
     instance = _int(row[5], "instance", null=True)
     if instance is not None and instance < 0:
         raise Damaged("instance", f"{instance} is not an instance index")
+    on_behalf_of = _text(row[16], "on_behalf_of", null=True)
+    valid_from = _micros(row[17], "valid_from") if row[17] is not None else None
+    valid_to = _micros(row[18], "valid_to") if row[18] is not None else None
+    if (on_behalf_of is None) != (valid_from is None) or (on_behalf_of is None) != (valid_to is None):
+        raise Damaged("on_behalf_of", "on_behalf_of, valid_from and valid_to are given together or not at all")
+    if valid_from is not None and valid_to is not None and not valid_from < valid_to:
+        raise Damaged("valid_to", f"{row[18]} is not after valid_from {row[17]}")
+    if on_behalf_of is not None and (not on_behalf_of or on_behalf_of == row[3]):
+        raise Damaged("on_behalf_of", f"{_clip(on_behalf_of)!r} is not someone else the row's person stands in for")
     return TodoEntry(
         _text(row[0], "case_id"),
         _int(row[1], "ordinal"),
@@ -555,6 +569,9 @@ def todo_from_row(row: Sequence[Any]) -> TodoEntry:
         _text(row[14], "power", null=True),
         _text(row[15], "process"),
         version=_int(row[2], "version"),
+        on_behalf_of=on_behalf_of,
+        valid_from=valid_from,
+        valid_to=valid_to,
     )
 
 
@@ -773,7 +790,7 @@ class SqlStoreBase:
             cur.executemany(f"INSERT INTO af_anomalies ({_ANOMALY_COLUMNS}) VALUES ({self._marks(11)})", anomalies)
         todo = [row for r in records for row in r[4]]
         if todo:
-            cur.executemany(f"INSERT INTO af_todo ({_TODO_COLUMNS}) VALUES ({self._marks(16)})", todo)
+            cur.executemany(f"INSERT INTO af_todo ({_TODO_COLUMNS}) VALUES ({self._marks(19)})", todo)
         done = [row for r in records for row in r[5]]
         if done:
             cur.executemany(f"INSERT INTO af_done ({_DONE_COLUMNS}) VALUES ({self._marks(11)})", done)
@@ -1150,10 +1167,12 @@ class SqlStoreBase:
     # -- worklists ---------------------------------------------------------------------------------------------
 
     def _worklist(
-        self, table: str, columns: str, order: str, person: str, limit: int | None, offset: int
-    ) -> list[tuple[Sequence[Any], Any, Any]]:
+        self, table: str, columns: str, order: str, person: str, limit: int | None, offset: int,
+        where: str = "", params: tuple[Any, ...] = (),
+    ) -> list[tuple[Sequence[Any], Any, Any]]:  # fmt: skip
         """A person's rows of ``af_todo`` or ``af_done``, in ``order``, each with its case row's version and status
-        (None when the case row is missing): one range scan of the person's index and a lookup of each case."""
+        (None when the case row is missing): one range scan of the person's index and a lookup of each case.
+        ``where`` (with its ``params``) adds conditions on the rows of that range."""
         page(person, limit, offset)
         cols = ", ".join(f"w.{c.strip()}" for c in columns.split(","))
         no_limit = " LIMIT -1" if offset and self.placeholder == "?" else ""  # SQLite: OFFSET only after a LIMIT
@@ -1161,10 +1180,10 @@ class SqlStoreBase:
         bounds += f" OFFSET {offset}" if offset else ""
         query = (
             f"SELECT {cols}, c.version, c.status FROM {table} w LEFT JOIN af_cases c ON c.id = w.case_id "
-            f"WHERE w.person = ? ORDER BY {order}{bounds}"
+            f"WHERE w.person = ?{where} ORDER BY {order}{bounds}"
         )
         with self._read(f"table {table}") as cur:
-            cur.execute(self._q(query), (person,))
+            cur.execute(self._q(query), (person, *params))
             found = cur.fetchall()
         return [(r[:-2], r[-2], r[-1]) for r in found]
 
@@ -1197,10 +1216,17 @@ class SqlStoreBase:
     ) -> list[TodoEntry]:
         """The person's 待办 (see :meth:`approvalflow.store.base.CaseStore.todo`): the person's index range."""
         moment = datetime.now(SHANGHAI) if at is None else at
-        micros(moment)  # a naive moment is refused
+        now = micros(moment)  # a naive moment is refused
         order = "w.due_key, w.ready_since, w.case_id, w.ordinal"
+        # a proxy's row (委托) only within its period; a damaged one (some of the three null, an empty period) is
+        # listed, and refused by name
+        where = (
+            " AND (w.on_behalf_of IS NULL OR w.valid_from IS NULL OR w.valid_to IS NULL OR w.valid_to <= w.valid_from"
+            " OR (w.valid_from <= ? AND w.valid_to > ?))"
+        )
         out = []
-        for row, version, status in self._worklist("af_todo", _TODO_COLUMNS, order, person, limit, offset):
+        rows = self._worklist("af_todo", _TODO_COLUMNS, order, person, limit, offset, where, (now, now))
+        for row, version, status in rows:
             try:
                 entry = todo_from_row(row)
             except Damaged as exc:

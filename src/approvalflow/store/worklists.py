@@ -12,6 +12,13 @@ For each ready step of an open case, the people who may do it now:
   those a rule known before completion refuses (:data:`KNOWN_BEFORE`: 五不直接分管, recusal, separation of
   duties, 首办负责); for a signed step whose instances name no signer, less those who already signed the round.
 
+A step held by someone (claimed, transferred or delegated: :attr:`~approvalflow.engine.case.ReadyStep.held`) is
+also on the list of each standing proxy (委托, :class:`~approvalflow.org.organisation.Proxy`) of its assignee whose
+posts and processes match the step, as an item ``on_behalf_of`` the assignee shown only within the proxy's period
+(``valid_from`` to ``valid_to``, the store filters on the moment asked); under ``enforce``, not to a proxy a rule
+known before completion refuses (a proxy is judged as themselves), and never for a step returned to its doer
+(``returned``: no proxy completes it) or for the named signer's instance of a signed step (only they sign it).
+
 Rules that depend on the moment, the data or the meeting record of the completion (``backdated``,
 ``min-duration``, ``quorum``, ``extension``...) cannot be known before it and do not keep anyone off the list:
 :meth:`Case.check <approvalflow.engine.case.Case.check>` answers them for one attempt.
@@ -24,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..bpmn.model import StepInfo
 from ..rules.checks import StepAttempt, step_units
 from .base import DeadlineEntry, DoneEntry, TodoEntry
 
@@ -31,11 +39,14 @@ if TYPE_CHECKING:
     from ..engine.case import Case, ReadyStep
     from ..org.organisation import Organisation, Person
 
-__all__ = ["KNOWN_BEFORE", "done_rows", "todo_rows", "who_may"]
+__all__ = ["KNOWN_BEFORE", "PROXIED", "done_rows", "proxies_of", "todo_rows", "who_may"]
 
 #: The run-time rules whose findings depend only on the person and the case as it stands (its unit, history and
 #: parties), not on the moment, data or meeting record of the completion: what keeps a person off a 待办.
 KNOWN_BEFORE = ("unauthorized", "other-unit", "five-not-direct", "separate-actors", "same-actor", "recusal")
+#: The holdings whose assignee's standing proxies (委托) may complete the step (:func:`handover.may_complete`): not a
+#: step returned to its doer (``returned``), which only they complete.
+PROXIED = ("claimed", "transferred", "delegated")
 
 #: The people of each unit of an organisation, by unit id, in id order (kept while the organisation lives).
 _BY_UNIT: dict[int, tuple[weakref.ref[Organisation], dict[str, tuple[Person, ...]]]] = {}
@@ -66,6 +77,25 @@ def _signed_in_round(case: Case, step: str) -> set[str]:
     return set()
 
 
+def _refused(
+    case: Case, info: StepInfo, ready: ReadyStep, people: list[Person], known: tuple[str, ...] = KNOWN_BEFORE
+) -> list[Person]:
+    """Those of ``people`` none of the rules ``known`` refuses (everyone under ``record``)."""
+    if case.policy.value != "enforce":
+        return people
+    rules = [fn for rule, fn in case.rules.items() if rule in known]
+    if not rules:
+        return people
+    history, parties = tuple(case.history), case.parties
+    kept = []
+    for p in people:
+        attempt = StepAttempt(info, p, case.unit, case.organisation, history, parties, ready.since,
+                              None, {}, case.data, ready.since, case.calendar)  # fmt: skip
+        if not any(True for fn in rules for _ in fn(attempt)):
+            kept.append(p)
+    return kept
+
+
 def who_may(case: Case, ready: ReadyStep) -> tuple[str, ...]:
     """The ids of the people who may do ``ready`` now (see the module docstring), sorted."""
     if ready.assignee is not None:
@@ -81,18 +111,65 @@ def who_may(case: Case, ready: ReadyStep) -> tuple[str, ...]:
     if info.countersign is not None:
         signed = _signed_in_round(case, ready.id)
         candidates = [p for p in candidates if p.id not in signed]
-    if case.policy.value == "enforce":
-        rules = [fn for rule, fn in case.rules.items() if rule in KNOWN_BEFORE]
-        if rules:
-            history, parties = tuple(case.history), case.parties
-            kept = []
-            for p in candidates:
-                attempt = StepAttempt(info, p, case.unit, case.organisation, history, parties, ready.since,
-                                      None, {}, case.data, ready.since, case.calendar)  # fmt: skip
-                if not any(True for fn in rules for _ in fn(attempt)):
-                    kept.append(p)
-            candidates = kept
+    candidates = _refused(case, info, ready, candidates)
     return tuple(sorted(dict.fromkeys(p.id for p in candidates)))
+
+
+def _named_signer(case: Case, ready: ReadyStep) -> bool:
+    """Whether ``ready`` is an instance of a signed step that names its signer (only they sign it: ``not-signer``)."""
+    from ..engine.signing import instance_of
+
+    for task in case._scan.ready:
+        if task.task_spec.bpmn_id == ready.id:
+            where = instance_of(task)
+            if where is not None and where[0] == ready.instance and where[1] is not None:
+                return True
+    return False
+
+
+def proxies_of(case: Case, ready: ReadyStep) -> tuple[tuple[str, datetime, datetime], ...]:
+    """The standing proxies (委托) who may do ``ready`` for its assignee: ``(person, from, to)`` for each, sorted.
+
+    Only for a step held by its assignee (:data:`PROXIED`), by a proxy whose posts and processes match the step
+    (empty: any), who is not the assignee, is a person of the organisation, and (under ``enforce``) whom no rule
+    known before completion refuses, judged as themselves (for a delegated step, as a delegate is: not under
+    ``same-actor``); on a signed step, not on an instance naming its signer
+    and not for a proxy who already signed the round. Periods of one proxy that overlap or touch are joined (no
+    moment lists an item twice); a period that ended before the step was ready is left out. Nothing depends on the
+    moment the rows are computed, so ``store check`` finds the same rows at any time.
+    """
+    principal = ready.assignee
+    if principal is None or ready.held not in PROXIED:
+        return ()
+    info = case.definition.steps[ready.id]
+    process = case.definition.id
+    periods: dict[str, list[tuple[datetime, datetime]]] = {}
+    for p in case.organisation.proxies:
+        if p.principal != principal or p.proxy == principal or p.end <= ready.since:
+            continue
+        if (p.posts and not p.posts & set(info.posts)) or (p.processes and process not in p.processes):
+            continue
+        periods.setdefault(p.proxy, []).append((p.start, p.end))
+    if not periods:
+        return ()
+    if info.countersign is not None:
+        if _named_signer(case, ready):
+            return ()
+        signed = _signed_in_round(case, ready.id)
+        periods = {who: spans for who, spans in periods.items() if who not in signed}
+    people = [case.organisation.people[who] for who in sorted(periods) if who in case.organisation.people]
+    # a delegate's proxy gives the delegate's opinion, not the decision: 首办负责 (same-actor) binds the holder
+    known = tuple(r for r in KNOWN_BEFORE if r != "same-actor") if ready.held == "delegated" else KNOWN_BEFORE
+    out: list[tuple[str, datetime, datetime]] = []
+    for person in _refused(case, info, ready, people, known):
+        joined: list[tuple[datetime, datetime]] = []
+        for start, end in sorted(periods[person.id]):
+            if joined and start <= joined[-1][1]:
+                joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+            else:
+                joined.append((start, end))
+        out += [(person.id, start, end) for start, end in joined]
+    return tuple(out)
 
 
 def _deadline_of(rows: Sequence[DeadlineEntry], task: str) -> tuple[DeadlineEntry | None, datetime | None]:
@@ -110,7 +187,9 @@ def todo_rows(
     """The 待办 rows of a case: one for each ready step and each person who may do it; none unless it is running.
 
     A signed step's instances that name no signer give one row a person (``instance`` None): whichever open
-    instance they sign. ``deadlines`` are the case's indexed deadline rows (the step's own are matched by task).
+    instance they sign. A held step also gives a row to each standing proxy of its assignee (:func:`proxies_of`),
+    with ``on_behalf_of`` and the proxy's period. ``deadlines`` are the case's indexed deadline rows (the step's own
+    are matched by task).
     """
     if case.status != "running":  # completed, ended early (撤回, 终止) or suspended (中止): nothing to do now
         return ()
@@ -119,10 +198,15 @@ def todo_rows(
     for r in ready:
         first, yellow = _deadline_of(deadlines, r.id)
         instance = r.instance if r.assignee is not None else None
-        for person in who_may(case, r):
-            if instance is None and (r.id, person) in seen:
-                continue
-            seen.add((r.id, person))
+        people: list[tuple[str, str | None, datetime | None, datetime | None]] = [
+            (person, None, None, None) for person in who_may(case, r)
+        ]
+        people += [(person, r.assignee, start, end) for person, start, end in proxies_of(case, r)]
+        for person, principal, valid_from, valid_to in people:
+            if principal is None:  # one ordinary row a person for the open instances of a signed step
+                if instance is None and (r.id, person) in seen:
+                    continue
+                seen.add((r.id, person))
             rows.append(
                 TodoEntry(
                     case.id,
@@ -139,6 +223,9 @@ def todo_rows(
                     case.unit.id,
                     power,
                     process,
+                    on_behalf_of=principal,
+                    valid_from=valid_from,
+                    valid_to=valid_to,
                 )
             )
     return tuple(rows)
