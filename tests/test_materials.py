@@ -379,3 +379,19 @@ def test_one_notice_per_round_and_supplements_checked(
     assert case.trail.verify().ok
     again = load_case(dump_case(case), definition, org, clock=FakeClock(START))
     assert case_state(again) == case_state(case)
+
+
+def test_a_notice_at_a_step_is_given_by_someone_who_may_do_the_step(
+    definition: ProcessDefinition, org: Organisation
+) -> None:
+    # accept is the clerks' step (posts clerk): li, an expert, may not give its 一次告知 notice; recorded, refused
+    case = new_case(definition, org)
+    before, count = case_state(case), case.trail.count
+    with pytest.raises(StepRefused) as exc:
+        case.notify_missing("li", step="accept")
+    assert exc.value.rules == ["unauthorized"]
+    assert case_state(case) == before and case.trail.count == count + 1
+    # under record it goes through, the finding kept
+    recorded = new_case(definition, org, policy="record")
+    assert [f.rule for f in recorded.notify_missing("li", step="accept")] == ["unauthorized"]
+    assert len(recorded.notices) == 1

@@ -50,7 +50,7 @@ from .timers import fire_timers
 if TYPE_CHECKING:
     from .case import Case
 
-__all__ = ["POSITIONS", "WHO_RULES", "add_signer", "remove_signer"]
+__all__ = ["POSITIONS", "WHO_RULES", "add_signer", "remove_signer", "who_findings"]
 
 #: Where 加签 puts the new signer of 依次审批: after the current signer (the default) or before.
 POSITIONS = ("after", "before")
@@ -86,7 +86,9 @@ def _engine_check(case: Case, base: dict[str, Any], rule: str, message: str, mom
     _refuse(case, base, [f])
 
 
-def _who(case: Case, info: StepInfo, person: str, task: Any, moment: datetime, rules: tuple[str, ...]) -> list[Finding]:
+def who_findings(
+    case: Case, info: StepInfo, person: str, task: Any, moment: datetime, rules: tuple[str, ...]
+) -> list[Finding]:
     """The findings of the registered rules among ``rules`` for ``person`` doing ``info`` now."""
     who = case.organisation.person(person)
     assert who is not None
@@ -121,7 +123,7 @@ def _start(
     signers = {a for _n, a in _active(round_) if a is not None}
     found: list[Finding] = []
     if actor not in signers:  # not a signer: the actor must be one who may do the step
-        found = _who(case, info, actor, task, moment, ("unauthorized", "other-unit"))
+        found = who_findings(case, info, actor, task, moment, ("unauthorized", "other-unit"))
     who = case.organisation.person(actor)
     base["post"] = next((p for p in info.posts if who is not None and p in who.posts), None)
     return moment, base, info, task, round_, found
@@ -153,7 +155,7 @@ def add_signer(
     if len(round_["assignees"]) + 1 > case.max_cardinality:
         raise InvalidInputError(f"'{info.id}' would have more than {case.max_cardinality} instances (max_cardinality)",
                                 case=case.id, step=info.id)  # fmt: skip
-    findings = about_actor + _who(case, info, person, task, moment, WHO_RULES)
+    findings = about_actor + who_findings(case, info, person, task, moment, WHO_RULES)
     if findings and case.policy.value == "enforce":
         _refuse(case, base, findings)
     assignees = list(round_["assignees"])

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..bpmn.model import Material
 from ..errors import InvalidInputError, StepNotReady, StepRefused, UnknownActorError
 from ..rules.checks import RUNTIME, Finding
+from .addsign import WHO_RULES, who_findings
 from .casedata import plain_name
 from .opinions import Attachment, attachments_of, opinion_text
 from .timers import fire_timers
@@ -146,6 +147,10 @@ def notify_missing(
         ready = [r.id for r in case.ready_steps()]
         raise StepNotReady(f"'{step}' is not ready: a notice is given at a ready step; ready now: "
                            f"{', '.join(ready) or 'nothing'}", case=case.id, step=step, ready=ready)  # fmt: skip
+    who: list[Finding] = []
+    if step is not None:  # given at a step: by someone who may do it (受理 is the window's, not anyone's)
+        task = next(t for t in case._scan.ready if t.task_spec.bpmn_id == step)
+        who = who_findings(case, case.definition.steps[step], actor, task, moment, WHO_RULES)
     due = missing_materials(case, None, step)
     known = {m.id for m in case.definition.materials}
     if not known:
@@ -167,7 +172,7 @@ def notify_missing(
     round_ = _round(case, step)
     base = {"action": "notify-missing", "at": moment.isoformat(), "step": step, "actor": actor, "post": None,
             "unit": case.unit.id, "data": {"missing": named, "round": round_, "text": text}}  # fmt: skip
-    findings: list[Finding] = []
+    findings: list[Finding] = list(who)
     before = [n for n in case.notices if n.step == step and n.round == round_]
     if before:
         findings.append(
