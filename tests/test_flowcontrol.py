@@ -465,3 +465,21 @@ def test_a_returned_step_is_its_doers_until_they_hand_it_on(block: ProcessDefini
     assert case.complete("check1", "clerk", at="2026-06-02T11:30:00+08:00") == []
     again = reloaded(case, block, org)
     assert case_state(again) == case_state(case) and case.trail.verify().ok
+
+
+def test_taking_back_the_step_that_started_the_case_clock_stops_it_again() -> None:
+    # general licensing: the case clock starts after 受理 (startsAfter="accept"); taking 受理 back undoes that
+    from .conftest import LICENSING, MARKET_ORG
+
+    definition, org = load_process(LICENSING), load_organisation(MARKET_ORG)
+    case = start_case(definition, org, clock=FakeClock("2026-09-28T09:00:00+08:00"))
+    case.complete("receive", "wang", data={"materials_complete": True}, at="2026-09-28T09:30:00+08:00")
+    assert case.clock_start is None
+    case.complete("accept", "wang", at="2026-09-28T10:00:00+08:00")
+    assert case.clock_start is not None and case.clock_start.isoformat() == "2026-09-28T10:00:00+08:00"
+    case.take_back("accept", "wang", reason="受理有误", at="2026-09-28T10:10:00+08:00")
+    deadlines = case.deadlines("2026-09-28T11:00:00+08:00")
+    assert case.clock_start is None and deadlines is not None
+    assert (deadlines.promised, deadlines.statutory) == (None, None)  # no clock: no deadline yet
+    again = reloaded(case, definition, org)
+    assert again.clock_start is None

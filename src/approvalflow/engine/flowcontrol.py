@@ -102,7 +102,7 @@ _WHO_RULES = frozenset({"unauthorized", "other-unit", "five-not-direct", "recusa
 _NOTES = frozenset({"calendar-fallback", "calendar-provisional", "calendar-update"})
 
 
-@dataclass
+@dataclass(slots=True)
 class FlowState:
     """The case's status facts: how it ended early, its recorded outcome, its open case suspension, who each
     returned step belongs to, and the last completion (what a take-back puts back)."""
@@ -428,11 +428,18 @@ def record_outcome(
 def note_completion(
     case: Case, task: Any, step: str, actor: str, before: dict[str, Any], facts: dict[str, Any]
 ) -> None:
-    """After a completion: what a take-back of it would put back (the data keys it changed, the clock start...)."""
-    case._flow.last = {
-        "task": str(task.id), "step": step, "actor": actor, "history": len(case.history), "trail": case.trail.count,
-        "before": before, **facts,
-    }  # fmt: skip
+    """After a completion: what a take-back of it would put back (the data keys it changed, the clock start...).
+
+    Only what the completion changed is kept (most completions change no clock fact, many no data): every case
+    that completed a step carries this record while it is open, so it is kept small."""
+    last: dict[str, Any] = {"task": str(task.id), "step": step, "actor": actor, "history": len(case.history),
+                            "trail": case.trail.count}  # fmt: skip
+    if before["set"] or before["unset"]:
+        last["before"] = before
+    now = {"clock_start": case.clock_start.isoformat() if case.clock_start else None,
+           "extension_days": case.extension_days}  # fmt: skip
+    last.update((k, v) for k, v in facts.items() if now.get(k, v) != v)
+    case._flow.last = last
 
 
 def data_before(case: Case, changes: Mapping[str, Any]) -> dict[str, Any]:
