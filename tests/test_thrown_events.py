@@ -242,22 +242,31 @@ def test_a_process_whose_event_sub_process_never_starts_ends_with_its_main_flow(
     assert case.is_completed and case.waiting_for() == []
 
 
-def test_an_interrupting_event_sub_process_is_refused_by_name() -> None:
-    """SpiffWorkflow 3.2 starts an interrupting event sub-process beside the process and interrupts nothing (with
-    isInterrupting="true" a signal thrown inside the case left both the sub-process's step and the next main step
-    ready), so the loader refuses it, and validate reports it."""
-    from approvalflow.validation import validate_string
-
+def test_an_interrupting_event_sub_process_ends_the_rest_of_the_process() -> None:
+    """SpiffWorkflow 3.2 starts an interrupting event sub-process beside the process and interrupts nothing; the
+    engine cancels the process's other work itself (more in tests/test_interrupting_event_subprocess.py)."""
     text = (
         (DATA / "withdraw_notice.bpmn")
         .read_text(encoding="utf-8")
         .replace('isInterrupting="false"', 'isInterrupting="true"')
     )
-    with pytest.raises(NotExecutableError, match="interrupting event sub-process") as info:
-        load_process_string(text, filename="w.bpmn")
-    assert info.value.element == "esp"
-    found = [f.element for f in validate_string(text, filename="w.bpmn") if f.rule == "not-executable"]
-    assert found == ["esp"]
-    default = text.replace(' isInterrupting="true"', "")  # BPMN's default is interrupting
-    with pytest.raises(NotExecutableError, match="interrupting event sub-process"):
-        load_process_string(default, filename="w.bpmn")
+    for variant in (text, text.replace(' isInterrupting="true"', "")):  # BPMN's default is interrupting
+        definition = load_process_string(variant, filename="w.bpmn")
+        assert definition.interrupting == {"esp"}
+        case = start_case(definition, ORG, clock=FakeClock(START))
+        case.send_signal("withdraw", at="2026-03-02T10:00:00+08:00")
+        assert ready(case) == ["b"]  # the main step 'a' is cancelled
+        case.complete("b", "b", at="2026-03-02T11:00:00+08:00")
+        assert case.is_completed and case.path == ["b"]
+
+
+def test_a_definition_shared_by_cases_is_not_changed_by_one_case_starting_its_event_sub_process() -> None:
+    """SpiffWorkflow connected a started event sub-process to the process's start in the specification every case
+    of a loaded definition shares: later cases then waited on it from their start and never completed."""
+    definition = load_process(DATA / "withdraw_notice.bpmn")
+    first = start_case(definition, ORG, clock=FakeClock(START))
+    first.send_signal("withdraw", at="2026-03-02T10:00:00+08:00")
+    second = start_case(definition, ORG, clock=FakeClock(START))
+    assert ready(second) == ["a"] and second.waiting_for() == [("signal", "withdraw", "es")]
+    second.complete("a", "a", at="2026-03-02T11:00:00+08:00")
+    assert second.is_completed and second.waiting_for() == []

@@ -48,7 +48,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
@@ -61,6 +61,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins import InclusiveGatewayMixin, ParallelGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, SequentialMultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
@@ -75,6 +76,7 @@ from .expressions import EvaluationError, ExpressionError, ExpressionEvaluator, 
 __all__ = [
     "COUNTERSIGN_DECIDED",
     "COUNTERSIGN_SIGNERS",
+    "INTERRUPTED",
     "MAX_CARDINALITY",
     "ROUND_KEY",
     "SERIALIZER_VERSION",
@@ -100,6 +102,8 @@ __all__ = [
     "finished_snapshot",
     "fire_timer",
     "hold_timers",
+    "interrupt_for_event_subprocesses",
+    "interrupted_by",
     "is_call_activity",
     "multi_instance_parent",
     "new_workflow",
@@ -122,6 +126,28 @@ __all__ = [
     "workflow_dict",
     "workflow_snapshot",
 ]  # fmt: skip
+
+
+def _trigger_without_rewiring(self: Any, my_task: Any, spec_name: str) -> Any:
+    """SpiffWorkflow 3.2's ``BpmnStartTask.trigger_wf`` (start an event sub-process in one case), without connecting
+    the sub-process to the process's start in the shared specification.
+
+    SpiffWorkflow connects it there the first time one case starts it, and the specification is shared by every case
+    of a loaded definition: every case started afterwards then created the sub-process waiting from its start, never
+    completed once its main flow had ended, and listed the event twice. Here the sub-process goes only into the case
+    that caught the event; its link to the process's end (what ends the case after it) is made once.
+    """
+    spec = self._wf_spec.task_specs.get(spec_name)
+    if self not in spec.inputs:  # the sub-process comes from the start (its input), which does not lead to it
+        spec._connect_notify(self)
+        spec.connect(self._wf_spec.end)
+    child = my_task._add_child(spec, TaskState.FUTURE)
+    child.triggered = True
+    child.task_spec._update(child)
+    return child.id
+
+
+BpmnStartTask.trigger_wf = _trigger_without_rewiring
 
 MAX_CARDINALITY = 1_000
 """Most instances a multi-instance activity's ``loopCardinality`` may ask for. Each instance is a task in the
@@ -190,9 +216,11 @@ def waiting_catches(workflow: Any) -> list[tuple[str, str, str]]:
             kind = next((k for k, cls in _DELIVERABLE.items() if isinstance(one, cls)), None)
             if kind is not None:
                 found.append((kind, str(one.name), str(task.task_spec.bpmn_id)))
-    # The start events of the process's event sub-processes wait too, while the process runs: SpiffWorkflow starts
-    # such a sub-process when the event is delivered (only non-interrupting ones load: bpmn.loader).
-    for name in getattr(workflow.spec.start, "trigger_specs", ()) if not workflow.is_completed() else ():
+    # The start events of the process's event sub-processes wait too, while the process runs and no interrupting
+    # one has taken over: SpiffWorkflow starts such a sub-process when the event is delivered
+    # (:func:`interrupt_for_event_subprocesses` then ends the rest of the process if it interrupts).
+    live = not workflow.is_completed() and not interrupted_by(workflow)
+    for name in getattr(workflow.spec.start, "trigger_specs", ()) if live else ():
         spec = workflow.subprocess_specs.get(name)
         for start in getattr(spec, "bpmn_start_events", ()):
             one = start.event_definition
@@ -200,6 +228,73 @@ def waiting_catches(workflow: Any) -> list[tuple[str, str, str]]:
             if kind is not None:
                 found.append((kind, str(one.name), str(start.bpmn_id)))
     return found
+
+
+#: Internal data of an interrupting event sub-process's task once it has interrupted the process.
+INTERRUPTED = "approvalflow_interrupted"
+
+
+def interrupted_by(workflow: Any) -> list[str]:
+    """The interrupting event sub-processes that have taken over the process (ids), in the order they started."""
+    return [
+        str(t.task_spec.bpmn_id)
+        for t in workflow.task_tree
+        if t.workflow is workflow and t.internal_data.get(INTERRUPTED)
+    ]
+
+
+def interrupt_for_event_subprocesses(workflow: Any, ids: frozenset[str]) -> list[str]:
+    """End the rest of the process for each interrupting event sub-process (``ids``: their BPMN ids, at process
+    level) that has just started; returns the ids of those that interrupted now.
+
+    SpiffWorkflow 3.2 starts an event sub-process beside the process whatever its start event's ``isInterrupting``
+    says. BPMN says an interrupting one cancels every other activity of its scope (the process): here each open task
+    of the process that is not on the sub-process's own path (the start task above it) is cancelled, with its
+    sub-processes, and the catch events it waited on are forgotten, so nothing else of the process can move; the
+    sub-process then runs to the process's end."""
+    if not ids:
+        return []
+    started = [
+        t
+        for t in workflow.task_tree
+        if t.workflow is workflow
+        and str(t.task_spec.bpmn_id) in ids
+        and isinstance(t.task_spec, SubWorkflowTask)
+        and not t.internal_data.get(INTERRUPTED)
+        and not t.has_state(TaskState.FINISHED_MASK)
+        and _event_started(workflow, t)
+    ]
+    for esp in started:
+        keep = {esp.id}
+        above = esp.parent
+        while above is not None:
+            keep.add(above.id)
+            above = above.parent
+        stack = [workflow.task_tree]
+        while stack:
+            task = stack.pop()
+            if task.id in keep:
+                stack.extend(c for c in task.children if c.id != esp.id)
+            elif task.has_state(TaskState.FINISHED_MASK):
+                stack.extend(task.children)
+            else:
+                task.cancel()  # drops its children, cancels its sub-process
+        esp.internal_data[INTERRUPTED] = True
+    if started:
+        waiting = workflow.event_manager.tasks
+        for key, task in list(waiting.items()):
+            if task.has_state(TaskState.FINISHED_MASK) or task.workflow.tasks.get(task.id) is not task:
+                del waiting[key]
+    return [str(t.task_spec.bpmn_id) for t in started]
+
+
+def _event_started(workflow: Any, task: Any) -> bool:
+    """Whether the event sub-process of ``task`` has caught its event (its start event completed), not merely been
+    created waiting for it."""
+    sub = workflow.subprocesses.get(task.id)
+    return sub is not None and any(
+        isinstance(t.task_spec, StartEvent) and t.has_state(TaskState.COMPLETED) for t in sub.task_tree
+    )
 
 
 def deliver_event(

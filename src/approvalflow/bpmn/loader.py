@@ -57,6 +57,7 @@ __all__ = [
     "ProcessDefinition",
     "TrustedFunction",
     "dangling_references",
+    "interrupting_subprocesses",
     "load_process",
     "load_process_sources",
     "load_process_string",
@@ -135,6 +136,9 @@ class ProcessDefinition:
     timers: Mapping[str, TimerInfo] = field(default_factory=dict)
     """The timer events the engine runs on the case clock (:mod:`approvalflow.bpmn.timers`), by id, including
     those of the processes reached through call activities."""
+    interrupting: frozenset[str] = frozenset()
+    """The interrupting event sub-processes the engine runs (ids; :func:`interrupting_subprocesses`): when one
+    starts, the rest of the process ends."""
 
     def __repr__(self) -> str:  # the generated one prints every node, step and flow: kilobytes
         return (
@@ -283,24 +287,45 @@ def _read_document(tree: etree._ElementTree, file: str | None, host: _Host) -> _
     return _Document(file, tree, processes, etree.tostring(tree))
 
 
-#: Why an interrupting event sub-process is refused (SpiffWorkflow 3.2 starts it beside the process, interrupting
-#: nothing: ``tests/test_thrown_events.py`` shows it).
+#: Why an interrupting event sub-process is refused where it is (SpiffWorkflow 3.2 starts one beside the process,
+#: interrupting nothing: the engine ends the rest of the process itself, :func:`approvalflow._spiff.
+#: interrupt_for_event_subprocesses`, for those it can start: at process level, on a delivered message or signal).
 INTERRUPTING_EVENT_SUBPROCESS = (
-    "an interrupting event sub-process is not run: SpiffWorkflow 3.2 starts it beside the process without "
-    "interrupting it, so the steps it should cancel would stay ready; draw the steps it interrupts inside a "
-    "sub-process with an interrupting boundary event instead (or make the event sub-process non-interrupting, "
-    'isInterrupting="false", if the process is meant to go on)'
+    "an interrupting event sub-process is run only directly in the case's own process and started by a message or "
+    "a signal: SpiffWorkflow 3.2 never starts one on an error, escalation or condition, nor one inside a "
+    "sub-process or a called process, so the steps it should cancel would stay ready; draw the steps it interrupts "
+    "inside a sub-process with an interrupting boundary event instead (or make the event sub-process "
+    'non-interrupting, isInterrupting="false", if the process is meant to go on)'
 )
+_STARTS_BY_DELIVERY = ("messageEventDefinition", "signalEventDefinition")
+
+
+def interrupting_subprocesses(proc: etree._Element) -> list[str]:
+    """The ids of the interrupting event sub-processes directly in ``proc`` started by a message or a signal: those
+    the engine runs (each ends the rest of the process when it starts)."""
+    found = []
+    for sub in proc.iterchildren(bpmn("subProcess")):
+        if sub.get("triggeredByEvent") != "true":
+            continue
+        for start in sub.iterchildren(bpmn("startEvent")):
+            if start.get("isInterrupting", "true") != "false" and any(
+                start.find(bpmn(kind)) is not None for kind in _STARTS_BY_DELIVERY
+            ):
+                found.append(str(sub.get("id")))
+    return found
 
 
 def unsupported_elements(root: etree._Element, file: str | None) -> Iterator[NotExecutableError]:
     """The elements of :data:`UNSUPPORTED`, and each interrupting event sub-process (its start event's
-    ``isInterrupting`` is true, the default) not started by a timer (timers say why themselves), in document order."""
+    ``isInterrupting`` is true, the default) not started by a timer (timers say why themselves) that the engine
+    cannot run (:func:`interrupting_subprocesses` says which it runs; one of those in a process that another one
+    calls is refused when the process is loaded), in document order."""
     for tag, reason in UNSUPPORTED.items():
         for el in root.iter(bpmn(tag)):
             yield NotExecutableError(reason, file=file, line=el.sourceline, element=el.get("id"))
+    runnable = {ident for proc in root.iterchildren(bpmn("process")) for ident in interrupting_subprocesses(proc)}
     for sub in root.iter(bpmn("subProcess")):
-        if sub.get("triggeredByEvent") != "true":
+        if sub.get("triggeredByEvent") != "true" or sub.get("id") in runnable:
             continue
         for start in sub.iterchildren(bpmn("startEvent")):
             if start.get("isInterrupting", "true") == "false" or start.find(bpmn("timerEventDefinition")) is not None:
@@ -515,8 +540,16 @@ def _build(
         )
     for d in unique:
         _check_bound(d, host)
+    interrupting: set[str] = set()
+    for d in unique:
+        for proc in d.tree.getroot().iterchildren(bpmn("process")):
+            for ident in interrupting_subprocesses(proc):
+                if proc.get("id") != main:  # in a called process: SpiffWorkflow never starts it
+                    raise NotExecutableError(INTERRUPTING_EVENT_SUBPROCESS, file=d.file, element=ident)
+                interrupting.add(ident)
     digest = hashlib.sha256(b"".join(sorted(d.source for d in unique))).hexdigest()
-    return replace(_definition(main, doc, infos, spec, subspecs, host, digest), timers=timers)
+    definition = _definition(main, doc, infos, spec, subspecs, host, digest)
+    return replace(definition, timers=timers, interrupting=frozenset(interrupting))
 
 
 def _merge(infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from .._spiff import (
     Scan,
     SpiffWorkflowException,
     deliver_event,
+    interrupt_for_event_subprocesses,
     new_workflow,
     ready_tasks,
     scan,
@@ -827,7 +828,7 @@ class Case:
             detail["data"] = payload
         if correlations:
             detail["correlation"] = correlations
-        base = {"action": kind, "at": moment.isoformat(), "step": None, "actor": actor, "post": None,
+        base: dict[str, Any] = {"action": kind, "at": moment.isoformat(), "step": None, "actor": actor, "post": None,
                 "unit": self.unit.id, "data": detail}  # fmt: skip
         if self._flow.suspended is not None:
             self._log_failure(base, "suspended")
@@ -848,6 +849,9 @@ class Case:
             try:
                 self.data.update(payload)
                 deliver_event(self._wf, kind, name, {**_copied(self.data)} if kind == "message" else {}, correlations)
+                interrupted = self._interrupt()
+                if interrupted:  # an interrupting event sub-process started: the rest of the process ended
+                    base["interrupted"] = interrupted
             except _ENGINE_FAILURES as exc:
                 raise EngineError(f"the engine could not take the {kind}: {_short(exc)}", case=self.id) from exc
             finally:
@@ -1028,12 +1032,21 @@ class Case:
             task.data.update(_copied(self.data))
             task.run()
             self._wf.do_engine_steps()
+            self._interrupt()  # a signal the step threw may have started an interrupting event sub-process
         except _ENGINE_FAILURES as exc:
             raise EngineError(
                 f"the engine could not complete the step: {_short(exc)}", case=self.id, step=task.task_spec.bpmn_id
             ) from exc
         finally:
             self._scan = scan(self._wf)
+
+    def _interrupt(self) -> list[str]:
+        """End the rest of the process for each interrupting event sub-process that has just started (their ids):
+        SpiffWorkflow starts one beside the process (:func:`~approvalflow._spiff.interrupt_for_event_subprocesses`).
+        The steps it ends leave the ready set; :meth:`_mark_ready` then closes their clocks and holdings."""
+        if not self.definition.interrupting:
+            return []
+        return interrupt_for_event_subprocesses(self._wf, self.definition.interrupting)
 
     @contextmanager
     def _all_or_nothing(self, base: dict[str, Any]) -> Iterator[None]:
@@ -1292,6 +1305,7 @@ class Case:
             task.data.update(_copied(self.data))
         try:
             self._wf.do_engine_steps()
+            self._interrupt()
         except _ENGINE_FAILURES as exc:
             raise EngineError(f"the case could not start: {_short(exc)}", case=self.id) from exc
         self._scan = scan(self._wf)

@@ -141,6 +141,7 @@ def _fire(case: Case, key: str, wait: TimerWait) -> TimerFiring:
     with case._all_or_nothing(base):
         try:
             fire_timer(case.engine_workflow, key)
+            case._interrupt()  # a signal thrown after the timer may start an interrupting event sub-process
         except Exception as exc:
             raise EngineError(
                 f"the engine could not fire timer '{wait.element}': {type(exc).__name__}: {str(exc)[:200]}",
