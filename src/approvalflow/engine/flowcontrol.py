@@ -243,6 +243,8 @@ def _chinese(status: str) -> str:
 
 def assignee_findings(case: Case, task: Any, actor: str, moment: datetime) -> list[Finding]:
     """``not-assignee``: a step returned (or taken back) to a person may be completed by that person only."""
+    if not case._flow.assigned:
+        return []
     who = case._flow.assigned.get(str(task.id))
     if who is None or who == actor:
         return []

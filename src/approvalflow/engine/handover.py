@@ -147,6 +147,8 @@ def holder_of(case: Case, task: Any) -> Holding | None:
 def pending_delegate(case: Case, step: str, actor: str, instance: int | None, at: datetime) -> Any:
     """The ready task of ``step`` whose pending delegate is ``actor`` (or whom ``actor`` stands in for), else None:
     such a "completion" is a resolve."""
+    if not case._holdings:  # nothing delegated (the common case: no walk of the ready tasks)
+        return None
     for task in _tasks(case, step, instance):
         h = holder_of(case, task)
         if h is None or h.delegate is None or actor == h.holder:  # the holder completes it, not resolves
@@ -158,6 +160,8 @@ def pending_delegate(case: Case, step: str, actor: str, instance: int | None, at
 
 def held_instance(case: Case, step: str, actor: str, at: datetime) -> int | None:
     """The instance of a multi-instance ``step`` that ``actor`` holds (or stands in for its holder), else None."""
+    if not case._holdings and not case._flow.assigned:
+        return None
     for task in _tasks(case, step, None):
         h = holder_of(case, task)
         if h is None or h.instance is None:
@@ -170,6 +174,8 @@ def held_instance(case: Case, step: str, actor: str, at: datetime) -> int | None
 def may_complete(case: Case, task: Any, info: StepInfo, actor: str, base: dict[str, Any]) -> None:
     """Refuse (``claimed``, under either policy, recorded in the trail) a completion by anyone but the holder of a
     held step, their pending delegate, or a standing proxy of one of them; a proxy's entry names ``on_behalf_of``."""
+    if not case._holdings:  # nobody holds anything (a returned step is flowcontrol's: not-assignee)
+        return
     h = holder_of(case, task)
     if h is None or h.kind == "returned":  # a returned step: flowcontrol's not-assignee judges it, by the policy
         return
