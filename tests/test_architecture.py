@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "simulation/": 8,
     "supervision/": 8,
     "testing/": 9,
+    "exchange/": 9,
     "demo/": 10,
     "service/": 10,
     "cli/": 11,

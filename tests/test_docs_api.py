@@ -23,7 +23,7 @@ NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)(?=[`(.])")
 #: Every package and module that keeps an ``__all__`` and has a section on the page.
 DOCUMENTED = [
     "", "bpmn", "org", "time", "rules", "engine", "store", "supervision", "validation", "render", "simulation",
-    "catalog", "testing", "io", "errors", "expressions", "demo", "cli",
+    "catalog", "testing", "exchange", "io", "errors", "expressions", "demo", "cli",
 ]  # fmt: skip
 
 

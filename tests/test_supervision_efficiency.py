@@ -73,6 +73,8 @@ def test_figures_per_unit_and_period(filled: CaseStore) -> None:
         "withdrawn": 0,  # no case of the store was withdrawn (撤回) or terminated (终止)
         "terminated": 0,
         "urges": 0,
+        "good_rate": None,  # no case of the store was evaluated (好差评): nothing to divide
+        "rectification_rate": None,
     }
     periods = ev.to_json()["by_period"]
     assert periods["2026-09"]["received"] == 4 and periods["2026-09"]["completed"] == 0

@@ -65,6 +65,7 @@ from ..time.periods import Deadline
 from . import flowcontrol, handover
 from .addsign import add_signer, remove_signer
 from .casedata import plain_data, plain_name
+from .evaluation import Evaluation, evaluate
 from .flowcontrol import FlowState
 from .materials import Notice, Supplement, missing_materials, notify_missing, supplement
 from .opinions import Attachment, Opinion, attachments_of, opinion_kind, opinion_text
@@ -149,9 +150,9 @@ class Case:
     __slots__ = (
         "__weakref__", "_acting", "_deadlines_memo", "_dry", "_flow", "_holdings", "_json_memo", "_open_suspensions",
         "_scan", "_since", "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "ccs", "clock",
-        "clock_start", "data", "definition", "ended_at", "evaluator", "extension_days", "fallback_years", "findings",
-        "handovers", "history", "id", "max_cardinality", "max_depth", "notices", "opinions", "organisation", "path",
-        "policy", "provisional_years", "rules", "started_at", "supplements", "suspensions", "unit", "urges",
+        "clock_start", "data", "definition", "ended_at", "evaluation", "evaluator", "extension_days", "fallback_years",
+        "findings", "handovers", "history", "id", "max_cardinality", "max_depth", "notices", "opinions", "organisation",
+        "path", "policy", "provisional_years", "rules", "started_at", "supplements", "suspensions", "unit", "urges",
         "yellow_days",
     )  # fmt: skip
 
@@ -192,6 +193,7 @@ class Case:
         self.opinions: list[Opinion] = []  # every completion's opinion and attachments (审批意见), in order
         self.notices: list[Notice] = []  # 一次告知 notices of missing materials (engine/materials.py)
         self.supplements: list[Supplement] = []  # materials supplied (补正)
+        self.evaluation: Evaluation | None = None  # 好差评, once the case ended (engine/evaluation.py)
         # The canonical JSON of the state, in pieces, and its SHA-256, once observed (None until then: an action
         # that nobody observes encodes nothing); the last trail entry binds the digest when it is read.
         self._state_pieces: tuple[tuple[Any, ...], str] | None = None
@@ -589,6 +591,24 @@ class Case:
         When the signatures given then decide the round, the step completes as the rule says. Trail action
         ``remove-signer`` (:mod:`approvalflow.engine.addsign`)."""
         return remove_signer(self, step, actor, person, reason, at)
+
+    # -- 好差评 (engine/evaluation.py) ---------------------------------------------------------------------------
+    def evaluate(
+        self,
+        actor: str,
+        grade: str,
+        *,
+        text: str | None = None,
+        channel: str | None = None,
+        rectification: str | None = None,
+        at: datetime | str | None = None,
+    ) -> Evaluation:
+        """好差评: the applicant's evaluation of the completed case (非常满意, 满意, 基本满意, 不满意, 非常不满意, or
+        their English names), once; a 差评 (不满意, 非常不满意) needs its ``text``. ``actor`` is a party of the case
+        or a person of the organisation recording it for them; ``rectification`` names the 整改 case a 差评 opened
+        (:func:`approvalflow.exchange.evaluate_stored` opens it). Refused (``case-status`` on a case that is not
+        completed, ``evaluated-once``) under either policy. Trail action ``evaluate``; the case stays ended."""
+        return evaluate(self, actor, grade, text, channel, rectification, at)
 
     # -- going back, ending early, pausing (engine/flowcontrol.py) ------------------------------------------------
     def take_back(self, step: str, actor: str, *, reason: str, at: datetime | str | None = None) -> None:
@@ -1090,14 +1110,14 @@ class Case:
             dict(self._open_suspensions), self._since, self.clock_start, self.ended_at, self.extension_days,
             set(self.fallback_years), self._scan, self._deadlines_memo, dict(self._timers), set(self.provisional_years),
             len(self.opinions), len(self.notices), len(self.supplements), self._flow.copy(), self.path[-1:],
-            self.history[-1:], self.opinions[-1:], handover.kept(self),
+            self.history[-1:], self.opinions[-1:], handover.kept(self), self.evaluation,
         )  # fmt: skip
 
     def _restore(self, kept: tuple[Any, ...]) -> None:
         (data, path, history, findings, self.suspensions, self._open_suspensions, self._since, self.clock_start,
          self.ended_at, self.extension_days, self.fallback_years, self._scan, self._deadlines_memo, self._timers,
          self.provisional_years, opinions, notices, supplements, self._flow, last_step, last_done,
-         last_opinion, handed) = kept  # fmt: skip
+         last_opinion, handed, self.evaluation) = kept  # fmt: skip
         handover.restore(self, handed)
         self.data = data
         del self.opinions[opinions:]

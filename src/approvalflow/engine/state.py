@@ -26,6 +26,7 @@ from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.caseclock import Suspension
 from . import handover
+from .evaluation import evaluation_from_state
 from .flowcontrol import FlowState
 from .materials import notices_from_state, supplements_from_state
 from .opinions import opinions_from_state
@@ -43,9 +44,9 @@ __all__ = [
 CASE_FORMAT = "approvalflow.case"
 CASE_VERSION = 4
 """Version 4: version 3 with the approval operations' state (``flow``, ``handover``, ``opinions``, ``notices``,
-``supplements``; each written only once used), which a reader of version 3 would silently drop. Version 3: a trail
-entry binds the state when it was observed (``state`` is null otherwise), the last entry always. Versions 3, 2
-(every entry binds the state) and 1 (the engine spec inside) documents are read too."""
+``supplements``, ``evaluation``; each written only once used), which a reader of version 3 would silently drop.
+Version 3: a trail entry binds the state when it was observed (``state`` is null otherwise), the last entry always.
+Versions 3, 2 (every entry binds the state) and 1 (the engine spec inside) documents are read too."""
 MAX_TASKS = 200_000
 """Most engine tasks a saved case may hold (across the process and its sub-processes)."""
 
@@ -107,6 +108,8 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
         state["notices"] = [n.to_dict() for n in case.notices]
     if case.supplements:
         state["supplements"] = [s.to_dict() for s in case.supplements]
+    if case.evaluation is not None:  # 好差评 (engine/evaluation.py): only once given
+        state["evaluation"] = case.evaluation.to_dict()
     handed = handover.to_state(case)
     if handed is not None:  # only once something was handed on (签收, 转办, 委派, 抄送, 催办): older states unchanged
         state["handover"] = handed
@@ -330,6 +333,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     opinions = opinions_from_state(doc.get("opinions"), steps)
     notices = notices_from_state(doc.get("notices"), case)
     supplements = supplements_from_state(doc.get("supplements"), case, len(notices))
+    evaluation = evaluation_from_state(doc.get("evaluation"), case, data)
     flow = FlowState.from_json(doc.get("flow"), len(suspensions), case.organisation.people, steps)
     workflow = doc["workflow"]
     check_workflow_state(workflow, case.definition)
@@ -347,6 +351,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case.findings = findings
     case.opinions, case.notices, case.supplements = opinions, notices, supplements
     case._flow = flow
+    case.evaluation = evaluation
     case._since = {str(k): _need_moment(v) for k, v in doc.get("ready_since", {}).items()}
     case._set_workflow(
         restore_workflow(workflow, case.definition._spec, case.definition._subprocess_specs, case._script_engine())

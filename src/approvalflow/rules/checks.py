@@ -105,6 +105,8 @@ RUNTIME: Registry[StepAttempt] = Registry(
         "return-target": "error",
         "not-assignee": "error",
         "outcome": "error",
+        # 好差评 (approvalflow.engine.evaluation): engine check, refused under either policy
+        "evaluated-once": "error",
         # handing work on (approvalflow.engine.handover): engine checks, refused under either policy
         "claimed": "error",
         "delegated": "error",

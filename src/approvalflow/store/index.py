@@ -315,6 +315,12 @@ def summary_of(case: Case) -> dict[str, Any]:
         "promised_deadline": None,
         "statutory_deadline": None,
     }
+    if case.evaluation is not None:  # 好差评: written only then (efficiency's 好评率 and 差评整改率)
+        summary["evaluation"] = {"grade": case.evaluation.grade, "at": case.evaluation.at.isoformat(),
+                                 "rectification": case.evaluation.rectification}  # fmt: skip
+    rectifies = case.data.get("rectifies")
+    if isinstance(rectifies, str):  # a 整改 case (approvalflow.exchange.rectification): the case it answers
+        summary["rectifies"] = rectifies
     if case.urges:  # 催办: written only then, so the summary of every case stored before is unchanged
         summary["urges"] = len(case.urges)
     if case.ended_at is not None:

@@ -10,6 +10,11 @@ Figures per group:
 - ``refusals``: attempts the engine refused;
 - ``withdrawn`` (撤回/撤销申请) and ``terminated`` (终止): cases that ended early, counted apart: they are not
   ``completed`` and count in no on-time, early or overdue rate (nobody decided them late or on time).
+- ``good_rate`` (好评率): evaluations (好差评, :meth:`Case.evaluate <approvalflow.engine.case.Case.evaluate>`) graded
+  非常满意, 满意 or 基本满意 / all evaluations, grouped by the evaluated case's unit and power and the period of the
+  evaluation; ``rectification_rate`` (差评整改率): 差评 whose 整改 case (:mod:`approvalflow.exchange.rectification`,
+  case data ``rectifies``) completed on or before its promised deadline, by ``until`` / all 差评. A 差评 whose 整改
+  case is missing, still open, ended early or late counts as not rectified. None when there is nothing to divide.
 
 Per post the figures are the steps done by people in that post: ``completed`` steps, ``on_time_rate`` against
 each step's own limit, ``avg_working_days`` per step, and ``refusals`` of people acting in that post.
@@ -52,6 +57,10 @@ class Figures:
     withdrawn: int = 0
     terminated: int = 0
     urges: int = 0  # 催办 of the cases' steps (Case.urge)
+    evaluations: int = 0  # 好差评 given
+    good: int = 0  # 好评: 非常满意, 满意, 基本满意
+    poor: int = 0  # 差评: 不满意, 非常不满意
+    rectified: int = 0  # 差评 whose 整改 case completed on time
 
     def add_completion(self, outcome: str | None, working: int | None, limit: int | None, suspended: int) -> None:
         self.completed += 1
@@ -85,6 +94,8 @@ class Figures:
             "withdrawn": self.withdrawn,
             "terminated": self.terminated,
             "urges": self.urges,
+            "good_rate": round(self.good / self.evaluations, 4) if self.evaluations else None,
+            "rectification_rate": round(self.rectified / self.poor, 4) if self.poor else None,
         }
 
 
@@ -139,6 +150,42 @@ def _before(moment: str | None, until: datetime | None) -> bool:
     return moment is not None and (until is None or datetime.fromisoformat(moment) <= until)
 
 
+_POOR = ("不满意", "非常不满意")
+
+
+def _rectified_on_time(records: list[CaseRecord], until: datetime | None) -> dict[str, bool]:
+    """Case id -> whether the 整改 case answering it (summary ``rectifies``) completed on time by ``until``."""
+    out: dict[str, bool] = {}
+    for r in records:
+        s = r.summary
+        target = s.get("rectifies")
+        if not isinstance(target, str):
+            continue
+        done = (
+            r.status == "completed" and _before(s.get("ended_at"), until) and s.get("outcome") in ("on_time", "early")
+        )
+        out[target] = out.get(target, False) or done
+    return out
+
+
+def _add_evaluation(ev: Evaluation, r: CaseRecord, rectified: dict[str, bool]) -> None:
+    given = r.summary.get("evaluation")
+    if not isinstance(given, dict) or not _before(given.get("at"), ev.until):
+        return
+    keys = {"unit": r.unit, "power": r.power or r.process}
+    groups = [
+        ev.total,
+        *(ev.figures(d, k) for d, k in keys.items()),
+        ev.figures("period", _period(given["at"], ev.period)),
+    ]
+    poor = given.get("grade") in _POOR
+    for f in groups:
+        f.evaluations += 1
+        f.good += not poor
+        f.poor += poor
+        f.rectified += poor and rectified.get(r.id, False)
+
+
 def _add_case(ev: Evaluation, r: CaseRecord) -> None:
     s = r.summary
     keys = {"unit": r.unit, "power": r.power or r.process}
@@ -171,8 +218,11 @@ def evaluate_efficiency(
 ) -> Evaluation:
     """Efficiency figures of the cases (e.g. ``store.summaries()``) as of ``until`` (default: everything)."""
     ev = Evaluation(until, period)
-    for record in records:
+    kept = list(records)
+    rectified = _rectified_on_time(kept, until)
+    for record in kept:
         _add_case(ev, record)
+        _add_evaluation(ev, record, rectified)
     return ev
 
 

@@ -30,6 +30,8 @@ _LABELS = {
     "withdrawn": "撤回",
     "terminated": "终止",
     "urges": "催办次数",
+    "good_rate": "好评率",
+    "rectification_rate": "差评整改率",
 }
 _DIMENSIONS = {"unit": "按单位", "power": "按职权", "post": "按岗位", "period": "按期间"}
 

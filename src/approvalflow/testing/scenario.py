@@ -67,8 +67,9 @@ class ScenarioStep(BaseModel):
     to: str | list[str] | None = None
     basis: str | None = None  # actions terminate (required), suspend, outcome: the legal basis
     outcome: str | None = None  # action outcome: approved, denied or not-accepted
-    note: str | None = None  # cc, urge
+    note: str | None = None  # cc, urge; evaluate: the channel (评价渠道)
     instance: int | None = None  # claim, unclaim, transfer, delegate: an instance of a multi-instance step
+    grade: str | None = None  # evaluate (好差评): 非常满意, 满意, 基本满意, 不满意, 非常不满意 (or their English names)
 
     _aware = field_validator("at")(_aware)
 
@@ -193,7 +194,8 @@ def _load(path: str | Path) -> _Loaded:
                 line=lines.of(("steps", i)),
                 element=f"steps[{i}]",
             )
-        if organisation.person(step.actor) is None and step.action != "supplement":  # the applicant supplies
+        # the applicant supplies materials (supplement) and evaluates (evaluate): not a person of the organisation
+        if organisation.person(step.actor) is None and step.action not in ("supplement", "evaluate"):
             raise ScenarioError(
                 f"steps[{i}]: actor '{step.actor}' is not a person of the organisation ({organisation.file})",
                 file=name,

@@ -138,6 +138,13 @@ def _urge(case: Case, step: ScenarioStep) -> None:
     case.urge(step.actor, _task(step), note=step.note)
 
 
+def _evaluate(case: Case, step: ScenarioStep) -> None:
+    """好差评 of the completed case by ``actor`` (the applicant): ``grade``, ``comment`` (文字评价, required for a
+    差评), ``note`` (评价渠道). In a scenario (one case, no store) a 差评 opens no 整改 case."""
+    _needs(step, "grade")
+    case.evaluate(step.actor, step.grade or "", text=step.comment, channel=step.note)
+
+
 #: action name -> what it does
 ACTIONS: dict[str, Callable[[Case, ScenarioStep], object]] = {
     "complete": _complete,
@@ -158,4 +165,5 @@ ACTIONS: dict[str, Callable[[Case, ScenarioStep], object]] = {
     "delegate": _delegate,
     "cc": _cc,
     "urge": _urge,
+    "evaluate": _evaluate,
 }
