@@ -104,6 +104,7 @@ def test_cards_name_who_is_responsible_and_the_catalog_clause(
         "task": "review",
         "deadline": "2026-10-14",
         "rule": "step-overdue",
+        "card_rule": "deadline",
         "unit": "market-bureau",
         "power": "140500-XK-0001",
         "posts": ["reviewer"],

@@ -39,6 +39,7 @@ parentheses; the tree is checked against the code by ``tests/test_errors_tree.py
     │   ├── CaseFormatError            a serialized case that cannot be restored
     │   ├── TrailFileError             an audit trail (JSON Lines) or trail key file; also a ValueError
     │   ├── EventLogError              an event log (XES/CSV) that cannot be read (supervision.eventlog)
+    │   ├── CardRulesError             a card rules file (supervision.cardrules)
     │   ├── SimulationModelError       a simulation model, YAML or Prosimos JSON (simulation.model)
     │   └── ResultFormatError          a saved simulation result (simulation.outputs)
     ├── RenderError                    Graphviz missing or failing, an output not written (render.errors)

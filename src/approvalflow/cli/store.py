@@ -22,39 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError
 from ..store.base import StoreError, redact
-from .supervise import add_key_option, key_of
+from .supervise import add_key_option, key_of, processes_of
 
 __all__ = ["register"]
 
-
-def _processes(paths: list[str]) -> list[Any]:
-    """The processes of the BPMN files given, and of the ``.bpmn`` files in the folders given.
-
-    A file named on the command line must load (else bad input); a file found in a folder that does not load
-    is skipped with a note on stderr (a case that ran on it is then reported as a problem).
-    """
-    from ..bpmn.loader import load_process
-
-    found: list[Any] = []
-    for text in paths:
-        path = Path(text)
-        if path.is_dir():
-            for file in sorted(p for p in path.rglob("*.bpmn") if p.is_file()):
-                try:
-                    found.append(load_process(file))
-                except DefinitionError as exc:
-                    print(f"approvalflow: note: skipped {file}: {exc}", file=sys.stderr)
-        elif path.is_file():
-            found.append(load_process(path))
-        else:
-            raise DefinitionError("no such file or folder", file=text)
-    return found
+#: The processes of the BPMN files and folders given (:func:`approvalflow.cli.supervise.processes_of`).
+_processes = processes_of
 
 
 def _organisations(paths: list[str]) -> list[Any]:

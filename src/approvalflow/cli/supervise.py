@@ -7,8 +7,9 @@ and :mod:`approvalflow.store.reading` (and :mod:`approvalflow.store.keeping` for
 and trust no index row they cannot tie to its case row (:mod:`approvalflow.store.integrity`): ``supervise`` lists
 such cases as index problems and exits 1; ``log export`` refuses the store (exit 2) and leaves OUT as it was.
 
-``supervise STORE --at T [--json] [--html FILE] [--csv FILE] [--catalog FILE]``: the yellow and red cards of every
-open case at T (with the catalog's 责任事项 and 追责情形), the anomalies up to T and the efficiency figures;
+``supervise STORE --at T [--json] [--html FILE] [--csv FILE] [--catalog FILE] [--rules FILE] [--process PATH...]``:
+the yellow and red cards of every open case at T (with the catalog's 责任事项 and 追责情形; under the card rules of
+``--rules``, :mod:`approvalflow.supervision.cardrules`), the anomalies up to T and the efficiency figures;
 ``log export STORE OUT [--open]`` (``.xes`` or ``.csv``); ``log check LOG BPMN [--org FILE] [--unit UNIT]
 [--timezone TZ] [--columns FILE] [--case COL] [--activity COL] [--timestamp COL] [--start COL] [--resource COL]
 [--json]``: exit 1 when a trace deviates, is undecided or breaks a rule (data-quality findings alone do not).
@@ -18,17 +19,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScenarioError
+from ..errors import DefinitionError, ScenarioError
 from ..org.organisation import load_organisation
 from ..store.base import StoreError, redact
 from ..store.reading import open_existing_store
 from ..time.clock import parse_moment
 
 # open_existing_store and store_scenario_case live in approvalflow.store; they stay importable from here
-__all__ = ["add_key_option", "key_of", "open_existing_store", "register", "store_scenario_case"]
+__all__ = [
+    "add_key_option", "key_of", "open_existing_store", "processes_of", "register", "store_scenario_case",
+]  # fmt: skip
 
 
 def store_scenario_case(store_url: str, result: Any, *, key: bytes | None = None) -> str:
@@ -60,8 +64,33 @@ def key_of(args: argparse.Namespace) -> bytes | None:
         raise StoreError(f"--key-file: {getattr(exc, 'message', exc)}", file=path) from None
 
 
+def processes_of(paths: list[str]) -> list[Any]:
+    """The processes of the BPMN files given, and of the ``.bpmn`` files in the folders given.
+
+    A file named on the command line must load (else bad input); a file found in a folder that does not load
+    is skipped with a note on stderr (a case that ran on it is then reported as a problem).
+    """
+    from ..bpmn.loader import load_process
+
+    found: list[Any] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*.bpmn") if p.is_file()):
+                try:
+                    found.append(load_process(file))
+                except DefinitionError as exc:
+                    print(f"approvalflow: note: skipped {file}: {exc}", file=sys.stderr)
+        elif path.is_file():
+            found.append(load_process(path))
+        else:
+            raise DefinitionError("no such file or folder", file=text)
+    return found
+
+
 def _cmd_supervise(args: argparse.Namespace) -> int:
     from ..supervision.operations import catalog_responsibility, supervise_store
+    from ..supervision.rulesweep import CaseCard
 
     try:
         at = parse_moment(args.at)
@@ -69,9 +98,11 @@ def _cmd_supervise(args: argparse.Namespace) -> int:
         raise ScenarioError(f"--at: {exc}") from None
     _check_output_folders(args.html, args.csv)
     duty = catalog_responsibility(Path(args.catalog)) if args.catalog else None
+    rules = _card_rules(args.rules) if args.rules else None
+    processes = processes_of(args.process) if args.process else []  # before the store is touched
     store = open_existing_store(args.store, key=key_of(args))
     try:
-        found = supervise_store(store, at, period=args.period, responsibility=duty)
+        found = supervise_store(store, at, period=args.period, responsibility=duty, rules=rules, processes=processes)
     finally:
         store.close()
     result, ev, problems = found.sweep, found.efficiency, found.problems
@@ -79,17 +110,22 @@ def _cmd_supervise(args: argparse.Namespace) -> int:
         _write_text(Path(args.html), ev.to_html())
     if args.csv:
         _write_text(Path(args.csv), ev.to_csv())
+    bad = bool(problems or result.notes)
     if args.json:
         print(json.dumps(found.to_json(), ensure_ascii=False))
-        return 1 if problems else 0
+        return 1 if bad else 0
     counts = result.counts()
     print(
         f"{redact(args.store)} at {at.isoformat()}: {result.open_cases} open cases, "
         f"{counts['red']} red and {counts['yellow']} yellow cards"
     )
-    for c in result.cards:
+    for c in result.all_cards():
         who = ", ".join(c.people) or ", ".join(c.posts) or "-"
-        print(f"  {c.level:6} {c.case:24} {c.task or 'case ' + c.limit:18} due {c.deadline}  {c.unit}  {who}")
+        rule = "" if c.card_rule == "deadline" else f"  [{c.card_rule}]"
+        if isinstance(c, CaseCard):
+            print(f"  {c.level:6} {c.case:24} {c.kind + ' ' + str(c.count):18} {c.unit}  {who}{rule}")
+        else:
+            print(f"  {c.level:6} {c.case:24} {c.task or 'case ' + c.limit:18} due {c.deadline}  {c.unit}  {who}{rule}")
         if c.accountability:
             print(f"         追责情形: {_clip(c.accountability)}")
     for a in result.anomalies:
@@ -103,7 +139,17 @@ def _cmd_supervise(args: argparse.Namespace) -> int:
         )
         for p in problems:
             print(f"  {p}")
-    return 1 if problems else 0
+    if result.notes:
+        print(f"NOT JUDGED: {len(result.notes)} cards the rules could not decide:")
+        for note in result.notes:
+            print(f"  {note}")
+    return 1 if bad else 0
+
+
+def _card_rules(path: str) -> Any:
+    from ..supervision.cardrules import load_card_rules
+
+    return load_card_rules(path)
 
 
 def _check_output_folders(*paths: str | None) -> None:
@@ -256,6 +302,19 @@ def register(sub: Any) -> None:
         "--catalog",
         metavar="FILE",
         help="a power list (权力清单, any catalog format): cards of a power it lists carry its 责任事项 and 追责情形",
+    )
+    sup.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="card rules (YAML): which yellow and red cards to give (default: one-day yellow, red once overdue)",
+    )
+    sup.add_argument(
+        "--process",
+        metavar="PATH",
+        nargs="+",
+        default=[],
+        help="BPMN files (or folders) the cases ran on, for share-of-period rules on steps (besides those deployed "
+        "in the store)",
     )
     add_key_option(sup)
     sup.set_defaults(func=_cmd_supervise)

@@ -323,6 +323,9 @@ def summary_of(case: Case) -> dict[str, Any]:
         summary["rectifies"] = rectifies
     if case.urges:  # 催办: written only then, so the summary of every case stored before is unchanged
         summary["urges"] = len(case.urges)
+    facts = _card_facts(case)
+    if facts is not None:  # 补正 notices, 催办 and a refusal's reason for the card rules: written only then, likewise
+        summary["card_facts"] = facts
     if case.ended_at is not None:
         report = case_time(case, case.ended_at)  # the case's own figures: no row for every step
         d = report.deadlines
@@ -335,6 +338,13 @@ def summary_of(case: Case) -> dict[str, Any]:
             statutory_deadline=_iso(d.statutory.day) if d and d.statutory else None,
         )
     return summary
+
+
+def _card_facts(case: Case) -> dict[str, Any] | None:
+    """What the card rules count of a case (:class:`approvalflow.supervision.cardrules.CaseFacts`), or None."""
+    from .cardfacts import facts_of
+
+    return facts_of(case).to_json()
 
 
 def store_status(case: Case) -> Status:

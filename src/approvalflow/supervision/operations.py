@@ -27,6 +27,7 @@ from ..io.outputfiles import temp_beside
 from ..org.organisation import Organisation, organisation_from_dict
 from ..store.base import CaseStore, CollectingStore, IndexProblem, StoreError
 from ..store.reading import DAMAGE, LastRead, TrackedRecords
+from .cardrules import CardRule, is_default
 from .efficiency import Evaluation, Period, evaluate_efficiency
 from .eventlog import Trace, export_log
 from .sweep import Responsibility, SweepResult, sweep_store
@@ -52,13 +53,27 @@ class Supervision:
 
 
 def supervise_store(
-    store: CaseStore, at: datetime, *, period: Period = "month", responsibility: Responsibility | None = None
+    store: CaseStore,
+    at: datetime,
+    *,
+    period: Period = "month",
+    responsibility: Responsibility | None = None,
+    rules: Sequence[CardRule] | None = None,
+    processes: Sequence[ProcessDefinition] = (),
 ) -> Supervision:
     """Cards, anomalies and efficiency of ``store`` at ``at``; cases whose index does not tie are left out of the
-    cards and anomalies and listed in ``problems`` (the store is read, never written, and not closed)."""
+    cards and anomalies and listed in ``problems`` (the store is read, never written, and not closed).
+
+    ``rules``: card rules (default: today's); ``processes``: the definitions the share rules read a step's limit
+    from (matched by digest), besides those deployed in the store's registry."""
     checked = CollectingStore(store)
     last = LastRead()
-    result = sweep_store(checked, at, responsibility=responsibility)
+    definitions = None
+    if not is_default(rules):
+        from ..store.registry import KnownDefinitions
+
+        definitions = KnownDefinitions(store, processes).get
+    result = sweep_store(checked, at, responsibility=responsibility, rules=rules, definitions=definitions)
     try:
         ev = evaluate_efficiency(last.track(checked.summaries()), until=at, period=period)
     except DAMAGE as exc:
@@ -68,6 +83,7 @@ def supervise_store(
     if untied:  # nothing of a case whose index does not tie is shown, not even the rows that do
         result.cards = [c for c in result.cards if c.case not in untied]
         result.anomalies = [a for a in result.anomalies if a.case_id not in untied]
+        result.case_cards = [c for c in result.case_cards if c.case not in untied]
     return Supervision(result, ev, problems)
 
 
