@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,8 @@ from starlette.requests import Request
 from ..time.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from ..bpmn.loader import ProcessDefinition
+    from ..catalog.model import Catalog
     from ..org.organisation import Organisation
     from ..store.base import CaseStore
 
@@ -19,11 +21,27 @@ __all__ = ["ServiceContext", "get_context"]
 
 @dataclass
 class ServiceContext:
-    """The store the service serves, the organisations its cases run in (by unit id), and the clock it reads."""
+    """The store the service serves, the organisations its cases run in (by unit id), and the clock it reads.
+
+    Optional:
+
+    - ``catalog``: the power list (权力清单, :mod:`approvalflow.catalog`); when given, the console's cards carry the
+      责任事项 and 追责情形 of their power (by 职权编码, which must be the ``af:power`` code of the flowchart);
+    - ``processes``: definitions the host loaded itself, used (by digest) before the store's process registry to
+      restore a stored case (a case whose process was never deployed in the store).
+    """
 
     store: CaseStore
     organisations: Mapping[str, Organisation]
     clock: Clock = field(default_factory=SystemClock)
+    catalog: Catalog | None = None
+    processes: Sequence[ProcessDefinition] = ()
+
+    def responsibility(self) -> dict[str, tuple[str, str]]:
+        """责任事项 and 追责情形 by power code, from ``catalog`` (empty without one): what a card carries."""
+        if self.catalog is None:
+            return {}
+        return {p.code: (p.responsibilities or "", p.accountability or "") for p in self.catalog.powers}
 
     def organisation_of(self, unit: str) -> Organisation | None:
         """The organisation that has ``unit``, or None."""

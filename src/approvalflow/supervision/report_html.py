@@ -13,7 +13,7 @@ from typing import Any
 
 from ..render.chartkit import Bar, attr, bar_rows, esc, html_page, html_table
 
-__all__ = ["render_html"]
+__all__ = ["COLOURS", "METRIC_LABELS", "render_html"]
 
 _COLOURS = {"on_time_rate": "#2e7d32", "early_rate": "#1565c0", "overdue_rate": "#c62828"}
 _OTHER = "#546e7a"
@@ -34,6 +34,10 @@ _LABELS = {
     "rectification_rate": "差评整改率",
 }
 _DIMENSIONS = {"unit": "按单位", "power": "按职权", "post": "按岗位", "period": "按期间"}
+COLOURS = _COLOURS
+"""The colour of each rate's bars (按时, 提前, 超期), shared with the 电子监察 console."""
+METRIC_LABELS = _LABELS
+"""The Chinese label of each efficiency figure, shared with the 电子监察 console."""
 
 
 def _chart(chart: str, label: str, groups: Mapping[str, Mapping[str, Any]], metrics: tuple[str, ...],
