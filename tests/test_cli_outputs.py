@@ -189,7 +189,8 @@ def test_redact_removes_any_password_from_any_message(user: str, password: str) 
     message = f"{url}: cannot open the case store (password {password!s} refused for {url})"
     redacted = redact(message, url)
     assert password not in redacted
-    assert f"postgresql://{user}:***@db.example:5432/cases" in redacted or user in password
+    if password not in f"postgresql://{user}@db.example:5432/cases":  # else the URL's other parts lose it too
+        assert f"postgresql://{user}:***@db.example:5432/cases" in redacted
     query = f"postgresql://{user}@db.example/cases?sslmode=require&password={password}"
     assert password not in redact(f"opening {query} failed", query)
     assert password not in redact(f"opening {query} failed")  # the pattern alone, without the URL
