@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -19,15 +20,28 @@ __all__ = ["ServiceContext", "get_context"]
 
 @dataclass
 class ServiceContext:
-    """The store the service serves, the organisations its cases run in (by unit id), and the clock it reads."""
+    """The store the service serves, the organisations its cases run in (by unit id), and the clock it reads.
+
+    ``lock`` is held by every request while it uses the store: a SQLite store is one connection, which threads may
+    not use at once (the routes run in a thread pool). ``trail_key`` signs the trails of the cases started (the
+    store's own key when it was opened with one)."""
 
     store: CaseStore
     organisations: Mapping[str, Organisation]
     clock: Clock = field(default_factory=SystemClock)
+    lock: Any = field(default_factory=threading.RLock)
 
     def organisation_of(self, unit: str) -> Organisation | None:
         """The organisation that has ``unit``, or None."""
         return self.organisations.get(unit)
+
+    def unit_of_person(self, person: str) -> str | None:
+        """The unit of a person of any of the organisations, or None."""
+        for organisation in {id(o): o for o in self.organisations.values()}.values():
+            found = organisation.person(person)
+            if found is not None:
+                return str(found.unit)
+        return None
 
 
 def get_context(request: Request) -> ServiceContext:
