@@ -49,6 +49,7 @@ parentheses; the tree is checked against the code by ``tests/test_errors_tree.py
     │   └── EvaluationError            unknown name, type error, a bound passed while evaluating
     ├── ScenarioMismatch               a scenario ran, but not as expected; also an AssertionError
     │                                  (pytest_plugin.scenario_items)
+    ├── ProblemError                   an HTTP request answered with a problem: 401, 403, 404 (service.problems)
     └── RunError                       .case, .step
         ├── StepRefused                rules broken under the enforce policy
         ├── StepNotReady               the step is not ready in this case

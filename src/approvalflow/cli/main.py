@@ -132,7 +132,7 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 # Command modules: each exposes ``register(sub)``, adding its subcommands with ``set_defaults(func=...)``.
 _COMMAND_MODULES = (
     "audit", "catalog", "validate", "render", "simulate", "supervise", "store", "tick", "calendar", "worklists",
-    "registry", "exchange",
+    "registry", "exchange", "serve",
 )  # fmt: skip
 # The module of each subcommand: running one command imports only its module (``simulate`` must start fast:
 # it never imports SpiffWorkflow or pydantic); usage errors and ``--help`` import them all.
@@ -154,6 +154,8 @@ _MODULE_OF = {
     "versions": "registry",
     "migrate": "registry",
     "exchange": "exchange",
+    "serve": "serve",
+    "keys": "serve",
 }
 
 

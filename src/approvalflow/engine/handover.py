@@ -269,7 +269,10 @@ def delegate(
     _signed_before(case, task, info, to, base)
     findings = _judge(case, task, info, receiver, at, base, DELEGATE_RULES, prior)
     holder = h.holder if h is not None else actor
-    holding = replace(h, delegate=to) if h is not None else Holding(step, _index(task), holder, "claimed", at, to)
+    # a step returned (or taken back) to its doer becomes theirs as claimed once they delegate it: the holding is
+    # kept in the case (only claimed and transferred holdings are), and the claimed check applies to it
+    kind: HoldKind = "claimed" if h is None or h.kind == "returned" else h.kind
+    holding = replace(h, delegate=to, kind=kind) if h is not None else Holding(step, _index(task), holder, kind, at, to)
     event = _event("delegate", task, actor, at, base, to=to, reason=base["data"]["reason"])
     return _commit(case, task, holding, event, base, findings)
 

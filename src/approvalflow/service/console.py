@@ -23,22 +23,21 @@ role) 403 on every page. Nothing here writes.
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import ApprovalflowError
 from . import console_data as data
 from . import console_pages as pages
-from .auth import Principal, current_principal
+from .auth import CONSOLE_COOKIE, Principal, current_principal
 from .context import ServiceContext, get_context
 
 __all__ = ["console_principal", "router"]
 
 router = APIRouter(prefix="/console", tags=["console"])
-_READ = threading.Lock()  # one console reading at a time: a store connection is not shared by threads at once
 
 
 def console_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -79,7 +78,7 @@ def wall_view(
 ) -> HTMLResponse:
     """The yellow and red cards now, most urgent first."""
     try:
-        with _READ:
+        with context.lock:  # the store's connection is used by one request at a time (ServiceContext)
             wall = data.wall(context, _scope(principal), only_unit=unit, power=power, person=person)
     except ApprovalflowError as exc:
         return _failed(principal, "红黄牌不可用 the cards cannot be read", exc)
@@ -98,7 +97,7 @@ def live_view(
     """``at``, ``signature`` (changes when a card appears, changes or goes), ``counts`` and ``html``; ``html`` is
     null when ``since`` is the signature now (the caller's cards are still the ones to show)."""
     try:
-        with _READ:
+        with context.lock:  # the store's connection is used by one request at a time (ServiceContext)
             wall = data.wall(context, _scope(principal), only_unit=unit, power=power, person=person)
     except ApprovalflowError as exc:
         return JSONResponse({"error": str(exc)}, status_code=500)
@@ -115,7 +114,7 @@ def live_view(
 def case_view(principal: Caller, context: Context, case_id: str) -> HTMLResponse:
     """The case's facts, cards, coloured flowchart and trail."""
     try:
-        with _READ:
+        with context.lock:  # the store's connection is used by one request at a time (ServiceContext)
             view = data.case_view(context, _scope(principal), case_id)
     except ApprovalflowError as exc:
         return _failed(principal, f"案件 {case_id[:200]} 无法读取 cannot be read", exc)
@@ -134,7 +133,7 @@ def efficiency_view(
 ) -> HTMLResponse:
     """Efficiency figures per unit and period, as bar charts and tables (of one ``unit`` when given)."""
     try:
-        with _READ:
+        with context.lock:  # the store's connection is used by one request at a time (ServiceContext)
             ev, problems = data.efficiency(context, _scope(principal), period=period, only_unit=unit)
     except ApprovalflowError as exc:
         return _failed(principal, "效能评估不可用 efficiency cannot be read", exc)
@@ -146,9 +145,57 @@ def efficiency_view(
 def search_view(principal: Caller, context: Context, q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
     """Cases whose 办件编号, applicant, power or process contains ``q``."""
     try:
-        with _READ:
+        with context.lock:  # the store's connection is used by one request at a time (ServiceContext)
             hits, more = data.search(context, _scope(principal), q)
     except ApprovalflowError as exc:
         return _failed(principal, "查询不可用 search failed", exc)
     units = {h.unit: data.unit_name(context, h.unit) for h in hits}
     return HTMLResponse(pages.search_page(q, hits, more, principal, units))
+
+
+# -- signing in from a browser -----------------------------------------------------------------------------------
+_LOGIN_FORM = (
+    '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
+    'content="width=device-width,initial-scale=1"><title>登录 · 电子监察</title><style>{style}</style></head><body>'
+    '<header class="top"><h1>电子监察 <span class="en">e-supervision</span></h1></header><main>'
+    '<form class="login" method="post" action="/console/login"><h2>登录 <span class="en">sign in</span></h2>'
+    "<p>{message}</p><label>访问密钥 API key <input type=password name=key autocomplete=off required "
+    'maxlength=200></label> <button type="submit">登录</button></form></main></body></html>'
+)
+_MAX_FORM = 1_000
+
+
+@router.get("/login", response_class=HTMLResponse, summary="the sign-in form of the console")
+def login_form() -> HTMLResponse:
+    """A form for the API key of a supervisor or a platform (``approvalflow keys create``)."""
+    return HTMLResponse(_LOGIN_FORM.format(style=pages.STYLE, message="输入监察或平台的访问密钥。"))
+
+
+@router.post("/login", summary="sign in: keep the key in a cookie for the console's pages")
+async def login(request: Request, context: Context) -> Response:
+    """Check the key posted by the form; if it is a supervisor's or a platform's, keep it in an HttpOnly,
+    SameSite=Strict cookie that only the console's own reads accept, and go to the card wall."""
+    from ..store.keys import authenticate
+
+    body = await request.body()
+    key = ""
+    if len(body) <= _MAX_FORM:
+        values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=5).get("key") or [""]
+        key = values[0].strip()
+    with context.lock:
+        found = authenticate(context.store, key) if key else None
+    if found is None or found.role == "applicant":
+        message = "密钥无效，或不是监察、平台的密钥。The key is not valid for the console."
+        return HTMLResponse(_LOGIN_FORM.format(style=pages.STYLE, message=message), status_code=401)
+    response = RedirectResponse("/console/", status_code=303)
+    response.set_cookie(CONSOLE_COOKIE, key, httponly=True, samesite="strict", path="/console",
+                        secure=request.url.scheme == "https")  # fmt: skip
+    return response
+
+
+@router.post("/logout", summary="sign out of the console")
+def logout() -> Response:
+    """Forget the key the browser keeps."""
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(CONSOLE_COOKIE, path="/console")
+    return response

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -29,11 +30,15 @@ class ServiceContext:
       责任事项 and 追责情形 of their power (by 职权编码, which must be the ``af:power`` code of the flowchart);
     - ``processes``: definitions the host loaded itself, used (by digest) before the store's process registry to
       restore a stored case (a case whose process was never deployed in the store).
-    """
+
+    ``lock`` is held by every request while it uses the store: a SQLite store is one connection, which threads may
+    not use at once (the routes run in a thread pool). ``trail_key`` signs the trails of the cases started (the
+    store's own key when it was opened with one)."""
 
     store: CaseStore
     organisations: Mapping[str, Organisation]
     clock: Clock = field(default_factory=SystemClock)
+    lock: Any = field(default_factory=threading.RLock)
     catalog: Catalog | None = None
     processes: Sequence[ProcessDefinition] = ()
 
@@ -46,6 +51,14 @@ class ServiceContext:
     def organisation_of(self, unit: str) -> Organisation | None:
         """The organisation that has ``unit``, or None."""
         return self.organisations.get(unit)
+
+    def unit_of_person(self, person: str) -> str | None:
+        """The unit of a person of any of the organisations, or None."""
+        for organisation in {id(o): o for o in self.organisations.values()}.values():
+            found = organisation.person(person)
+            if found is not None:
+                return str(found.unit)
+        return None
 
 
 def get_context(request: Request) -> ServiceContext:

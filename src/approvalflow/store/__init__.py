@@ -5,8 +5,8 @@ Layer 7: imports the engine and everything below it. :func:`open_store` opens a 
 :func:`complete_step` and :func:`act` are the host's API; :func:`check_store` and :func:`reindex_store` check and
 rebuild the index; :func:`update_calendar` applies a year's official holiday arrangement to every open case;
 :func:`deploy` keeps processes in the store's registry (:mod:`.registry`) and :func:`migrate_store` moves open cases
-between versions. Names are imported on first use: the protocol (:mod:`.base`) imports no backend and no
-SpiffWorkflow.
+between versions; :func:`create_key` makes an API key of the HTTP service, kept hashed (:mod:`.keys`). Names are
+imported on first use: the protocol (:mod:`.base`) imports no backend and no SpiffWorkflow.
 See ``docs/supervision.md``.
 """
 
@@ -30,20 +30,22 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .cases import StoredCase, act, add_case, complete_step, load_case_from, save_case, start_deployed
     from .check import CheckResult, ReindexResult, check_store, reindex_store
     from .factory import open_store
+    from .keys import ApiKey, authenticate, create_key, list_keys, revoke_key
     from .memory import MemoryStore
     from .migrate import MigrationReport, migrate_store
     from .postgres import PostgresStore
     from .recalendar import CalendarUpdate, DeadlineMove, update_calendar
-    from .registry import Deployment, definition_of, deploy, stored_definition, versions
+    from .registry import Deployment, definition_of, deploy, deploy_sources, stored_definition, versions
     from .sqlite import SqliteStore
     from .timers import FiredCase, fire_due
 
 __all__ = [
-    "AnomalyEntry", "CalendarUpdate", "CaseRecord", "CaseStore", "CheckResult", "ConflictError", "DeadlineEntry",
-    "DeadlineMove", "Deployment", "FiredCase", "IndexProblem", "MemoryStore", "MigrationReport", "PostgresStore",
-    "ReindexResult", "SqliteStore", "StoreError", "StoredCase", "TimerEntry", "act", "add_case", "check_store",
-    "complete_step", "definition_of", "deploy", "fire_due", "load_case_from", "migrate_store", "open_store",
-    "reindex_store", "save_case", "start_deployed", "stored_definition", "update_calendar", "versions",
+    "AnomalyEntry", "ApiKey", "CalendarUpdate", "CaseRecord", "CaseStore", "CheckResult", "ConflictError",
+    "DeadlineEntry", "DeadlineMove", "Deployment", "FiredCase", "IndexProblem", "MemoryStore", "MigrationReport",
+    "PostgresStore", "ReindexResult", "SqliteStore", "StoreError", "StoredCase", "TimerEntry", "act", "add_case",
+    "authenticate", "check_store", "complete_step", "create_key", "definition_of", "deploy", "deploy_sources",
+    "fire_due", "list_keys", "load_case_from", "migrate_store", "open_store", "reindex_store", "revoke_key",
+    "save_case", "start_deployed", "stored_definition", "update_calendar", "versions",
 ]  # fmt: skip
 
 #: Each module and the names of ``__all__`` it defines, imported on first use (see :mod:`approvalflow._lazy`).
@@ -57,7 +59,8 @@ _LAZY: dict[str, str] = {
     ".check": "CheckResult ReindexResult check_store reindex_store",
     ".timers": "FiredCase fire_due",
     ".recalendar": "CalendarUpdate DeadlineMove update_calendar",
-    ".registry": "Deployment definition_of deploy stored_definition versions",
+    ".registry": "Deployment definition_of deploy deploy_sources stored_definition versions",
+    ".keys": "ApiKey authenticate create_key list_keys revoke_key",
     ".migrate": "MigrationReport migrate_store",
 }
 

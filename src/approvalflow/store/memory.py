@@ -26,6 +26,7 @@ from .base import (
     micros,
     page,
 )
+from .keys import MemoryKeys
 from .registry_rows import MemoryRegistry
 
 __all__ = ["MemoryStore"]
@@ -39,6 +40,7 @@ class MemoryStore:
         self._cases: dict[str, CaseRecord] = {}
         self._lock = threading.Lock()
         self.registry = MemoryRegistry()  # the process registry (approvalflow.store.registry)
+        self.keys = MemoryKeys()  # the HTTP service's API keys (approvalflow.store.keys)
 
     def insert(self, record: CaseRecord) -> CaseRecord:
         with self._lock:

@@ -114,8 +114,8 @@ class PostgresStore(SqlStoreBase):
         """Remove the store's tables (tests)."""
         with self._tx() as cur:
             for table in (
-                "af_files", "af_definitions", "af_processes", "af_done", "af_todo", "af_timers", "af_anomalies",
-                "af_deadlines", "af_cases", "af_meta",
+                "af_keys", "af_files", "af_definitions", "af_processes", "af_done", "af_todo", "af_timers",
+                "af_anomalies", "af_deadlines", "af_cases", "af_meta",
             ):  # fmt: skip
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
 

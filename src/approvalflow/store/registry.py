@@ -50,6 +50,7 @@ __all__ = [
     "SqlRegistry",
     "definition_of",
     "deploy",
+    "deploy_sources",
     "registry_of",
     "stored_definition",
     "version_of",
@@ -134,6 +135,80 @@ def deploy(
         raise InvalidInputError(
             f"deploy: the files hold {total:,} bytes together; at most {MAX_DEPLOY_BYTES:,} at once "
             "(approvalflow.store.registry.MAX_DEPLOY_BYTES); nothing was written"
+        )
+    done = registry_of(store).put(items, moment.isoformat())
+    return [
+        Deployment(
+            item.process,
+            version,
+            item.digest,
+            item.file,
+            _when(when, "af_processes"),
+            tuple(n for n, _ in item.files),
+            new,
+        )
+        for item, (version, new, when) in zip(items, done, strict=True)
+    ]
+
+
+def deploy_sources(
+    store: Any,
+    sources: Sequence[tuple[str, bytes]],
+    *,
+    deploy: Sequence[str] | None = None,
+    at: datetime | str | None = None,
+    trusted_functions: Mapping[str, TrustedFunction] | None = None,
+    script_tasks: Mapping[str, TrustedFunction] | None = None,
+) -> list[Deployment]:
+    """:func:`deploy` for documents held in memory (``(name, bytes)`` each, e.g. uploaded over HTTP): each one named
+    in ``deploy`` (default: every one) is a process, its call activities resolved among the others. Nothing is read
+    from disk; the names are kept as the file names (at most 255 characters, no control characters, each once)."""
+    if isinstance(sources, tuple | list) and not sources:
+        raise InvalidInputError("deploy: no BPMN document given")
+    if len(sources) > MAX_DEPLOY_FILES:
+        raise InvalidInputError(f"deploy: {len(sources):,} documents; at most {MAX_DEPLOY_FILES:,} at once")
+    for name, data in sources:
+        if not isinstance(name, str) or not name or len(name) > 255 or any(ord(c) < 32 for c in name):
+            raise InvalidInputError(f"deploy: a document's name is 1 to 255 characters of text, not {str(name)[:60]!r}")
+        if not isinstance(data, bytes):
+            raise InvalidInputError(f"deploy: document {name}: bytes expected")
+    if len({n for n, _ in sources}) != len(sources):
+        raise InvalidInputError("deploy: two documents have the same name")
+    if sum(len(d) for _, d in sources) > MAX_DEPLOY_BYTES:
+        raise InvalidInputError(f"deploy: the documents hold more than {MAX_DEPLOY_BYTES:,} bytes together")
+    names = [n for n, _ in sources]
+    chosen = names if deploy is None else list(deploy)
+    unknown = [n for n in chosen if n not in names]
+    if unknown or not chosen:
+        raise InvalidInputError(f"deploy: {unknown[0][:60]!r} is not a document given" if unknown else
+                                "deploy: no document to deploy")  # fmt: skip
+    moment = parse_moment(at) if at is not None else SystemClock().now()
+    items = []
+    for i, (name, data) in enumerate(sources):
+        if name not in chosen:
+            continue
+        ordered = [(name, data), *(s for j, s in enumerate(sources) if j != i)]
+        definition = load_process_sources(ordered, trusted_functions=trusted_functions, script_tasks=script_tasks)
+        used = [name, *dict.fromkeys(p.file for p in definition.processes.values() if p.file and p.file != name)]
+        kept = [(n, d) for n, d in ordered if n in used]
+        again = load_process_sources(
+            kept, process_id=definition.id, trusted_functions=trusted_functions, script_tasks=script_tasks
+        )
+        if again.digest != definition.digest:
+            raise DefinitionError(
+                "the process does not load the same from the documents it uses alone; nothing was written",
+                file=name,
+                element=definition.id,
+            )
+        hashed = [(n, hashlib.sha256(d).hexdigest(), d) for n, d in kept]
+        items.append(
+            NewVersion(
+                definition.id,
+                definition.digest,
+                name,
+                tuple((n, sha) for n, sha, _ in hashed),
+                {sha: d for _, sha, d in hashed},
+            )
         )
     done = registry_of(store).put(items, moment.isoformat())
     return [

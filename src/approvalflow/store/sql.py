@@ -39,6 +39,7 @@ from .integrity import check_seal, rows_digest, seal, tie
 
 __all__ = [
     "CHILD_TABLES",
+    "KEYS_TABLE",
     "REGISTRY_TABLES",
     "SCHEMA",
     "SCHEMA_VERSION",
@@ -55,9 +56,9 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "4"
-"""Version 4 added the worklists ``af_todo`` and ``af_done`` and the process registry (``af_processes``,
-``af_definitions``, ``af_files``); version 3 ``af_timers`` (the timers open cases wait on); version 2 the index
-digest columns."""
+"""Version 4 added the worklists ``af_todo`` and ``af_done``, the process registry (``af_processes``,
+``af_definitions``, ``af_files``) and the HTTP service's API keys (``af_keys``); version 3 ``af_timers`` (the timers
+open cases wait on); version 2 the index digest columns."""
 #: The tables of a case store, each with the columns this version reads (checked when a store is opened).
 TABLES = {
     "af_meta": "key, value",
@@ -73,6 +74,7 @@ TABLES = {
     "af_processes": "process, version, digest, file_name, deployed_at",
     "af_definitions": "digest, process, files",
     "af_files": "sha256, size, content",
+    "af_keys": "key_id, hash, role, unit, case_id, created_at, revoked_at",
 }
 #: ``due_key`` of a 待办 row without a deadline: after every real moment (the list is ordered by deadline).
 NO_DEADLINE = 2**62
@@ -108,6 +110,12 @@ REGISTRY_TABLES = (
     "CREATE TABLE IF NOT EXISTS af_definitions (digest TEXT PRIMARY KEY, process TEXT NOT NULL, files TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS af_files (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content TEXT NOT NULL)",
 )
+#: The API keys of the HTTP service (schema version 4, :mod:`approvalflow.store.keys`): one row a key, its SHA-256
+#: only (the key itself is shown once, when created), its role and scope, and when it was revoked.
+KEYS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS af_keys (key_id TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL, unit TEXT,"
+    " case_id TEXT, created_at TEXT NOT NULL, revoked_at TEXT)",
+)
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS af_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS af_cases (id TEXT PRIMARY KEY, version INTEGER NOT NULL, process TEXT NOT NULL,"
@@ -131,6 +139,7 @@ SCHEMA = (
     *_TIMERS_TABLE,
     *_WORKLIST_TABLES,
     *REGISTRY_TABLES,
+    *KEYS_TABLE,
 )
 #: The columns schema version 2 added to af_cases (what ``store reindex`` adds to a version-1 store).
 _UPGRADE_1_2 = (
@@ -676,13 +685,25 @@ class SqlStoreBase:
                 for statement in SCHEMA:  # indexes a damaged store lost
                     if statement.startswith("CREATE INDEX"):
                         cur.execute(statement)
+            elif self._schema_is_current(cur):
+                for statement in KEYS_TABLE:  # a version-4 store made before the API keys' table existed
+                    cur.execute(statement)
         self._check_schema()
+
+    def _schema_is_current(self, cur: Cursor) -> bool:
+        """True when ``af_meta`` says this version's schema (False when it says another or cannot be read)."""
+        try:
+            cur.execute(self._q("SELECT value FROM af_meta WHERE key = ?"), ("schema",))
+            found = cur.fetchone()
+        except Exception:  # no af_meta: left to _check_schema's message
+            return False
+        return found is not None and found[0] == SCHEMA_VERSION
 
     def _upgrade(self, cur: Cursor) -> bool:
         """Schema 1 to 2: the index digest columns (filled by ``store reindex``, which asks for this); 2 to 3: the
         timer table ``af_timers``, empty (a case of a version-2 store cannot wait on a timer: they were refused);
         3 to 4: the worklist tables ``af_todo`` and ``af_done``, filled by ``store reindex`` (which asks for this),
-        and the process registry's tables, empty.
+        and the process registry's tables and the API keys' table, empty.
         True when the store is now of this version's schema (else _check_schema says why not: a newer store is
         never touched)."""
         try:
@@ -705,6 +726,8 @@ class SqlStoreBase:
         for statement in REGISTRY_TABLES:  # 3 to 4: the process registry, empty (nothing was deployed)
             cur.execute(statement)
         for statement in _WORKLIST_TABLES:  # 3 to 4: the worklists, filled by the reindex that follows an upgrade
+            cur.execute(statement)
+        for statement in KEYS_TABLE:  # 3 to 4: the service's API keys, none yet
             cur.execute(statement)
         cur.execute(self._q("UPDATE af_meta SET value = ? WHERE key = ?"), (SCHEMA_VERSION, "schema"))
         return True
