@@ -429,3 +429,33 @@ def test_notice_and_supplement_over_http(tmp_path: Any) -> None:
     entries = client.get("/api/v1/cases/m1/trail", headers=headers).json()
     assert [e["action"] for e in entries[-4:]] == ["supplement", "notify-missing", "notify-missing", "supplement"]
     assert entries[-2]["outcome"] == "refused"
+
+
+def test_check_parties_and_evaluate_over_http(service: Service) -> None:  # noqa: F811
+    s = service
+    ok(s.deploy(), 201)
+    ok(s.start("c1", data={"applicant": "某餐饮有限公司"}), 201)
+    # may liu (a reviewer) do accept (a clerk's step)? No: unauthorized; may wang? Yes. Nothing changes.
+    before = snapshot(s, "c1")
+    no = ok(s.get("/api/v1/cases/c1/steps/accept/check", params={"actor": "liu"}))
+    assert no["allowed"] is False and [f["rule"] for f in no["findings"]] == ["unauthorized"]
+    yes = ok(s.get("/api/v1/cases/c1/steps/accept/check", params={"actor": "wang"}))
+    assert yes["allowed"] is True and yes["findings"] == []
+    assert snapshot(s, "c1") == before
+    assert s.get("/api/v1/cases/c1/steps/accept/check", params={"actor": "tx_wang"}).status_code == 403
+    # liu declared a conflict with 某建筑工程有限公司 (tests/data/market_bureau.yaml): once it is a party of the
+    # case, liu may no longer do the review (回避)
+    ok(s.post("/api/v1/cases/c1/steps/accept/complete", {"actor": "wang"}))
+    ok(s.post("/api/v1/cases/c1/parties", {"actor": "wang", "parties": ["某建筑工程有限公司"], "reason": "补充第三人"}))
+    recused = ok(s.get("/api/v1/cases/c1/steps/review/check", params={"actor": "liu"}))
+    assert recused["allowed"] is False and [f["rule"] for f in recused["findings"]] == ["recusal"]
+    ok(s.post("/api/v1/cases/c1/steps/review/complete", {"actor": "zhou"}))
+    # 好差评 only once the case is completed; a 差评 opens its 整改 case in the same store
+    early = s.post("/api/v1/cases/c1/evaluate", {"actor": "某餐饮有限公司", "grade": "满意"})
+    assert early.status_code == 409 and "case-status" in early.json()["rules"]
+    ok(s.post("/api/v1/cases/c1/steps/decide/complete", {"actor": "li"}))
+    rated = ok(s.post("/api/v1/cases/c1/evaluate", {"actor": "某餐饮有限公司", "grade": "不满意", "text": "等待太久"}))
+    opened = rated["result"]["rectification"]
+    assert rated["result"]["evaluation"]["grade"] and opened and s.store.get(opened).status == "open"
+    assert s.post("/api/v1/cases/c1/evaluate", {"actor": "某餐饮有限公司", "grade": "满意"}).status_code == 409
+    assert s.post("/api/v1/cases/c1/evaluate", {"actor": "x", "grade": "满意"}, who="supervisor").status_code == 403

@@ -534,6 +534,60 @@ def supplement(case_id: str, body: m.SuppBody, ctx: ServiceContext = Ctx, who: P
                                                             at=body.at), actors={"actor": body.actor})  # fmt: skip
 
 
+@router.post("/cases/{case_id}/parties", summary="Change the applicant or parties (回避 facts), with a reason",
+             **OP)  # type: ignore[arg-type]  # fmt: skip
+def parties(case_id: str, body: m.PartiesBody, ctx: ServiceContext = Ctx, who: Principal = Who) -> m.OperationResult:
+    return _write(ctx, who, case_id, lambda c: c.change_parties(
+        body.actor, applicant=body.applicant, parties=body.parties, reason=body.reason, at=body.at,
+    ), actors={"actor": body.actor})  # fmt: skip
+
+
+@router.post("/cases/{case_id}/evaluate", summary="好差评: the applicant's evaluation (a 差评 opens a 整改 case)",
+             **OP)  # type: ignore[arg-type]  # fmt: skip
+def evaluate(case_id: str, body: m.EvaluateBody, ctx: ServiceContext = Ctx, who: Principal = Who) -> m.OperationResult:
+    from ..exchange.rectification import evaluate_stored
+    from ..store.cases import load_case_from
+
+    with ctx.lock:
+        record = _record(ctx, case_id)
+        require_case_write(who, record.unit, case_id)
+        require_actor(who, ctx.unit_of_person(body.actor), body.actor)
+        stored = load_case_from(ctx.store, case_id, None, _organisation(ctx, record.unit), clock=ctx.clock)
+        rated = evaluate_stored(ctx.store, stored, body.actor, body.grade, text=body.text, channel=body.channel,
+                                at=body.at)  # fmt: skip
+        case = stored.case
+        opened = rated.rectification.case.id if rated.rectification is not None else None
+        result = {"evaluation": _plain(rated.evaluation), "rectification": opened}
+        return m.OperationResult(case=case.id, store_version=stored.version, status=case.status,
+                                 outcome=case.outcome, findings=[], result=result, ready=_ready(case))  # fmt: skip
+
+
+@router.get("/cases/{case_id}/steps/{step}/check", response_model=m.CheckOut, responses=READ, tags=["operations"],
+            summary="May this person do this step now? The findings a completion would raise")  # fmt: skip
+def check(
+    case_id: str,
+    step: str,
+    actor: str = Query(min_length=1, max_length=200),
+    at: str | None = Query(None, max_length=64),
+    ctx: ServiceContext = Ctx,
+    who: Principal = Who,
+) -> m.CheckOut:
+    from ..store.cases import load_case_from
+
+    with ctx.lock:
+        record = _record(ctx, case_id)
+        require_case_read(who, record.unit, case_id)
+        if who.role == "platform":
+            require_actor(who, ctx.unit_of_person(actor), actor)
+        case = load_case_from(ctx.store, case_id, None, _organisation(ctx, record.unit), clock=ctx.clock).case
+        found = case.check(step, actor, at=at)
+    # time findings never refuse; the engine's own checks (a held step, a signer) refuse under either policy
+    either = ("not-signer", "signed-twice", "claimed", "delegated", "not-assignee")
+    refusing = [f for f in found if f.rule not in ("step-overdue", "case-overdue")
+                and (case.policy.value == "enforce" or f.rule in either)]  # fmt: skip
+    return m.CheckOut(case=case_id, step=step, actor=actor, allowed=not refusing, findings=[f.to_dict() for f in found])
+
+
 @router.post("/cases/{case_id}/signals", summary="Deliver a signal to the case", **OP)  # type: ignore[arg-type]
 def signal(case_id: str, body: m.SignalBody, ctx: ServiceContext = Ctx, who: Principal = Who) -> m.OperationResult:
     return _write(ctx, who, case_id, lambda c: c.send_signal(body.name, actor=body.actor, at=body.at),

@@ -238,6 +238,38 @@ class ReadyStepOut(BaseModel):
     owner: str | None = None
 
 
+class PartiesBody(Body):
+    """A change of the case's applicant or parties (回避 facts), recorded with its reason."""
+
+    actor: str = Id
+    applicant: str | None = Field(None, max_length=200)
+    parties: list[str] | None = Field(None, max_length=200)
+    reason: str = Field(min_length=1, max_length=10_000)
+    at: str | None = Moment
+
+
+class EvaluateBody(Body):
+    """好差评: the applicant's evaluation of a completed case, relayed by the platform."""
+
+    actor: str = Field(min_length=1, max_length=200, description="the applicant (a party of the case) or who records")
+    grade: str = Field(
+        min_length=1, max_length=40, description="非常满意, 满意, 基本满意, 不满意, 非常不满意 (or English)"
+    )
+    text: str | None = Field(None, max_length=10_000)
+    channel: str | None = Field(None, max_length=200)
+    at: str | None = Moment
+
+
+class CheckOut(BaseModel):
+    """May ``actor`` complete ``step`` now? The findings a completion would raise (empty: it would go through)."""
+
+    case: str
+    step: str
+    actor: str
+    allowed: bool = Field(description="true when no finding would refuse the completion under the case's policy")
+    findings: list[dict[str, Any]] = []
+
+
 class OperationResult(BaseModel):
     """What a write answers: the case after it, and what the operation returned."""
 
