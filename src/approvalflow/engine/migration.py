@@ -46,7 +46,7 @@ from .._spiff import open_tasks, transplant
 from ..bpmn.loader import ProcessDefinition
 from ..errors import DefinitionError, Location, RunError
 from ..io.yamlio import load_yaml
-from ..rules.checks import Completion
+from ..rules.checks import Completion, StepAttempt, check
 from ..time.caseclock import Suspension
 from .case import Case
 from .casedata import plain_name
@@ -284,6 +284,41 @@ def _rename_operations(
     case._flow = flow
 
 
+#: The rules that judge who may do a step (as the worklists and handovers apply them before a completion).
+_WHO = ("unauthorized", "other-unit", "five-not-direct", "separate-actors", "same-actor", "recusal")
+
+
+def _holders_still_may(
+    case: Case,
+    plan: MigrationPlan,
+    new: ProcessDefinition,
+    waiting: Mapping[str, str],
+    moves: Mapping[str, str],
+    history: list[Completion],
+) -> None:
+    """Each waiting step held by a person (签收, 转办, 委派, or returned to its doer) moves only if that person may
+    still do its new step under the rules (its posts may have changed): else the case cannot move, by name."""
+    rules = {k: v for k, v in case.rules.items() if k in _WHO}
+    for key, step in waiting.items():
+        holding = case._holdings.get(key)
+        people = [p for p in (case._flow.assigned.get(key), holding and holding.holder, holding and holding.delegate)
+                  if p]  # fmt: skip
+        info = new.steps[moves[step]]
+        for who in dict.fromkeys(people):
+            person = case.organisation.person(who)
+            if person is None:
+                raise _CannotMove(f"step '{step}' is held by {who}, who is not a person of the organisation")
+            attempt = StepAttempt(info, person, case.unit, case.organisation, tuple(history), case.parties,
+                                  case.clock.now(), None, {}, dict(case.data), case._since.get(key, case.started_at),
+                                  case.calendar)  # fmt: skip
+            refused = sorted({f.rule for f in check(attempt, rules)})
+            if refused:
+                raise _CannotMove(
+                    f"step '{step}' is held by {who}, who may not do '{info.id}' in version {plan.target} "
+                    f"({', '.join(refused)}): give it back (退签) or transfer it first"
+                )
+
+
 def _where_it_goes(
     case: Case, plan: MigrationPlan, new: ProcessDefinition
 ) -> tuple[dict[str, str], dict[str, str], list[Completion], list[str]]:
@@ -332,6 +367,7 @@ def _where_it_goes(
             f"step '{gone[0]}', named by the case's opinions, notices or handovers, has no counterpart in version "
             f"{plan.target} (add a pair to steps)"
         )
+    _holders_still_may(case, plan, new, waiting, moves, history)
     done = {c.step for c in history}
     for target in moves.values():
         missing = [r for r in new.steps[target].requires if r not in done]
