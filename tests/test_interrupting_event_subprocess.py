@@ -136,3 +136,45 @@ def test_what_the_engine_cannot_start_is_still_refused_by_name() -> None:
     assert ready(case) == ["h"]
     case.complete("h", "wang", at="2026-09-28T11:00:00+08:00")
     assert case.is_completed
+
+
+def _lapse(interrupting: bool) -> Case:
+    text = (DATA / "bpmn_events" / "lapse_timer.bpmn").read_text(encoding="utf-8")
+    definition = load_process_string(text.replace("INTERRUPT", str(interrupting).lower()), filename="lapse.bpmn")
+    return start_case(definition, ORG, clock=FakeClock(START))
+
+
+def test_a_timer_started_event_sub_process_fires_on_the_case_clock_and_interrupts() -> None:
+    # 5 working days after Monday 28 September 2026: 29, 30 September, then (National Day 1-7 October) 8, 9 and the
+    # working Saturday 10 October; the period ends when 10 October ends, so the timer is due at 11 October 00:00
+    case = _lapse(True)
+    assert [(t.element, t.due.isoformat()) for t in case.timers()] == [("lapse_start", "2026-10-11T00:00:00+08:00")]
+    assert case.advance("2026-10-10T23:59:00+08:00") == [] and ready(case) == ["review"]
+    again = load_case(dump_case(case), case.definition, ORG)  # a saved case waits on the same timer
+    assert [t.due for t in again.timers()] == [t.due for t in case.timers()]
+    [fired] = again.advance("2026-10-11T00:00:00+08:00")
+    assert fired.element == "lapse_start" and ready(again) == ["escalate"]  # the review is cancelled
+    again.complete("escalate", "li", at="2026-10-12T09:00:00+08:00")
+    assert again.is_completed and again.path == ["escalate"]
+
+
+def test_a_non_interrupting_one_runs_beside_and_the_process_ends_without_it_if_done_first() -> None:
+    beside = _lapse(False)
+    beside.advance("2026-10-11T00:00:00+08:00")
+    assert ready(beside) == ["escalate", "review"]
+    beside.complete("review", "liu", at="2026-10-12T09:00:00+08:00")
+    assert not beside.is_completed  # the escalation still runs
+    beside.complete("escalate", "li", at="2026-10-12T10:00:00+08:00")
+    assert beside.is_completed
+    for interrupting in (True, False):  # the review done before the lapse: the case ends, the timer with it
+        early = _lapse(interrupting)
+        early.complete("review", "liu", at="2026-09-29T09:00:00+08:00")
+        assert early.is_completed and early.timers() == [] and early.waiting_for() == []
+
+
+def test_a_timer_started_event_sub_process_inside_a_sub_process_is_refused_by_name() -> None:
+    text = _with_start('<bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration>'
+                       "</bpmn:timerEventDefinition>", where="sub")  # fmt: skip
+    with pytest.raises(NotExecutableError, match="started by a timer is run only directly") as info:
+        load_process_string(text, filename="x.bpmn")
+    assert info.value.element == "es"

@@ -456,7 +456,13 @@ def test_the_operations_records_follow_the_steps_through_a_migration(tmp_path: P
     assert [r.id for r in case.ready_steps()] == ["decide"]
 
 
+def _claim(case: Any, who: str) -> Any:
+    return case.claim("review", who, at="2026-03-03T09:00:00+08:00")
+
+
 def test_a_held_step_moves_only_if_its_holder_may_still_do_it(tmp_path: Path, org: Organisation) -> None:
+    from functools import partial
+
     from approvalflow.store.cases import act
 
     # version 2: review is 'check', done by clerks now (liu is a reviewer only; zhou is both)
@@ -464,7 +470,7 @@ def test_a_held_step_moves_only_if_its_holder_may_still_do_it(tmp_path: Path, or
     fill(store, org, {"held": 1, "held-by-zhou": 1, "open": 1})
     for case_id, who in (("held", "liu"), ("held-by-zhou", "zhou")):
         stored = load_case_from(store, case_id, None, org)
-        act(store, stored, lambda case, who=who: case.claim("review", who, at="2026-03-03T09:00:00+08:00"))
+        act(store, stored, partial(_claim, who=who))
     before = store.get("held").state
     report = {c.case: c for c in migrate_store(store, plan_from(PLAN), [org], at=THURSDAY).cases}
     assert report["held"].outcome == "refused" and "held by liu" in (report["held"].reason or "")

@@ -350,21 +350,7 @@ def _doc(body: str) -> str:
 
 
 REFUSED = {
-    # SpiffWorkflow 3.2 runs a timer-started event sub-process as a branch beside the process: an interrupting one
-    # interrupts nothing and the process does not end while it waits (seen when this was written), so it is refused.
-    "event sub-process": (
-        _doc(
-            '<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>\n'
-            + _END
-            + _TAIL
-            + '<bpmn:subProcess id="esp" triggeredByEvent="true">\n'
-            + f'<bpmn:startEvent id="ts"><bpmn:outgoing>g1</bpmn:outgoing>{_TIMER}</bpmn:startEvent>\n'
-            + '<bpmn:endEvent id="ee"><bpmn:incoming>g1</bpmn:incoming></bpmn:endEvent>\n'
-            + '<bpmn:sequenceFlow id="g1" sourceRef="ts" targetRef="ee"/>\n</bpmn:subProcess>\n'
-        ),
-        "ts",
-        "event sub-process started by a timer",
-    ),
+    # (a timer-started event sub-process of the process itself runs: tests/test_interrupting_event_subprocess.py)
     "process start": (
         _doc(f'<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing>{_TIMER}</bpmn:startEvent>\n' + _END + _TAIL),
         "s",

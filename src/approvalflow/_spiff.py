@@ -89,6 +89,7 @@ __all__ = [
     "bpmn_schema_file",
     "cancel_workflow",
     "canonical_workflow",
+    "close_idle_event_subprocesses",
     "completed_tasks",
     "countersign_add",
     "countersign_cancel",
@@ -286,6 +287,38 @@ def interrupt_for_event_subprocesses(workflow: Any, ids: frozenset[str]) -> list
             if task.has_state(TaskState.FINISHED_MASK) or task.workflow.tasks.get(task.id) is not task:
                 del waiting[key]
     return [str(t.task_spec.bpmn_id) for t in started]
+
+
+def close_idle_event_subprocesses(workflow: Any, ids: frozenset[str]) -> list[str]:
+    """Cancel the event sub-processes (``ids``: those of the process) still waiting for their event once nothing else
+    of the process is left to do, so that the process ends (returns their ids).
+
+    In BPMN an event sub-process lives while its scope does: when the process's main flow has ended, one that never
+    caught its event (a timer not yet due) ends with it. SpiffWorkflow 3.2 creates a timer-started one with the
+    process and its end waits for everything, so the case never ended while that timer waited."""
+    pending = [t for t in workflow.task_tree if t.workflow is workflow and not t.has_state(TaskState.FINISHED_MASK)]
+    idle = [t for t in pending if str(t.task_spec.bpmn_id) in ids and not _event_started(workflow, t)]
+    if not idle:
+        return []
+    ending = {workflow.spec.end.name, "End"}
+    busy = [t for t in pending if t not in idle and t.task_spec.name not in ending and not _below(t, idle)]
+    if busy:
+        return []
+    for task in idle:
+        task.cancel()
+    for task in [t for t in pending if t.task_spec.name == workflow.spec.end.name and t.state == TaskState.WAITING]:
+        task.task_spec._update(task)  # the process's end waited for them: it may go now
+    workflow.do_engine_steps()
+    return [str(t.task_spec.bpmn_id) for t in idle]
+
+
+def _below(task: Any, tops: list[Any]) -> bool:
+    above = task.parent
+    while above is not None:
+        if any(above is t for t in tops):
+            return True
+        above = above.parent
+    return False
 
 
 def _event_started(workflow: Any, task: Any) -> bool:

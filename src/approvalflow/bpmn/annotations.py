@@ -73,6 +73,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     # af:timer (working days) on a timer event: read by approvalflow.bpmn.timers
     "boundaryEvent": frozenset({"risk", "timer"}),
     "intermediateCatchEvent": frozenset({"risk", "timer"}),
+    "startEvent": frozenset({"risk", "timer"}),  # the start of an event sub-process (bpmn.timers refuses the others)
 }
 
 

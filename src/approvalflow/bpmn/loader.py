@@ -139,6 +139,8 @@ class ProcessDefinition:
     interrupting: frozenset[str] = frozenset()
     """The interrupting event sub-processes the engine runs (ids; :func:`interrupting_subprocesses`): when one
     starts, the rest of the process ends."""
+    event_subprocesses: frozenset[str] = frozenset()
+    """The event sub-processes directly in the process (ids): each lives while the process does."""
 
     def __repr__(self) -> str:  # the generated one prints every node, step and flow: kilobytes
         return (
@@ -297,12 +299,12 @@ INTERRUPTING_EVENT_SUBPROCESS = (
     "inside a sub-process with an interrupting boundary event instead (or make the event sub-process "
     'non-interrupting, isInterrupting="false", if the process is meant to go on)'
 )
-_STARTS_BY_DELIVERY = ("messageEventDefinition", "signalEventDefinition")
+_STARTS_BY_DELIVERY = ("messageEventDefinition", "signalEventDefinition", "timerEventDefinition")
 
 
 def interrupting_subprocesses(proc: etree._Element) -> list[str]:
-    """The ids of the interrupting event sub-processes directly in ``proc`` started by a message or a signal: those
-    the engine runs (each ends the rest of the process when it starts)."""
+    """The ids of the interrupting event sub-processes directly in ``proc`` started by a message, a signal or a timer
+    (on the case clock): those the engine runs (each ends the rest of the process when it starts)."""
     found = []
     for sub in proc.iterchildren(bpmn("subProcess")):
         if sub.get("triggeredByEvent") != "true":
@@ -541,15 +543,23 @@ def _build(
     for d in unique:
         _check_bound(d, host)
     interrupting: set[str] = set()
+    event_subprocesses: set[str] = set()
     for d in unique:
         for proc in d.tree.getroot().iterchildren(bpmn("process")):
+            if proc.get("id") == main:
+                event_subprocesses.update(
+                    str(sub.get("id"))
+                    for sub in proc.iterchildren(bpmn("subProcess"))
+                    if sub.get("triggeredByEvent") == "true"
+                )
             for ident in interrupting_subprocesses(proc):
                 if proc.get("id") != main:  # in a called process: SpiffWorkflow never starts it
                     raise NotExecutableError(INTERRUPTING_EVENT_SUBPROCESS, file=d.file, element=ident)
                 interrupting.add(ident)
     digest = hashlib.sha256(b"".join(sorted(d.source for d in unique))).hexdigest()
     definition = _definition(main, doc, infos, spec, subspecs, host, digest)
-    return replace(definition, timers=timers, interrupting=frozenset(interrupting))
+    return replace(definition, timers=timers, interrupting=frozenset(interrupting),
+                   event_subprocesses=frozenset(event_subprocesses))  # fmt: skip
 
 
 def _merge(infos: Mapping[str, ProcessInfo], attr: str, file_of: Callable[[str], str | None]) -> dict[str, Any]:

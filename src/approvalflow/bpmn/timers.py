@@ -2,7 +2,8 @@
 
 The engine fires timers on the case's clock (:mod:`approvalflow.engine.timers`), never by the wall clock. It runs
 
-* boundary timers (interrupting and non-interrupting) and intermediate timer catch events;
+* boundary timers (interrupting and non-interrupting), intermediate timer catch events, and the timer start events
+  of event sub-processes directly in a process (interrupting or not);
 * with ``bpmn:timeDate`` (a moment; one without an offset is read in Asia/Shanghai), ``bpmn:timeDuration`` (an ISO
   8601 duration counted from the moment the event starts waiting), or ``af:timer workdays="N"`` in the event's
   ``extensionElements`` with an empty ``bpmn:timerEventDefinition`` (N working days of China's calendar, counted as
@@ -11,7 +12,7 @@ The engine fires timers on the case's clock (:mod:`approvalflow.engine.timers`),
 A timer may also be a branch of an event-based gateway (the first of its events to come takes the gateway).
 
 Refused at load by name (:func:`timer_refusals`), at the event: repeating timers (``bpmn:timeCycle``), timer start
-events (of a process or of an event sub-process), an event with a timer and
+events of a process or of an event sub-process inside a sub-process, an event with a timer and
 another event definition, a timer with neither an expression nor ``af:timer`` (or with both), a duration with a
 fraction of a year or month, a duration longer than :data:`MAX_TIMER_DAYS` days, a date outside the years the
 package accepts, and ``af:timer`` on an event that has no timer.
@@ -63,14 +64,15 @@ class TimerInfo:
     id: str
     """The BPMN id of the timer event."""
     event: str
-    """``boundaryEvent`` or ``intermediateCatchEvent``."""
+    """``boundaryEvent``, ``intermediateCatchEvent``, or ``startEvent`` (of an event sub-process of the process)."""
     kind: TimerKind
     value: str
     """The ISO 8601 date or duration (without its quotes), or the number of working days."""
     attached_to: str | None = None
     """The activity a boundary timer is attached to."""
     interrupting: bool = True
-    """False for a non-interrupting boundary timer (``cancelActivity="false"``)."""
+    """False for a non-interrupting boundary timer (``cancelActivity="false"``) or event sub-process
+    (``isInterrupting="false"``)."""
     file: str | None = None
     line: int | None = None
 
@@ -131,15 +133,16 @@ def _date_problem(text: str) -> str | None:
 def _read_one(event: etree._Element, definition: etree._Element, file: str | None) -> TimerInfo | str:
     """The timer of ``event``, or why it is refused."""
     kind = etree.QName(event).localname
-    if kind == "startEvent" and _in_event_subprocess(event):
+    esp_timer = kind == "startEvent" and _in_event_subprocess(event)
+    if esp_timer and not _at_process_level(event):
         return (
-            "an event sub-process started by a timer is not run: SpiffWorkflow 3.2 runs it as a parallel branch, so "
-            "an interrupting one would not interrupt the process and the process would not end while it waits; use "
-            "a boundary timer on the steps (or on a sub-process around them) instead"
+            "an event sub-process started by a timer is run only directly in the case's own process: SpiffWorkflow "
+            "3.2 runs one inside a sub-process as a parallel branch of it; use a boundary timer on the sub-process "
+            "(or on its steps) instead"
         )
-    if kind == "startEvent":
+    if kind == "startEvent" and not esp_timer:
         return "a timer start event is not run: a case starts when the host starts it (start_case)"
-    if kind not in _RUN_ON:
+    if kind not in _RUN_ON and not esp_timer:
         return f"a timer on a bpmn:{kind} is not run"
     others = [c for c in event if isinstance(c.tag, str) and c.tag.endswith("EventDefinition") and c is not definition]
     if others:
@@ -156,7 +159,9 @@ def _read_one(event: etree._Element, definition: etree._Element, file: str | Non
     if af_timer is not None and given:
         return f"the timer has both bpmn:{given[0]} and af:timer; give one of them"
     attached = event.get("attachedToRef") if kind == "boundaryEvent" else None
-    interrupting = event.get("cancelActivity", "true") != "false"
+    interrupting = (
+        event.get("isInterrupting", "true") if esp_timer else event.get("cancelActivity", "true")
+    ) != "false"
     base = {"attached_to": attached, "interrupting": interrupting, "file": file, "line": event.sourceline}
     ident = str(event.get("id"))
     if af_timer is not None:
@@ -168,6 +173,13 @@ def _read_one(event: etree._Element, definition: etree._Element, file: str | Non
     if problem is not None:
         return problem
     return TimerInfo(ident, kind, "date" if given[0] == "timeDate" else "duration", text, **base)
+
+
+def _at_process_level(event: etree._Element) -> bool:
+    """Whether the event sub-process of ``event`` lies directly in a bpmn:process (not in a sub-process)."""
+    sub = event.getparent()
+    above = sub.getparent() if sub is not None else None
+    return above is not None and above.tag == bpmn("process")
 
 
 def _in_event_subprocess(event: etree._Element) -> bool:

@@ -31,6 +31,7 @@ from .._spiff import (
     SafeScriptEngine,
     Scan,
     SpiffWorkflowException,
+    close_idle_event_subprocesses,
     deliver_event,
     interrupt_for_event_subprocesses,
     new_workflow,
@@ -1063,10 +1064,18 @@ class Case:
     def _interrupt(self) -> list[str]:
         """End the rest of the process for each interrupting event sub-process that has just started (their ids):
         SpiffWorkflow starts one beside the process (:func:`~approvalflow._spiff.interrupt_for_event_subprocesses`).
-        The steps it ends leave the ready set; :meth:`_mark_ready` then closes their clocks and holdings."""
-        if not self.definition.interrupting:
-            return []
-        return interrupt_for_event_subprocesses(self._wf, self.definition.interrupting)
+        The steps it ends leave the ready set; :meth:`_mark_ready` then closes their clocks and holdings. Then, if
+        the main flow has ended, the timer-started event sub-processes still waiting end with it
+        (:func:`~approvalflow._spiff.close_idle_event_subprocesses`)."""
+        interrupted = (
+            interrupt_for_event_subprocesses(self._wf, self.definition.interrupting)
+            if self.definition.interrupting
+            else []
+        )
+        if any(t.event == "startEvent" for t in self.definition.timers.values()):
+            # the main flow ended: an event sub-process whose timer is not due yet ends with it
+            close_idle_event_subprocesses(self._wf, self.definition.event_subprocesses)
+        return interrupted
 
     @contextmanager
     def _all_or_nothing(self, base: dict[str, Any]) -> Iterator[None]:
