@@ -1,8 +1,10 @@
 """``approvalflow serve STORE`` (the HTTP API and the console) and ``approvalflow keys`` (their API keys).
 
-``serve STORE --org FILE... [--host 127.0.0.1] [--port 8000] [--key-file FILE]`` serves the store with uvicorn
-(one process; the OpenAPI document at ``/openapi.json``). Every unit of every organisation file is served; a unit
-in two files is refused. ``--key-file`` is the host's secret key the store was opened with (trails signed).
+``serve STORE --org FILE... [--host 127.0.0.1] [--port 8000] [--key-file FILE] [--tick SECONDS]`` serves the store
+with uvicorn (one process; the OpenAPI document at ``/openapi.json``). Every unit of every organisation file is
+served; a unit in two files is refused. ``--key-file`` is the host's secret key the store was opened with (trails
+signed). ``--tick SECONDS`` (default off) fires every timer due, at once and every SECONDS, in a background thread
+(:mod:`approvalflow.service.ticker`); several serve processes over one PostgreSQL fire each due case once.
 
 ``keys create STORE --role platform --unit U`` / ``--role supervisor`` / ``--role applicant --case ID`` prints a
 new key ONCE (the store keeps its SHA-256 only); ``keys list STORE [--json]`` lists the keys (never the keys
@@ -41,14 +43,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise InvalidInputError("serve needs the 'serve' extra: pip install 'approvalflow[serve]'") from None
     from ..service.app import create_app
     from ..service.context import ServiceContext
+    from ..service.ticker import Ticker
     from ..store.factory import open_store
 
+    if args.tick is not None and not (0 < args.tick <= 86400):
+        raise InvalidInputError(f"--tick: a number of seconds above 0 and at most 86400, not {args.tick}")
     organisations = _organisations(args.org)
     store = open_store(args.store, key=key_of(args))
+    ticker = None
     try:
-        app = create_app(ServiceContext(store, organisations), console=not args.no_console)
+        context = ServiceContext(store, organisations)
+        app = create_app(context, console=not args.no_console)
+        if args.tick is not None:
+            ticker = Ticker(context, args.tick)
+            ticker.start()
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
+        if ticker is not None:
+            ticker.stop()
         store.close()
     return 0
 
@@ -123,6 +135,12 @@ def register(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
     serve.add_argument("--no-console", action="store_true", help="serve the API only")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument(
+        "--tick",
+        type=float,
+        metavar="SECONDS",
+        help="fire the timers due every SECONDS in the background (default: off; see docs/service.md)",
+    )
     add_key_option(serve)
     serve.set_defaults(func=_cmd_serve)
 

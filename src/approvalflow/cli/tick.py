@@ -3,8 +3,9 @@
 Fires every timer due by the moment T across the store (SPEC section 11; :func:`approvalflow.store.timers.fire_due`):
 only the cases the store's timer index names are read, each fired case is saved back. Prints each case and the
 timers that fired (``--json``: a list of ``{"case", "fired": [{"timer", "due", "at", "interrupted"}], "error"}``).
-Exit 0 when every named case was handled, 1 when a case could not be (damaged, no process of its digest, saved
-by another host meanwhile: it fires at the next tick), 2 on bad input.
+Exit 0 when every named case was handled, 1 when a case could not be (damaged, no process of its digest: it is
+tried again at the next tick), 2 on bad input. Several ``tick`` runs (or ``serve --tick`` workers) at once fire each
+due case once over PostgreSQL (``SKIP LOCKED``); a case another worker holds or saved meanwhile is not an error.
 """
 
 from __future__ import annotations

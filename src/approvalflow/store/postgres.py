@@ -4,6 +4,9 @@
 ``postgresql://`` store is opened, and its absence is a clear :class:`~approvalflow.store.base.StoreError`.
 Transactions run at READ COMMITTED: a concurrent ``UPDATE ... WHERE version = ?`` waits for the first writer
 and then finds the version changed, so exactly one of two writers of the same case succeeds.
+:meth:`PostgresStore.claim` locks one case row with ``SELECT ... FOR UPDATE SKIP LOCKED`` for the length of a
+transaction in which the case is read, fired and saved: the timers of a case are fired by one worker only
+(:func:`~approvalflow.store.timers.fire_due`).
 psycopg's errors never reach the caller.
 """
 
@@ -59,6 +62,7 @@ class PostgresStore(SqlStoreBase):
         self.key = key
         self.upgrade = upgrade
         self._conn: Any = None
+        self._claiming = False
         try:
             timeout = (
                 {}
@@ -98,10 +102,38 @@ class PostgresStore(SqlStoreBase):
     def _read(self, what: str = "the case store") -> Iterator[Cursor]:
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                if not self._claiming:  # inside a claim: a savepoint of its READ COMMITTED transaction
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield cur
         except self._pg.Error as exc:
             raise StoreError(f"cannot read {what} ({self._message(exc)})", file=self.url) from None
+
+    @contextmanager
+    def claim(self, case_id: str, at: int) -> Iterator[bool]:
+        """Lock case ``case_id`` for this connection while it still has a timer due by ``at`` (micros): yields
+        True when this worker holds it, False when another worker holds it (``SKIP LOCKED``: no wait) or nothing is
+        due any more (fired meanwhile). Everything read and written inside runs in the one transaction that holds
+        the row lock, committed when the block ends (rolled back on an error); another writer of the case (an API
+        request) waits for it. Not re-entrant."""
+        if self.readonly:
+            raise StoreError("the case store is open read-only; nothing was written", file=self.url)
+        if self._claiming:
+            raise StoreError("a claim is already held on this connection", file=self.url, case=case_id)
+        query = (
+            "SELECT c.id FROM af_cases c WHERE c.id = %s AND EXISTS "
+            "(SELECT 1 FROM af_timers t WHERE t.case_id = c.id AND t.due <= %s) FOR UPDATE OF c SKIP LOCKED"
+        )
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                cur.execute(query, (case_id, at))
+                held = cur.fetchone() is not None
+                self._claiming = True
+                try:
+                    yield held
+                finally:
+                    self._claiming = False
+        except self._pg.Error as exc:
+            raise StoreError(f"the claim failed ({self._message(exc)})", file=self.url, case=case_id) from None
 
     def _is_duplicate(self, exc: BaseException) -> bool:
         if isinstance(exc, self._pg.errors.UniqueViolation):
