@@ -136,19 +136,7 @@ def deploy(
             f"deploy: the files hold {total:,} bytes together; at most {MAX_DEPLOY_BYTES:,} at once "
             "(approvalflow.store.registry.MAX_DEPLOY_BYTES); nothing was written"
         )
-    done = registry_of(store).put(items, moment.isoformat())
-    return [
-        Deployment(
-            item.process,
-            version,
-            item.digest,
-            item.file,
-            _when(when, "af_processes"),
-            tuple(n for n, _ in item.files),
-            new,
-        )
-        for item, (version, new, when) in zip(items, done, strict=True)
-    ]
+    return _put(store, items, moment)
 
 
 def deploy_sources(
@@ -210,6 +198,11 @@ def deploy_sources(
                 {sha: d for _, sha, d in hashed},
             )
         )
+    return _put(store, items, moment)
+
+
+def _put(store: Any, items: list[Any], moment: datetime) -> list[Deployment]:
+    """Write the checked items in one transaction (a no-op for content already deployed); what each became."""
     done = registry_of(store).put(items, moment.isoformat())
     return [
         Deployment(
