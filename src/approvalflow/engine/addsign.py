@@ -40,9 +40,10 @@ from .._spiff import (
 )
 from ..bpmn.model import StepInfo
 from ..errors import EngineError, InvalidInputError, StepNotReady, StepRefused
-from ..rules.checks import RUNTIME, Finding, StepAttempt, check
+from ..rules.checks import OPINION_RULES, RUNTIME, Finding
 from ..rules.signing import AGREE, DISAGREE, decide
 from .casedata import plain_name
+from .eligibility import person_findings
 from .opinions import opinion_text
 from .signing import instance_of, outcome_keys
 from .timers import fire_timers
@@ -50,12 +51,12 @@ from .timers import fire_timers
 if TYPE_CHECKING:
     from .case import Case
 
-__all__ = ["POSITIONS", "WHO_RULES", "add_signer", "remove_signer", "who_findings"]
+__all__ = ["POSITIONS", "WHO_RULES", "add_signer", "remove_signer"]
 
 #: Where 加签 puts the new signer of 依次审批: after the current signer (the default) or before.
 POSITIONS = ("after", "before")
 #: The registered rules that judge who may sign (the others judge a completion's moment, data or meeting).
-WHO_RULES = ("unauthorized", "other-unit", "five-not-direct", "separate-actors", "recusal")
+WHO_RULES = OPINION_RULES
 
 
 def _round_of(case: Case, step: str, base: dict[str, Any]) -> tuple[StepInfo, Any, dict[str, Any]]:
@@ -86,17 +87,11 @@ def _engine_check(case: Case, base: dict[str, Any], rule: str, message: str, mom
     _refuse(case, base, [f])
 
 
-def who_findings(
-    case: Case, info: StepInfo, person: str, task: Any, moment: datetime, rules: tuple[str, ...]
-) -> list[Finding]:
-    """The findings of the registered rules among ``rules`` for ``person`` doing ``info`` now."""
+def _who(case: Case, info: StepInfo, person: str, task: Any, moment: datetime, rules: tuple[str, ...]) -> list[Finding]:
+    """The person rules among ``rules`` on ``person`` (a known person) doing ``info`` now."""
     who = case.organisation.person(person)
     assert who is not None
-    chosen = {k: v for k, v in case.rules.items() if k in rules}
-    since = case._since[str(task.id)]
-    attempt = StepAttempt(info, who, case.unit, case.organisation, tuple(case.history), case.parties, moment, None,
-                          case._extension_facts({}), dict(case.data), since, case.calendar)  # fmt: skip
-    return check(attempt, chosen)
+    return person_findings(case, info, who, at=moment, since=case._since[str(task.id)], rules=rules)
 
 
 def _active(round_: dict[str, Any]) -> list[tuple[int, str | None]]:
@@ -123,7 +118,7 @@ def _start(
     signers = {a for _n, a in _active(round_) if a is not None}
     found: list[Finding] = []
     if actor not in signers:  # not a signer: the actor must be one who may do the step
-        found = who_findings(case, info, actor, task, moment, ("unauthorized", "other-unit"))
+        found = _who(case, info, actor, task, moment, ("unauthorized", "other-unit"))
     who = case.organisation.person(actor)
     base["post"] = next((p for p in info.posts if who is not None and p in who.posts), None)
     return moment, base, info, task, round_, found
@@ -155,7 +150,7 @@ def add_signer(
     if len(round_["assignees"]) + 1 > case.max_cardinality:
         raise InvalidInputError(f"'{info.id}' would have more than {case.max_cardinality} instances (max_cardinality)",
                                 case=case.id, step=info.id)  # fmt: skip
-    findings = about_actor + who_findings(case, info, person, task, moment, WHO_RULES)
+    findings = about_actor + _who(case, info, person, task, moment, WHO_RULES)
     if findings and case.policy.value == "enforce":
         _refuse(case, base, findings)
     assignees = list(round_["assignees"])

@@ -30,8 +30,9 @@ from .._spiff import countersign_round
 from ..bpmn.model import StepInfo
 from ..errors import InvalidInputError, StepNotReady, StepRefused
 from ..org.organisation import Person
-from ..rules.checks import RUNTIME, Finding, StepAttempt, check
+from ..rules.checks import OPINION_RULES, PERSON_RULES, RUNTIME, Finding
 from .casedata import plain_data, plain_name
+from .eligibility import person_findings
 from .signing import instance_of
 
 if TYPE_CHECKING:
@@ -62,10 +63,10 @@ __all__ = [
     "urge",
 ]
 
-#: The rules that judge who acts, run on every receiver of a step (and on an actor handing on an unheld step).
-PERSON_RULES = ("unauthorized", "other-unit", "five-not-direct", "recusal", "separate-actors", "same-actor")
-#: A delegate gives the opinion the decision rests on but does not decide: 首办负责 (same-actor) binds the holder.
-DELEGATE_RULES = tuple(r for r in PERSON_RULES if r != "same-actor")
+#: The rules that judge who acts (:data:`~approvalflow.rules.checks.PERSON_RULES`) run on every receiver of a step
+#: (and on an actor handing on an unheld step). A delegate gives the opinion the decision rests on but does not
+#: decide: 首办负责 (same-actor) binds the holder.
+DELEGATE_RULES = OPINION_RULES
 _MAX_TEXT = 10_000
 _MAX_CC = 200
 
@@ -623,10 +624,7 @@ def _judge(
     """The findings of the rules in ``ids`` (as the case registers them) on ``person`` doing the step now; under
     ``enforce`` any one refuses the operation (recorded in the trail)."""
     since = case._since.get(str(task.id), at)
-    attempt = StepAttempt(info, person, case.unit, case.organisation, tuple(case.history), case.parties, at, None,
-                          {}, dict(case.data), since, case.calendar)  # fmt: skip
-    findings = check(attempt, {r: case.rules[r] for r in ids if r in case.rules})
-    findings = list(prior or []) + findings
+    findings = list(prior or []) + person_findings(case, info, person, at=at, since=since, rules=ids)
     if findings and case.policy == "enforce":  # Policy.ENFORCE (a StrEnum, defined with the case)
         case._append(**base, findings=[f.to_dict() for f in findings], outcome="refused")
         raise StepRefused(case=case.id, step=info.id, actor=str(base["actor"]), findings=findings)

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..bpmn.model import Material
 from ..errors import InvalidInputError, StepNotReady, StepRefused, UnknownActorError
-from ..rules.checks import RUNTIME, Finding
-from .addsign import WHO_RULES, who_findings
+from ..rules.checks import OPINION_RULES, RUNTIME, Finding
 from .casedata import plain_name
+from .eligibility import person_findings
 from .opinions import Attachment, attachments_of, opinion_text
 from .timers import fire_timers
 
@@ -150,7 +150,10 @@ def notify_missing(
     who: list[Finding] = []
     if step is not None:  # given at a step: by someone who may do it (受理 is the window's, not anyone's)
         task = next(t for t in case._scan.ready if t.task_spec.bpmn_id == step)
-        who = who_findings(case, case.definition.steps[step], actor, task, moment, WHO_RULES)
+        person = case.organisation.person(actor)
+        assert person is not None  # a known person (case._known above)
+        who = person_findings(case, case.definition.steps[step], person, at=moment, since=case._since[str(task.id)],
+                              rules=OPINION_RULES)  # fmt: skip
     due = missing_materials(case, None, step)
     known = {m.id for m in case.definition.materials}
     if not known:

@@ -46,10 +46,11 @@ from .._spiff import open_tasks, transplant
 from ..bpmn.loader import ProcessDefinition
 from ..errors import DefinitionError, Location, RunError
 from ..io.yamlio import load_yaml
-from ..rules.checks import Completion, StepAttempt, check
+from ..rules.checks import Completion
 from ..time.caseclock import Suspension
 from .case import Case
 from .casedata import plain_name
+from .eligibility import person_findings
 
 __all__ = ["CaseMigration", "MigrationPlan", "check_plan", "migrate_case", "plan_from", "read_plan"]
 
@@ -284,10 +285,6 @@ def _rename_operations(
     case._flow = flow
 
 
-#: The rules that judge who may do a step (as the worklists and handovers apply them before a completion).
-_WHO = ("unauthorized", "other-unit", "five-not-direct", "separate-actors", "same-actor", "recusal")
-
-
 def _holders_still_may(
     case: Case,
     plan: MigrationPlan,
@@ -298,7 +295,6 @@ def _holders_still_may(
 ) -> None:
     """Each waiting step held by a person (签收, 转办, 委派, or returned to its doer) moves only if that person may
     still do its new step under the rules (its posts may have changed): else the case cannot move, by name."""
-    rules = {k: v for k, v in case.rules.items() if k in _WHO}
     for key, step in waiting.items():
         holding = case._holdings.get(key)
         people = [p for p in (case._flow.assigned.get(key), holding and holding.holder, holding and holding.delegate)
@@ -308,10 +304,9 @@ def _holders_still_may(
             person = case.organisation.person(who)
             if person is None:
                 raise _CannotMove(f"step '{step}' is held by {who}, who is not a person of the organisation")
-            attempt = StepAttempt(info, person, case.unit, case.organisation, tuple(history), case.parties,
-                                  case.clock.now(), None, {}, dict(case.data), case._since.get(key, case.started_at),
-                                  case.calendar)  # fmt: skip
-            refused = sorted({f.rule for f in check(attempt, rules)})
+            found = person_findings(case, info, person, at=case.clock.now(),
+                                    since=case._since.get(key, case.started_at), history=history)  # fmt: skip
+            refused = sorted({f.rule for f in found})
             if refused:
                 raise _CannotMove(
                     f"step '{step}' is held by {who}, who may not do '{info.id}' in version {plan.target} "

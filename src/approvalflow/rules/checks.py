@@ -23,6 +23,8 @@ from .findings import Finding, Severity
 from .registry import Registry
 
 __all__ = [
+    "OPINION_RULES",
+    "PERSON_RULES",
     "RULES",
     "RUNTIME",
     "Completion",
@@ -135,6 +137,15 @@ def _finding(a: StepAttempt, rule: str, message: str) -> Finding:
 
 
 # -- who may do a step: the one decision the engine, validate's staffing and the simulator share ----------------
+#: The run-time rules that judge who acts, from the person and the case as it stands (unit, history, parties), not
+#: from the moment, data or meeting record of a completion: what is checked when a step is claimed, handed on,
+#: signed by an added signer or returned, what keeps a person off a 待办, and what a migrated holder must still meet.
+PERSON_RULES = ("unauthorized", "other-unit", "five-not-direct", "separate-actors", "same-actor", "recusal")
+#: The person rules for whoever gives an opinion a decision rests on but does not decide it (a delegate, an added
+#: signer): 首办负责 (``same-actor``) binds the one who decides.
+OPINION_RULES = tuple(r for r in PERSON_RULES if r != "same-actor")
+
+
 def step_units(step: StepInfo, case_unit: str) -> tuple[str, ...]:
     """The units whose people may do ``step`` in a case of ``case_unit``.
 

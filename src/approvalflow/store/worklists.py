@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..bpmn.model import StepInfo
-from ..rules.checks import StepAttempt, step_units
+from ..rules.checks import PERSON_RULES, StepAttempt, step_units
 from .base import DeadlineEntry, DoneEntry, TodoEntry
 
 if TYPE_CHECKING:
@@ -41,9 +41,11 @@ if TYPE_CHECKING:
 
 __all__ = ["KNOWN_BEFORE", "PROXIED", "done_rows", "proxies_of", "todo_rows", "who_may"]
 
-#: The run-time rules whose findings depend only on the person and the case as it stands (its unit, history and
-#: parties), not on the moment, data or meeting record of the completion: what keeps a person off a 待办.
-KNOWN_BEFORE = ("unauthorized", "other-unit", "five-not-direct", "separate-actors", "same-actor", "recusal")
+#: What keeps a person off a 待办: the person rules (:data:`~approvalflow.rules.checks.PERSON_RULES`), whose findings
+#: depend only on the person and the case as it stands, not on the moment, data or meeting record of a completion.
+#: (Checked here with a loop of their own that stops at the first finding: this runs for every candidate at every
+#: save, where :func:`approvalflow.engine.eligibility.person_findings` would collect them all.)
+KNOWN_BEFORE = PERSON_RULES
 #: The holdings whose assignee's standing proxies (委托) may complete the step (:func:`handover.may_complete`): not a
 #: step returned to its doer (``returned``), which only they complete.
 PROXIED = ("claimed", "transferred", "delegated")
