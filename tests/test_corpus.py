@@ -147,3 +147,41 @@ def test_the_page_links_nowhere_outside_the_repository() -> None:
     page = PAGE.read_text(encoding="utf-8")
     assert "](" not in page.replace("](#the-work-list)", "")
     assert "/work/" not in page and "../shared" in page  # named, not linked
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the SpiffWorkflow corpus is not at {CORPUS} (outside the repository)")
+def test_every_corpus_model_runs_alike_on_spiffworkflows_workflow_and_the_engines() -> None:
+    """The engine's own tree walks (tests/test_spiff_walk.py) change nothing SpiffWorkflow does, on any model."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "spiff_walk_check.py"), "--corpus", str(CORPUS)],
+        capture_output=True, text=True, timeout=1200, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = re.search(r"(\d+) models, (\d+) states compared, 0 differ", done.stdout)
+    assert summary is not None and int(summary[1]) > 100 and int(summary[2]) > 200, done.stdout[-500:]
+
+
+def test_the_side_by_side_run_tells_a_different_walk(tmp_path: Path) -> None:
+    """The check can fail: a workflow class whose walk skips sub-processes runs a call activity differently."""
+    check = ROOT / "scripts" / "spiff_walk_check.py"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "main.bpmn").write_text(calling("main", "inner"), encoding="utf-8")
+    (corpus / "sub.bpmn").write_text(task("inner"), encoding="utf-8")
+    broken = tmp_path / "broken.py"
+    broken.write_text(
+        "import runpy, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'src')!r})\n"
+        "import approvalflow._spiff as s\n"
+        "s._Workflow.get_tasks_iterator = lambda self, first_task=None, **kw: s._iter_tasks(\n"
+        "    first_task or self.task_tree, **{**kw, 'skip_subprocesses': True})\n"
+        f"sys.argv = [{str(check)!r}, '--corpus', {str(corpus)!r}]\n"
+        f"runpy.run_path({str(check)!r}, run_name='__main__')\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(broken)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1 and "differs: main.bpmn" in done.stdout, done.stdout + done.stderr
+    fine = subprocess.run([sys.executable, str(check), "--corpus", str(corpus)], capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert fine.returncode == 0 and "2 models" in fine.stdout, fine.stdout + fine.stderr

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 
 from approvalflow import load_organisation, load_process
 from approvalflow._spiff import canonical_workflow, scan, slow_workflow_dict, workflow_dict
@@ -45,11 +46,11 @@ def slow_canonical_state(case: Case) -> bytes:
 
 def engine_order(case: Case) -> tuple[list[str], list[tuple[str, str]]]:
     """Ready manual tasks and running call activities as SpiffWorkflow's own iterator finds them."""
-    wf = case.engine_workflow
-    ready = [str(t.id) for t in wf.get_tasks(state=16, manual=True)]  # READY
+    wf = case.engine_workflow  # its get_tasks is the engine's own walk (tests/test_spiff_walk.py): not the reference
+    ready = [str(t.id) for t in BpmnTaskIterator(wf.task_tree, state=16, manual=True)]  # READY
     running = [
         (str(t.id), t.task_spec.bpmn_id)
-        for t in wf.get_tasks(state=32 | 8)  # STARTED | WAITING
+        for t in BpmnTaskIterator(wf.task_tree, state=32 | 8)  # STARTED | WAITING
         if type(t.task_spec).__name__ == "CallActivity"
     ]
     return ready, running
