@@ -6,10 +6,10 @@ functions and values (a test fails on a SpiffWorkflow import anywhere else):
 * the parser (:data:`BpmnParser`) and the exception root (:data:`SpiffWorkflowException`) for the loader and
   the validator; the path of the BPMN 2.0 schema SpiffWorkflow ships (:func:`bpmn_schema_file`);
 * workflows: :func:`new_workflow` (SpiffWorkflow's ``BpmnWorkflow`` with tree walks of its own, the same in result
-  and order and several times faster: :class:`_FastWalks`), :func:`scan` (the ready manual tasks and the running call activities, in a flat
-  pass over the tasks, or one walk of the task tree when their order matters), :func:`reached_tasks` (for
-  coverage); :func:`workflow_snapshot` and :func:`undo` (put a workflow back as it was before a failed action,
-  without serializing it);
+  and order and several times faster: :class:`_FastWalks`), :func:`scan` (the ready manual tasks and the running
+  call activities, in a flat pass over the tasks, or one walk of the task tree when their order matters),
+  :func:`reached_tasks` (for coverage); :func:`workflow_snapshot` and :func:`undo` (put a workflow back as it was
+  before a failed action, without serializing it);
 * the engine state without the process spec: :func:`workflow_dict` (the same structure SpiffWorkflow's own
   serializer writes, built directly), :func:`canonical_workflow` (its canonical JSON, reusing the JSON of tasks
   that cannot have changed since the last call), :func:`encode_json`, :func:`restore_workflow`, and the facts a
@@ -358,6 +358,8 @@ def take_uncaught(workflow: Any) -> list[dict[str, str | None]]:
     "code"}``: ``kind`` is ``error``, ``escalation``, ``signal`` or ``message`` (or SpiffWorkflow's class name of
     another kind); ``name`` None for an error or escalation without one; ``code`` the error or escalation code.
     """
+    if not workflow.bpmn_events:
+        return []
     events, workflow.bpmn_events = list(workflow.bpmn_events), []
     out: list[dict[str, str | None]] = []
     for event in events:
@@ -788,7 +790,7 @@ def is_call_activity(task_spec: Any) -> bool:
     return isinstance(task_spec, SubWorkflowTask)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scan:
     """One walk of a workflow's task tree: what the case needs after each action."""
 

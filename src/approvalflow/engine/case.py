@@ -59,7 +59,7 @@ from ..expressions import ExpressionError, ExpressionEvaluator, SafeEvaluator
 from ..org.meetings import Meeting, meeting_from, meeting_passed, meeting_problems
 from ..org.organisation import Organisation, OrgUnit, Person
 from ..rules.checks import RULES, Completion, Finding, Rule, StepAttempt, check
-from ..time.calendar import ChinaCalendar, WorkingCalendar
+from ..time.calendar import NO_YEARS, ChinaCalendar, WorkingCalendar
 from ..time.caseclock import CASE_SUSPENSION
 from ..time.clock import Clock, SystemClock, parse_moment
 from ..time.periods import Deadline
@@ -94,9 +94,10 @@ _ENGINE_FAILURES = (
 
 
 _NO_SCAN = Scan((), ())
-#: Script engines shared by the cases with the same evaluator, trusted functions and cardinality bound (each engine
-#: holds its evaluator and functions, so their ids stay theirs while it is kept).
-_SCRIPT_ENGINES: dict[tuple[int, int, int], SafeScriptEngine] = {}
+#: Script engines shared by the cases of the same definition, organisation, evaluator and cardinality bound: an
+#: engine holds no state of a case (it evaluates on the task it is given). Each entry keeps the objects whose ids
+#: are its key, so no id is reused while it is kept; at most 64 are kept (then the map starts again).
+_SCRIPT_ENGINES: dict[tuple[int, int, int, int], tuple[Any, Any, Any, SafeScriptEngine]] = {}
 _MAX_SCRIPT_ENGINES = 64
 #: The evaluator of cases started or loaded without one (it holds no state, so all such cases share it, and so their
 #: script engine).
@@ -205,8 +206,10 @@ class Case:
         self.ended_at: datetime | None = None
         self.suspensions: list[Suspension] = []
         self.extension_days: int | None = None  # the one extension granted (延期), in the case limit's unit
-        self.fallback_years: set[int] = set()  # years answered by the weekends-only fallback calendar
-        self.provisional_years: set[int] = set()  # years answered from the law, their 调休 unknown (docs/time.md)
+        # Years answered by the weekends-only fallback calendar, and from the law with their 调休 unknown
+        # (docs/time.md); immutable, replaced when a year is added: nearly every case has none, all share the empty set.
+        self.fallback_years: frozenset[int] = NO_YEARS
+        self.provisional_years: frozenset[int] = NO_YEARS
         self._since: dict[str, datetime] = {}  # engine task id -> moment it became ready
         self._open_suspensions: dict[str, int] = {}  # engine task id -> index in suspensions
         self._timers: dict[str, TimerWait] = {}  # engine task id -> waiting timer (engine/timers.py)
@@ -1117,7 +1120,7 @@ class Case:
         return (
             dict(self.data), len(self.path), len(self.history), len(self.findings), list(self.suspensions),
             dict(self._open_suspensions), self._since, self.clock_start, self.ended_at, self.extension_days,
-            set(self.fallback_years), self._scan, self._deadlines_memo, dict(self._timers), set(self.provisional_years),
+            self.fallback_years, self._scan, self._deadlines_memo, dict(self._timers), self.provisional_years,
             len(self.opinions), len(self.notices), len(self.supplements), self._flow.copy(), self.path[-1:],
             self.history[-1:], self.opinions[-1:], handover.kept(self), self.evaluation,
         )  # fmt: skip
@@ -1277,11 +1280,13 @@ class Case:
             ("calendar-provisional", "provisional_years", self.provisional_years),
         )
         for action, attribute, kept in noted:
-            used = set(getattr(self.calendar, attribute, set()))
-            new = sorted(used - kept)
+            used = getattr(self.calendar, attribute, ())
+            if not used:
+                continue
+            new = sorted(set(used) - kept)
             if not new:
                 continue
-            kept.update(new)
+            setattr(self, attribute, kept | set(new))
             self._state_changed()
             self._append(
                 action=action,
@@ -1318,13 +1323,21 @@ class Case:
         )
 
     def _script_engine(self) -> SafeScriptEngine:
-        return SafeScriptEngine(
+        key = (id(self.definition), id(self.organisation), id(self.evaluator), self.max_cardinality)
+        kept = _SCRIPT_ENGINES.get(key)
+        if kept is not None:
+            return kept[3]
+        engine = SafeScriptEngine(
             self.evaluator,
             self.definition._trusted,
             max_cardinality=self.max_cardinality,
             script_tasks=self.definition._script_tasks,
             signers=signers_hook(self.definition, self.organisation, self.max_cardinality),
         )
+        if len(_SCRIPT_ENGINES) >= _MAX_SCRIPT_ENGINES:
+            _SCRIPT_ENGINES.clear()
+        _SCRIPT_ENGINES[key] = (self.definition, self.organisation, self.evaluator, engine)
+        return engine
 
     def _begin(self, data: Mapping[str, Any]) -> None:
         self.data = plain_data(data, "initial case data")

@@ -24,6 +24,7 @@ from uuid import UUID
 from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activity, restore_workflow, workflow_dict
 from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
+from ..time.calendar import NO_YEARS
 from ..time.caseclock import Suspension
 from . import handover
 from .evaluation import evaluation_from_state
@@ -346,8 +347,8 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case.suspensions = suspensions
     case._open_suspensions = open_suspensions
     case.extension_days = extension
-    case.fallback_years = {int(y) for y in doc.get("fallback_years", [])}
-    case.provisional_years = {int(y) for y in doc.get("provisional_years", [])}
+    case.fallback_years = frozenset(int(y) for y in doc.get("fallback_years", [])) or NO_YEARS
+    case.provisional_years = frozenset(int(y) for y in doc.get("provisional_years", [])) or NO_YEARS
     case.findings = findings
     case.opinions, case.notices, case.supplements = opinions, notices, supplements
     case._flow = flow

@@ -105,7 +105,8 @@ def sync_timers(case: Case, moment: datetime) -> None:
         if wait is None or wait.element != element:
             wait = TimerWait(element, moment, due_moment(case.definition.timers[element], moment, case.calendar))
         now[key] = wait
-    case._timers = now
+    if now or kept:  # no timer before or after (most steps of most cases): keep the empty map, make none
+        case._timers = now
 
 
 def _next(case: Case) -> tuple[str, TimerWait] | None:

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import chinese_calendar
 import yaml
@@ -108,6 +109,12 @@ class _Year:
         return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
 
 
+NO_YEARS: frozenset[int] = frozenset()
+"""The empty set of years, shared (``frozenset()`` makes a new object each time)."""
+_NO_SUPPLEMENTS: Mapping[int, Any] = MappingProxyType({})
+_CHINA_KEY: tuple[object, ...] = ("china",)
+
+
 @functools.lru_cache(maxsize=8192)
 def _package_is_workday(day: date) -> bool:
     # chinesecalendar checks each date's range against min()/max() of its whole holiday table on every call,
@@ -128,6 +135,8 @@ class ChinaCalendar:
     CalendarError naming it: before 2004, and after ``provisional_until``.
     """
 
+    __slots__ = ("_years", "answers_key", "fallback", "fallback_years", "provisional_until", "provisional_years")
+
     def __init__(
         self,
         supplements: Iterable[str | Path] = (),
@@ -141,21 +150,24 @@ class ChinaCalendar:
             raise InvalidTypeError(f"provisional_until must be a year (int) or None, not {provisional_until!r}")
         self.fallback = fallback
         self.provisional_until = provisional_until
-        self.fallback_years: set[int] = set()
-        self.provisional_years: set[int] = set()
-        self._years: dict[int, _Year] = {}
+        # Immutable, replaced when a year is added (rarely): every calendar that answered no such year (nearly every
+        # one: a case's own calendar) shares the empty set.
+        self.fallback_years: frozenset[int] = NO_YEARS
+        self.provisional_years: frozenset[int] = NO_YEARS
+        years: dict[int, _Year] = {}
         for path in supplements:
             year, data = _load_supplement(Path(path))
-            if year in self._years:
+            if year in years:
                 raise CalendarError(
-                    f"a second supplement for {year} (the first is {self._years[year].file})",
-                    file=path,
-                    element="year",
+                    f"a second supplement for {year} (the first is {years[year].file})", file=path, element="year"
                 )
-            self._years[year] = data
+            years[year] = data
+        self._years: Mapping[int, _Year] = years or _NO_SUPPLEMENTS  # never changed after this
         # What decides every answer of a calendar that answers no year by fallback (two such calendars with the
         # same supplements agree on every day): the key under which periods.py shares counted deadlines.
-        self.answers_key: tuple[object, ...] | None = None if fallback else ("china", *sorted(self._years.items()))
+        self.answers_key: tuple[object, ...] | None = (
+            None if fallback else ("china", *sorted(self._years.items())) if self._years else _CHINA_KEY
+        )
 
     @property
     def name(self) -> str:
@@ -189,10 +201,12 @@ class ChinaCalendar:
             return _package_is_workday(day)
         status = self.year_status(day.year)
         if status == "fallback":
-            self.fallback_years.add(day.year)
+            if day.year not in self.fallback_years:
+                self.fallback_years = self.fallback_years | {day.year}
             return day.weekday() < 5
         if status == "provisional":
-            self.provisional_years.add(day.year)
+            if day.year not in self.provisional_years:
+                self.provisional_years = self.provisional_years | {day.year}
             return _law_is_workday(day)
         covered = f"chinesecalendar covers {_PACKAGE_YEARS.start}-{_PACKAGE_YEARS.stop - 1}"
         if self._years:
