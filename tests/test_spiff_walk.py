@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from approvalflow import FakeClock, load_organisation, load_process, load_process_string
-from approvalflow._spiff import _iter_tasks, new_workflow
+from approvalflow._spiff import SpiffWorkflowException, _iter_shallow, _iter_tasks, new_workflow
 from approvalflow.engine.case import Case, Policy, start_case
 from approvalflow.engine.persistence import dump_case, load_case
 from approvalflow.errors import ApprovalflowError
@@ -113,8 +114,9 @@ def test_the_walks_agree_on_a_countersign(walk: Walk) -> None:
 def test_the_walks_agree_on_a_call_activity_that_runs() -> None:
     """The hearing path: a running sub-process the walk must enter in place (and a finished one it must not)."""
     market = load_organisation(DATA / "market_bureau.yaml")
-    case = start_case(LICENSING_PROCESS, market, unit="market-bureau", clock=FakeClock("2026-09-28T09:00:00+08:00"),
-                      policy=Policy.RECORD)  # fmt: skip  (nobody here holds the hearing's posts: findings, not stops)
+    clock = FakeClock("2026-09-28T09:00:00+08:00")
+    # nobody in this organisation holds the hearing's posts: record the findings rather than stop
+    case = start_case(LICENSING_PROCESS, market, unit="market-bureau", clock=clock, policy=Policy.RECORD)
     plan = [
         ("receive", "wang", {"materials_complete": True}),
         ("accept", "wang", {}),
@@ -196,3 +198,6 @@ def test_a_tree_deeper_than_spiffworkflows_depth_limit_is_cut_where_spiffworkflo
     assert [t for t in workflow.tasks.values() if t.state == TaskState.READY]
     assert spiff_walk(workflow.task_tree, True, state=TaskState.READY) == []
     assert list(_iter_tasks(workflow.task_tree, int(TaskState.READY))) == []
+    # the walk without a depth count, meant for smaller trees, refuses to go on rather than walk past the limit
+    with pytest.raises(SpiffWorkflowException, match="grew past 1000"):
+        list(_iter_shallow(workflow.task_tree, int(TaskState.ANY_MASK), None, int(TaskState.MAYBE), {}, False))

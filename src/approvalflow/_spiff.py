@@ -701,34 +701,61 @@ def _iter_tasks(
     SpiffWorkflow's), the walk does not descend below a task in a state lower than the filter needs
     (predicted tasks only for a predicted filter), nor into a finished sub-process for a finished filter, and
     the depth counter that stops SpiffWorkflow's walk at 1000 is kept exactly as it keeps it (it counts wrong
-    after a sub-process; the same wrong count stops both at the same task). ``tests/test_spiff_walk.py`` holds it
-    equal to SpiffWorkflow's iterator on random cases and on every model of the corpus.
+    after a sub-process; the same wrong count stops both at the same task). SpiffWorkflow's ``end_at_spec`` is
+    None in every walk this replaces, and a task spec always has a name, so that test is left out.
+    ``tests/test_spiff_walk.py`` holds it equal to SpiffWorkflow's iterator on random cases and on every model of
+    the corpus.
     """
     min_state = _MAYBE if state & _PREDICTED_MASK else _FUTURE if state & _DEFINITE_MASK else _COMPLETED_STATE
-    subprocesses = first.workflow.top_workflow.subprocesses if bpmn else {}
+    top = first.workflow.top_workflow
+    subprocesses = top.subprocesses if bpmn else {}
+    # The depth counter goes up once per task whose children are taken, so it stays below the number of tasks:
+    # with fewer than the limit (every case but a very long loop), nothing can stop the walk, and none is kept.
+    if len(top.tasks) + sum(len(sp.tasks) for sp in top.subprocesses.values()) < _ITERATOR_DEPTH:
+        return _iter_shallow(first, state, manual, min_state, subprocesses, skip_subprocesses)
+    return _iter_deep(first, state, manual, min_state, subprocesses, skip_subprocesses)
+
+
+def _iter_shallow(
+    first: Any, state: int, manual: bool | None, min_state: int, subprocesses: Any, skip: bool
+) -> Iterator[Any]:
     stack = [first]  # the end of the list is the front of SpiffWorkflow's task_list
+    pop, extend = stack.pop, stack.extend
+    expanded = 0  # an upper bound of SpiffWorkflow's depth counter
+    while stack:
+        task = pop()
+        task_state = task._state
+        children = task._children
+        sub = subprocesses.get(task.id) if subprocesses else None
+        if sub is None:
+            if children and task_state >= min_state:
+                extend(map(task.workflow.tasks.get, reversed(children)))
+                expanded += 1
+        else:
+            extend(map(task.workflow.tasks.get, reversed(children)))
+            if not skip and not (task_state >= _FINISHED_MASK and state <= _FINISHED_MASK):
+                stack.append(sub.task_tree)
+            expanded += 1
+        if expanded >= _ITERATOR_DEPTH:  # tasks added during the walk took it past the limit: never silently on
+            raise SpiffWorkflowException(f"the task tree grew past {_ITERATOR_DEPTH} tasks during one walk")
+        if task_state & state and (manual is None or task.task_spec.manual == manual):
+            yield task
+
+
+def _iter_deep(
+    first: Any, state: int, manual: bool | None, min_state: int, subprocesses: Any, skip: bool
+) -> Iterator[Any]:
+    stack = [first]
     depth = 0
     while stack:
         task = stack.pop()
         task_state = task._state
         children = task._children
-        sub = subprocesses.get(task.id) if bpmn else None
-        if (
-            (children or sub is not None)
-            and (task_state >= min_state or sub is not None)
-            and depth < _ITERATOR_DEPTH
-            and task.task_spec.name is not None  # end_at_spec is None
-        ):
-            tasks = task.workflow.tasks
-            if (
-                sub is not None
-                and not skip_subprocesses
-                and not (task_state >= _FINISHED_MASK and state <= _FINISHED_MASK)
-            ):
-                stack.extend(tasks.get(c) for c in reversed(children))
+        sub = subprocesses.get(task.id) if subprocesses else None
+        if (children or sub is not None) and (task_state >= min_state or sub is not None) and depth < _ITERATOR_DEPTH:
+            stack.extend(map(task.workflow.tasks.get, reversed(children)))
+            if sub is not None and not skip and not (task_state >= _FINISHED_MASK and state <= _FINISHED_MASK):
                 stack.append(sub.task_tree)
-            else:
-                stack.extend(tasks.get(c) for c in reversed(children))
             depth += 1
         elif stack:  # a leaf: climb to the parent of the next task, as TaskIterator._handle_leaf_depth does
             ancestor = stack[-1].parent
