@@ -1278,15 +1278,22 @@ def _bare_task_json(task: Any, parent: Any, key: str) -> str | None:
         return None
     enc = _CANONICAL.encode
     # SpiffWorkflow's delta (DeepMerge.get_updated_keys and get_deleted_keys, parent first)
-    updates = {k: v for k, v in data.items() if k not in pdata or v != pdata[k]} if data else {}
-    deletions = _deletions(pdata, data)
-    children = ",".join(f'"{c}"' for c in task._children)
+    if data:
+        updates = {k: v for k, v in data.items() if k not in pdata or v != pdata[k]}
+        updated = (_flat_object(updates) or enc(updates)) if updates else "{}"
+    else:
+        updated = "{}"
+    if pdata:
+        deletions = _deletions(pdata, data)
+        deleted = (_flat_list(deletions) or enc(deletions)) if deletions else "[]"
+    else:
+        deleted = "[]"
+    children = ",".join([f'"{c}"' for c in task._children])
     name = task.task_spec.name
     return (
-        f'{{"children":[{children}],"data":{{}},"delta":{{"deletions":{_flat_list(deletions) or enc(deletions)},'
-        f'"updates":{_flat_object(updates) or enc(updates)}}},"id":"{key}",'
-        f'"internal_data":{_flat_object(internal) or enc(internal)},"last_state_change":{when},'
-        f'"parent":"{parent.id}","state":{state},'
+        f'{{"children":[{children}],"data":{{}},"delta":{{"deletions":{deleted},"updates":{updated}}},"id":"{key}",'
+        f'"internal_data":{(_flat_object(internal) or enc(internal)) if internal else "{}"},'
+        f'"last_state_change":{when},"parent":"{parent.id}","state":{state},'
         f'"task_spec":{_quoted(name) if type(name) is str else enc(name)},'
         f'"triggered":{"true" if task.triggered else "false"},"typename":"Task"}}'
     )
