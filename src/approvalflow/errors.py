@@ -62,6 +62,8 @@ parentheses; the tree is checked against the code by ``tests/test_errors_tree.py
         │   └── InvalidTypeError       an argument of the wrong type or shape; also a TypeError
         ├── ConflictError              a case changed in the store since it was read (store.base)
         └── StoreError                 the case store failed (store.base)
+            ├── StoreUnavailable       the store's server cannot be reached now; the next operation
+            │                          reconnects (store.base)
             └── Damaged                a column of a stored row that is not what the schema says (store.sql)
 
 SpiffWorkflow's, lxml's, PyYAML's and pydantic's own exceptions never reach the

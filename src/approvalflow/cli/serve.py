@@ -36,6 +36,16 @@ def _organisations(paths: list[str]) -> dict[str, Any]:
     return by_unit
 
 
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"a whole number of threads from 1 to 256, not {text[:20]!r}")
+    return value
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -52,12 +62,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     store = open_store(args.store, key=key_of(args))
     ticker = None
     try:
-        context = ServiceContext(store, organisations)
+        context = ServiceContext(store, organisations, threads=args.threads)
         app = create_app(context, console=not args.no_console)
         if args.tick is not None:
             ticker = Ticker(context, args.tick)
             ticker.start()
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                    access_log=args.log_level in ("info", "debug"))  # fmt: skip
     finally:
         if ticker is not None:
             ticker.stop()
@@ -141,6 +152,11 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="fire the timers due every SECONDS in the background (default: off; see docs/service.md)",
     )
+    serve.add_argument(
+        "--threads", type=_threads, default=1, metavar="N",
+        help="requests doing store work at once, in worker threads (default 1: one at a time, in arrival order; "
+        "the store is one connection)",
+    )  # fmt: skip
     add_key_option(serve)
     serve.set_defaults(func=_cmd_serve)
 

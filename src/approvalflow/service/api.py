@@ -10,12 +10,15 @@ is read. See ``docs/service.md``.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import random
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,7 +27,7 @@ from starlette.responses import Response
 
 from ..errors import InvalidInputError
 from ..rules.checks import Finding
-from ..store.base import CaseRecord, IndexProblem, StoreError
+from ..store.base import CaseRecord, ConflictError, IndexProblem, StoreError
 from ..time.clock import parse_moment
 from . import models as m
 from .auth import (
@@ -45,11 +48,12 @@ MAX_UPLOAD_BYTES = 16 * 2**20
 """Most bytes a deploy request may carry (16 MiB); the loader's own limits apply to each document."""
 
 router = APIRouter(prefix="/api/v1")
+T = TypeVar("T")
 
 Ctx = Depends(get_context)
 Who = Depends(current_principal)
-READ = problem_responses(401, 403, 404, 422)
-WRITE = problem_responses(401, 403, 404, 409, 422)
+READ = problem_responses(401, 403, 404, 422, 503)
+WRITE = problem_responses(401, 403, 404, 409, 422, 503)
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
@@ -88,6 +92,14 @@ def _record(ctx: ServiceContext, case_id: str) -> CaseRecord:
         raise
 
 
+def _load(ctx: ServiceContext, record: CaseRecord, org: Any) -> Any:
+    """The case of ``record`` (just read), restored on its definition (the context's, by digest) and verified."""
+    from ..store.cases import load_case_from
+
+    definition = ctx.definition(record.digest)
+    return load_case_from(ctx.store, record.id, definition, org, clock=ctx.clock, record=record)
+
+
 def _organisation(ctx: ServiceContext, unit: str) -> Any:
     org = ctx.organisation_of(unit)
     if org is None:
@@ -120,10 +132,11 @@ def _write(
     actors: Mapping[str, str | None] = {},
     people: list[str] = (),  # type: ignore[assignment]
 ) -> m.OperationResult:
-    """Authorise, load, run ``operation`` on the case, save (:func:`act`); the answer."""
-    from ..store.cases import act, load_case_from
+    """Authorise, load, run ``operation`` on the case, save (:func:`act`), retrying a version conflict
+    (:func:`retrying`); the answer."""
+    from ..store.cases import act
 
-    with ctx.lock:
+    def attempt() -> m.OperationResult:
         record = _record(ctx, case_id)
         require_case_write(who, record.unit, case_id)
         org = _organisation(ctx, record.unit)
@@ -131,7 +144,7 @@ def _write(
             require_actor(who, ctx.unit_of_person(person) if person else None, person, what)
         for person in people:
             require_actor(who, ctx.unit_of_person(person), person, "to")
-        stored = load_case_from(ctx.store, case_id, None, org, clock=ctx.clock)
+        stored = _load(ctx, record, org)
         returned = act(ctx.store, stored, operation)
         case = stored.case
         findings = [f.to_dict() for f in returned] if _findings(returned) else []
@@ -139,6 +152,36 @@ def _write(
             case=case.id, store_version=stored.version, status=case.status, outcome=case.outcome, findings=findings,
             result=None if _findings(returned) else _plain(returned), ready=_ready(case),
         )  # fmt: skip
+
+    return retrying(ctx, case_id, attempt)
+
+
+#: How many times a write is tried when another writer saves the case first (optimistic version conflict).
+WRITE_ATTEMPTS = 3
+#: The pause before a retry: uniformly up to this many seconds, times the attempt number (jittered backoff).
+RETRY_PAUSE = 0.005
+
+
+def retrying(ctx: ServiceContext, case_id: str, attempt: Callable[[], T]) -> T:
+    """``attempt()`` under the store lock; when it meets a :class:`ConflictError` (another request or serve
+    process saved the case since it was read: nothing was written), read the case again and run it again, at most
+    :data:`WRITE_ATTEMPTS` times in all with a short jittered pause between (the lock released). A refusal under the
+    rules, or any other error, is never retried. After the last conflict: 409 ``conflict``, nothing changed."""
+    for tried in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with ctx.lock:
+                return attempt()
+        except ConflictError as exc:
+            if tried == WRITE_ATTEMPTS:
+                raise ProblemError(
+                    409, "conflict",
+                    f"case {case_id} was being changed concurrently: another writer saved it first {tried} times "
+                    f"while this request was applied ({exc.message}); nothing was changed by this request: reload "
+                    "the case and retry",
+                    case=case_id, step=exc.step,
+                ) from None  # fmt: skip
+        time.sleep(random.uniform(0, RETRY_PAUSE * tried))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _findings(value: Any) -> bool:
@@ -259,6 +302,71 @@ def start(body: m.StartBody, ctx: ServiceContext = Ctx, who: Principal = Who) ->
         return _detail(ctx, stored.case, stored.version, None, trail=False)
 
 
+#: The most cases one page of ``GET /api/v1/cases`` lists.
+MAX_PAGE = 500
+
+
+def _item(r: CaseRecord, applicant: str | None) -> m.CaseItem:
+    return m.CaseItem(
+        case=r.id, unit=r.unit, status=r.status, process=r.process, power=r.power, steps=list(r.steps),
+        started_at=r.started_at.isoformat(), ended_at=r.ended_at.isoformat() if r.ended_at else None,
+        applicant=applicant, store_version=r.version,
+    )  # fmt: skip
+
+
+def _cursor(after: str) -> str:
+    return base64.urlsafe_b64encode(after.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _after(cursor: str | None) -> str:
+    if cursor is None:
+        return ""
+    bad = "cursor: not a cursor of this list (pass the 'next' of the last page as it is)"
+    try:
+        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError(bad) from None
+    if not after:
+        raise InvalidInputError(bad)
+    return after
+
+
+@router.get("/cases", response_model=m.CasePageOut, responses=READ, tags=["cases"],
+            summary="List cases by unit, status, process, power, applicant, opening; a page at a time")  # fmt: skip
+def list_cases(
+    unit: str | None = Query(None, max_length=200, description="a unit id (a platform key: its own unit, the default)"),
+    status: Literal["open", "completed", "suspended", "withdrawn", "terminated"] | None = None,
+    process: str | None = Query(None, max_length=200, description="a process id"),
+    power: str | None = Query(None, max_length=200, description="a power code (职权编码)"),
+    applicant: str | None = Query(None, min_length=1, max_length=200, description="the applicant, exactly"),
+    opened_from: str | None = Query(None, max_length=64, description="started at or after this moment (ISO 8601)"),
+    opened_to: str | None = Query(None, max_length=64, description="started before this moment (ISO 8601)"),
+    limit: int = Query(100, ge=1, le=MAX_PAGE, description=f"at most this many cases (1 to {MAX_PAGE})"),
+    cursor: str | None = Query(None, max_length=2000, description="the 'next' of the previous page"),
+    ctx: ServiceContext = Ctx,
+    who: Principal = Who,
+) -> m.CasePageOut:
+    """In order of case id (stable: a case is never listed twice, a case added meanwhile appears when its id sorts
+    after the cursor). A platform key lists its own unit's cases (another ``unit`` is 403); a supervisor every
+    unit's, or one; an applicant key none (403)."""
+    from ..store.listing import applicant_of, case_page
+
+    require_reader(who)
+    if who.role == "platform":
+        if unit is not None and unit != who.unit:
+            raise ProblemError(403, "forbidden", f"a key of unit {who.unit} lists its own unit's cases, not {unit}")
+        unit = who.unit
+    since, until = _moment(opened_from, "opened_from"), _moment(opened_to, "opened_to")
+    after = _after(cursor)
+    found: list[IndexProblem] = []
+    with ctx.lock:
+        chosen = case_page(ctx.store, unit=unit, status=status, process=process, power=power, applicant=applicant,
+                           opened_from=since, opened_to=until, after=after, limit=limit, problems=found)  # fmt: skip
+    _problems(found)
+    items = [_item(r, applicant_of(r)) for r in chosen.records]
+    return m.CasePageOut(items=items, next=_cursor(chosen.after) if chosen.after is not None else None)
+
+
 def _detail(ctx: ServiceContext, case: Any, version: int, at: datetime | None, *, trail: bool) -> m.CaseDetail:
     from ..store.registry import version_of
 
@@ -287,11 +395,10 @@ def _detail(ctx: ServiceContext, case: Any, version: int, at: datetime | None, *
 
 
 def _read_case(ctx: ServiceContext, who: Principal, case_id: str) -> Any:
-    from ..store.cases import load_case_from
 
     record = _record(ctx, case_id)
     require_case_read(who, record.unit, case_id)
-    return load_case_from(ctx.store, case_id, None, _organisation(ctx, record.unit), clock=ctx.clock)
+    return _load(ctx, record, _organisation(ctx, record.unit))
 
 
 @router.get("/cases/{case_id}", response_model=m.CaseDetail, responses=READ, tags=["cases"],
@@ -326,7 +433,6 @@ def case_trail(case_id: str, ctx: ServiceContext = Ctx, who: Principal = Who) ->
 @router.get("/status/{case_id}", response_model=m.StatusOut, responses=READ, tags=["cases"],
             summary="办件查询: the status of one case (applicant keys: their own case only)")  # fmt: skip
 def case_status(case_id: str, ctx: ServiceContext = Ctx, who: Principal = Who) -> m.StatusOut:
-    from ..store.cases import load_case_from
 
     if who.role == "applicant" and who.case != case_id:
         raise ProblemError(403, "forbidden", "an applicant key reads the status of its own case only")
@@ -334,7 +440,7 @@ def case_status(case_id: str, ctx: ServiceContext = Ctx, who: Principal = Who) -
         record = _record(ctx, case_id)
         if who.role != "applicant":
             require_case_read(who, record.unit, case_id)
-        case = load_case_from(ctx.store, case_id, None, _organisation(ctx, record.unit), clock=ctx.clock).case
+        case = _load(ctx, record, _organisation(ctx, record.unit)).case
         deadlines = case.deadlines(ctx.clock.now())
         return m.StatusOut(
             case=case.id, status=case.status, outcome=case.outcome,
@@ -546,13 +652,13 @@ def parties(case_id: str, body: m.PartiesBody, ctx: ServiceContext = Ctx, who: P
              **OP)  # type: ignore[arg-type]  # fmt: skip
 def evaluate(case_id: str, body: m.EvaluateBody, ctx: ServiceContext = Ctx, who: Principal = Who) -> m.OperationResult:
     from ..exchange.rectification import evaluate_stored
-    from ..store.cases import load_case_from
 
-    with ctx.lock:
+    def attempt() -> m.OperationResult:
         record = _record(ctx, case_id)
         require_case_write(who, record.unit, case_id)
         require_actor(who, ctx.unit_of_person(body.actor), body.actor)
-        stored = load_case_from(ctx.store, case_id, None, _organisation(ctx, record.unit), clock=ctx.clock)
+        org = _organisation(ctx, record.unit)
+        stored = _load(ctx, record, org)
         rated = evaluate_stored(ctx.store, stored, body.actor, body.grade, text=body.text, channel=body.channel,
                                 at=body.at)  # fmt: skip
         case = stored.case
@@ -560,6 +666,8 @@ def evaluate(case_id: str, body: m.EvaluateBody, ctx: ServiceContext = Ctx, who:
         result = {"evaluation": _plain(rated.evaluation), "rectification": opened}
         return m.OperationResult(case=case.id, store_version=stored.version, status=case.status,
                                  outcome=case.outcome, findings=[], result=result, ready=_ready(case))  # fmt: skip
+
+    return retrying(ctx, case_id, attempt)
 
 
 @router.get("/cases/{case_id}/steps/{step}/check", response_model=m.CheckOut, responses=READ, tags=["operations"],
@@ -572,14 +680,13 @@ def check(
     ctx: ServiceContext = Ctx,
     who: Principal = Who,
 ) -> m.CheckOut:
-    from ..store.cases import load_case_from
 
     with ctx.lock:
         record = _record(ctx, case_id)
         require_case_read(who, record.unit, case_id)
         if who.role == "platform":
             require_actor(who, ctx.unit_of_person(actor), actor)
-        case = load_case_from(ctx.store, case_id, None, _organisation(ctx, record.unit), clock=ctx.clock).case
+        case = _load(ctx, record, _organisation(ctx, record.unit)).case
         found = case.check(step, actor, at=at)
     # time findings never refuse; the engine's own checks (a held step, a signer) refuse under either policy
     either = ("not-signer", "signed-twice", "claimed", "delegated", "not-assignee")

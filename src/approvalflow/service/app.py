@@ -7,6 +7,8 @@ documentation at ``/docs``). Every error is an RFC 9457 problem (:mod:`approvalf
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -67,8 +69,21 @@ def _with_extra_schemas(app: FastAPI) -> None:
 
 def create_app(context: ServiceContext, *, console: bool = True) -> FastAPI:
     """The application serving ``context``: the API under ``/api/v1``, the console under ``/console`` (when
-    ``console`` and the console module is installed), the OpenAPI document at ``/openapi.json``."""
+    ``console`` and the console module is installed), the OpenAPI document at ``/openapi.json``.
+
+    While it serves (its lifespan: uvicorn; a test client used in a ``with`` block), the routes' worker threads are
+    ``context.threads`` at most when that is set."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if context.threads is not None:
+            import anyio.to_thread
+
+            anyio.to_thread.current_default_thread_limiter().total_tokens = context.threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="approvalflow",
         version=_version(),
         description=DESCRIPTION,

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
+from ..store.keys import ApiKey
 from .context import ServiceContext, get_context
 from .problems import ProblemError
 
@@ -49,11 +51,10 @@ class Principal:
 CONSOLE_COOKIE = "approvalflow_console_key"
 
 
-def current_principal(request: Request, context: ServiceContext = Depends(get_context)) -> Principal:  # noqa: B008
+async def current_principal(request: Request, context: ServiceContext = Depends(get_context)) -> Principal:  # noqa: B008
     """The principal of the request, from its ``Authorization: Bearer <key>`` header: 401 (problem
-    ``unauthenticated``) without one, or with a malformed, unknown or revoked key."""
-    from ..store.keys import authenticate
-
+    ``unauthenticated``) without one, or with a malformed, unknown or revoked key. A key verified a moment ago is
+    found in the context's memory of keys (:mod:`approvalflow.service.keycache`) without reading the store."""
     header: str | None = request.headers.get("authorization")
     if header is None and request.method in ("GET", "HEAD") and request.url.path.startswith("/console"):
         cookie = request.cookies.get(CONSOLE_COOKIE)  # the console in a browser (it only reads: no CSRF to fear)
@@ -61,13 +62,27 @@ def current_principal(request: Request, context: ServiceContext = Depends(get_co
     if header is None:
         raise ProblemError(401, "unauthenticated", "no API key: send 'Authorization: Bearer <key>'")
     scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
         raise ProblemError(401, "unauthenticated", "the Authorization header is not 'Bearer <key>'")
-    with context.lock:
-        found = authenticate(context.store, key.strip())
+    found = context.keys.get(key)
+    if found is None:
+        found = await run_in_threadpool(_verify, context, key)
     if found is None:
         raise ProblemError(401, "unauthenticated", "the API key is not valid (unknown, malformed or revoked)")
     return Principal(found.key_id, found.role, found.unit, found.case)
+
+
+def _verify(context: ServiceContext, key: str) -> ApiKey | None:
+    """The store's record of a valid key (remembered for a moment), or None."""
+    from ..store.keys import authenticate, revocations
+
+    counted = revocations()
+    with context.lock:
+        found = authenticate(context.store, key)
+    if found is not None:
+        context.keys.put(key, found, counted)
+    return found
 
 
 def _forbid(detail: str) -> ProblemError:

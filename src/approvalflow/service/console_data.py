@@ -10,7 +10,6 @@ unit), the platform's unit otherwise.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +21,7 @@ from ..engine.timing import Alert
 from ..errors import ApprovalflowError
 from ..store.base import CaseRecord, CollectingStore, IndexProblem, StoreError
 from ..store.cases import load_case_from
+from ..store.listing import applicant_of
 from ..store.registry import KnownDefinitions, definition_of, versions
 from ..supervision.efficiency import Evaluation, Period, evaluate_efficiency
 from ..supervision.sweep import AlertCard, sweep_store
@@ -321,19 +321,6 @@ class Hit:
     matched: str
 
 
-def _applicant(record: CaseRecord, needle: str) -> str | None:
-    """The case's applicant when it contains ``needle`` (the state is parsed only when the text is in it)."""
-    state = record.state
-    if not state or (needle not in state.lower() and json.dumps(needle)[1:-1] not in state.lower()):
-        return None
-    try:
-        data = json.loads(state).get("data")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    value = data.get("applicant") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
-
-
 def _records(context: ServiceContext) -> Iterator[CaseRecord]:
     yield from CollectingStore(context.store).records()
 
@@ -354,7 +341,7 @@ def search(context: ServiceContext, unit: str | None, query: str) -> tuple[list[
         except StoreError:
             definition = None
         names = names_of(definition) if definition is not None else Names(record.process, record.power, None)
-        applicant = _applicant(record, needle)
+        applicant = applicant_of(record, needle)
         fields = [
             ("办件编号", record.id),
             ("申请人", applicant or ""),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 from ..time.clock import Clock, SystemClock
+from .keycache import KeyCache
 
 if TYPE_CHECKING:
     from ..bpmn.loader import ProcessDefinition
@@ -33,7 +34,11 @@ class ServiceContext:
 
     ``lock`` is held by every request while it uses the store: a SQLite store is one connection, which threads may
     not use at once (the routes run in a thread pool). ``trail_key`` signs the trails of the cases started (the
-    store's own key when it was opened with one)."""
+    store's own key when it was opened with one). ``keys`` remembers the API keys verified a moment ago
+    (:mod:`approvalflow.service.keycache`; ``KeyCache(0)`` reads the store for every request). ``threads``: how
+    many requests run their store work at once in worker threads while the application serves (None: the
+    thread pool's default, 40); 1 makes them run one at a time, in the order they came, as the store lock would
+    serialise them anyway (see docs/service.md, "Throughput")."""
 
     store: CaseStore
     organisations: Mapping[str, Organisation]
@@ -41,6 +46,24 @@ class ServiceContext:
     lock: Any = field(default_factory=threading.RLock)
     catalog: Catalog | None = None
     processes: Sequence[ProcessDefinition] = ()
+    keys: KeyCache = field(default_factory=KeyCache)
+    threads: int | None = None
+    _definitions: dict[str, ProcessDefinition] = field(default_factory=dict, repr=False)
+
+    def definition(self, digest: str) -> ProcessDefinition | None:
+        """The definition of this digest: one of ``processes``, else the one deployed in the store's registry, kept
+        for the next requests (a digest names one definition, checked when it is loaded); None when neither has
+        it (not remembered: it may be deployed later). Called with ``lock`` held."""
+        found = self._definitions.get(digest)
+        if found is None:
+            from ..store.registry import KnownDefinitions
+
+            found = KnownDefinitions(self.store, self.processes).get(digest)
+            if found is not None:
+                if len(self._definitions) >= 64:
+                    self._definitions.pop(next(iter(self._definitions)))
+                self._definitions[digest] = found
+        return found
 
     def responsibility(self) -> dict[str, tuple[str, str]]:
         """责任事项 and 追责情形 by power code, from ``catalog`` (empty without one): what a card carries."""
@@ -61,7 +84,7 @@ class ServiceContext:
         return None
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:
     """The context of the app serving ``request`` (set by :func:`approvalflow.service.app.create_app` as
     ``app.state.context``): a FastAPI dependency of every route."""
     context: ServiceContext = request.app.state.context

@@ -319,6 +319,32 @@ class StatusOut(BaseModel):
     deadlines: dict[str, Any] | None = None
 
 
+class CaseItem(BaseModel):
+    """A case as ``GET /api/v1/cases`` lists it (its index columns, and the applicant of its data)."""
+
+    case: str = Field(description="the case id (办件编号)")
+    unit: str
+    status: str = Field(description="open, completed, suspended, withdrawn or terminated")
+    process: str
+    power: str | None = Field(None, description="the power code (职权编码) of the process, if it has one")
+    steps: list[str] = Field([], description="the ids of the steps under way")
+    started_at: str = Field(description="when the case was started (ISO 8601)")
+    ended_at: str | None = None
+    applicant: str | None = Field(None, description="the case's data.applicant, when it is text")
+    store_version: int
+
+
+class CasePageOut(BaseModel):
+    """One page of a case list; ``next`` is the cursor of the following page (absent on the last)."""
+
+    items: list[CaseItem]
+    next: str | None = Field(
+        None,
+        description="pass it as ?cursor= to read the next page; a page may hold fewer than limit cases and still "
+        "have a next one (it read its share of rows); none: the list is at its end",
+    )
+
+
 class TodoItem(BaseModel):
     case: str
     task: str

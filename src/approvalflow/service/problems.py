@@ -17,6 +17,7 @@ unknown case, process or version                       404     ``not-found``
 a body or parameter the API cannot accept              422     ``invalid-input``
 a BPMN document that is not valid                      422     ``invalid-definition``
 a damaged stored case, a store that fails              500     ``store``
+:class:`~approvalflow.store.base.StoreUnavailable`     503     ``unavailable``
 ====================================================  ======  =========================
 """
 
@@ -33,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..errors import ApprovalflowError, CaseFormatError, DefinitionError, RunError, StepNotReady, StepRefused
-from ..store.base import ConflictError, StoreError, redact
+from ..store.base import ConflictError, StoreError, StoreUnavailable, redact
 
 _log = logging.getLogger("approvalflow.service")
 
@@ -69,6 +70,7 @@ TITLES = {
     "invalid-input": "Invalid input",
     "invalid-definition": "Invalid definition",
     "store": "The case store failed",
+    "unavailable": "The case store cannot be reached now: retry",
     "server": "Internal error",
 }
 
@@ -88,6 +90,8 @@ def problem(status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
     body["detail"] = redact(detail)
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"WWW-Authenticate": 'Bearer realm="approvalflow"'} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "1"}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -111,6 +115,8 @@ def from_error(exc: Exception) -> JSONResponse:
         return problem(409, "conflict", exc.message + " (reload the case and retry)", **_located(exc))
     if isinstance(exc, StepNotReady):
         return problem(409, "not-ready", exc.message, ready=exc.ready or None, **_located(exc))
+    if isinstance(exc, StoreUnavailable):  # the connection was lost: the next request reconnects
+        return problem(503, "unavailable", exc.message, **_located(exc))
     if isinstance(exc, StoreError):
         status = 404 if exc.message.startswith(("no case", "no process", "process '", "no such case")) else 500
         return problem(status, "not-found" if status == 404 else "store", exc.message, **_located(exc))
@@ -176,4 +182,6 @@ _DESCRIPTIONS = {
     409: "refused under the rules (`refused`, with `rules` and `findings`; the refusal is in the trail, nothing else "
     "changed), the case changed meanwhile (`conflict`: reload and retry), or the step is not ready (`not-ready`)",
     422: "a body or parameter that cannot be accepted (`invalid-input`, `invalid-definition`); nothing changed",
+    503: "the case store's database cannot be reached now (`unavailable`: its connection was lost; the next request "
+    "reconnects): retry after the `Retry-After` seconds",
 }

@@ -38,6 +38,7 @@ __all__ = [
     "DoneEntry",
     "IndexProblem",
     "StoreError",
+    "StoreUnavailable",
     "TimerEntry",
     "TodoEntry",
     "from_micros",
@@ -90,6 +91,12 @@ class ConflictError(RunError):
 
 class StoreError(RunError):
     """The case store cannot do what was asked (unknown case, damaged record, unreachable server)."""
+
+
+class StoreUnavailable(StoreError):
+    """The case store's server cannot be reached now: the connection was lost (a server restart, a terminated
+    backend, a network cut) or cannot be opened again yet. The operation was not completed; the next one reconnects
+    (after a backoff while the server stays unreachable). Try again later."""
 
 
 # Linear on any text: a scheme starts where no scheme character precedes it and is at most 32 characters long,

@@ -30,7 +30,7 @@ from ..org.organisation import Organisation
 from ..rules.checks import Finding
 from ..time.calendar import WorkingCalendar
 from ..time.clock import Clock
-from .base import CaseStore, StoreError
+from .base import CaseRecord, CaseStore, StoreError
 from .index import record_of
 
 __all__ = ["StoredCase", "act", "add_case", "complete_step", "load_case_from", "save_case", "start_deployed"]
@@ -104,6 +104,7 @@ def load_case_from(
     clock: Clock | None = None,
     calendar: WorkingCalendar | None = None,
     trail_key: bytes | None = None,
+    record: CaseRecord | None = None,
 ) -> StoredCase:
     """Read a case and restore it; its trail is verified against the head kept in the store's own columns.
 
@@ -113,8 +114,11 @@ def load_case_from(
     The case loads on the definition it started on: ``definition`` when its digest is the case's, else the one the
     store's process registry keeps under the case's digest (:mod:`approvalflow.store.registry`; ``definition`` may
     then be None), whatever happened to the file on disk since.
+
+    ``record``: the case's record when the caller has just read it (``store.get(case_id)``), not read again.
     """
-    record = store.get(case_id)
+    if record is None or record.id != case_id:
+        record = store.get(case_id)
     name = f"{store.url} case {case_id}"
     key = trail_key if trail_key is not None else getattr(store, "key", None)
     definition = _definition_for(store, record.digest, record.process, definition, name)

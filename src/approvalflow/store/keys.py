@@ -35,6 +35,7 @@ __all__ = [
     "create_key",
     "keys_of",
     "list_keys",
+    "revocations",
     "revoke_key",
 ]
 
@@ -43,6 +44,14 @@ ROLES: tuple[Role, ...] = ("platform", "supervisor", "applicant")
 _KEY = re.compile(r"af_([0-9a-f]{16})_([0-9a-f]{64})")
 _ID = re.compile(r"[0-9a-f]{16}")
 _NAME_MAX = 200
+_revoked = [0]  # keys revoked by this process (see revocations)
+_revoked_lock = threading.Lock()
+
+
+def revocations() -> int:
+    """How many times this process revoked a key (:func:`revoke_key`): a memory of verified keys
+    (:class:`approvalflow.service.keycache.KeyCache`) forgets what it learnt before the count changed."""
+    return _revoked[0]
 
 
 @dataclass(frozen=True)
@@ -236,6 +245,8 @@ def revoke_key(store: Any, key_id: str, *, at: datetime | None = None) -> ApiKey
     if not isinstance(key_id, str) or not _ID.fullmatch(key_id):
         raise InvalidInputError(f"a key id is 16 hexadecimal digits (as 'keys list' shows), not {str(key_id)[:40]!r}")
     backend = keys_of(store)
+    with _revoked_lock:  # counted before the store is changed: a key verified meanwhile is not remembered
+        _revoked[0] += 1
     if not backend.revoke(key_id, (at or SystemClock().now()).isoformat()):
         state = "no such key" if backend.get(key_id) is None else "revoked already"
         raise InvalidInputError(f"key {key_id}: {state}")

@@ -12,13 +12,14 @@ microseconds since the epoch. Each write is one transaction; an update changes t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from ..engine.trail import TrailHead
+from ..errors import InvalidInputError
 from ..time.periods import SHANGHAI
 from .base import (
     TODO_STATUSES,
@@ -1151,11 +1152,15 @@ class SqlStoreBase:
         chosen = sorted((r for r in rows if r[0] in good), key=lambda r: (r[0], r[1]))
         return [self._anomaly(r) for r in chosen]
 
-    def _iterate(self, columns: str, problems: list[IndexProblem] | None) -> Iterator[CaseRecord]:
-        last = ""
+    def _iterate(
+        self, columns: str, problems: list[IndexProblem] | None, *, after: str = "", where: str = "",
+        params: tuple[Any, ...] = (), batch: int = 1000,
+    ) -> Iterator[CaseRecord]:  # fmt: skip
+        last = after
         while True:  # keyset pagination: no cursor held open between pages
             with self._read("table af_cases") as cur:
-                cur.execute(self._q(f"SELECT {columns} FROM af_cases WHERE id > ? ORDER BY id LIMIT 1000"), (last,))
+                query = f"SELECT {columns} FROM af_cases WHERE id > ?{where} ORDER BY id LIMIT {int(batch)}"
+                cur.execute(self._q(query), (last, *params))
                 rows = cur.fetchall()
             if not rows:
                 return
@@ -1283,3 +1288,23 @@ class SqlStoreBase:
 
     def records(self, *, problems: list[IndexProblem] | None = None) -> Iterator[CaseRecord]:
         return self._iterate(_CASE_COLUMNS, problems)
+
+    def records_where(
+        self,
+        equal: Mapping[str, str],
+        *,
+        after: str = "",
+        batch: int = 1000,
+        problems: list[IndexProblem] | None = None,
+    ) -> Iterator[CaseRecord]:
+        """The cases whose index columns ``unit``, ``status``, ``process``, ``power`` have the values of ``equal``, with
+        their state, in order of id from the first id after ``after``, read ``batch`` rows at a time (keyset pages
+        of the primary key; ``af_cases_status`` serves a status filter); their case rows sealed like
+        :meth:`records`."""
+        unknown = set(equal) - {"unit", "status", "process", "power"}
+        if unknown:
+            raise InvalidInputError(f"cases are selected by unit, status, process and power, not {sorted(unknown)}")
+        names = sorted(equal)
+        where = "".join(f" AND {name} = ?" for name in names)
+        return self._iterate(_CASE_COLUMNS, problems, after=after, where=where,
+                             params=tuple(equal[n] for n in names), batch=max(1, min(batch, 1000)))  # fmt: skip

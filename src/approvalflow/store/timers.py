@@ -33,7 +33,7 @@ from ..errors import ApprovalflowError, CaseFormatError
 from ..org.organisation import Organisation
 from ..time.calendar import WorkingCalendar
 from ..time.clock import parse_moment
-from .base import CaseRecord, CaseStore, ConflictError, micros
+from .base import CaseRecord, CaseStore, ConflictError, StoreUnavailable, micros
 from .cases import StoredCase, save_case
 from .registry import KnownDefinitions
 
@@ -79,7 +79,8 @@ def fire_due(
     and around each case, so that other users of the same connection interleave between cases.
 
     Returns one :class:`FiredCase` for each case the index named, in id order, but those another worker holds or
-    fired meanwhile (they are that worker's).
+    fired meanwhile (they are that worker's). A store that cannot be reached (:class:`StoreUnavailable`: the
+    connection was lost) ends the round with that error; the cases not reached yet are left for the next round.
     """
     moment = parse_moment(at)
     guard: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
@@ -91,6 +92,8 @@ def fire_due(
         with guard:
             try:
                 fired = _claimed(store, case_id, moment, by_digest, organisations, calendar, trail_key)
+            except StoreUnavailable:  # the database is gone: the round ends here, the next one tries again
+                raise
             except ApprovalflowError as exc:
                 fired = FiredCase(case_id, error=str(exc))
         if fired is not None:
