@@ -33,8 +33,9 @@ START = "2026-09-28T09:00:00+08:00"  # a Monday, a working day
 COUNTERSIGN = Path(__file__).parent / "data" / "countersign"
 
 
-def org_with(**changes: Any) -> Any:
-    """The market bureau of tests/data/market_bureau.yaml, with people changed or added, and a second unit."""
+def org_with(conflicts: dict[str, list[str]] | None = None, **changes: Any) -> Any:
+    """The market bureau of tests/data/market_bureau.yaml, with people changed or added, and a second unit (and other
+    declared conflicts of interest than liu's)."""
     people: dict[str, Any] = {
         "zhang": {"unit": "market-bureau", "posts": ["principal", "leader"]},
         "li": {"unit": "market-bureau", "posts": ["deputy", "leader"]},
@@ -55,7 +56,7 @@ def org_with(**changes: Any) -> Any:
                 {"id": "tax-bureau", "principal": "hu"},
             ],
             "people": people,
-            "conflicts": {"liu": ["某建筑工程有限公司"]},
+            "conflicts": {"liu": ["某建筑工程有限公司"]} if conflicts is None else conflicts,
         }
     )  # fmt: skip
 

@@ -71,10 +71,16 @@ def trail_anomalies(
     power: str | None,
     suspending: Mapping[str, str],
     extension_steps: Iterable[str] = (),
+    seen: Counter[str] | None = None,
 ) -> list[AnomalyEntry]:
-    """The anomalies in one case's trail, in trail order."""
+    """The anomalies in one case's trail, in trail order.
+
+    ``seen`` counts the attempts of each ``suspendsClock`` step in the entries before these (updated in place): with
+    it, the anomalies of a trail's later entries are those of the whole trail after the earlier entries' anomalies.
+    """
     extensions = set(extension_steps)
-    seen: Counter[str] = Counter()
+    if seen is None:
+        seen = Counter()
     out: list[AnomalyEntry] = []
     for entry in entries:
         if entry.get("action") != "complete" or "at" not in entry:
@@ -90,8 +96,11 @@ def trail_anomalies(
     return out
 
 
-def anomalies_of(case: Case, *, entries: Sequence[Mapping[str, Any]] | None = None) -> list[AnomalyEntry]:
-    """The anomalies in a running case's trail (``entries``: its entries, when the caller has them decoded)."""
+def anomalies_of(
+    case: Case, *, entries: Sequence[Mapping[str, Any]] | None = None, seen: Counter[str] | None = None
+) -> list[AnomalyEntry]:
+    """The anomalies in a running case's trail (``entries``: its entries, when the caller has them decoded; with
+    ``seen``, entries that follow those counted in it, as :func:`trail_anomalies`)."""
     definition = case.definition
     suspending = {s.id: s.suspends_clock for s in definition.steps.values() if s.suspends_clock is not None}
     return trail_anomalies(
@@ -101,6 +110,7 @@ def anomalies_of(case: Case, *, entries: Sequence[Mapping[str, Any]] | None = No
         power=definition.power.code if definition.power else None,
         suspending=suspending,
         extension_steps=[s.id for s in definition.steps.values() if s.extension],
+        seen=seen,
     )
 
 

@@ -55,11 +55,14 @@ Status = Literal["open", "completed", "suspended", "withdrawn", "terminated"]
 TODO_STATUSES: tuple[str, ...] = ("open",)
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def micros(moment: datetime) -> int:
     """A timezone-aware moment as integer microseconds since the Unix epoch (exact, sortable)."""
     if moment.tzinfo is None:
         raise InvalidInputError(f"naive datetime {moment.isoformat()}: give moments with a timezone")
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def page(person: str, limit: int | None, offset: int) -> None:

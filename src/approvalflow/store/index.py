@@ -14,8 +14,10 @@ deadlines never move.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
@@ -26,10 +28,10 @@ from ..rules.checks import step_units
 from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CASE_SUSPENSION, CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
-from .base import CaseRecord, DeadlineEntry, Status, TimerEntry
+from .base import AnomalyEntry, CaseRecord, DeadlineEntry, Status, TimerEntry
 
 if TYPE_CHECKING:
-    from ..engine.case import Case
+    from ..engine.case import Case, ReadyStep
     from ..rules.checks import Completion
 
 
@@ -145,18 +147,29 @@ def _moving(case: Case) -> bool:
     )
 
 
+#: Who holds which posts in the units of a step, shared by the cases of one organisation, unit and definition (each
+#: referred to weakly, so that an id is never taken for another's and nothing is kept alive): a pure function of them.
+_RESPONSIBLE: dict[tuple[Any, ...], tuple[weakref.ref[Any], weakref.ref[Any], weakref.ref[Any], tuple[str, ...]]] = {}
+
+
 def _responsible(case: Case, posts: tuple[str, ...], task: str | None = None) -> tuple[str, ...]:
     """Who holds one of ``posts`` in the units that do the step (:func:`~approvalflow.rules.checks.step_units`).
 
-    Kept for the case while its organisation, unit and definition are the same objects.
+    Kept while the case's organisation, unit and definition are the same objects (for every case that has them).
     """
-    memo = _case_memo(case)
-    key = ("responsible", posts, task)
-    kept = memo.get(key)
-    if kept is not None and kept[0] is case.organisation and kept[1] is case.unit and kept[2] is case.definition:
-        return cast(tuple[str, ...], kept[3])
+    org, unit, definition = case.organisation, case.unit, case.definition
+    key = (id(org), id(unit), id(definition), posts, task)
+    kept = _RESPONSIBLE.get(key)
+    if kept is not None and kept[0]() is org and kept[1]() is unit and kept[2]() is definition:
+        return kept[3]
     people = _people(case, posts, task)
-    memo[key] = (case.organisation, case.unit, case.definition, people)
+    try:
+        refs = (weakref.ref(org), weakref.ref(unit), weakref.ref(definition))
+    except TypeError:  # an object that cannot be referred to weakly: not kept
+        return people
+    if len(_RESPONSIBLE) >= _MEMO_SIZE:
+        _RESPONSIBLE.clear()
+    _RESPONSIBLE[key] = (*refs, people)
     return people
 
 
@@ -171,9 +184,10 @@ def _power(case: Case) -> str | None:
     return case.definition.power.code if case.definition.power else None
 
 
-def _deadline_rows(case: Case) -> list[DeadlineEntry]:
+def _deadline_rows(case: Case, ready: Sequence[ReadyStep] | None = None) -> list[DeadlineEntry]:
     power, unit, k = _power(case), case.unit.id, case.yellow_days
-    ready = case.ready_steps()
+    if ready is None:
+        ready = case.ready_steps()
     rows: list[DeadlineEntry] = []
 
     def add(scope: Scope, limit: Limit, task: str | None, d: Deadline, posts: tuple[str, ...]) -> None:
@@ -212,11 +226,11 @@ def _deadline_rows(case: Case) -> list[DeadlineEntry]:
     return rows
 
 
-def _clock_facts(case: Case) -> dict[str, Any] | None:
+def _clock_facts(case: Case, ready: Sequence[ReadyStep] | None = None) -> dict[str, Any] | None:
     if not _moving(case):
         return None
     tl = cast(TimeLimit, case.definition.time_limit)
-    posts = tuple(sorted({p for r in case.ready_steps() for p in r.posts}))
+    posts = tuple(sorted({p for r in (case.ready_steps() if ready is None else ready) for p in r.posts}))
     return {
         "promised": tl.promised,
         "statutory": tl.statutory,
@@ -291,10 +305,13 @@ def _outcome(deadline: Deadline | None, case: Case, end: datetime) -> str | None
     return "early" if remaining_working_days(case.calendar, deadline, end) > 0 else "on_time"
 
 
-def summary_of(case: Case) -> dict[str, Any]:
-    """What efficiency figures need of a case: when received and ended, limits, outcome, days, refusals."""
+def summary_of(case: Case, *, entries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What efficiency figures need of a case: when received and ended, limits, outcome, days, refusals.
+
+    ``entries``: the case's trail entries, when the caller has them decoded (:func:`record_of`)."""
     tl = case.definition.time_limit
-    entries = _entries(case)
+    if entries is None:
+        entries = _entries(case)
     refused = [e for e in entries if e.get("outcome") == "refused"]
     summary: dict[str, Any] = {
         "received_at": (case.clock_start or case.started_at).isoformat(),
@@ -342,9 +359,59 @@ def summary_of(case: Case) -> dict[str, Any]:
 
 def _card_facts(case: Case) -> dict[str, Any] | None:
     """What the card rules count of a case (:class:`approvalflow.supervision.cardrules.CaseFacts`), or None."""
+    if not case.notices and not case.urges and case._flow.outcome is None:
+        return None  # nothing to count (CaseFacts().to_json())
     from .cardfacts import facts_of
 
     return facts_of(case).to_json()
+
+
+def _anomalies(case: Case, entries: list[dict[str, Any]]) -> tuple[AnomalyEntry, ...]:
+    """:func:`~approvalflow.store.anomalies.trail_anomalies` of the entries, reading only those after the entries
+    read when the case was last indexed, while those are the same entry objects (:func:`_entries` keeps them while
+    the trail continues them) of the same definition and unit."""
+    from .anomalies import trail_anomalies
+
+    memo = _case_memo(case)
+    definition, unit = case.definition, case.unit.id
+    kept = memo.get(("anomalies",))
+    start, seen, found = 0, Counter[str](), ()
+    if (
+        kept is not None
+        and kept[0] is definition
+        and kept[1] == unit
+        and 0 < kept[2] <= len(entries)
+        and entries[kept[2] - 1] is kept[3]
+    ):
+        if kept[2] == len(entries):  # nothing new
+            return cast(tuple[AnomalyEntry, ...], kept[5])
+        start, seen, found = kept[2], Counter(kept[4]), kept[5]
+    suspending, extensions = _trail_steps(definition)
+    new = trail_anomalies(entries[start:], case_id=case.id, unit=unit, power=_power(case), suspending=suspending,
+                          extension_steps=extensions, seen=seen)  # fmt: skip
+    out = found + tuple(new)
+    if entries:
+        memo[("anomalies",)] = (definition, unit, len(entries), entries[-1], seen, out)
+    return out
+
+
+#: The ``suspendsClock`` steps and the extension steps of each definition (what the anomalies of a trail look for),
+#: by the definition's id, with a weak reference to it (so that an id is never taken for another's).
+_TRAIL_STEPS: dict[int, tuple[weakref.ref[Any], dict[str, str], tuple[str, ...]]] = {}
+
+
+def _trail_steps(definition: Any) -> tuple[dict[str, str], tuple[str, ...]]:
+    kept = _TRAIL_STEPS.get(id(definition))
+    if kept is not None and kept[0]() is definition:
+        return kept[1], kept[2]
+    steps = definition.steps.values()
+    suspending = {s.id: s.suspends_clock for s in steps if s.suspends_clock is not None}
+    extensions = tuple(s.id for s in steps if s.extension)
+    if len(_TRAIL_STEPS) >= 256:
+        _TRAIL_STEPS.clear()
+    with contextlib.suppress(TypeError):  # a definition that cannot be referred to weakly: not kept
+        _TRAIL_STEPS[id(definition)] = (weakref.ref(definition), suspending, extensions)
+    return suspending, extensions
 
 
 def store_status(case: Case) -> Status:
@@ -355,30 +422,33 @@ def store_status(case: Case) -> Status:
 
 
 def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
-    """The store record of ``case`` whose serialized state (:func:`dump_case`) is ``state``."""
-    from .anomalies import anomalies_of
+    """The store record of ``case`` whose serialized state (:func:`dump_case`) is ``state``.
+
+    The case's ready steps and trail entries are read once and given to each part that needs them."""
     from .worklists import done_rows, todo_rows
 
-    deadlines = tuple(_deadline_rows(case))
+    ready = case.ready_steps()
+    entries = _entries(case)
+    deadlines = tuple(_deadline_rows(case, ready))
     process, power = case.definition.id, _power(case)
     return CaseRecord(
         id=case.id,
-        process=case.definition.id,
+        process=process,
         digest=case.definition.digest,
-        power=_power(case),
+        power=power,
         unit=case.unit.id,
         status=store_status(case),
-        steps=tuple(r.id for r in case.ready_steps()),
+        steps=tuple(r.id for r in ready),
         started_at=case.started_at,
         ended_at=case.ended_at,
         trail_head=case.trail.head,
         state=state,
-        summary=summary_of(case),
-        clock=_clock_facts(case),
+        summary=summary_of(case, entries=entries),
+        clock=_clock_facts(case, ready),
         deadlines=deadlines,
-        anomalies=tuple(anomalies_of(case, entries=_entries(case))),
+        anomalies=_anomalies(case, entries),
         version=version,
         timers=tuple(TimerEntry(case.id, t.element, t.due) for t in case.timers()),
-        todo=todo_rows(case, case.ready_steps(), deadlines, process=process, power=power),
+        todo=todo_rows(case, ready, deadlines, process=process, power=power),
         done=done_rows(case, process=process, power=power),
     )

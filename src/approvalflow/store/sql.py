@@ -152,6 +152,8 @@ _UPGRADE_1_2 = (
     "index_seal TEXT NOT NULL DEFAULT ''",
 )
 _CASE_COLUMNS = TABLES["af_cases"]
+_CASE_NAMES = [c.strip() for c in _CASE_COLUMNS.split(",")]
+_UPDATE_CASE = f"UPDATE af_cases SET {', '.join(f'{c} = ?' for c in _CASE_NAMES[1:])} WHERE id = ? AND version = ?"
 _HEADER_COLUMNS = _CASE_COLUMNS.replace(", state", ", ''")  # everything but the state
 _DEADLINE_COLUMNS = TABLES["af_deadlines"]
 _ANOMALY_COLUMNS = TABLES["af_anomalies"]
@@ -172,6 +174,42 @@ CHILD_TABLES = (
     ("af_todo", "ordinal"),
     ("af_done", "seq"),
 )
+
+
+#: How each index table of a case is written (:meth:`SqlStoreBase._write_children`): its name, row key, columns (the
+#: key second, ``version`` third in a worklist table) and whether it carries the case's version, in the order of
+#: :data:`Rows` after the case row.
+_CHILD_SPECS = (
+    ("af_deadlines", "ordinal", TABLES["af_deadlines"], False),
+    ("af_anomalies", "seq", TABLES["af_anomalies"], False),
+    ("af_timers", "ordinal", TABLES["af_timers"], False),
+    ("af_todo", "ordinal", TABLES["af_todo"], True),
+    ("af_done", "seq", TABLES["af_done"], True),
+)
+
+
+def _changes(
+    old: Sequence[tuple[Any, ...]], new: Sequence[tuple[Any, ...]], versioned: bool
+) -> tuple[list[Any] | None, Sequence[tuple[Any, ...]], bool]:
+    """What turns a case's ``old`` rows of a table into ``new``: the keys of the old rows to delete (None: all of
+    them), the rows to insert, and whether old rows are kept (whose version must then become the new one).
+
+    Rows are matched by key (second column); a worklist row (``versioned``) is kept when it is the new row but for
+    its version (third column)."""
+    if old == new:
+        return [], (), False
+    by_key = {r[1]: r for r in old}
+    fresh: list[tuple[Any, ...]] = []
+    kept: set[Any] = set()
+    for r in new:
+        found = by_key.get(r[1])
+        if found is not None and (found[3:] == r[3:] and found[:2] == r[:2] if versioned else found == r):
+            kept.add(r[1])
+        else:
+            fresh.append(r)
+    if not kept:
+        return None, fresh, False
+    return [k for k in by_key if k not in kept], fresh, versioned
 
 
 class Cursor(Protocol):
@@ -261,24 +299,25 @@ def todo_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
     return out
 
 
+#: The ``af_done`` columns after ``version`` of each 已办 entry converted, by the entry's id, with the entry (so that
+#: an id is never taken for another's): a case saved after every step gives the same entry objects again
+#: (:func:`approvalflow.store.worklists.done_rows`). At most _ROWS_KEPT (then started afresh).
+_DONE_KEPT: dict[int, tuple[DoneEntry, tuple[Any, ...]]] = {}
+_ROWS_KEPT = 8192
+
+
 def done_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
     """The ``af_done`` rows of a record written at ``version`` (columns of :data:`TABLES`)."""
-    return [
-        (
-            d.case_id,
-            d.seq,
-            version,
-            d.person,
-            d.task,
-            d.name,
-            micros(d.at),
-            micros(d.ready_since),
-            d.unit,
-            d.power,
-            d.process,
-        )
-        for d in r.done
-    ]
+    out = []
+    for d in r.done:
+        kept = _DONE_KEPT.get(id(d))
+        if kept is None or kept[0] is not d:
+            rest = (d.person, d.task, d.name, micros(d.at), micros(d.ready_since), d.unit, d.power, d.process)
+            if len(_DONE_KEPT) >= _ROWS_KEPT:
+                _DONE_KEPT.clear()
+            kept = _DONE_KEPT[id(d)] = (d, rest)
+        out.append((d.case_id, d.seq, version, *kept[1]))
+    return out
 
 
 def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
@@ -286,6 +325,8 @@ def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
     return _rows_of(r, version, key)[0]
 
 
+#: ``json.dumps(value, ensure_ascii=False, sort_keys=True)``, with the encoder made once.
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _Many = list[tuple[Any, ...]]
 Rows = tuple[tuple[Any, ...], _Many, _Many, _Many, _Many, _Many]
 
@@ -306,8 +347,8 @@ def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
         r.ended_at.isoformat() if r.ended_at else None,
         r.trail_head.hash,
         r.trail_head.count,
-        json.dumps(r.clock, ensure_ascii=False, sort_keys=True) if r.clock is not None else None,
-        json.dumps(r.summary, ensure_ascii=False, sort_keys=True),
+        _JSON.encode(r.clock) if r.clock is not None else None,
+        _JSON.encode(r.summary),
         len(deadlines),
         len(anomalies),
         min((d[7] for d in deadlines), default=None),
@@ -633,6 +674,9 @@ class SqlStoreBase:
     upgraded_from: str | None = None  # the schema version an upgrade on opening found (``store upgrade`` says it)
     placeholder = "?"
     batch = 5000
+    #: How many cases' index rows a handle keeps after writing them, so that the next save of the same case writes
+    #: only the rows that changed (:meth:`_write_children`); 0 rewrites every row at every save.
+    rows_kept = 1024
     #: How ``moving()`` reaches the few cases with a moving clock; SQLite without statistics would otherwise pick
     #: the status index and read every open case (a sweep over a million cases then took seconds).
     _moving_hint = ""
@@ -794,13 +838,40 @@ class SqlStoreBase:
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    def _write_children(self, cur: Cursor, rows: Rows) -> None:
-        cur.execute(self._q("DELETE FROM af_deadlines WHERE case_id = ?"), (rows[0][0],))
-        cur.execute(self._q("DELETE FROM af_anomalies WHERE case_id = ?"), (rows[0][0],))
-        cur.execute(self._q("DELETE FROM af_timers WHERE case_id = ?"), (rows[0][0],))
-        cur.execute(self._q("DELETE FROM af_todo WHERE case_id = ?"), (rows[0][0],))
-        cur.execute(self._q("DELETE FROM af_done WHERE case_id = ?"), (rows[0][0],))
-        self._insert_children(cur, [rows])
+    def _written(self) -> dict[str, tuple[int, str, Rows]]:
+        """The index rows this handle last wrote for each case it saved: ``(version, index_seal, rows)``."""
+        kept: dict[str, tuple[int, str, Rows]] | None = self.__dict__.get("_kept_rows")
+        if kept is None:
+            kept = self.__dict__["_kept_rows"] = {}
+        return kept
+
+    def _write_children(self, cur: Cursor, rows: Rows, prior: Rows | None = None) -> None:
+        """Make the case's index rows those of ``rows``: every row deleted and inserted, or, with ``prior`` (the rows
+        this handle wrote for the version being replaced, whose case row it found unchanged), only the rows that
+        differ from those; the worklist rows kept then get the new version in one ``UPDATE`` (no index holds it).
+        The 待办 rows are always rewritten: they depend on the organisation, which the case row's seal does not
+        cover. Either way the case then has exactly the rows of ``rows``."""
+        case_id, version = rows[0][0], rows[0][1]
+        for n, (table, key, columns, versioned) in enumerate(_CHILD_SPECS, start=1):
+            new = rows[n]
+            old = prior[n] if prior is not None and table != "af_todo" else None
+            fresh: Sequence[tuple[Any, ...]]
+            if old is None:
+                cur.execute(self._q(f"DELETE FROM {table} WHERE case_id = ?"), (case_id,))
+                fresh = new
+            else:
+                stale, fresh, renumber = _changes(old, new, versioned)
+                if stale is None:
+                    if old:
+                        cur.execute(self._q(f"DELETE FROM {table} WHERE case_id = ?"), (case_id,))
+                elif stale:
+                    query = self._q(f"DELETE FROM {table} WHERE case_id = ? AND {key} = ?")
+                    cur.executemany(query, [(case_id, k) for k in stale])
+                if renumber:  # the rows kept, tied to the case row by its version
+                    cur.execute(self._q(f"UPDATE {table} SET version = ? WHERE case_id = ?"), (version, case_id))
+            if fresh:
+                marks = self._marks(len(fresh[0]))
+                cur.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", fresh)
 
     def _insert_children(self, cur: Cursor, records: Sequence[Rows]) -> None:
         deadlines = [row for r in records for row in r[1]]
@@ -824,6 +895,7 @@ class SqlStoreBase:
 
     def insert(self, record: CaseRecord) -> CaseRecord:
         rows = self._row(record, 1)
+        self._written().pop(record.id, None)
         try:
             with self._tx() as cur:
                 cur.execute(f"INSERT INTO af_cases ({_CASE_COLUMNS}) VALUES ({self._marks(21)})", rows[0])
@@ -832,6 +904,7 @@ class SqlStoreBase:
             if self._is_duplicate(exc):
                 raise ConflictError("a case with this id is already stored", case=record.id) from None
             raise
+        self._remember(record.id, rows)
         return record.with_version(1)
 
     def update(self, record: CaseRecord, *, expected: int) -> CaseRecord:
@@ -849,11 +922,24 @@ class SqlStoreBase:
     def _replace(self, record: CaseRecord, *, expected: int, version: int) -> None:
         rows = self._row(record, version)
         row = rows[0]
-        sets = ", ".join(f"{c.strip()} = {self.placeholder}" for c in _CASE_COLUMNS.split(",")[1:])
+        written = self._written()
+        kept = written.pop(record.id, None)  # trusted again only once this write has committed
+        # the rows written at ``expected`` by this handle, unless a reindex (which keeps the version; it is always a
+        # full rewrite) or anyone else changed them since: the case row's seal, over its index columns and its
+        # deadline and anomaly rows, is then still the one written with them
+        trusted = kept is not None and kept[0] == expected and version != expected and self.rows_kept > 0
+        prior = kept[2] if trusted and kept is not None else None
         with self._tx() as cur:
-            cur.execute(
-                self._q(f"UPDATE af_cases SET {sets} WHERE id = ? AND version = ?"), (*row[1:], record.id, expected)
-            )
+            if prior is not None and kept is not None:
+                # only the columns that changed: an index of af_cases none of whose columns is set is not touched
+                changed = [n for n in range(1, len(row)) if n >= len(prior[0]) or prior[0][n] != row[n]]
+                sets = ", ".join(f"{_CASE_NAMES[n]} = {self.placeholder}" for n in changed)
+                query = f"UPDATE af_cases SET {sets} WHERE id = ? AND version = ? AND index_seal = ?"
+                cur.execute(self._q(query), (*(row[n] for n in changed), record.id, expected, kept[1]))
+                if cur.rowcount != 1:
+                    prior = None
+            if prior is None:
+                cur.execute(self._q(_UPDATE_CASE), (*row[1:], record.id, expected))
             if cur.rowcount != 1:
                 cur.execute(self._q("SELECT version FROM af_cases WHERE id = ?"), (record.id,))
                 found = cur.fetchone()
@@ -863,7 +949,16 @@ class SqlStoreBase:
                     case=record.id,
                     expected=expected,
                 )
-            self._write_children(cur, rows)
+            self._write_children(cur, rows, prior)
+        self._remember(record.id, rows)
+
+    def _remember(self, case_id: str, rows: Rows) -> None:
+        """Keep the rows just committed for the case (at most :attr:`rows_kept` cases, the oldest dropped first);
+        the case row without its state (large, and written at every save anyway)."""
+        written = self._written()
+        written[case_id] = (rows[0][1], rows[0][19], (rows[0][:20], *rows[1:]))
+        while len(written) > self.rows_kept:
+            del written[next(iter(written))]
 
     def delete_orphans(self) -> int:
         """Delete index rows whose case row does not exist (``store reindex``); returns how many."""
@@ -885,6 +980,9 @@ class SqlStoreBase:
 
     def _insert_chunk(self, chunk: Sequence[CaseRecord]) -> int:
         rows = [self._row(r, 1) for r in chunk]
+        written = self._written()
+        for r in chunk:
+            written.pop(r.id, None)
         try:
             with self._tx() as cur:
                 cur.executemany(

@@ -85,7 +85,8 @@ def _refused(
     """Those of ``people`` none of the rules ``known`` refuses (everyone under ``record``)."""
     if case.policy.value != "enforce":
         return people
-    rules = [fn for rule, fn in case.rules.items() if rule in known]
+    found = case.rules
+    rules = [fn for fn in (found.get(rule) for rule in known) if fn is not None]  # whether any refuses: any order
     if not rules:
         return people
     history, parties = tuple(case.history), case.parties
@@ -233,10 +234,28 @@ def todo_rows(
     return tuple(rows)
 
 
+#: The 已办 rows last given for a case, with what they were made of (dropped with the case): a completion's row never
+#: changes once made while the completion object, the step's name, the unit, power and process are the same.
+_DONE: weakref.WeakKeyDictionary[Case, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
+
 def done_rows(case: Case, *, process: str, power: str | None) -> tuple[DoneEntry, ...]:
     """The 已办 rows of a case: one for each completion of its history (each signature included), in order."""
     steps: Mapping[str, Any] = case.definition.steps
-    return tuple(
+    unit = case.unit.id
+    history = case.history
+    kept = _DONE.get(case)
+    if kept is None or kept[0] is not case.definition or kept[1:4] != (unit, power, process):
+        previous: tuple[Any, ...] = ()
+        rows: tuple[DoneEntry, ...] = ()
+    else:
+        previous, rows = kept[4], kept[5]
+    same = 0
+    for old, new in zip(previous, history, strict=False):  # the completions kept, while they are the same objects
+        if old is not new:
+            break
+        same += 1
+    out = rows[:same] + tuple(
         DoneEntry(
             case.id,
             n,
@@ -245,9 +264,11 @@ def done_rows(case: Case, *, process: str, power: str | None) -> tuple[DoneEntry
             steps[c.step].name if c.step in steps else c.step,
             c.at,
             c.since,
-            case.unit.id,
+            unit,
             power,
             process,
         )
-        for n, c in enumerate(case.history)
+        for n, c in enumerate(history[same:], start=same)
     )
+    _DONE[case] = (case.definition, unit, power, process, tuple(history), out)
+    return out
