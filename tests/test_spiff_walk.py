@@ -11,6 +11,7 @@ every model of SpiffWorkflow's own corpus (``tests/test_corpus.py`` runs it).
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 import pytest
@@ -201,3 +202,35 @@ def test_a_tree_deeper_than_spiffworkflows_depth_limit_is_cut_where_spiffworkflo
     # the walk without a depth count, meant for smaller trees, refuses to go on rather than walk past the limit
     with pytest.raises(SpiffWorkflowException, match="grew past 1000"):
         list(_iter_shallow(workflow.task_tree, int(TaskState.ANY_MASK), None, int(TaskState.MAYBE), {}, False))
+
+
+def test_a_case_logs_spiffworkflows_state_changes_when_its_logger_is_on(caplog: pytest.LogCaptureFixture) -> None:
+    """A case's tasks skip building SpiffWorkflow's log records only when nothing would log them."""
+    market = load_organisation(DATA / "market_bureau.yaml")
+    case = start_case(LICENSING_PROCESS, market, unit="market-bureau", clock=FakeClock("2026-09-28T09:00:00+08:00"))
+    with caplog.at_level(logging.INFO, logger="spiff.task"):
+        case.complete("receive", "wang", data={"materials_complete": True})
+    changed = [r for r in caplog.records if r.name == "spiff.task" and r.getMessage().startswith("State changed to")]
+    assert changed, "SpiffWorkflow's own records, as its Task writes them"
+    assert {r.task_spec for r in changed} >= {"receive", "accept"}  # type: ignore[attr-defined]
+    caplog.clear()
+    case.complete("accept", "wang")  # the logger back at its default level: no record is built
+    assert not [r for r in caplog.records if r.name == "spiff.task"]
+    # a host's own workflow is SpiffWorkflow's, and its tasks log as SpiffWorkflow's do, whatever the level
+    host = bare_workflow()
+    assert type(host).__name__ == "BpmnWorkflow" and type(case.engine_workflow).__name__ == "_Workflow"
+    with caplog.at_level(logging.INFO, logger="spiff.task"):
+        (ready,) = [t for t in host.tasks.values() if t.state == TaskState.READY and t.task_spec.manual]
+        ready.run()
+    assert [r for r in caplog.records if r.name == "spiff.task" and r.getMessage().startswith("State changed to")]
+
+
+def bare_workflow() -> Any:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+
+    parser = BpmnParser()
+    parser.add_bpmn_str(LOOP.encode())
+    workflow = BpmnWorkflow(parser.get_spec("loop"))
+    workflow.do_engine_steps()
+    return workflow

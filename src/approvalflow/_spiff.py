@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +45,7 @@ from typing import Any
 from uuid import UUID
 
 import SpiffWorkflow
+from SpiffWorkflow import task as _spiff_task_module
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser import BpmnParser
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -70,6 +73,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWo
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
@@ -789,17 +793,46 @@ class _FastWalks:
             task.task_spec._update(task)
 
 
+_TASK_LOG = _spiff_task_module.logger  # SpiffWorkflow's "spiff.task" logger
+_INFO = logging.INFO
+_spiff_set_state = Task._set_state
+
+
+def _set_state(self: Any, value: int) -> None:
+    """SpiffWorkflow's ``Task._set_state``, except for a case's task while the ``spiff.task`` logger is off at INFO.
+
+    SpiffWorkflow builds a dictionary of log details (names, ids, state, elapsed time) and calls the logger on every
+    state change, several times per step, whether or not the logger would emit the record: a seventh of an approval
+    step's time. For a task of a case's workflow (:class:`_Workflow`, :class:`_SubWorkflow`) with that logger not
+    enabled at INFO, the state and its timestamp change as SpiffWorkflow changes them, and nothing else; every other
+    task, and every task while the logger is on, runs SpiffWorkflow's own method (the same records).
+    """
+    if type(self.workflow) in _CASE_WORKFLOWS and not _TASK_LOG.isEnabledFor(_INFO):
+        if value != self._state:
+            self.last_state_change = time.time()
+            self._state = value
+    else:
+        _spiff_set_state(self, value)
+
+
+Task._set_state = _set_state
+
+
 class _SubWorkflow(_FastWalks, BpmnSubWorkflow):  # type: ignore[misc]
     """A sub-process's workflow with :class:`_FastWalks` (serialized as SpiffWorkflow's ``BpmnSubWorkflow``)."""
 
 
 class _Workflow(_FastWalks, BpmnWorkflow):  # type: ignore[misc]
-    """A case's workflow with :class:`_FastWalks`; its sub-processes get them too."""
+    """A case's workflow with :class:`_FastWalks` (and quiet state changes, :func:`_set_state`); its sub-processes
+    get them too."""
 
     def create_subprocess(self, my_task: Any, spec_name: str) -> Any:
         subprocess = _SubWorkflow(self.subprocess_specs[spec_name], parent_task_id=my_task.id, top_workflow=self)
         self.subprocesses[my_task.id] = subprocess
         return subprocess
+
+
+_CASE_WORKFLOWS = frozenset({_Workflow, _SubWorkflow})
 
 
 def new_workflow(spec: Any, subprocess_specs: Mapping[str, Any], script_engine: Any) -> Any:
