@@ -459,3 +459,19 @@ def test_postgres_supervise_reports_a_case_whose_index_does_not_tie(
     capsys.readouterr()
     code, doc = _supervise(pg, capsys)
     assert code == 0 and doc["integrity"] == []
+
+
+def test_a_rows_digest_is_the_digest_of_its_values_and_their_types() -> None:
+    """Digests are remembered by row; 1, 1.0 and True are equal in Python but not in the stored JSON, so a damaged
+    row holding one where another was written never passes for it."""
+    from approvalflow.store.integrity import SEAL_DOMAIN, row_digest
+
+    def direct(row: tuple[object, ...]) -> str:  # the definition, computed afresh
+        text = json.dumps([SEAL_DOMAIN, "af_deadlines", list(row)], ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    rows = [("c1", 1, "x"), ("c1", 1.0, "x"), ("c1", True, "x"), ("c1", 1, "x")]
+    digests = [row_digest("af_deadlines", r) for r in rows]
+    assert digests == [direct(r) for r in rows]
+    assert len(set(digests[:3])) == 3 and digests[3] == digests[0]
+    assert row_digest("af_anomalies", rows[0]) != digests[0]  # a row never passes for another table's

@@ -50,9 +50,24 @@ def _canonical(value: Any) -> bytes:
     return _ENCODER.encode(value).encode()
 
 
+#: Digests of rows already computed (a case's deadline rows are the same from save to save), by table, row and the
+#: type of each value (``1``, ``1.0`` and ``True`` are equal keys but not the same JSON); started afresh past 65,536.
+_ROW_DIGESTS: dict[tuple[str, tuple[Any, ...], tuple[type, ...]], str] = {}
+
+
 def row_digest(table: str, row: Sequence[Any]) -> str:
     """SHA-256 over one index row as stored (its table named: a row never passes for another table's)."""
-    return hashlib.sha256(_canonical([SEAL_DOMAIN, table, list(row)])).hexdigest()
+    values = tuple(row)
+    key = (table, values, tuple(map(type, values)))
+    try:
+        found = _ROW_DIGESTS.get(key)
+    except TypeError:  # a value that cannot be a key (a damaged row read back): computed, not kept
+        return hashlib.sha256(_canonical([SEAL_DOMAIN, table, list(row)])).hexdigest()
+    if found is None:
+        if len(_ROW_DIGESTS) >= 65536:
+            _ROW_DIGESTS.clear()
+        found = _ROW_DIGESTS[key] = hashlib.sha256(_canonical([SEAL_DOMAIN, table, list(row)])).hexdigest()
+    return found
 
 
 def rows_digest(deadlines: Sequence[Sequence[Any]], anomalies: Sequence[Sequence[Any]]) -> str:
