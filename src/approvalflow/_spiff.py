@@ -1272,7 +1272,7 @@ def _tasks_pieces(wf: Any, out: list[str], memo: dict[int, tuple[Any, ...]], kep
             members.append(entry[2])
             continue
         parent = task.parent
-        key = str(task.id)
+        key = _uuid_text(task.id)
         text = _bare_task_json(task, parent, key)
         member = f'"{key}":{text or _CANONICAL.encode(_task_dict(task))}'
         members.append(member)
@@ -1321,15 +1321,29 @@ def _bare_task_json(task: Any, parent: Any, key: str) -> str | None:
         deleted = (_flat_list(deletions) or enc(deletions)) if deletions else "[]"
     else:
         deleted = "[]"
-    children = ",".join([f'"{c}"' for c in task._children])
+    children = ",".join([f'"{_uuid_text(c)}"' for c in task._children])
     name = task.task_spec.name
     return (
         f'{{"children":[{children}],"data":{{}},"delta":{{"deletions":{deleted},"updates":{updated}}},"id":"{key}",'
         f'"internal_data":{(_flat_object(internal) or enc(internal)) if internal else "{}"},'
-        f'"last_state_change":{when},"parent":"{parent.id}","state":{state},'
+        f'"last_state_change":{when},"parent":"{_uuid_text(parent.id)}","state":{state},'
         f'"task_spec":{_quoted(name) if type(name) is str else enc(name)},'
         f'"triggered":{"true" if task.triggered else "false"},"typename":"Task"}}'
     )
+
+
+_UUID_TEXTS: dict[UUID, str] = {}
+
+
+def _uuid_text(value: UUID) -> str:
+    """``str(value)``, remembered: a task's id is written at every save of itself and of its parent and children
+    (the map is started afresh past 100,000 ids)."""
+    text = _UUID_TEXTS.get(value)
+    if text is None:
+        if len(_UUID_TEXTS) >= 100_000:
+            _UUID_TEXTS.clear()
+        text = _UUID_TEXTS[value] = str(value)
+    return text
 
 
 _quoted = json.encoder.encode_basestring  # what the canonical encoder writes for a text (ensure_ascii=False)
