@@ -147,20 +147,27 @@ def case_deadlines(case: TimedCase, at: datetime | None = None) -> CaseDeadlines
     )
 
 
-def step_deadline(case: TimedCase, step: str, since: datetime) -> Deadline | None:
-    """The deadline of a step that became ready at ``since``; None when the step has no limit."""
+def step_deadline(case: TimedCase, step: str, since: datetime, *, until: datetime | None = None) -> Deadline | None:
+    """The deadline of a step that became ready at ``since``; None when the step has no limit.
+
+    ``until``: when the step was completed; a case suspension (中止) that began after it does not move the deadline
+    of a step already done."""
     info = case.definition.steps.get(step)
     if info is None or info.time_limit is None:
         return None
-    paused = case_pauses(case, since)
+    paused = case_pauses(case, since, until=until)
     if paused:  # the case was suspended (中止) while the step was open: its limit moves later as the case's does
         return case_deadline(case.calendar, since, info.time_limit, info.unit, paused)
     return period_deadline(case.calendar, since, info.time_limit, info.unit)
 
 
-def case_pauses(case: TimedCase, since: datetime) -> list[tuple[datetime, datetime]]:
-    """The case suspensions (中止) that began at or after ``since``, as intervals (one still open ends now)."""
-    found = [s for s in case.suspensions if s.step == CASE_SUSPENSION and s.start >= since]
+def case_pauses(case: TimedCase, since: datetime, *, until: datetime | None = None) -> list[tuple[datetime, datetime]]:
+    """The case suspensions (中止) that began at or after ``since`` (and before ``until``, if given), as intervals
+    (one still open ends now)."""
+    found = [
+        s for s in case.suspensions
+        if s.step == CASE_SUSPENSION and s.start >= since and (until is None or s.start < until)
+    ]  # fmt: skip
     return suspension_intervals(found, case.clock.now()) if found else []
 
 
@@ -251,7 +258,7 @@ def time_report(case: TimedCase, at: datetime | None = None) -> TimeReport:
 
     steps = []
     for c in case.history:
-        dl = step_deadline(case, c.step, c.since)
+        dl = step_deadline(case, c.step, c.since, until=c.at)
         steps.append(
             StepTime(
                 c.step,

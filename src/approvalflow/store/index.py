@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ..bpmn.model import TimeLimit
 from ..engine.timing import case_deadlines as case_deadlines_of
-from ..engine.timing import case_time
+from ..engine.timing import case_time, step_deadline
 from ..rules.checks import step_units
 from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CASE_SUSPENSION, CaseDeadlines, Suspension, case_deadlines
@@ -100,17 +100,21 @@ def _moment_key(moment: datetime | None) -> tuple[Any, ...]:
     return (moment, moment.tzinfo if moment is not None else None)
 
 
-def _step_deadline(case: Case, step: str, since: datetime) -> Deadline | None:
-    """:meth:`Case.step_deadline <approvalflow.engine.case.Case.step_deadline>` (which keeps those of the steps
-    that were ready when the case was saved), memoised here on the step's limit and ``since`` for good."""
+def _step_deadline(case: Case, step: str, since: datetime, until: datetime) -> Deadline | None:
+    """The deadline of a step completed at ``until`` (:func:`approvalflow.engine.timing.step_deadline`: a case
+    suspension that began after the completion does not move it), memoised here on the step's limit, ``since`` and
+    the suspensions that began before ``until`` (closed ones: nobody completes a step of a suspended case)."""
     info = case.definition.steps.get(step)
     if info is None or info.time_limit is None:
         return None
-    pauses = tuple((s.start, s.end) for s in case.suspensions if s.step == CASE_SUSPENSION)
-    if any(end is None for _start, end in pauses):  # suspended (中止): moves with time
+    later = [s for s in case.suspensions if s.step == CASE_SUSPENSION and s.start >= since]
+    if not later:  # no suspension since the step became ready: the deadline the case kept while it was ready
         return case.step_deadline(step, since)
-    key = ("step", info.time_limit, info.unit, *_moment_key(since), pauses)
-    return _memoised(case, key, lambda: case.step_deadline(step, since))
+    pauses = tuple((s.start, s.end) for s in later if s.start < until)
+    if any(end is None for _start, end in pauses):  # not for a completed step; computed afresh should it be
+        return step_deadline(case, step, since, until=until)
+    key = ("step", info.time_limit, info.unit, *_moment_key(since), *_moment_key(until), pauses)
+    return _memoised(case, key, lambda: step_deadline(case, step, since, until=until))
 
 
 def _yellow_from(case: Case, d: Deadline, k: int) -> datetime:
@@ -283,7 +287,7 @@ def _completions(case: Case, entries: list[dict[str, Any]]) -> list[dict[str, An
 
 def _completion(case: Case, c: Completion, post: Any) -> dict[str, Any]:
     """One completed step as the summary lists it (kept per case: it never changes once the step is done)."""
-    d = _step_deadline(case, c.step, c.since)
+    d = _step_deadline(case, c.step, c.since, c.at)
     return {
         "step": c.step,
         "actor": c.actor,
