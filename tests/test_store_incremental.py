@@ -10,9 +10,9 @@ row of every case is the one the index computes afresh from the stored case (wha
 the worklist rows at the case row's version.
 
 Every case object here, the writers' and those ``store check`` and ``store reindex`` load, reads the same clock (the
-moment the cases started; operations give their moments): while a case is suspended (中止) the deadlines move with
-the clock, so a check at another moment than the save computes other deadlines (a completed step's too: the summary
-kept from an earlier save and the one a check computes then differ, whatever writes the rows).
+moment the cases started; operations give their moments): while a case is suspended (中止) the deadlines of its open
+steps and of the case move with the clock, so a check at another moment than the save would compute others, whatever
+writes the rows. (A completed step's deadline no longer moves: ``tests/test_suspended_summary.py``.)
 """
 
 from __future__ import annotations
