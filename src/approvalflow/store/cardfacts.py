@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..engine.case import Case
 
-__all__ = ["REFUSALS", "CaseFacts", "facts_of"]
+__all__ = ["REFUSALS", "CaseFacts", "facts_json", "facts_of"]
 
 #: The outcomes that refuse the applicant (:data:`approvalflow.engine.flowcontrol.OUTCOMES`).
 REFUSALS = ("denied", "not-accepted")
@@ -88,3 +88,11 @@ def facts_of(case: Case) -> CaseFacts:
         datetime.fromisoformat(refusal["at"]) if refusal else None,
         refusal.get("reason") if refusal else None,
     )
+
+
+def facts_json(case: Case) -> dict[str, Any] | None:
+    """``facts_of(case).to_json()``, without building the facts of a case that has none to give (no notice, no urge,
+    no recorded outcome: every case that was only completed), as the summary of every save asks."""
+    if not case.notices and not case.urges and case._flow.outcome is None:
+        return None
+    return facts_of(case).to_json()

@@ -29,6 +29,7 @@ from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CASE_SUSPENSION, CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
 from .base import AnomalyEntry, CaseRecord, DeadlineEntry, Status, TimerEntry
+from .cardfacts import facts_json
 
 if TYPE_CHECKING:
     from ..engine.case import Case, ReadyStep
@@ -344,7 +345,7 @@ def summary_of(case: Case, *, entries: list[dict[str, Any]] | None = None) -> di
         summary["rectifies"] = rectifies
     if case.urges:  # 催办: written only then, so the summary of every case stored before is unchanged
         summary["urges"] = len(case.urges)
-    facts = _card_facts(case)
+    facts = facts_json(case)  # what the card rules count (cardfacts.CaseFacts), or None
     if facts is not None:  # 补正 notices, 催办 and a refusal's reason for the card rules: written only then, likewise
         summary["card_facts"] = facts
     if case.ended_at is not None:
@@ -359,15 +360,6 @@ def summary_of(case: Case, *, entries: list[dict[str, Any]] | None = None) -> di
             statutory_deadline=_iso(d.statutory.day) if d and d.statutory else None,
         )
     return summary
-
-
-def _card_facts(case: Case) -> dict[str, Any] | None:
-    """What the card rules count of a case (:class:`approvalflow.supervision.cardrules.CaseFacts`), or None."""
-    if not case.notices and not case.urges and case._flow.outcome is None:
-        return None  # nothing to count (CaseFacts().to_json())
-    from .cardfacts import facts_of
-
-    return facts_of(case).to_json()
 
 
 def _anomalies(case: Case, entries: list[dict[str, Any]]) -> tuple[AnomalyEntry, ...]:
