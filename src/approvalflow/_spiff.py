@@ -889,27 +889,17 @@ def scan(workflow: Any) -> Scan:
 
 
 def _walk(workflow: Any) -> Scan:
-    """Walk the task tree once, depth first, sub-processes in place, as ``get_tasks`` does: like it, without
-    descending below a task that is only predicted (MAYBE, LIKELY)."""
+    """Walk the task tree once, depth first, sub-processes in place, as ``get_tasks`` does (:func:`_iter_tasks`,
+    one walk for both kinds of task)."""
     ready: list[Any] = []
     running: list[tuple[str, str]] = []
-    subprocesses = workflow.subprocesses
-    stack = [workflow.task_tree]
-    while stack:
-        task = stack.pop()
-        state = task._state
+    for task in _iter_tasks(workflow.task_tree, _READY | _RUNNING):
         spec = task.task_spec
-        if state == _READY:
+        if task._state == _READY:
             if spec.manual:
                 ready.append(task)
-        elif state & _RUNNING and isinstance(spec, SubWorkflowTask):
+        elif isinstance(spec, SubWorkflowTask):
             running.append((str(task.id), spec.bpmn_id))
-        sub = subprocesses.get(task.id)
-        if task._children and (state >= _FUTURE or sub is not None):
-            tasks = task.workflow.tasks
-            stack.extend(tasks[c] for c in reversed(task._children))
-        if sub is not None:
-            stack.append(sub.task_tree)
     return Scan(tuple(ready), tuple(running))
 
 
