@@ -59,6 +59,19 @@ def _sql_value() -> st.SearchStrategy[Any]:
     )
 
 
+def _row_keys(con: sqlite3.Connection, table: str, info: list[Any]) -> tuple[str, list[tuple[Any, ...]]]:
+    """How to address each row of ``table``: by rowid, or by primary key in a ``WITHOUT ROWID`` table (a new
+    store's index tables); the condition and each row's parameters for it."""
+    try:
+        return "rowid = ?", [(r[0],) for r in con.execute(f"SELECT rowid FROM {table}")]
+    except sqlite3.OperationalError:  # no rowid column: a WITHOUT ROWID table (a view has a rowid of nulls)
+        pk = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
+        if not pk:
+            return "", []
+        where = " AND ".join(f"{c} = ?" for c in pk)
+        return where, [tuple(r) for r in con.execute(f"SELECT {', '.join(pk)} FROM {table}")]
+
+
 @st.composite
 def sql_mutation(draw: st.DrawFn, seed: bytes) -> bytes:
     """``seed`` (a SQLite file) with a few SQL-level edits."""
@@ -74,19 +87,20 @@ def sql_mutation(draw: st.DrawFn, seed: bytes) -> bytes:
                         ("cell", "cell", "cell", "json", "drop", "view", "rename", "column", "delete", "dup", "meta")
                     )
                 )
-                columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
-                rowids = [r[0] for r in con.execute(f"SELECT rowid FROM {table}")] if columns else []
+                info = list(con.execute(f"PRAGMA table_info({table})"))
+                columns = [r[1] for r in info]
+                where, keys = _row_keys(con, table, info) if columns else ("", [])
                 try:
-                    if op == "cell" and rowids:
+                    if op == "cell" and keys:
                         column = draw(st.sampled_from(columns))
                         con.execute(
-                            f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
-                            (draw(_sql_value()), draw(st.sampled_from(rowids))),
+                            f"UPDATE {table} SET {column} = ? WHERE {where}",
+                            (draw(_sql_value()), *draw(st.sampled_from(keys))),
                         )
-                    elif op == "json" and rowids:
+                    elif op == "json" and keys:
                         column = draw(st.sampled_from(columns))
-                        rowid = draw(st.sampled_from(rowids))
-                        found = con.execute(f"SELECT {column} FROM {table} WHERE rowid = ?", (rowid,)).fetchone()
+                        key = draw(st.sampled_from(keys))
+                        found = con.execute(f"SELECT {column} FROM {table} WHERE {where}", key).fetchone()
                         if found is None:  # a view: no rowid
                             continue
                         value = found[0]
@@ -95,7 +109,7 @@ def sql_mutation(draw: st.DrawFn, seed: bytes) -> bytes:
                         except (TypeError, ValueError, RecursionError):  # not JSON, or nested too deep
                             tree = draw(hostile_value())
                         mutated = dump_json(draw(tree_mutation(tree))).decode("utf-8", "surrogatepass")
-                        con.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (mutated, rowid))
+                        con.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (mutated, *key))
                     elif op == "drop":
                         con.execute(f"DROP TABLE IF EXISTS {table}")
                     elif op == "view":
@@ -105,11 +119,11 @@ def sql_mutation(draw: st.DrawFn, seed: bytes) -> bytes:
                         con.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
                     elif op == "column" and columns:
                         con.execute(f"ALTER TABLE {table} ADD COLUMN extra TEXT DEFAULT 'x'")
-                    elif op == "delete" and rowids:
-                        con.execute(f"DELETE FROM {table} WHERE rowid = ?", (draw(st.sampled_from(rowids)),))
-                    elif op == "dup" and rowids and columns:
+                    elif op == "delete" and keys:
+                        con.execute(f"DELETE FROM {table} WHERE {where}", draw(st.sampled_from(keys)))
+                    elif op == "dup" and keys and columns:
                         found = con.execute(
-                            f"SELECT * FROM {table} WHERE rowid = ?", (draw(st.sampled_from(rowids)),)
+                            f"SELECT * FROM {table} WHERE {where}", draw(st.sampled_from(keys))
                         ).fetchone()
                         if found is None:  # a view: no rowid
                             continue

@@ -35,6 +35,7 @@ class SqliteStore(SqlStoreBase):
 
     _moving_hint = "INDEXED BY af_cases_moving"
     _codepoint_ids = True  # BINARY collation: ids come in code-point order
+    _child_table_suffix = " WITHOUT ROWID"
 
     def __init__(
         self,
