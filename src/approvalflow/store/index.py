@@ -195,21 +195,34 @@ def _deadline_rows(case: Case, ready: Sequence[ReadyStep] | None = None) -> list
         ready = case.ready_steps()
     rows: list[DeadlineEntry] = []
 
+    memo = _case_memo(case)
+    last = memo.get(("rows",))
+    # the entries of the last indexing, reused where a deadline did not change (the store then reuses the row and
+    # digest it made of each: store/sql.py); its yellow moment depends only on the deadline, k and the calendar
+    before: Sequence[DeadlineEntry] = last[2] if last is not None and last[0] is case.calendar and last[1] == k else ()
+
     def add(scope: Scope, limit: Limit, task: str | None, d: Deadline, posts: tuple[str, ...]) -> None:
+        ordinal, people = len(rows), _responsible(case, posts, task)
+        old = before[ordinal] if ordinal < len(before) else None
+        if (
+            old is not None
+            and old.end == d.end
+            and old.end.tzinfo is d.end.tzinfo
+            and old.day == d.day
+            and old.task == task
+            and old.scope == scope
+            and old.limit == limit
+            and old.posts == posts
+            and old.people == people
+            and old.unit == unit
+            and old.power == power
+            and old.case_id == case.id
+        ):
+            rows.append(old)
+            return
         rows.append(
             DeadlineEntry(
-                case.id,
-                len(rows),
-                scope,
-                limit,
-                task,
-                d.day,
-                d.end,
-                _yellow_from(case, d, k),
-                unit,
-                power,
-                posts,
-                _responsible(case, posts, task),
+                case.id, ordinal, scope, limit, task, d.day, d.end, _yellow_from(case, d, k), unit, power, posts, people
             )
         )
 
@@ -228,6 +241,7 @@ def _deadline_rows(case: Case, ready: Sequence[ReadyStep] | None = None) -> list
         d = case.step_deadline(r.id, r.since)
         if d is not None:
             add("step", "step", r.id, d, r.posts)
+    memo[("rows",)] = (case.calendar, k, tuple(rows))
     return rows
 
 

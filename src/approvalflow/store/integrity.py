@@ -70,13 +70,20 @@ def row_digest(table: str, row: Sequence[Any]) -> str:
     return found
 
 
-def rows_digest(deadlines: Sequence[Sequence[Any]], anomalies: Sequence[Sequence[Any]]) -> str:
+def rows_digest(
+    deadlines: Sequence[Sequence[Any]],
+    anomalies: Sequence[Sequence[Any]],
+    deadline_digests: Sequence[str] | None = None,
+) -> str:
     """The ``index_rows`` column: each row's moment and digest, in key order, deadlines then anomalies.
 
     ``<yellow_at>=<sha256>;…|<at>=<sha256>;…``: a reader that reads only the rows due at a moment knows from
     it which rows (ordinals) must be there and what each must be, without reading the others.
+    ``deadline_digests``: the :func:`row_digest` of each deadline row, when the caller has them.
     """
-    d = ";".join(f"{r[7]}={row_digest('af_deadlines', r)}" for r in deadlines)
+    if deadline_digests is None:
+        deadline_digests = [row_digest("af_deadlines", r) for r in deadlines]
+    d = ";".join(f"{r[7]}={h}" for r, h in zip(deadlines, deadline_digests, strict=True))
     a = ";".join(f"{r[3]}={row_digest('af_anomalies', r)}" for r in anomalies)
     return f"{d}|{a}"
 

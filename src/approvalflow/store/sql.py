@@ -36,7 +36,7 @@ from .base import (
     micros,
     page,
 )
-from .integrity import check_seal, rows_digest, seal, tie
+from .integrity import check_seal, row_digest, rows_digest, seal, tie
 
 __all__ = [
     "CHILD_TABLES",
@@ -229,8 +229,21 @@ class Cursor(Protocol):
 
 
 def _deadline_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
-    return [
-        (
+    """The ``af_deadlines`` rows of a record (columns of :data:`TABLES`)."""
+    return [_deadline_kept(d)[1] for d in r.deadlines]
+
+
+#: The ``af_deadlines`` row of each deadline entry converted, and its digest (:func:`.integrity.row_digest`), by the
+#: entry's id, with the entry (so that an id is never taken for another's): the index gives the same entry objects
+#: for the deadlines that did not change since a case was last saved (:func:`approvalflow.store.index.record_of`).
+#: At most _ROWS_KEPT (then started afresh).
+_DEADLINES_KEPT: dict[int, tuple[DeadlineEntry, tuple[Any, ...], str]] = {}
+
+
+def _deadline_kept(d: DeadlineEntry) -> tuple[DeadlineEntry, tuple[Any, ...], str]:
+    kept = _DEADLINES_KEPT.get(id(d))
+    if kept is None or kept[0] is not d:
+        row = (
             d.case_id,
             d.ordinal,
             d.scope,
@@ -244,8 +257,10 @@ def _deadline_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
             " ".join(d.posts),
             " ".join(d.people),
         )
-        for d in r.deadlines
-    ]
+        if len(_DEADLINES_KEPT) >= _ROWS_KEPT:
+            _DEADLINES_KEPT.clear()
+        kept = _DEADLINES_KEPT[id(d)] = (d, row, row_digest("af_deadlines", row))
+    return kept
 
 
 def _anomaly_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
@@ -338,7 +353,8 @@ Rows = tuple[tuple[Any, ...], _Many, _Many, _Many, _Many, _Many]
 def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
     """The ``af_cases`` row of a record and its ``af_deadlines``, ``af_anomalies``, ``af_timers``, ``af_todo`` and
     ``af_done`` rows (each built once)."""
-    deadlines, anomalies = _deadline_rows(r), _anomaly_rows(r)
+    kept = [_deadline_kept(d) for d in r.deadlines]
+    deadlines, anomalies = [k[1] for k in kept], _anomaly_rows(r)
     header = (
         r.id,
         r.process,
@@ -358,7 +374,7 @@ def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
         min((d[7] for d in deadlines), default=None),
         min((a[3] for a in anomalies), default=None),
     )
-    rows = rows_digest(deadlines, anomalies)
+    rows = rows_digest(deadlines, anomalies, [k[2] for k in kept])
     timers = timer_rows(r)
     row = (header[0], version, *header[1:], rows, seal(header, rows, key), r.state)
     return row, deadlines, anomalies, timers, todo_rows(r, version), done_rows(r, version)
