@@ -110,6 +110,20 @@ def test_the_head_is_left_off_a_five_domain_step_even_holding_its_post() -> None
     assert people_for(to_decide(started(org, policy="record"))) == {"decide": ("li", "sun", "zhang", "zhao")}
 
 
+def test_what_a_rule_finds_for_one_candidate_is_not_taken_for_the_next() -> None:
+    # the candidates are judged one after another on copies of one attempt; the head judged first (五不直接分管
+    # keeps him off 'decide') must not keep off the deputies after him, nor a deputy judged first let the head on
+    from approvalflow.store.worklists import _refused
+
+    org = org_with(zhang={"unit": "market-bureau", "posts": ["principal", "leader", "deputy"]})
+    case = to_decide(started(org))
+    ready = next(r for r in case.ready_steps() if r.id == "decide")
+    info = case.definition.steps["decide"]
+    people = [org.people[p] for p in ("zhang", "li", "sun", "zhao")]
+    assert [p.id for p in _refused(case, info, ready, people)] == ["li", "sun", "zhao"]
+    assert [p.id for p in _refused(case, info, ready, people[::-1])] == ["zhao", "sun", "li"]
+
+
 def test_a_step_with_an_assignee_is_on_the_assignees_list_only() -> None:
     org = load_organisation(COUNTERSIGN / "org.yaml")
     case = start_case(load_process(COUNTERSIGN / "expert_review.bpmn"), org, clock=FakeClock("2026-06-01T09:00:00+08:00"),

@@ -89,11 +89,17 @@ def _refused(
     rules = [fn for fn in (found.get(rule) for rule in known) if fn is not None]  # whether any refuses: any order
     if not rules:
         return people
-    history, parties = tuple(case.history), case.parties
+    if not people:
+        return people
+    # one attempt built, then copied for each candidate (what ``dataclasses.replace`` gives, without running the
+    # constructor again: this runs for every candidate of every ready step at every save); the copies are made of
+    # its fields before any rule ran, so that no value a rule cached for one actor (``kept_off``) reaches another
+    fields = StepAttempt(info, people[0], case.unit, case.organisation, tuple(case.history), case.parties,
+                         ready.since, None, {}, case.data, ready.since, case.calendar).__dict__  # fmt: skip
     kept = []
     for p in people:
-        attempt = StepAttempt(info, p, case.unit, case.organisation, history, parties, ready.since,
-                              None, {}, case.data, ready.since, case.calendar)  # fmt: skip
+        attempt = object.__new__(StepAttempt)
+        attempt.__dict__.update(fields, actor=p)
         if not any(True for fn in rules for _ in fn(attempt)):
             kept.append(p)
     return kept
