@@ -125,6 +125,7 @@ def test_a_kept_task_whose_data_is_replaced_is_encoded_again(licensing: Any, org
     case.complete("receive", "wang", data={"materials_complete": True})
     case._kept_state()  # the state observed (as a save does): the memo of task JSON is filled
     memo = case._json_memo
+    assert memo is not None
     kept = [t for t in case.engine_workflow.tasks.values() if id(t) in memo and t.state == 64]
     assert kept
     kept[0].data = {**kept[0].data, "materials_complete": "edited"}  # a new mapping of the same size
@@ -163,6 +164,7 @@ def test_a_kept_task_whose_data_becomes_equal_but_not_the_same_json_is_encoded_a
     case.complete("receive", "wang", data={"materials_complete": True})
     case._kept_state()  # the state observed (as a save does): the memo of task JSON is filled
     memo = case._json_memo
+    assert memo is not None
     kept = [t for t in case.engine_workflow.tasks.values() if id(t) in memo and t.data.get("materials_complete")]
     assert kept
     task = kept[0]

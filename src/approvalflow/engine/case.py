@@ -66,6 +66,7 @@ from ..time.periods import Deadline
 from . import flowcontrol, handover
 from .addsign import add_signer, remove_signer
 from .casedata import plain_data, plain_name
+from .empties import NOTHING, UNSET, LazyList, put_back, without
 from .evaluation import Evaluation, evaluate
 from .flowcontrol import FlowState
 from .materials import Notice, Supplement, missing_materials, notify_missing, supplement
@@ -150,13 +151,23 @@ class Case:
     """One running case of a process in one unit. Create it with :func:`start_case`."""
 
     __slots__ = (
-        "__weakref__", "_acting", "_deadlines_memo", "_dry", "_flow", "_holdings", "_json_memo", "_open_suspensions",
-        "_scan", "_since", "_state_pieces", "_step_deadlines", "_timers", "_trail", "_wf", "calendar", "ccs", "clock",
-        "clock_start", "data", "definition", "ended_at", "evaluation", "evaluator", "extension_days", "fallback_years",
-        "findings", "handovers", "history", "id", "max_cardinality", "max_depth", "notices", "opinions", "organisation",
-        "path", "policy", "provisional_years", "rules", "started_at", "supplements", "suspensions", "unit", "urges",
-        "yellow_days",
+        "__weakref__", "_acting", "_ccs", "_deadlines_memo", "_dry", "_findings", "_flow", "_handovers", "_holdings",
+        "_json_memo", "_notices", "_open_suspensions", "_opinions", "_scan", "_since", "_state_pieces",
+        "_step_deadlines", "_supplements", "_timers", "_trail", "_urges", "_wf", "calendar", "clock", "clock_start",
+        "data", "definition", "ended_at", "evaluation", "evaluator", "extension_days", "fallback_years", "history",
+        "id", "max_cardinality", "max_depth", "organisation", "path", "policy", "provisional_years", "rules",
+        "started_at", "suspensions", "unit", "yellow_days",
     )  # fmt: skip
+
+    # Lists that stay empty in most cases: each is made on its first read (engine/empties.py); until then its slot
+    # holds the shared empty tuple, which approvalflow's own readers (saving, rollback) read without making one.
+    findings = LazyList[Finding]("The findings recorded: rule findings under ``record``, time findings always.")
+    opinions = LazyList[Opinion]("Every completion's opinion and attachments (审批意见), in order.")
+    notices = LazyList[Notice]("一次告知 notices of missing materials (engine/materials.py).")
+    supplements = LazyList[Supplement]("Materials supplied (补正).")
+    handovers = LazyList[handover.Handover]("Every claim, unclaim, transfer, delegate and resolve.")
+    ccs = LazyList[handover.Notification]("抄送: the case copied to people.")
+    urges = LazyList[handover.Notification]("催办: people pressed about a ready step.")
 
     def __init__(
         self,
@@ -189,12 +200,12 @@ class Case:
         self.data: dict[str, Any] = {}
         self.path: list[str] = []
         self.history: list[Completion] = []
-        self.findings: list[Finding] = []
+        self._findings: list[Finding] | tuple[()] = UNSET
         self.trail = AuditTrail(key=trail_key)
         self.max_cardinality = max_cardinality
-        self.opinions: list[Opinion] = []  # every completion's opinion and attachments (审批意见), in order
-        self.notices: list[Notice] = []  # 一次告知 notices of missing materials (engine/materials.py)
-        self.supplements: list[Supplement] = []  # materials supplied (补正)
+        self._opinions: list[Opinion] | tuple[()] = UNSET  # opinions: every completion's (审批意见), in order
+        self._notices: list[Notice] | tuple[()] = UNSET  # notices: 一次告知 of missing materials (engine/materials.py)
+        self._supplements: list[Supplement] | tuple[()] = UNSET  # supplements: materials supplied (补正)
         self.evaluation: Evaluation | None = None  # 好差评, once the case ended (engine/evaluation.py)
         # The canonical JSON of the state, in pieces, and its SHA-256, once observed (None until then: an action
         # that nobody observes encodes nothing); the last trail entry binds the digest when it is read.
@@ -211,18 +222,19 @@ class Case:
         self.fallback_years: frozenset[int] = NO_YEARS
         self.provisional_years: frozenset[int] = NO_YEARS
         self._since: dict[str, datetime] = {}  # engine task id -> moment it became ready
-        self._open_suspensions: dict[str, int] = {}  # engine task id -> index in suspensions
-        self._timers: dict[str, TimerWait] = {}  # engine task id -> waiting timer (engine/timers.py)
+        # Maps replaced, never changed in place; the shared empty one until they hold something (engine/empties.py).
+        self._open_suspensions: Mapping[str, int] = NOTHING  # engine task id -> index in suspensions
+        self._timers: Mapping[str, TimerWait] = NOTHING  # engine task id -> waiting timer (engine/timers.py)
         self._wf: Any = None  # the engine's workflow (engine_workflow)
         self._scan = _NO_SCAN  # its ready steps and running call activities, walked once after each change
         self._deadlines_memo: tuple[tuple[Any, ...], CaseDeadlines | None] | None = None
-        self._json_memo: dict[int, tuple[Any, ...]] = {}  # JSON of finished engine tasks (_spiff.canonical_workflow)
+        self._json_memo: dict[int, tuple[Any, ...]] | None = None  # JSON of finished engine tasks, once encoded
         self._step_deadlines: dict[tuple[Any, ...], Deadline | None] | None = None  # kept by step_deadline()
         self._flow = FlowState()  # status facts: ending, outcome, case suspension, assignees (engine/flowcontrol.py)
-        self._holdings: dict[str, handover.Holding] = {}  # engine task id -> who holds it (签收, 转办, 委派)
-        self.handovers: list[handover.Handover] = []  # every claim, unclaim, transfer, delegate and resolve
-        self.ccs: list[handover.Notification] = []  # 抄送
-        self.urges: list[handover.Notification] = []  # 催办
+        self._holdings: Mapping[str, handover.Holding] = NOTHING  # engine task id -> who holds it (签收, 转办, 委派)
+        self._handovers: list[handover.Handover] | tuple[()] = UNSET  # handovers: every claim, transfer...
+        self._ccs: list[handover.Notification] | tuple[()] = UNSET  # ccs: 抄送
+        self._urges: list[handover.Notification] | tuple[()] = UNSET  # urges: 催办
 
     # -- queries -------------------------------------------------------------------------------------------
     @property
@@ -403,7 +415,8 @@ class Case:
             if ended:
                 self.ended_at = moment
                 findings += self._case_overdue(before, step, actor, moment)
-            self.findings.extend(findings)
+            if findings:  # (an empty extend would make the case its own findings list: engine/empties.py)
+                self.findings.extend(findings)
             self._mark_ready(moment)
             self._append(
                 **base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "completed"
@@ -694,7 +707,8 @@ class Case:
         with self._all_or_nothing(base):
             self.data.update(update)
             findings = self._recheck_recusal(moment)
-            self.findings.extend(findings)
+            if findings:
+                self.findings.extend(findings)
             self._append(**base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "noted")
         return findings
 
@@ -1097,7 +1111,7 @@ class Case:
         except BaseException as exc:
             self._restore(kept)
             undo(self._wf, snapshot)
-            self._json_memo.clear()
+            self._json_memo = None
             self._scan = scan(self._wf)
             self._state_pieces = observed
             self.trail.rollback(mark)
@@ -1116,34 +1130,39 @@ class Case:
             self._acting = False
 
     def _bookkeeping(self) -> tuple[Any, ...]:
-        """What an action may change in the case itself (not in the engine), to put back with :meth:`_restore`."""
+        """What an action may change in the case itself (not in the engine), to put back with :meth:`_restore`.
+
+        The lazy lists are kept as their slot and length (the slot, not the attribute: reading it would make a
+        list); the maps that are replaced, never changed in place, by reference."""
+        lists = tuple((x, len(x)) for x in (self._findings, self._opinions, self._notices, self._supplements))
         return (
-            dict(self.data), len(self.path), len(self.history), len(self.findings), list(self.suspensions),
-            dict(self._open_suspensions), self._since, self.clock_start, self.ended_at, self.extension_days,
-            self.fallback_years, self._scan, self._deadlines_memo, dict(self._timers), self.provisional_years,
-            len(self.opinions), len(self.notices), len(self.supplements), self._flow.copy(), self.path[-1:],
-            self.history[-1:], self.opinions[-1:], handover.kept(self), self.evaluation,
+            dict(self.data), len(self.path), len(self.history), lists, list(self.suspensions),
+            self._open_suspensions, self._since, self.clock_start, self.ended_at, self.extension_days,
+            self.fallback_years, self._scan, self._deadlines_memo, self._timers, self.provisional_years,
+            self._flow.copy(), self.path[-1:], self.history[-1:], self._opinions[-1:], handover.kept(self),
+            self.evaluation,
         )  # fmt: skip
 
     def _restore(self, kept: tuple[Any, ...]) -> None:
-        (data, path, history, findings, self.suspensions, self._open_suspensions, self._since, self.clock_start,
+        (data, path, history, lists, self.suspensions, self._open_suspensions, self._since, self.clock_start,
          self.ended_at, self.extension_days, self.fallback_years, self._scan, self._deadlines_memo, self._timers,
-         self.provisional_years, opinions, notices, supplements, self._flow, last_step, last_done,
-         last_opinion, handed, self.evaluation) = kept  # fmt: skip
+         self.provisional_years, self._flow, last_step, last_done, last_opinion, handed,
+         self.evaluation) = kept  # fmt: skip
         handover.restore(self, handed)
         self.data = data
-        del self.opinions[opinions:]
-        if len(self.opinions) < opinions:  # a take-back removed the opinion of the last completion
+        (findings, n_findings), (opinions, n_opinions), (notices, n_notices), (supplements, n_supplements) = lists
+        self._opinions = put_back(opinions, n_opinions, self._opinions)
+        if len(self._opinions) < n_opinions:  # a take-back removed the opinion of the last completion
             self.opinions.extend(last_opinion)
-        del self.notices[notices:]
-        del self.supplements[supplements:]
+        self._notices = put_back(notices, n_notices, self._notices)
+        self._supplements = put_back(supplements, n_supplements, self._supplements)
+        self._findings = put_back(findings, n_findings, self._findings)
         del self.path[path:]
         del self.history[history:]
         if len(self.path) < path:  # a take-back removed the last completion
             self.path.extend(last_step)
         if len(self.history) < history:
             self.history.extend(last_done)
-        del self.findings[findings:]
 
     def _state_changed(self) -> None:
         """The state moved outside an action (a note of the calendar): the next observation encodes it again."""
@@ -1165,10 +1184,13 @@ class Case:
 
     def _encode(self) -> tuple[tuple[Any, ...], str]:
         try:
-            head, *rest = state_pieces(self, self._json_memo)
+            memo = self._json_memo
+            if memo is None:
+                memo = self._json_memo = {}
+            head, *rest = state_pieces(self, memo)
             first, tail = head.encode(), "".join(rest).encode()
         except TypeError:  # keys of mixed types (only an engine's internal data could have them): the long way
-            self._json_memo.clear()
+            self._json_memo = None
             first, rest, tail = state_bytes(self), [], b""
         # The first piece (our bookkeeping) as UTF-8, the engine's pieces as they are (most shared with the memo).
         return (first, *rest), hashlib.sha256(first + tail).hexdigest()
@@ -1185,7 +1207,7 @@ class Case:
     def _set_workflow(self, workflow: Any) -> None:
         """Put a (restored) engine workflow in place and walk its task tree."""
         self._wf = workflow
-        self._json_memo.clear()
+        self._json_memo = None
         self._scan = scan(workflow)
 
     def _append(self, **fields: Any) -> None:
@@ -1201,8 +1223,9 @@ class Case:
                 self.clock_start = (
                     moment  # a loop back through it restarts the clock (e.g. 补正 under 政府信息公开条例 art. 30)
                 )
-        index = self._open_suspensions.pop(key, None)
+        index = self._open_suspensions.get(key)
         if index is not None:
+            self._open_suspensions = without(self._open_suspensions, key)
             s = self.suspensions[index]
             self.suspensions[index] = Suspension(s.step, s.reason, s.start, moment)
         allowed = extra.get("extension_allowed")
@@ -1239,7 +1262,7 @@ class Case:
         ready = {str(t.id): t.task_spec.bpmn_id for t in self._scan.ready}
         self._since = {k: v for k, v in self._since.items() if k in ready}
         if self._flow.assigned:
-            self._flow.assigned = {k: v for k, v in self._flow.assigned.items() if k in ready}
+            self._flow.assigned = {k: v for k, v in self._flow.assigned.items() if k in ready} or NOTHING
         handover.prune(self, ready)
         for key, step in ready.items():
             if key in self._since:
@@ -1247,7 +1270,7 @@ class Case:
             self._since[key] = moment
             info = self.definition.steps.get(step)
             if info is not None and info.suspends_clock is not None:
-                self._open_suspensions[key] = len(self.suspensions)
+                self._open_suspensions = {**self._open_suspensions, key: len(self.suspensions)}
                 self.suspensions.append(Suspension(step, info.suspends_clock, moment))
         self._track_call_suspensions(set(ready), moment)
         sync_timers(self, moment)
@@ -1264,10 +1287,11 @@ class Case:
         for key, step in running.items():
             info = self.definition.steps.get(step)
             if key not in self._open_suspensions and info is not None and info.suspends_clock is not None:
-                self._open_suspensions[key] = len(self.suspensions)
+                self._open_suspensions = {**self._open_suspensions, key: len(self.suspensions)}
                 self.suspensions.append(Suspension(step, info.suspends_clock, moment))
         for key in [k for k in self._open_suspensions if k not in ready and k not in running]:
-            s = self.suspensions[self._open_suspensions.pop(key)]
+            s = self.suspensions[self._open_suspensions[key]]
+            self._open_suspensions = without(self._open_suspensions, key)
             self.suspensions[self.suspensions.index(s)] = Suspension(s.step, s.reason, s.start, moment)
 
     def _log_failure(self, base: dict[str, Any], outcome: str) -> None:

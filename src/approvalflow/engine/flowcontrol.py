@@ -59,6 +59,7 @@ from ..errors import InvalidInputError, StepNotReady, StepRefused, UnknownActorE
 from ..rules.checks import RUNTIME, Finding
 from ..time.caseclock import CASE_SUSPENSION, Suspension
 from .casedata import plain_data, plain_name
+from .empties import NOTHING
 from .timers import fire_timers
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ __all__ = [
     "OUTCOMES",
     "STATUSES",
     "FlowState",
+    "LastCompletion",
     "assignee_findings",
     "record_outcome",
     "refuse_if_not_running",
@@ -102,6 +104,59 @@ _WHO_RULES = frozenset({"unauthorized", "other-unit", "five-not-direct", "recusa
 _NOTES = frozenset({"calendar-fallback", "calendar-provisional", "calendar-update"})
 
 
+class LastCompletion(Mapping[str, Any]):
+    """The case's last completion, what a take-back puts back: a read-only mapping of ``task`` (the engine task's
+    id, text), ``step``, ``actor``, ``history`` (the length of the history after it), ``trail`` (the trail's count
+    after it) and, only when the completion changed them, ``before`` (the data it changed), ``clock_start`` and
+    ``extension_days`` (and any other key a saved case gave it: it is written back as read).
+
+    Every open case that completed a step carries one, so it is compact: slots instead of a dict, and the task id
+    kept as the engine task's own id object (its text is made when read) rather than a copy of its text.
+    """
+
+    __slots__ = ("_more", "_task", "actor", "history", "step", "trail")
+    _KEYS = ("task", "step", "actor", "history", "trail")
+
+    def __init__(self, task: object, step: str, actor: str, history: int, trail: int, more: dict[str, Any]) -> None:
+        self._task = task  # the engine task's id (a UUID), or its text (read from a saved case)
+        self.step, self.actor, self.history, self.trail = step, actor, history, trail
+        self._more = more or None  # before, clock_start, extension_days...: most completions have none
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> LastCompletion:
+        """From a mapping with (at least) the five keys of every completion (a saved case's, checked by the caller)."""
+        more = {k: v for k, v in record.items() if k not in cls._KEYS}
+        return cls(record["task"], record["step"], record["actor"], record["history"], record["trail"], more)
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "task":
+            return str(self._task)
+        if key in self._KEYS:
+            return getattr(self, key)
+        if self._more is None:
+            raise KeyError(key)
+        return self._more[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._KEYS
+        if self._more is not None:
+            yield from self._more
+
+    def __len__(self) -> int:
+        return len(self._KEYS) + (len(self._more) if self._more is not None else 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a dict (the saved form), in the order of :meth:`__iter__`."""
+        out = {"task": str(self._task), "step": self.step, "actor": self.actor, "history": self.history,
+               "trail": self.trail}  # fmt: skip
+        if self._more is not None:
+            out.update(self._more)
+        return out
+
+    def __repr__(self) -> str:
+        return f"LastCompletion({self.to_dict()!r})"
+
+
 @dataclass(slots=True)
 class FlowState:
     """The case's status facts: how it ended early, its recorded outcome, its open case suspension, who each
@@ -110,14 +165,14 @@ class FlowState:
     ending: dict[str, Any] | None = None  # {"status", "actor", "at", "reason", "basis"}
     outcome: dict[str, Any] | None = None  # {"outcome", "actor", "at", "reason", "basis"}
     suspended: int | None = None  # index in case.suspensions of the open case suspension (中止)
-    assigned: dict[str, str] = field(default_factory=dict)  # engine task id -> person (首办负责 after 退回/撤回)
-    last: dict[str, Any] | None = None  # the last completion: {"task", "step", "actor", "history", "trail", ...}
+    # engine task id -> person (首办负责 after 退回/撤回): replaced, never changed in place; empty: the shared NOTHING
+    assigned: Mapping[str, str] = field(default_factory=lambda: NOTHING)
+    last: LastCompletion | None = None  # the last completion (immutable: replaced, never changed in place)
     keep_clock: bool = False  # after a 退回 before startsAfter without restartOnReturn: its redo keeps the clock
 
     def copy(self) -> FlowState:
         """A copy that an action may change without changing this one."""
-        last = None if self.last is None else dict(self.last)  # its values are replaced, never changed in place
-        return FlowState(self.ending, self.outcome, self.suspended, dict(self.assigned), last, self.keep_clock)
+        return FlowState(self.ending, self.outcome, self.suspended, self.assigned, self.last, self.keep_clock)
 
     def to_json(self) -> dict[str, Any] | None:
         """The saved form (None when every fact is at its default: older states stay byte for byte the same)."""
@@ -131,7 +186,7 @@ class FlowState:
         if self.assigned:
             out["assigned"] = dict(sorted(self.assigned.items()))
         if self.last is not None:
-            out["last"] = self.last
+            out["last"] = self.last.to_dict()
         if self.keep_clock:
             out["keep_clock"] = True
         return out or None
@@ -160,7 +215,7 @@ class FlowState:
         assigned = doc.get("assigned", {})
         if not isinstance(assigned, dict) or any(not isinstance(v, str) or v not in people for v in assigned.values()):
             raise ValueError("'flow.assigned' must map tasks to people of the organisation")
-        state.assigned = {str(k): v for k, v in assigned.items()}
+        state.assigned = {str(k): v for k, v in assigned.items()} or NOTHING
         last = doc.get("last")
         if last is not None:
             if (
@@ -176,7 +231,7 @@ class FlowState:
                 or not isinstance(last.get("before", {}).get("unset", []), list)
             ):
                 raise ValueError("'flow.last' is not a completion record")
-            state.last = dict(last)
+            state.last = LastCompletion.of(last)
         if type(doc.get("keep_clock", False)) is not bool:
             raise ValueError("'flow.keep_clock' must be true or false")
         state.keep_clock = bool(doc.get("keep_clock", False))
@@ -351,7 +406,7 @@ def _end(case: Case, action: str, status: str, actor: Any, reason: Any, basis: A
         case._scan = scan(case.engine_workflow)
         case._flow.ending = {"status": status, "actor": actor, "at": moment.isoformat(), "reason": reason_text,
                              "basis": basis_text}  # fmt: skip
-        case._flow.assigned.clear()
+        case._flow.assigned = NOTHING
         case._flow.last = None
         case.ended_at = moment
         case._mark_ready(moment)
@@ -434,14 +489,13 @@ def note_completion(
 
     Only what the completion changed is kept (most completions change no clock fact, many no data): every case
     that completed a step carries this record while it is open, so it is kept small."""
-    last: dict[str, Any] = {"task": str(task.id), "step": step, "actor": actor, "history": len(case.history),
-                            "trail": case.trail.count}  # fmt: skip
+    more: dict[str, Any] = {}
     if before["set"] or before["unset"]:
-        last["before"] = before
+        more["before"] = before
     now = {"clock_start": case.clock_start.isoformat() if case.clock_start else None,
            "extension_days": case.extension_days}  # fmt: skip
-    last.update((k, v) for k, v in facts.items() if now.get(k, v) != v)
-    case._flow.last = last
+    more.update((k, v) for k, v in facts.items() if now.get(k, v) != v)
+    case._flow.last = LastCompletion(task.id, step, actor, len(case.history), case.trail.count, more)
 
 
 def data_before(case: Case, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -501,8 +555,9 @@ def take_back(case: Case, step: Any, actor: Any, *, reason: Any, at: datetime | 
             case.extension_days = last["extension_days"]
         new = next((t for t in case._scan.ready if t.task_spec.bpmn_id == step), None)
         if new is not None:
-            case._since[str(new.id)] = undone.since  # its clock as it was: a take-back does not buy time
-            case._flow.assigned[str(new.id)] = actor
+            # its clock as it was: a take-back does not buy time (a new map: the one a rollback puts back is unchanged)
+            case._since = {**case._since, str(new.id): undone.since}
+            case._flow.assigned = {**case._flow.assigned, str(new.id): actor}
         case._flow.last = None
         case._mark_ready(moment)
         case._append(**base, findings=[], outcome="taken-back")
@@ -582,7 +637,7 @@ def return_to(
         if who is not None and target_info.countersign is None:
             for t in case._scan.ready:
                 if t.task_spec.bpmn_id == target_id:
-                    case._flow.assigned[str(t.id)] = who
+                    case._flow.assigned = {**case._flow.assigned, str(t.id): who}
         case.findings.extend(findings)  # under record: the return went through, its findings are kept
         case._append(**base, findings=[f.to_dict() for f in findings], outcome="returned")
     return target_id

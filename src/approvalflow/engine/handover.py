@@ -33,6 +33,7 @@ from ..org.organisation import Person
 from ..rules.checks import OPINION_RULES, PERSON_RULES, RUNTIME, Finding
 from .casedata import plain_data, plain_name
 from .eligibility import person_findings
+from .empties import NOTHING, UNSET, put_back, without
 from .signing import instance_of
 
 if TYPE_CHECKING:
@@ -346,42 +347,44 @@ def responsible_for(case: Case, task: Any) -> str | None:
 
 # -- state: rollback and saved cases -------------------------------------------------------------------------
 def kept(case: Case) -> tuple[Any, ...]:
-    """What a handing-on may change, to put back with :func:`restore`."""
-    return dict(case._holdings), len(case.handovers), len(case.ccs), len(case.urges)
+    """What a handing-on may change, to put back with :func:`restore`: the holdings (a map replaced, never changed
+    in place) and each lazy list's slot with its length (engine/empties.py; the slots: reading the lists makes them)."""
+    lists = tuple((x, len(x)) for x in (case._handovers, case._ccs, case._urges))
+    return case._holdings, *lists
 
 
 def restore(case: Case, saved: tuple[Any, ...]) -> None:
-    holdings, handovers, ccs, urges = saved
+    holdings, (handovers, n_handovers), (ccs, n_ccs), (urges, n_urges) = saved
     case._holdings = holdings
-    del case.handovers[handovers:]
-    del case.ccs[ccs:]
-    del case.urges[urges:]
+    case._handovers = put_back(handovers, n_handovers, case._handovers)
+    case._ccs = put_back(ccs, n_ccs, case._ccs)
+    case._urges = put_back(urges, n_urges, case._urges)
 
 
 def prune(case: Case, ready: Mapping[str, str]) -> None:
     """Drop the holdings of tasks that are no longer ready (completed, cancelled, returned past)."""
     if any(k not in ready for k in case._holdings):
-        case._holdings = {k: v for k, v in case._holdings.items() if k in ready}
+        case._holdings = {k: v for k, v in case._holdings.items() if k in ready} or NOTHING
 
 
 def to_state(case: Case) -> dict[str, Any] | None:
     """The ``handover`` key of a saved case, None while nothing was handed on (older states stay as they were)."""
-    if not (case._holdings or case.handovers or case.ccs or case.urges):
+    if not (case._holdings or case._handovers or case._ccs or case._urges):  # the slots: reading makes lists
         return None
     ready = {str(t.id) for t in case._scan.ready}  # a holding lives while its task is ready (pruned as it leaves)
     return {
         "holdings": {k: h.to_dict() for k, h in sorted(case._holdings.items()) if k in ready},
-        "log": [e.to_dict() for e in case.handovers],
-        "ccs": [n.to_dict() for n in case.ccs],
-        "urges": [n.to_dict() for n in case.urges],
+        "log": [e.to_dict() for e in case._handovers],
+        "ccs": [n.to_dict() for n in case._ccs],
+        "urges": [n.to_dict() for n in case._urges],
     }
 
 
 def from_state(case: Case, doc: Any, ready: Mapping[str, str]) -> None:
     """Set the handover state of a restored case from its saved ``handover`` (absent: nothing handed on), checked:
     known people and steps, holdings only of ready tasks of their step, moments with a timezone."""
-    if doc is None:
-        case._holdings, case.handovers, case.ccs, case.urges = {}, [], [], []
+    if doc is None:  # nothing handed on: the shared empties (engine/empties.py)
+        case._holdings, case._handovers, case._ccs, case._urges = NOTHING, UNSET, UNSET, UNSET
         return
     if not isinstance(doc, dict) or set(doc) != {"holdings", "log", "ccs", "urges"}:
         raise ValueError("'handover' is not the mapping of holdings, log, ccs and urges this version writes")
@@ -396,7 +399,8 @@ def from_state(case: Case, doc: Any, ready: Mapping[str, str]) -> None:
     log = [_handover(case, e) for e in _list(doc["log"], "log")]
     ccs = [_notice(case, n, "cc") for n in _list(doc["ccs"], "ccs")]
     urges = [_notice(case, n, "urge") for n in _list(doc["urges"], "urges")]
-    case._holdings, case.handovers, case.ccs, case.urges = holdings, log, ccs, urges
+    case._holdings, case._handovers = holdings or NOTHING, log or UNSET
+    case._ccs, case._urges = ccs or UNSET, urges or UNSET
 
 
 def _list(value: Any, name: str) -> list[Any]:
@@ -655,10 +659,12 @@ def _commit(
             holdings.pop(key, None)
         else:
             holdings[key] = holding
-        case._holdings = holdings
-        case._flow.assigned.pop(key, None)  # a returned step handed on (or given back) is no longer its doer's
+        case._holdings = holdings or NOTHING
+        # a returned step handed on (or given back) is no longer its doer's
+        case._flow.assigned = without(case._flow.assigned, key)
         case.handovers.append(event)
-        case.findings.extend(findings)
+        if findings:
+            case.findings.extend(findings)
         case._append(**base, findings=[f.to_dict() for f in findings], outcome="recorded" if findings else "done")
     return findings
 

@@ -51,6 +51,7 @@ from ..time.caseclock import Suspension
 from .case import Case
 from .casedata import plain_name
 from .eligibility import person_findings
+from .empties import NOTHING, UNSET
 
 __all__ = ["CaseMigration", "MigrationPlan", "check_plan", "migrate_case", "plan_from", "read_plan"]
 
@@ -271,17 +272,18 @@ def _rename_operations(
     def renamed(step: str | None) -> str | None:
         return None if step is None else plan.new_id(step)
 
-    case.opinions = [replace(o, step=plan.new_id(o.step)) for o in case.opinions]
-    case.notices = [replace(n, step=renamed(n.step)) for n in case.notices]
-    case.handovers = [replace(h, step=plan.new_id(h.step)) for h in case.handovers]
-    case.ccs = [replace(n, step=renamed(n.step)) for n in case.ccs]
-    case.urges = [replace(n, step=renamed(n.step)) for n in case.urges]
+    # the slots, not the lists (reading a list makes it); empty ones stay the shared empties (engine/empties.py)
+    case._opinions = [replace(o, step=plan.new_id(o.step)) for o in case._opinions] or UNSET
+    case._notices = [replace(n, step=renamed(n.step)) for n in case._notices] or UNSET
+    case._handovers = [replace(h, step=plan.new_id(h.step)) for h in case._handovers] or UNSET
+    case._ccs = [replace(n, step=renamed(n.step)) for n in case._ccs] or UNSET
+    case._urges = [replace(n, step=renamed(n.step)) for n in case._urges] or UNSET
     case._holdings = {
         new_task[k]: replace(h, step=plan.new_id(h.step)) for k, h in case._holdings.items() if k in new_task
-    }
+    } or NOTHING
     flow = case._flow.copy()
     flow.last = None
-    flow.assigned = {new_task[k]: who for k, who in flow.assigned.items() if k in new_task}
+    flow.assigned = {new_task[k]: who for k, who in flow.assigned.items() if k in new_task} or NOTHING
     case._flow = flow
 
 
@@ -457,7 +459,7 @@ def _apply(
     case._since = since
     _rename_operations(case, plan, waiting, moves, ids)
     case.suspensions = suspensions
-    case._open_suspensions = open_suspensions
+    case._open_suspensions = open_suspensions or NOTHING
     case.history = history
     case.path = path
     case._deadlines_memo = None

@@ -26,7 +26,9 @@ from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.calendar import NO_YEARS
 from ..time.caseclock import Suspension
+from ..time.clock import read_moment
 from . import handover
+from .empties import NOTHING, UNSET
 from .evaluation import evaluation_from_state
 from .flowcontrol import FlowState
 from .materials import notices_from_state, supplements_from_state
@@ -86,12 +88,12 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
             {"step": s.step, "reason": s.reason, "start": s.start.isoformat(), "end": _iso(s.end)}
             for s in case.suspensions
         ],
-        "open_suspensions": case._open_suspensions,
+        "open_suspensions": dict(case._open_suspensions),
         "extension_days": case.extension_days,
         "calendar": case.calendar.name,
         "fallback_years": sorted(case.fallback_years),
         "yellow_days": case.yellow_days,
-        "findings": [f.to_dict() for f in case.findings],
+        "findings": [f.to_dict() for f in case._findings],  # the slots, not the lists: reading makes none
         "ready_since": {k: v.isoformat() for k, v in case._since.items()},
         "max_depth": case.max_depth,
     }
@@ -103,12 +105,12 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
     if case.provisional_years:  # only then: the state (and digest) of every other case is as before
         state["provisional_years"] = sorted(case.provisional_years)
     # Opinions, 一次告知 notices and supplements (engine/opinions.py, engine/materials.py): only once there are any
-    if case.opinions:
-        state["opinions"] = [o.to_dict() for o in case.opinions]
-    if case.notices:
-        state["notices"] = [n.to_dict() for n in case.notices]
-    if case.supplements:
-        state["supplements"] = [s.to_dict() for s in case.supplements]
+    if case._opinions:
+        state["opinions"] = [o.to_dict() for o in case._opinions]
+    if case._notices:
+        state["notices"] = [n.to_dict() for n in case._notices]
+    if case._supplements:
+        state["supplements"] = [s.to_dict() for s in case._supplements]
     if case.evaluation is not None:  # 好差评 (engine/evaluation.py): only once given
         state["evaluation"] = case.evaluation.to_dict()
     handed = handover.to_state(case)
@@ -298,7 +300,7 @@ def _iso(moment: datetime | None) -> str | None:
 def _moment(value: Any) -> datetime | None:
     if value is None:
         return None
-    moment = datetime.fromisoformat(value)
+    moment = read_moment(value)  # its offset's one shared timezone object (a saved case has many moments)
     if moment.tzinfo is None:
         raise ValueError(f"moment {value!r} has no time zone")
     return moment
@@ -345,12 +347,13 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case.clock_start = _moment(doc.get("clock_start"))
     case.ended_at = _moment(doc.get("ended_at"))
     case.suspensions = suspensions
-    case._open_suspensions = open_suspensions
+    case._open_suspensions = open_suspensions or NOTHING
     case.extension_days = extension
     case.fallback_years = frozenset(int(y) for y in doc.get("fallback_years", [])) or NO_YEARS
     case.provisional_years = frozenset(int(y) for y in doc.get("provisional_years", [])) or NO_YEARS
-    case.findings = findings
-    case.opinions, case.notices, case.supplements = opinions, notices, supplements
+    # empty lists stay unset (engine/empties.py): the attributes give a new empty list when read, as before
+    case._findings, case._opinions = findings or UNSET, opinions or UNSET
+    case._notices, case._supplements = notices or UNSET, supplements or UNSET
     case._flow = flow
     case.evaluation = evaluation
     case._since = {str(k): _need_moment(v) for k, v in doc.get("ready_since", {}).items()}
@@ -359,7 +362,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     )
     trail = doc.get("trail")  # a saved case's (a state rolled back to has none)
     actions = {str(e.get("at")) for e in trail if isinstance(e, dict)} if isinstance(trail, list) else None
-    case._timers = restore_timers(case, doc.get("timers", {}), actions)
+    case._timers = restore_timers(case, doc.get("timers", {}), actions) or NOTHING
     handover.from_state(case, doc.get("handover"), {str(t.id): t.task_spec.bpmn_id for t in case._scan.ready})
 
 

@@ -26,6 +26,7 @@ interrupted.
 from __future__ import annotations
 
 import calendar as _months
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,7 @@ def due_moment(info: TimerInfo, since: datetime, cal: WorkingCalendar) -> dateti
 
 def sync_timers(case: Case, moment: datetime) -> None:
     """After an action at ``moment``: forget timers that no longer wait, note the new ones with their due moment."""
-    kept: dict[str, TimerWait] = case._timers
+    kept: Mapping[str, TimerWait] = case._timers
     now: dict[str, TimerWait] = {}
     for key, element in waiting_timers(case.engine_workflow):
         wait = kept.get(key)
@@ -110,7 +111,7 @@ def sync_timers(case: Case, moment: datetime) -> None:
 
 
 def _next(case: Case) -> tuple[str, TimerWait] | None:
-    waits: dict[str, TimerWait] = case._timers
+    waits: Mapping[str, TimerWait] = case._timers
     if not waits:
         return None
     return min(waits.items(), key=lambda kv: (kv[1].due, kv[1].element, kv[0]))

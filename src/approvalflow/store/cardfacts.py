@@ -82,8 +82,8 @@ def facts_of(case: Case) -> CaseFacts:
     outcome = case._flow.outcome  # the recorded decision (flowcontrol.record_outcome), or None
     refusal = outcome if outcome is not None and outcome.get("outcome") in REFUSALS else None
     return CaseFacts(
-        tuple(n.at for n in case.notices),
-        tuple(u.at for u in case.urges),
+        tuple(n.at for n in case._notices),  # the slots (engine/empties.py): reading the lists would make them
+        tuple(u.at for u in case._urges),
         refusal["outcome"] if refusal else None,
         datetime.fromisoformat(refusal["at"]) if refusal else None,
         refusal.get("reason") if refusal else None,
@@ -93,6 +93,6 @@ def facts_of(case: Case) -> CaseFacts:
 def facts_json(case: Case) -> dict[str, Any] | None:
     """``facts_of(case).to_json()``, without building the facts of a case that has none to give (no notice, no urge,
     no recorded outcome: every case that was only completed), as the summary of every save asks."""
-    if not case.notices and not case.urges and case._flow.outcome is None:
+    if not case._notices and not case._urges and case._flow.outcome is None:
         return None
     return facts_of(case).to_json()

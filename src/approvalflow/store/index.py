@@ -357,8 +357,8 @@ def summary_of(case: Case, *, entries: list[dict[str, Any]] | None = None) -> di
     rectifies = case.data.get("rectifies")
     if isinstance(rectifies, str):  # a 整改 case (approvalflow.exchange.rectification): the case it answers
         summary["rectifies"] = rectifies
-    if case.urges:  # 催办: written only then, so the summary of every case stored before is unchanged
-        summary["urges"] = len(case.urges)
+    if case._urges:  # 催办: written only then, so the summary of every case stored before is unchanged
+        summary["urges"] = len(case._urges)
     facts = facts_json(case)  # what the card rules count (cardfacts.CaseFacts), or None
     if facts is not None:  # 补正 notices, 催办 and a refusal's reason for the card rules: written only then, likewise
         summary["card_facts"] = facts

@@ -1,0 +1,80 @@
+"""Empty bookkeeping that costs nothing until it holds something.
+
+Most open cases never get a 抄送, a 催办, an opinion or a held step: their lists and maps stay empty for the whole
+case. Each empty list or dict is still an object (56 or 64 bytes), and a case has a dozen of them. Here they start
+as one shared value that cannot change, and a case gets its own only when something is put in:
+
+* :class:`LazyList` is a public list attribute of :class:`~approvalflow.engine.case.Case` (``case.opinions``,
+  ``case.ccs``...) over a private slot (``_opinions``) that holds either the case's own list or :data:`UNSET` (the
+  empty tuple). Reading the attribute always gives the case's own list, made (and kept) on the first read, so a
+  caller sees and may change a list exactly as before; approvalflow's own readers (saving, rollback) read the slot,
+  which does not make one.
+* :data:`NOTHING` is the shared empty map of the private maps that are replaced, never changed in place (held
+  steps, waiting timers, open suspensions, returned steps' assignees): a read-only view, so that a change in place
+  by mistake raises instead of changing every case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar, overload
+
+__all__ = ["NOTHING", "UNSET", "LazyList", "put_back", "without"]
+
+T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
+
+#: The value of a :class:`LazyList`'s slot before the case has a list of its own (immutable: it cannot be filled).
+UNSET: tuple[()] = ()
+#: The shared empty map (a read-only view of an empty dict, which nothing else references).
+NOTHING: Mapping[Any, Any] = MappingProxyType({})
+
+
+class LazyList(Generic[T]):
+    """A list attribute over the slot of the same name with a leading underscore (see the module's docstring)."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self.slot: Any = None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = owner.__dict__[f"_{name}"]  # the slot's member descriptor
+
+    @overload
+    def __get__(self, case: None, owner: type | None = None) -> LazyList[T]: ...
+
+    @overload
+    def __get__(self, case: object, owner: type | None = None) -> list[T]: ...
+
+    def __get__(self, case: object, owner: type | None = None) -> LazyList[T] | list[T]:
+        if case is None:
+            return self
+        got: list[T] | tuple[()] = self.slot.__get__(case, owner)
+        if got is UNSET:  # the case's own list from now on
+            got = []
+            self.slot.__set__(case, got)
+        return got  # type: ignore[return-value]
+
+    def __set__(self, case: object, value: list[T]) -> None:
+        self.slot.__set__(case, value)
+
+
+def put_back(was: list[T] | tuple[()], length: int, now: list[T] | tuple[()]) -> list[T] | tuple[()]:
+    """A lazy list's slot after a rollback: :data:`UNSET` if it was unset before the action (it was empty: the list
+    the action made, if any, is dropped), else the list it holds now cut back to ``length`` items (lists only grow
+    in an action but for the take-back of the last completion, whose caller puts the item back)."""
+    if was is UNSET:
+        return UNSET
+    current: list[T] = [] if now is UNSET else now  # type: ignore[assignment]
+    del current[length:]
+    return current
+
+
+def without(mapping: Mapping[K, V], key: K) -> Mapping[K, V]:
+    """``mapping`` without ``key``: a new map (:data:`NOTHING` when that leaves it empty), or ``mapping`` itself when
+    ``key`` is not in it; ``mapping`` is never changed."""
+    if key not in mapping:
+        return mapping
+    return {k: v for k, v in mapping.items() if k != key} or NOTHING
