@@ -130,3 +130,51 @@ def test_an_entry_that_cannot_be_encoded_appends_nothing() -> None:
     with pytest.raises(UnicodeEncodeError):
         trail.append(action="complete", data={"note": "\udfff"})
     assert trail.head == head and trail.count == 1
+
+
+# keys on both sides of each key an entry gets when it is hashed (hash, mac, prev, seq, state), and those keys
+# themselves (a field named seq or prev overrides the chain's; one named hash or mac is left out of the hash)
+bounding_keys = st.sampled_from(
+    ["action", "hash", "hasi", "hat", "ma", "mac", "macro", "pre", "prev", "prev0", "se", "seq", "seq1", "stat",
+     "state", "statf", "zz", "名称", ""]
+)  # fmt: skip
+
+
+def independently(fields: dict[str, Any], seq: int, prev: str, state: Any, key: bytes | None) -> bytes:
+    """The stored text of a settled entry, computed here from the fields with the standard library."""
+    import hashlib
+    import hmac
+
+    entry = {"seq": seq, "prev": prev, **json.loads(json.dumps(fields)), "state": state}
+    digest = hashlib.sha256(canonical_text({k: v for k, v in entry.items() if k not in ("hash", "mac")}).encode())
+    digest = digest.hexdigest()
+    entry["hash"] = digest
+    if key is not None:
+        entry["mac"] = hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
+    return canonical_text(entry).encode()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(bounding_keys, values, max_size=8), min_size=1, max_size=4), st.booleans())
+def test_deferred_entries_settle_to_the_text_their_fields_and_chain_give(
+    deferred: list[dict[str, Any]], keyed: bool
+) -> None:
+    # settle gives each deferred entry its seq, prev and state and hashes it: its stored text must be exactly the
+    # canonical JSON of the entry with its seq, prev, state, hash (and mac), the last entry binding the state
+    key = KEY if keyed else None
+    trail = AuditTrail(key=key)
+    trail.append(action="start")
+    for fields in deferred:
+        trail.defer(**fields)
+    trail.settle("ab" * 32)
+    raw = trail._raw
+    assert len(raw) == 1 + len(deferred)
+    prev = json.loads(raw[0])["hash"]
+    for n, fields in enumerate(deferred, start=2):
+        state = "ab" * 32 if n == len(raw) else None
+        expected = independently(fields, n, prev, state, key)
+        if not any(k in fields for k in ("seq", "prev")):  # (a field named seq or prev overrides the chain's)
+            assert raw[n - 1] == expected
+        prev = json.loads(raw[n - 1])["hash"]
+    if not any(k in fields for fields in deferred for k in ("seq", "prev")):
+        assert trail.verify(trail.head).ok
