@@ -146,8 +146,8 @@ def independently(fields: dict[str, Any], seq: int, prev: str, state: Any, key: 
     import hmac
 
     entry = {"seq": seq, "prev": prev, **json.loads(json.dumps(fields)), "state": state}
-    digest = hashlib.sha256(canonical_text({k: v for k, v in entry.items() if k not in ("hash", "mac")}).encode())
-    digest = digest.hexdigest()
+    hashed = canonical_text({k: v for k, v in entry.items() if k not in ("hash", "mac")}).encode()
+    digest = hashlib.sha256(hashed).hexdigest()
     entry["hash"] = digest
     if key is not None:
         entry["mac"] = hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
