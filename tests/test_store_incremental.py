@@ -230,3 +230,31 @@ def test_a_save_writes_only_the_rows_that_changed(tmp_path: Path) -> None:
     assert [r[:2] + r[3:] for r in store.raw_worklists("c1")[1]] == [r[:2] + r[3:] for r in kept[1]]
     assert check_store(store, [PROCESS], [ORG]).ok
     store.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations)
+def test_the_summary_text_a_save_writes_is_the_json_of_the_summary(program: list[Any]) -> None:
+    # record_of puts the summary's JSON together from each completion's JSON kept since it was first indexed; it must
+    # be exactly the JSON of the record's summary, after any operation, and only while the summary is that dict
+    import json
+    from dataclasses import replace
+
+    from approvalflow.engine.persistence import dump_case
+    from approvalflow.store.index import record_of
+
+    case = start_case(PROCESS, ORG, unit="market-bureau", clock=FakeClock(START.isoformat()),
+                      data={"applicant": "某餐饮有限公司"})  # fmt: skip
+    at, most = START, 0
+    for kind, _n, pick in [("complete", 0, 0), *program]:
+        at += timedelta(hours=1)
+        with contextlib.suppress(ApprovalflowError):
+            operate(case, kind, pick, at.isoformat())
+        record = record_of(case, dump_case(case))
+        expected = json.dumps(record.summary, ensure_ascii=False, sort_keys=True)
+        assert record.summary_text() == expected
+        assert record.with_version(7).summary_text() == expected
+        other = {**record.summary, "completions": record.summary["completions"][:1], "status": "其他"}
+        assert replace(record, summary=other).summary_text() == json.dumps(other, ensure_ascii=False, sort_keys=True)
+        most = max(most, len(record.summary["completions"]))
+    assert most >= 1  # the first completion went through (a summary with completions was compared)

@@ -19,6 +19,7 @@ Implementations: :class:`~approvalflow.store.memory.MemoryStore` (tests),
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -308,6 +309,11 @@ class DoneEntry:
         }
 
 
+#: How a store writes a case's summary (``af_cases.summary``): ``json.dumps(summary, ensure_ascii=False,
+#: sort_keys=True)``.
+SUMMARY_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class CaseRecord:
     """One stored case: index columns, the trail head, a summary for efficiency figures, and the state.
@@ -340,6 +346,18 @@ class CaseRecord:
     """Who may do each ready step now (待办 rows, :mod:`approvalflow.store.worklists`)."""
     done: tuple[DoneEntry, ...] = ()
     """Who completed which step (已办 rows)."""
+
+    def summary_text(self) -> str:
+        """The ``summary`` as a store writes it: ``json.dumps(summary, ensure_ascii=False, sort_keys=True)``.
+
+        A record made by :func:`~approvalflow.store.index.record_of` carries that text, made from the JSON of each
+        completion kept since it was first indexed, for as long as its ``summary`` is the very dict it was made
+        with (a record made with ``dataclasses.replace(record, summary=...)`` has its own summary encoded). Like
+        every field of this frozen record, the summary is not to be changed in place."""
+        kept = self.__dict__.get("_summary_text")
+        if kept is not None and kept[0] is self.summary:
+            return str(kept[1])
+        return SUMMARY_JSON.encode(self.summary)
 
     def with_version(self, version: int) -> CaseRecord:
         """The same record at ``version`` (every other field the same objects: what ``replace`` gives, without

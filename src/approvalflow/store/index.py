@@ -28,7 +28,7 @@ from ..rules.checks import step_units
 from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CASE_SUSPENSION, CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
-from .base import AnomalyEntry, CaseRecord, DeadlineEntry, Status, TimerEntry
+from .base import SUMMARY_JSON, AnomalyEntry, CaseRecord, DeadlineEntry, Status, TimerEntry
 from .cardfacts import facts_json
 
 if TYPE_CHECKING:
@@ -281,7 +281,9 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _completions(case: Case, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _completions(case: Case, entries: list[dict[str, Any]], texts: list[str] | None = None) -> list[dict[str, Any]]:
+    """The summary's completions (copies: the caller may change them); with ``texts``, each one's JSON (as
+    :data:`SUMMARY_JSON` writes it) is appended there, kept with the completion."""
     posts = [
         e.get("post")
         for e in entries
@@ -294,9 +296,12 @@ def _completions(case: Case, entries: list[dict[str, Any]]) -> list[dict[str, An
         key = ("row", id(c))
         kept = memo.get(key)
         if kept is None or kept[0] is not c or kept[1] != post or kept[2] is not case.calendar:
-            kept = (c, post, case.calendar, _completion(case, c, post))
+            row = _completion(case, c, post)
+            kept = (c, post, case.calendar, row, SUMMARY_JSON.encode(row))
             memo[key] = kept
         out.append(dict(kept[3]))
+        if texts is not None:
+            texts.append(kept[4])
     return out
 
 
@@ -328,9 +333,26 @@ def summary_of(case: Case, *, entries: list[dict[str, Any]] | None = None) -> di
     """What efficiency figures need of a case: when received and ended, limits, outcome, days, refusals.
 
     ``entries``: the case's trail entries, when the caller has them decoded (:func:`record_of`)."""
+    return _summary(case, _entries(case) if entries is None else entries)
+
+
+def _summary_json(summary: dict[str, Any], completions: Sequence[str]) -> str:
+    """``SUMMARY_JSON.encode(summary)``, with the JSON of each of its completions given (``completions``: what
+    :func:`_completions` kept for them) instead of encoded again: the members before and after ``completions``
+    are encoded and the list put between them (the keys sort the same either way)."""
+    enc = SUMMARY_JSON.encode
+    low = {k: v for k, v in summary.items() if k < "completions"}
+    high = {k: v for k, v in summary.items() if k > "completions"}
+    parts = [enc(low)[1:-1]] if low else []
+    parts.append('"completions": [' + ", ".join(completions) + "]")
+    if high:
+        parts.append(enc(high)[1:-1])
+    return "{" + ", ".join(parts) + "}"
+
+
+def _summary(case: Case, entries: list[dict[str, Any]], texts: list[str] | None = None) -> dict[str, Any]:
+    """:func:`summary_of`; with ``texts``, the JSON of each completion is appended there (:func:`_summary_json`)."""
     tl = case.definition.time_limit
-    if entries is None:
-        entries = _entries(case)
     refused = [e for e in entries if e.get("outcome") == "refused"]
     summary: dict[str, Any] = {
         "received_at": (case.clock_start or case.started_at).isoformat(),
@@ -341,7 +363,7 @@ def summary_of(case: Case, *, entries: list[dict[str, Any]] | None = None) -> di
         "refusals": len(refused),
         "refused_posts": [e.get("post") for e in refused],
         "extension_days": case.extension_days,
-        "completions": _completions(case, entries),
+        "completions": _completions(case, entries, texts),
         "status": case.status,
         "case_outcome": case.outcome,
         "outcome": None,
@@ -441,7 +463,9 @@ def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
     entries = _entries(case)
     deadlines = tuple(_deadline_rows(case, ready))
     process, power = case.definition.id, _power(case)
-    return CaseRecord(
+    texts: list[str] = []
+    summary = _summary(case, entries, texts)
+    record = CaseRecord(
         id=case.id,
         process=process,
         digest=case.definition.digest,
@@ -453,7 +477,7 @@ def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
         ended_at=case.ended_at,
         trail_head=case.trail.head,
         state=state,
-        summary=summary_of(case, entries=entries),
+        summary=summary,
         clock=_clock_facts(case, ready),
         deadlines=deadlines,
         anomalies=_anomalies(case, entries),
@@ -462,3 +486,7 @@ def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
         todo=todo_rows(case, ready, deadlines, process=process, power=power),
         done=done_rows(case, process=process, power=power),
     )
+    # the summary's JSON, made of the completions' kept JSON (a store writes it while the record's summary is this
+    # very dict: CaseRecord.summary_text)
+    object.__setattr__(record, "_summary_text", (summary, _summary_json(summary, texts)))
+    return record

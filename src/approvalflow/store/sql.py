@@ -368,7 +368,7 @@ def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
         r.trail_head.hash,
         r.trail_head.count,
         _JSON.encode(r.clock) if r.clock is not None else None,
-        _JSON.encode(r.summary),
+        r.summary_text(),
         len(deadlines),
         len(anomalies),
         min((d[7] for d in deadlines), default=None),
