@@ -309,9 +309,9 @@ class DoneEntry:
         }
 
 
-#: How a store writes a case's summary (``af_cases.summary``): ``json.dumps(summary, ensure_ascii=False,
-#: sort_keys=True)``.
-SUMMARY_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+#: How a store writes its JSON columns (``af_cases.summary``, ``af_cases.clock``): ``json.dumps(value,
+#: ensure_ascii=False, sort_keys=True)``, with the encoder made once.
+COLUMN_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -357,7 +357,7 @@ class CaseRecord:
         kept = self.__dict__.get("_summary_text")
         if kept is not None and kept[0] is self.summary:
             return str(kept[1])
-        return SUMMARY_JSON.encode(self.summary)
+        return COLUMN_JSON.encode(self.summary)
 
     def with_version(self, version: int) -> CaseRecord:
         """The same record at ``version`` (every other field the same objects: what ``replace`` gives, without

@@ -28,7 +28,7 @@ from ..rules.checks import step_units
 from ..time.calendar import WorkingCalendar
 from ..time.caseclock import CASE_SUSPENSION, CaseDeadlines, Suspension, case_deadlines
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
-from .base import SUMMARY_JSON, AnomalyEntry, CaseRecord, DeadlineEntry, Status, TimerEntry
+from .base import COLUMN_JSON, AnomalyEntry, CaseRecord, DeadlineEntry, Status, TimerEntry
 from .cardfacts import facts_json
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ def _iso(value: datetime | date | None) -> str | None:
 
 def _completions(case: Case, entries: list[dict[str, Any]], texts: list[str] | None = None) -> list[dict[str, Any]]:
     """The summary's completions (copies: the caller may change them); with ``texts``, each one's JSON (as
-    :data:`SUMMARY_JSON` writes it) is appended there, kept with the completion."""
+    :data:`COLUMN_JSON` writes it) is appended there, kept with the completion."""
     posts = [
         e.get("post")
         for e in entries
@@ -297,7 +297,7 @@ def _completions(case: Case, entries: list[dict[str, Any]], texts: list[str] | N
         kept = memo.get(key)
         if kept is None or kept[0] is not c or kept[1] != post or kept[2] is not case.calendar:
             row = _completion(case, c, post)
-            kept = (c, post, case.calendar, row, SUMMARY_JSON.encode(row))
+            kept = (c, post, case.calendar, row, COLUMN_JSON.encode(row))
             memo[key] = kept
         out.append(dict(kept[3]))
         if texts is not None:
@@ -337,10 +337,10 @@ def summary_of(case: Case, *, entries: list[dict[str, Any]] | None = None) -> di
 
 
 def _summary_json(summary: dict[str, Any], completions: Sequence[str]) -> str:
-    """``SUMMARY_JSON.encode(summary)``, with the JSON of each of its completions given (``completions``: what
+    """``COLUMN_JSON.encode(summary)``, with the JSON of each of its completions given (``completions``: what
     :func:`_completions` kept for them) instead of encoded again: the members before and after ``completions``
     are encoded and the list put between them (the keys sort the same either way)."""
-    enc = SUMMARY_JSON.encode
+    enc = COLUMN_JSON.encode
     low = {k: v for k, v in summary.items() if k < "completions"}
     high = {k: v for k, v in summary.items() if k > "completions"}
     parts = [enc(low)[1:-1]] if low else []

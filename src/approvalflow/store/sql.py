@@ -12,16 +12,17 @@ microseconds since the epoch. Each write is one transaction; an update changes t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..engine.trail import TrailHead
 from ..errors import InvalidInputError
 from ..time.periods import SHANGHAI
 from .base import (
+    COLUMN_JSON,
     TODO_STATUSES,
     AnomalyEntry,
     CaseRecord,
@@ -228,39 +229,54 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
 
+#: Rows already converted from index entries (:func:`_converted`), at most this many a table (then started afresh).
+_ROWS_KEPT = 8192
+E = TypeVar("E")
+
+
+def _converted(cache: dict[int, tuple[Any, ...]], entry: E, convert: Callable[[E], tuple[Any, ...]]) -> tuple[Any, ...]:
+    """``(entry, *convert(entry))``, kept in ``cache`` by the entry's id with the entry itself (so that an id is never
+    taken for another's): the index gives the same entry objects again for the rows a save did not change (a
+    deadline that stayed, every 已办 row but the newest), whose conversion is then not done again."""
+    kept = cache.get(id(entry))
+    if kept is None or kept[0] is not entry:
+        if len(cache) >= _ROWS_KEPT:
+            cache.clear()
+        kept = cache[id(entry)] = (entry, *convert(entry))
+    return kept
+
+
 def _deadline_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
     """The ``af_deadlines`` rows of a record (columns of :data:`TABLES`)."""
     return [_deadline_kept(d)[1] for d in r.deadlines]
 
 
-#: The ``af_deadlines`` row of each deadline entry converted, and its digest (:func:`.integrity.row_digest`), by the
-#: entry's id, with the entry (so that an id is never taken for another's): the index gives the same entry objects
-#: for the deadlines that did not change since a case was last saved (:func:`approvalflow.store.index.record_of`).
-#: At most _ROWS_KEPT (then started afresh).
-_DEADLINES_KEPT: dict[int, tuple[DeadlineEntry, tuple[Any, ...], str]] = {}
+#: ``(entry, row, digest)`` of each deadline entry converted: its ``af_deadlines`` row and the row's digest
+#: (:func:`.integrity.row_digest`).
+_DEADLINES_KEPT: dict[int, tuple[Any, ...]] = {}
 
 
-def _deadline_kept(d: DeadlineEntry) -> tuple[DeadlineEntry, tuple[Any, ...], str]:
-    kept = _DEADLINES_KEPT.get(id(d))
-    if kept is None or kept[0] is not d:
-        row = (
-            d.case_id,
-            d.ordinal,
-            d.scope,
-            d.limit,
-            d.task,
-            d.day.isoformat(),
-            micros(d.end),
-            micros(d.yellow_from),
-            d.unit,
-            d.power,
-            " ".join(d.posts),
-            " ".join(d.people),
-        )
-        if len(_DEADLINES_KEPT) >= _ROWS_KEPT:
-            _DEADLINES_KEPT.clear()
-        kept = _DEADLINES_KEPT[id(d)] = (d, row, row_digest("af_deadlines", row))
-    return kept
+def _deadline_row(d: DeadlineEntry) -> tuple[tuple[Any, ...], str]:
+    row = (
+        d.case_id,
+        d.ordinal,
+        d.scope,
+        d.limit,
+        d.task,
+        d.day.isoformat(),
+        micros(d.end),
+        micros(d.yellow_from),
+        d.unit,
+        d.power,
+        " ".join(d.posts),
+        " ".join(d.people),
+    )
+    return row, row_digest("af_deadlines", row)
+
+
+def _deadline_kept(d: DeadlineEntry) -> tuple[Any, ...]:
+    """``(d, row, digest)`` (:func:`_converted`)."""
+    return _converted(_DEADLINES_KEPT, d, _deadline_row)
 
 
 def _anomaly_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
@@ -318,25 +334,17 @@ def todo_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
     return out
 
 
-#: The ``af_done`` columns after ``version`` of each 已办 entry converted, by the entry's id, with the entry (so that
-#: an id is never taken for another's): a case saved after every step gives the same entry objects again
-#: (:func:`approvalflow.store.worklists.done_rows`). At most _ROWS_KEPT (then started afresh).
-_DONE_KEPT: dict[int, tuple[DoneEntry, tuple[Any, ...]]] = {}
-_ROWS_KEPT = 8192
+#: ``(entry, columns)`` of each 已办 entry converted: its ``af_done`` columns after ``version``.
+_DONE_KEPT: dict[int, tuple[Any, ...]] = {}
+
+
+def _done_columns(d: DoneEntry) -> tuple[tuple[Any, ...]]:
+    return ((d.person, d.task, d.name, micros(d.at), micros(d.ready_since), d.unit, d.power, d.process),)
 
 
 def done_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
     """The ``af_done`` rows of a record written at ``version`` (columns of :data:`TABLES`)."""
-    out = []
-    for d in r.done:
-        kept = _DONE_KEPT.get(id(d))
-        if kept is None or kept[0] is not d:
-            rest = (d.person, d.task, d.name, micros(d.at), micros(d.ready_since), d.unit, d.power, d.process)
-            if len(_DONE_KEPT) >= _ROWS_KEPT:
-                _DONE_KEPT.clear()
-            kept = _DONE_KEPT[id(d)] = (d, rest)
-        out.append((d.case_id, d.seq, version, *kept[1]))
-    return out
+    return [(d.case_id, d.seq, version, *_converted(_DONE_KEPT, d, _done_columns)[1]) for d in r.done]
 
 
 def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
@@ -344,8 +352,6 @@ def case_row(r: CaseRecord, version: int, key: bytes | None) -> tuple[Any, ...]:
     return _rows_of(r, version, key)[0]
 
 
-#: ``json.dumps(value, ensure_ascii=False, sort_keys=True)``, with the encoder made once.
-_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _Many = list[tuple[Any, ...]]
 Rows = tuple[tuple[Any, ...], _Many, _Many, _Many, _Many, _Many]
 
@@ -367,7 +373,7 @@ def _rows_of(r: CaseRecord, version: int, key: bytes | None) -> Rows:
         r.ended_at.isoformat() if r.ended_at else None,
         r.trail_head.hash,
         r.trail_head.count,
-        _JSON.encode(r.clock) if r.clock is not None else None,
+        COLUMN_JSON.encode(r.clock) if r.clock is not None else None,
         r.summary_text(),
         len(deadlines),
         len(anomalies),
