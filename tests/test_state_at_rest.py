@@ -202,7 +202,7 @@ def test_a_long_unobserved_run_keeps_few_entries_pending_and_one_chain() -> None
     for _ in range(3 * MAX_PENDING):
         with pytest.raises(StepNotReady):
             case.complete("decide", "li")
-        assert len(case.trail._pending) <= MAX_PENDING
+        assert case.trail._waiting <= MAX_PENDING
     entries = case.trail.entries
     assert len(entries) == 2 + 3 * MAX_PENDING and verify_trail(entries, head=case.trail.head).ok
     assert [e["state"] for e in entries[:-1]] == [None] * (len(entries) - 1)

@@ -178,3 +178,61 @@ def test_deferred_entries_settle_to_the_text_their_fields_and_chain_give(
         prev = json.loads(raw[n - 1])["hash"]
     if not any(k in fields for fields in deferred for k in ("seq", "prev")):
         assert trail.verify(trail.head).ok
+
+
+def settled_texts(trail: AuditTrail, state: str) -> list[bytes]:
+    trail.settle(state)
+    return list(trail._raw)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.dictionaries(bounding_keys, values, max_size=6)), min_size=1, max_size=20),
+    st.integers(0, 20),
+)
+def test_entries_waiting_together_settle_to_what_each_trail_was_given(
+    steps: list[tuple[bool, dict[str, Any]]], cut: int
+) -> None:
+    # Several pending entries are kept as one deflated text; two trails deferring in turn (the last text deflated is
+    # remembered) and a rollback to any earlier mark must each settle to exactly the entries that trail was given,
+    # as a trail that hashed each entry at once gives them.
+    trails = (AuditTrail(), AuditTrail())
+    twins = (AuditTrail(), AuditTrail())  # each entry hashed at once, binding no state, the last one the state
+    given_to: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    marks: list[tuple[int, tuple[int, bytes, int]]] = []
+    for n, (second, fields) in enumerate(steps):
+        if n == cut:
+            marks = [(len(given_to[i]), trails[i].mark()) for i in (0, 1)]
+        trails[second].defer(**fields)
+        given_to[second].append(fields)
+    if marks:
+        for i, (count, mark) in enumerate(marks):
+            trails[i].rollback(mark)
+            del given_to[i][count:]
+    for trail, twin, entries in zip(trails, twins, given_to, strict=True):
+        assert trail.count == len(entries)
+        for n, fields in enumerate(entries, start=1):
+            twin.defer(**fields)
+            twin.settle("ab" * 32 if n == len(entries) else None)  # one at a time: never deflated
+        assert settled_texts(trail, "ab" * 32) == list(twin._raw)
+
+
+def test_a_case_run_in_memory_keeps_its_waiting_entries_deflated() -> None:
+    given: list[dict[str, Any]] = [
+        dict(action="start", actor=None, at="2026-09-28T09:00:00+08:00", calendar="china", data={}, findings=[],
+             outcome="started", policy="enforce", post=None, process="general_licensing", step=None,
+             unit="market-bureau"),
+        *(dict(action="complete", actor="wang", at=f"2026-09-28T{hour}:00:00+08:00", data={}, findings=[],
+               outcome="completed", post="clerk", step=step, unit="market-bureau")
+          for hour, step in ((10, "receive"), (11, "notify_correction"), (12, "receive"))),
+    ]  # fmt: skip
+    texts = [canonical_text(fields).encode() for fields in given]
+    trail = AuditTrail()
+    trail.defer(**given[0])
+    assert trail._pending == texts[0]  # one entry waiting: its text
+    for fields in given[1:]:
+        trail.defer(**fields)
+    assert trail.count == 4 and 3 * len(trail._pending) < sum(map(len, texts))  # four: a third of their text
+    entries = trail.entries
+    assert [{k: v for k, v in e.items() if k not in ("seq", "prev", "state", "hash")} for e in entries] == given
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4] and trail.verify(trail.head).ok

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,16 @@ MAX_PENDING = 16
 _UNHASHED = ("hash", "mac")
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 _PLAIN = json.JSONEncoder(ensure_ascii=False, default=str)  # what an entry's fields are copied through
+# zlib's preset dictionary for the pending entries a trail keeps deflated: the field names and the values the engine
+# writes most, as they appear in canonical JSON. Only an aid to compression (any text deflates and inflates back to
+# itself); it must never change while a trail in memory holds text deflated with it.
+_WORDS = (
+    b'"action":"complete","actor":"","at":"20T00:00+08:00","calendar":"china","cancelled":[],"data":{},"digest":"",'
+    b'"findings":[],"outcome":"recorded","outcome":"noted","outcome":"refused","outcome":"started","policy":"enforce",'
+    b'"post":null,"process":"","step":null,"unit":""}\n{"action":"start","actor":null,"at":"20'
+    b'"data":{},"findings":[],"outcome":"completed","post":"","step":"","unit":""}\n{"action":"complete","actor":"'
+)
+_NO_ENTRIES: tuple[bytes, ...] = ()
 
 
 def _canonical(entry: Mapping[str, Any]) -> bytes:
@@ -188,26 +199,37 @@ class AuditTrail:
     observed (any read: :attr:`entries`, :attr:`head`, :meth:`canonical_json`, :meth:`anchor`, :meth:`verify`...)
     or by :meth:`settle`. Then the last pending entry binds ``state`` as the trail's ``observer`` (the case) gives
     it, the earlier ones bind ``None``: their state was never observed before the next action changed it.
+
+    A case saved after each action (as a store does) has one entry pending at a time, kept as its text. Entries
+    that wait together (a case that runs in memory, unobserved, as in a simulation or a test) are kept as one text,
+    deflated (zlib, with a preset dictionary of the trail's field names): a third of the memory, inflated when they
+    are hashed. They are never saved so, and never read from anyone else's data.
     """
 
-    __slots__ = ("_last", "_pending", "_raw", "key", "observer")
+    __slots__ = ("_last", "_pending", "_raw", "_waiting", "key", "observer")
 
     def __init__(self, entries: Iterable[Mapping[str, Any]] = (), key: bytes | None = None) -> None:
         self.key = _check_key(key)
-        self._raw: list[bytes] = []
-        self._pending: list[bytes] = []  # fields of deferred entries, canonical JSON without seq, prev, state, hash
         self._last: Any = GENESIS  # the last entry's hash (as written: a loaded trail is verified later)
-        self.observer: Callable[[], Observer | None] | None = None  # the case (a weak reference to it)
+        raw = []
         for entry in entries:
-            self._raw.append(_stored(entry))
+            raw.append(_stored(entry))
             self._last = entry.get("hash")
+        # the hashed entries' canonical JSON: a list from the first one on (until then one empty tuple for all trails)
+        self._raw: list[bytes] | tuple[bytes, ...] = raw or _NO_ENTRIES
+        # The pending entries: their fields as canonical JSON, without seq, prev, state, hash; one entry as its text,
+        # several joined by newlines (never inside canonical JSON) and deflated (see the class); ``_waiting`` counts
+        # them.
+        self._pending = b""
+        self._waiting = 0
+        self.observer: Callable[[], Observer | None] | None = None  # the case (a weak reference to it)
 
     def _observed(self) -> None:
-        if self._pending:
+        if self._waiting:
             owner = self.observer() if self.observer is not None else None
             if owner is not None:
                 owner._observe()  # the case settles the pending entries with the digest of its state
-            if self._pending:
+            if self._waiting:
                 self.settle(None)
 
     @property
@@ -224,7 +246,7 @@ class AuditTrail:
     @property
     def count(self) -> int:
         """The number of entries (pending ones included)."""
-        return len(self._raw) + len(self._pending)
+        return len(self._raw) + self._waiting
 
     @property
     def head(self) -> TrailHead:
@@ -257,16 +279,24 @@ class AuditTrail:
         The entries already pending bind no state any more (this one follows them); past :data:`MAX_PENDING` of them
         they are hashed now, so that :meth:`mark` stays cheap however long a case runs unobserved."""
         raw = _CANONICAL.encode(fields).encode()
-        if len(self._pending) >= MAX_PENDING:
+        if self._waiting >= MAX_PENDING:
             self.settle(None)
-        self._pending.append(raw)
+        if self._waiting:
+            kept = self._pending if self._waiting == 1 else _inflate(self._pending)
+            raw = _deflate(kept + b"\n" + raw)
+        self._pending = raw
+        self._waiting += 1
 
     def settle(self, state: object) -> None:
         """Hash the pending entries: the last one binds ``state``, the others ``None``."""
-        pending, self._pending = self._pending, []
-        for n, raw in enumerate(pending, start=1):
+        if not self._waiting:
+            return
+        pending, waiting = self._pending, self._waiting
+        self._pending, self._waiting = b"", 0
+        texts = [pending] if waiting == 1 else _inflate(pending).split(b"\n")
+        for n, raw in enumerate(texts, start=1):
             body = _decoded(raw)
-            body["state"] = state if n == len(pending) else None
+            body["state"] = state if n == waiting else None
             self._close(body)
 
     def _close(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -275,25 +305,29 @@ class AuditTrail:
         entry["hash"] = digest = entry_hash(entry)
         if self.key is not None:
             entry["mac"] = entry_mac(self.key, digest)
-        self._raw.append(_CANONICAL.encode(entry).encode())
+        if not self._raw:
+            self._raw = []
+        self._raw.append(_CANONICAL.encode(entry).encode())  # type: ignore[union-attr]
         self._last = digest
         return entry
 
-    def mark(self) -> tuple[int, tuple[bytes, ...]]:
+    def mark(self) -> tuple[int, bytes, int]:
         """Where the trail stands, to go back to with :meth:`rollback` (an action that failed)."""
-        return len(self._raw), tuple(self._pending)
+        return len(self._raw), self._pending, self._waiting
 
-    def rollback(self, mark: tuple[int, tuple[bytes, ...]]) -> None:
+    def rollback(self, mark: tuple[int, bytes, int]) -> None:
         """Drop what was added since ``mark`` and make pending again what was pending then."""
-        count, pending = mark
-        del self._raw[count:]
-        self._pending = list(pending)
-        self._last = _decoded(self._raw[-1]).get("hash") if self._raw else GENESIS
+        count, self._pending, self._waiting = mark
+        self._drop_after(count)
 
     def truncate(self, count: int) -> None:
         """Drop entries after the first ``count``: only to undo appends of an action that was rolled back."""
         self._observed()
-        del self._raw[count:]
+        self._drop_after(count)
+
+    def _drop_after(self, count: int) -> None:
+        if count < len(self._raw):
+            del self._raw[count:]  # type: ignore[union-attr]  # entries after count: a list
         self._last = _decoded(self._raw[-1]).get("hash") if self._raw else GENESIS
 
     def canonical_json(self) -> str:
@@ -327,6 +361,33 @@ class AuditTrail:
 def _stored(entry: Mapping[str, Any]) -> bytes:
     """An entry as kept: its canonical JSON (a lone surrogate kept as is, for :func:`verify_trail` to report)."""
     return _CANONICAL.encode(dict(entry)).encode("utf-8", "surrogatepass")
+
+
+# Raw deflate (no header or checksum: the text never leaves the process) with a 2 KiB window and little memory
+# for the compressor (about 10 KiB, where zlib's defaults allocate 256 KiB for each call): pending entries are a few
+# kilobytes at most and alike.
+_WINDOW_BITS = -11
+_MEMORY_LEVEL = 2
+
+
+# The text last deflated, by the bytes it became (held here, so that no other object can take their id): the next
+# entry of a case run step by step in memory then finds its trail's pending text here, not inflated again.
+_LAST_DEFLATED: list[tuple[bytes, bytes]] = []
+
+
+def _deflate(text: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, _WINDOW_BITS, _MEMORY_LEVEL, zdict=_WORDS)
+    packed = packer.compress(text) + packer.flush()
+    _LAST_DEFLATED[:] = [(packed, text)]
+    return packed
+
+
+def _inflate(packed: bytes) -> bytes:
+    for known, text in _LAST_DEFLATED:
+        if known is packed:
+            return text
+    unpacker = zlib.decompressobj(_WINDOW_BITS, zdict=_WORDS)
+    return unpacker.decompress(packed) + unpacker.flush()
 
 
 def _decoded(raw: bytes) -> dict[str, Any]:
