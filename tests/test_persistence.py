@@ -116,3 +116,25 @@ def test_tampered_trail_is_refused(licensing: ProcessDefinition, org: Organisati
     doc["trail"].pop()  # cut off the tail: caught by the head
     with pytest.raises(CaseFormatError, match="cut off"):
         load_case(json.dumps(doc), licensing, org)
+
+
+def test_a_path_that_is_not_the_history_does_not_load(
+    licensing: ProcessDefinition, org: Organisation, clock: FakeClock
+) -> None:
+    # the case keeps its completions once (Case.path is read from Case.history): a document whose path says
+    # otherwise is refused, whether or not its trail was rechained to match
+    from approvalflow.engine.state import apply_state
+
+    case = start_case(licensing, org, clock=clock, data={"applicant": "甲公司"})
+    case.complete("receive", "wang", data={"materials_complete": True})
+    assert case.path == ["receive"] == [c.step for c in case.history]
+    doc = json.loads(dump_case(case))
+    assert doc["path"] == ["receive"]
+    for path in ([], ["accept"], ["receive", "receive"], "receive"):
+        edited = {**doc, "path": path}
+        with pytest.raises(CaseFormatError):
+            load_case(json.dumps(edited), licensing, org)
+        fresh = start_case(licensing, org, clock=clock)
+        with pytest.raises(ValueError, match="'path' is not the steps of 'history'"):
+            apply_state(fresh, edited)
+        assert fresh.path == [] and fresh.history == []  # nothing was set

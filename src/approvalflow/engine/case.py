@@ -155,7 +155,7 @@ class Case:
         "_json_memo", "_notices", "_open_suspensions", "_opinions", "_scan", "_since", "_state_pieces",
         "_step_deadlines", "_supplements", "_timers", "_trail", "_urges", "_wf", "calendar", "clock", "clock_start",
         "data", "definition", "ended_at", "evaluation", "evaluator", "extension_days", "fallback_years", "history",
-        "id", "max_cardinality", "max_depth", "organisation", "path", "policy", "provisional_years", "rules",
+        "id", "max_cardinality", "max_depth", "organisation", "policy", "provisional_years", "rules",
         "started_at", "suspensions", "unit", "yellow_days",
     )  # fmt: skip
 
@@ -198,8 +198,7 @@ class Case:
         self.calendar = calendar
         self.yellow_days = yellow_days
         self.data: dict[str, Any] = {}
-        self.path: list[str] = []
-        self.history: list[Completion] = []
+        self.history: list[Completion] = []  # every completion, in order (the path is their steps)
         self._findings: list[Finding] | tuple[()] = UNSET
         self.trail = AuditTrail(key=trail_key)
         self.max_cardinality = max_cardinality
@@ -246,6 +245,11 @@ class Case:
     def trail(self, trail: AuditTrail) -> None:
         trail.observer = weakref.ref(self)
         self._trail = trail
+
+    @property
+    def path(self) -> list[str]:
+        """The steps completed, in order (a new list: the steps of :attr:`history`)."""
+        return [c.step for c in self.history]
 
     @property
     def is_completed(self) -> bool:
@@ -410,7 +414,6 @@ class Case:
             decided = signing is None or base["signing"].get("decided") is not None
             self.history.append(Completion(step, actor, moment, since, decided))
             self._keep_opinion(base, moment)
-            self.path.append(step)
             self._after_completion(info, key, moment, extra)
             if ended:
                 self.ended_at = moment
@@ -1136,17 +1139,17 @@ class Case:
         list); the maps that are replaced, never changed in place, by reference."""
         lists = tuple((x, len(x)) for x in (self._findings, self._opinions, self._notices, self._supplements))
         return (
-            dict(self.data), len(self.path), len(self.history), lists, list(self.suspensions),
+            dict(self.data), len(self.history), lists, list(self.suspensions),
             self._open_suspensions, self._since, self.clock_start, self.ended_at, self.extension_days,
             self.fallback_years, self._scan, self._deadlines_memo, self._timers, self.provisional_years,
-            self._flow.copy(), self.path[-1:], self.history[-1:], self._opinions[-1:], handover.kept(self),
+            self._flow.copy(), self.history[-1:], self._opinions[-1:], handover.kept(self),
             self.evaluation,
         )  # fmt: skip
 
     def _restore(self, kept: tuple[Any, ...]) -> None:
-        (data, path, history, lists, self.suspensions, self._open_suspensions, self._since, self.clock_start,
+        (data, history, lists, self.suspensions, self._open_suspensions, self._since, self.clock_start,
          self.ended_at, self.extension_days, self.fallback_years, self._scan, self._deadlines_memo, self._timers,
-         self.provisional_years, self._flow, last_step, last_done, last_opinion, handed,
+         self.provisional_years, self._flow, last_done, last_opinion, handed,
          self.evaluation) = kept  # fmt: skip
         handover.restore(self, handed)
         self.data = data
@@ -1157,11 +1160,8 @@ class Case:
         self._notices = put_back(notices, n_notices, self._notices)
         self._supplements = put_back(supplements, n_supplements, self._supplements)
         self._findings = put_back(findings, n_findings, self._findings)
-        del self.path[path:]
         del self.history[history:]
-        if len(self.path) < path:  # a take-back removed the last completion
-            self.path.extend(last_step)
-        if len(self.history) < history:
+        if len(self.history) < history:  # a take-back removed the last completion
             self.history.extend(last_done)
 
     def _state_changed(self) -> None:

@@ -541,7 +541,6 @@ def take_back(case: Case, step: Any, actor: Any, *, reason: Any, at: datetime | 
             case.data.pop(key, None)
         case.data.update(copy.deepcopy(before.get("set", {})))
         undone = case.history.pop()
-        case.path.pop()
         if case.opinions and (case.opinions[-1].step, case.opinions[-1].actor, case.opinions[-1].at) == (
             undone.step,
             undone.actor,

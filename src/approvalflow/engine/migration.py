@@ -228,7 +228,7 @@ def _migrate(
     case: Case, plan: MigrationPlan, new: ProcessDefinition, at: datetime, actor: str | None, versions: tuple[int, int]
 ) -> CaseMigration:
     old = case.definition
-    waiting, moves, history, path = _where_it_goes(case, plan, new)
+    waiting, moves, history = _where_it_goes(case, plan, new)
     engine = _engine_for(case, new)
     try:
         workflow, ids = transplant(new._spec, new._subprocess_specs, engine, list(moves.values()), case.data)
@@ -240,7 +240,7 @@ def _migrate(
         {moves[step]: _day(case.step_deadline(step, case._since.get(task, at))) for task, step in waiting.items()},
         {_card_key(_renamed(a.to_json(), plan)) for a in case.alerts(at)},  # a renamed step's card stays
     )
-    _apply(case, new, plan, workflow, waiting, moves, ids, history, path, at)
+    _apply(case, new, plan, workflow, waiting, moves, ids, history, at)
     case._append(
         action="migrate",
         at=at.isoformat(),
@@ -318,8 +318,8 @@ def _holders_still_may(
 
 def _where_it_goes(
     case: Case, plan: MigrationPlan, new: ProcessDefinition
-) -> tuple[dict[str, str], dict[str, str], list[Completion], list[str]]:
-    """The waiting steps (engine task id -> step), where each goes, and the renamed history and path; or
+) -> tuple[dict[str, str], dict[str, str], list[Completion]]:
+    """The waiting steps (engine task id -> step), where each goes, and the renamed history (and so path); or
     :class:`_CannotMove` naming why the case cannot move."""
     old = case.definition
     if case.is_completed or case.ended_at is not None:
@@ -349,8 +349,7 @@ def _where_it_goes(
     if len(set(moves.values())) != len(moves):
         raise _CannotMove("two waiting steps would wait at the same step of the new version")
     history = [replace(c, step=plan.new_id(c.step)) for c in case.history]
-    path = [plan.new_id(s) for s in case.path]
-    gone = sorted({s for s in [*(c.step for c in history), *path] if s not in new.steps})
+    gone = sorted({c.step for c in history if c.step not in new.steps})
     if gone:
         raise _CannotMove(
             f"completed step '{gone[0]}' has no counterpart in version {plan.target} (add a pair to steps)"
@@ -372,7 +371,7 @@ def _where_it_goes(
             raise _CannotMove(
                 f"version {plan.target} requires '{missing[0]}' before '{target}', which this case never did"
             )
-    return waiting, moves, history, path
+    return waiting, moves, history
 
 
 @dataclass(frozen=True)
@@ -433,7 +432,6 @@ def _apply(
     moves: Mapping[str, str],
     ids: Mapping[str, str],
     history: list[Completion],
-    path: list[str],
     at: datetime,
 ) -> None:
     """Put the migrated state in place (nothing here can fail half way: plain assignments)."""
@@ -461,7 +459,6 @@ def _apply(
     case.suspensions = suspensions
     case._open_suspensions = open_suspensions or NOTHING
     case.history = history
-    case.path = path
     case._deadlines_memo = None
     case._step_deadlines = None
     limit = new.time_limit

@@ -313,15 +313,14 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     if not isinstance(data, dict):
         raise ValueError("'data' is not a mapping")
     _check_plain(data, "data", typed=False)
-    path = [str(s) for s in doc["path"]]
-    if any(s not in steps for s in path):
-        raise ValueError("'path' names a step the process does not have")
     history = [
         Completion(str(h["step"]), str(h["actor"]), _need_moment(h["at"]), _need_moment(h["since"]), _decided(h))
         for h in doc["history"]
     ]
     if any(c.step not in steps for c in history):
         raise ValueError("'history' names a step the process does not have")
+    if not isinstance(doc["path"], list) or [str(s) for s in doc["path"]] != [c.step for c in history]:
+        raise ValueError("'path' is not the steps of 'history' in order")
     suspensions = [
         Suspension(str(s["step"]), str(s["reason"]), _need_moment(s["start"]), _moment(s.get("end")))
         for s in doc.get("suspensions", [])
@@ -342,7 +341,6 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     check_workflow_state(workflow, case.definition)
     case.started_at = _need_moment(doc["started_at"])
     case.data = json.loads(json.dumps(data))
-    case.path = path
     case.history = history
     case.clock_start = _moment(doc.get("clock_start"))
     case.ended_at = _moment(doc.get("ended_at"))
