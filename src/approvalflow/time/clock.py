@@ -133,6 +133,8 @@ def _parsed_duration(value: str) -> timedelta:
 class FakeClock:
     """A clock that stands still until moved: ``to(moment)`` or ``advance("P3D")``."""
 
+    __slots__ = ("_now",)  # a simulation or a test may give each of many cases its own
+
     def __init__(self, start: str | datetime) -> None:
         self._now = parse_moment(start)
 
