@@ -26,7 +26,7 @@ __all__ = ["CASE_SUSPENSION", "CaseDeadlines", "Suspension", "case_deadlines", "
 CASE_SUSPENSION = "(case)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Suspension:
     """A stretch of time during which a ``suspendsClock`` step was open; ``end`` is None while open."""
 
