@@ -53,7 +53,7 @@ _CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}")
 _FIELDS = frozenset({"grade", "actor", "at", "text", "channel", "rectification"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """One evaluation: its grade (Chinese), who gave it (the applicant, or an official recording it for them), when,
     its text, channel, and the 整改 case a 差评 opened (its id; None for a 好评)."""

@@ -74,7 +74,7 @@ _MAX_CC = 200
 HoldKind = Literal["claimed", "transferred", "returned"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Holding:
     """Who holds one ready step (an engine task): ``holder`` alone completes it; ``delegate`` acts while a 委派 is
     pending."""
@@ -91,7 +91,7 @@ class Holding:
                 "since": self.since.isoformat(), "delegate": self.delegate}  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Handover:
     """One handing-on of a step, as the handover log keeps it (``claim``, ``unclaim``, ``transfer``, ``delegate``,
     ``resolve``): who did it, to whom, why, on whose behalf (a standing proxy), and a delegate's work."""
@@ -112,7 +112,7 @@ class Handover:
                 "data": dict(self.data)}  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notification:
     """A 抄送 (``cc``: ``to`` informed, no action needed) or a 催办 (``urge``: ``to`` are the people responsible for
     the open step then, empty when nobody holds it)."""

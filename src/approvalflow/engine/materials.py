@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notice:
     """A 一次告知 notice: who gave it, when, at which step (None: the case) and round, and the missing materials."""
 
@@ -60,7 +60,7 @@ class Notice:
                 "missing": list(self.missing), "text": self.text}  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Supplement:
     """Materials supplied (补正): who, when, the attachments, the notice answered (its index in
     :attr:`Case.notices`, None before any) and what of that notice was still missing after it."""

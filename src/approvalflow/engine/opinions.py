@@ -45,7 +45,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _FIELDS = ("name", "media_type", "size", "sha256")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """A file kept by the host: its name, media type (RFC 6838 ``type/subtype``), size in bytes and SHA-256.
 
@@ -66,7 +66,7 @@ class Attachment:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Opinion:
     """One completion's opinion: the step, the instance (a multi-instance step's, else None), who gave it and when,
     its kind (``agree``, ``disagree``, ``return`` or None for a text without a verdict), its text and attachments."""

@@ -49,7 +49,7 @@ MAX_FIRINGS = 1_000
 """Most timers one call fires (a timer of no duration in a loop would fire for ever)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimerWait:
     """A timer event the case waits on: its event id, since when it waits, and when it is due."""
 
@@ -61,7 +61,7 @@ class TimerWait:
         return {"element": self.element, "since": self.since.isoformat(), "due": self.due.isoformat()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimerFiring:
     """A timer that fired: its event, when it was due, the moment it fired, and the steps it interrupted."""
 
