@@ -14,11 +14,14 @@ read-only empty map (:mod:`approvalflow.engine.empties`). What must hold:
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from approvalflow import FakeClock, StepRefused, load_organisation, load_process, start_case
 from approvalflow.engine.case import Case
@@ -192,3 +195,40 @@ def test_a_take_back_that_fails_leaves_the_ready_moments_as_they_were(monkeypatc
     assert case._since == since and saved(case) == before
     case.take_back("receive", "wang", reason="填写有误", at="2026-09-28T10:30:00+08:00")
     assert [r.id for r in case.ready_steps()] == ["receive"]
+
+
+data_keys = st.text(st.characters(codec="utf-8"), max_size=4)
+data_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(data_keys, inner, max_size=2),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        # what a completion writes: the keys it changed with their values, the keys it added, sorted and unique
+        st.tuples(st.dictionaries(data_keys, data_values, max_size=4), st.lists(data_keys, max_size=4)).map(
+            lambda p: {"set": p[0], "unset": sorted(set(p[1]) - set(p[0]))}
+        ),
+        # and what a saved case may hold besides (kept as read): a key missing, unset unsorted or repeated, more keys
+        st.dictionaries(st.sampled_from(["set", "unset"]), st.dictionaries(data_keys, data_values, max_size=2)),
+        st.fixed_dictionaries({"set": st.just({}), "unset": st.lists(data_keys, max_size=4)}),
+        st.fixed_dictionaries(
+            {"set": st.dictionaries(data_keys, data_values, max_size=2), "unset": st.lists(data_keys, max_size=3)}
+        ),
+    ),
+    st.booleans(),
+)
+def test_the_take_back_record_gives_back_the_data_before_exactly(before: dict[str, Any], clock_fact: bool) -> None:
+    # LastCompletion keeps `before` packed in pairs when it has a completion's form: read back (getitem, iteration,
+    # to_dict, a saved case's record) it must be the very mapping it was given, with its keys in their order
+    record: dict[str, Any] = {"task": "t-1", "step": "receive", "actor": "wang", "history": 1, "trail": 2,
+                              "before": copy.deepcopy(before)}  # fmt: skip
+    if clock_fact:
+        record["clock_start"] = None
+    last = LastCompletion.of(record)
+    assert last["before"] == before and last.to_dict() == record and dict(last) == record and len(last) == len(record)
+    assert list(last) == list(record) and list(last.to_dict()["before"].get("set", {})) == list(before.get("set", {}))
+    assert json.dumps(last.to_dict(), sort_keys=True) == json.dumps(record, sort_keys=True)

@@ -107,20 +107,26 @@ _NOTES = frozenset({"calendar-fallback", "calendar-provisional", "calendar-updat
 class LastCompletion(Mapping[str, Any]):
     """The case's last completion, what a take-back puts back: a read-only mapping of ``task`` (the engine task's
     id, text), ``step``, ``actor``, ``history`` (the length of the history after it), ``trail`` (the trail's count
-    after it) and, only when the completion changed them, ``before`` (the data it changed), ``clock_start`` and
+    after it) and, only when the completion changed them, ``before`` (the data it changed: ``set``, the keys it
+    changed with the values they had, and ``unset``, the keys it added, sorted), ``clock_start`` and
     ``extension_days`` (and any other key a saved case gave it: it is written back as read).
 
-    Every open case that completed a step carries one, so it is compact: slots instead of a dict, and the task id
-    kept as the engine task's own id object (its text is made when read) rather than a copy of its text.
+    Every open case that completed a step carries one, so it is compact: slots instead of a dict, the task id kept
+    as the engine task's own id object (its text is made when read) rather than a copy of its text, and ``before``
+    kept as one tuple of ``(key, value)`` pairs (:data:`ABSENT` for a key the completion added), made a mapping
+    again when read.
     """
 
-    __slots__ = ("_more", "_task", "actor", "history", "step", "trail")
+    __slots__ = ("_before", "_more", "_task", "actor", "history", "step", "trail")
     _KEYS = ("task", "step", "actor", "history", "trail")
 
     def __init__(self, task: object, step: str, actor: str, history: int, trail: int, more: dict[str, Any]) -> None:
         self._task = task  # the engine task's id (a UUID), or its text (read from a saved case)
         self.step, self.actor, self.history, self.trail = step, actor, history, trail
-        self._more = more or None  # before, clock_start, extension_days...: most completions have none
+        self._before = _packed(more.get("before")) if more else None
+        if self._before is not None:
+            more = {k: v for k, v in more.items() if k != "before"}
+        self._more = more or None  # clock_start, extension_days...: most completions have none
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> LastCompletion:
@@ -133,28 +139,63 @@ class LastCompletion(Mapping[str, Any]):
             return str(self._task)
         if key in self._KEYS:
             return getattr(self, key)
+        if key == "before" and self._before is not None:
+            return _unpacked(self._before)
         if self._more is None:
             raise KeyError(key)
         return self._more[key]
 
     def __iter__(self) -> Iterator[str]:
         yield from self._KEYS
+        if self._before is not None:
+            yield "before"
         if self._more is not None:
             yield from self._more
 
     def __len__(self) -> int:
-        return len(self._KEYS) + (len(self._more) if self._more is not None else 0)
+        return len(self._KEYS) + (self._before is not None) + (len(self._more) if self._more is not None else 0)
 
     def to_dict(self) -> dict[str, Any]:
         """As a dict (the saved form), in the order of :meth:`__iter__`."""
         out = {"task": str(self._task), "step": self.step, "actor": self.actor, "history": self.history,
                "trail": self.trail}  # fmt: skip
+        if self._before is not None:
+            out["before"] = _unpacked(self._before)
         if self._more is not None:
             out.update(self._more)
         return out
 
     def __repr__(self) -> str:
         return f"LastCompletion({self.to_dict()!r})"
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+"""In a :class:`LastCompletion`'s packed ``before``: the key was not in the case data (the completion added it)."""
+
+
+def _packed(before: Any) -> tuple[tuple[str, Any], ...] | None:
+    """``before`` as pairs (the changed keys in their order, then the added ones, sorted), or None when it is not
+    exactly ``{"set": {text: value}, "unset": [text, ...]}`` with its unset keys sorted, unique and not set (a saved
+    case's other forms are kept as read)."""
+    if not isinstance(before, dict) or set(before) != {"set", "unset"}:
+        return None
+    changed, added = before["set"], before["unset"]
+    if not isinstance(changed, dict) or not isinstance(added, list) or not all(type(k) is str for k in changed):
+        return None
+    if not all(type(k) is str for k in added) or added != sorted(set(added)) or not changed.keys().isdisjoint(added):
+        return None
+    return (*changed.items(), *((k, ABSENT) for k in added))
+
+
+def _unpacked(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    return {"set": {k: v for k, v in pairs if v is not ABSENT}, "unset": [k for k, v in pairs if v is ABSENT]}
 
 
 @dataclass(slots=True)
