@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from approvalflow import FakeClock, StepRefused, load_organisation, load_process, start_case
 from approvalflow.engine.case import Case
-from approvalflow.engine.empties import NOTHING, UNSET
+from approvalflow.engine.empties import NOTHING, UNSET, Single, with_entry, without
 from approvalflow.engine.flowcontrol import LastCompletion
 from approvalflow.engine.persistence import dump_case, load_case
 from approvalflow.engine.state import case_state
@@ -232,3 +232,35 @@ def test_the_take_back_record_gives_back_the_data_before_exactly(before: dict[st
     assert last["before"] == before and last.to_dict() == record and dict(last) == record and len(last) == len(record)
     assert list(last) == list(record) and list(last.to_dict()["before"].get("set", {})) == list(before.get("set", {}))
     assert json.dumps(last.to_dict(), sort_keys=True) == json.dumps(record, sort_keys=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "b", "c", ""]), st.integers(0, 3)), max_size=12))
+def test_maps_with_an_entry_added_or_removed_are_the_dicts_they_stand_for(ops: list[tuple[bool, str, int]]) -> None:
+    # with_entry and without give a new map each time (a Single for one entry) and never change the one given
+    mapping: Any = NOTHING
+    model: dict[str, int] = {}
+    for add, key, value in ops:
+        before, was = dict(mapping), mapping
+        mapping = with_entry(mapping, key, value) if add else without(mapping, key)
+        if add:
+            model[key] = value
+        else:
+            model.pop(key, None)
+        assert dict(was) == before  # unchanged
+        assert mapping == model and dict(mapping) == model and len(mapping) == len(model)
+        assert list(mapping) == list(mapping.keys()) and sorted(mapping.items()) == sorted(model.items())
+        for k in ("a", "b", "c", "", "z"):
+            assert (k in mapping) == (k in model) and mapping.get(k, -1) == model.get(k, -1)
+        assert isinstance(mapping, Single) == (len(model) == 1) and (mapping is NOTHING) == (not model)
+
+
+def test_an_open_correction_step_keeps_its_suspension_in_a_map_of_one() -> None:
+    case = fresh()
+    case.complete("receive", "wang", data={"materials_complete": False}, at="2026-09-28T10:00:00+08:00")
+    assert isinstance(case._open_suspensions, Single) and list(case._open_suspensions.values()) == [0]
+    assert case_state(case)["open_suspensions"] == dict(case._open_suspensions)
+    again = load_case(dump_case(case), PROCESS, ORG, clock=FakeClock("2026-09-28T10:00:00+08:00"))
+    assert dict(again._open_suspensions) == dict(case._open_suspensions)
+    case.complete("notify_correction", "wang", at="2026-09-28T11:00:00+08:00")
+    assert case._open_suspensions is NOTHING and case.suspensions[0].end is not None

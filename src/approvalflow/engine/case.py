@@ -66,7 +66,7 @@ from ..time.periods import Deadline
 from . import flowcontrol, handover
 from .addsign import add_signer, remove_signer
 from .casedata import plain_data, plain_name
-from .empties import NOTHING, UNSET, LazyList, put_back, without
+from .empties import NOTHING, UNSET, LazyList, put_back, with_entry, without
 from .evaluation import Evaluation, evaluate
 from .flowcontrol import FlowState
 from .materials import Notice, Supplement, missing_materials, notify_missing, supplement
@@ -1270,7 +1270,7 @@ class Case:
             self._since[key] = moment
             info = self.definition.steps.get(step)
             if info is not None and info.suspends_clock is not None:
-                self._open_suspensions = {**self._open_suspensions, key: len(self.suspensions)}
+                self._open_suspensions = with_entry(self._open_suspensions, key, len(self.suspensions))
                 self.suspensions.append(Suspension(step, info.suspends_clock, moment))
         self._track_call_suspensions(set(ready), moment)
         sync_timers(self, moment)
@@ -1287,7 +1287,7 @@ class Case:
         for key, step in running.items():
             info = self.definition.steps.get(step)
             if key not in self._open_suspensions and info is not None and info.suspends_clock is not None:
-                self._open_suspensions = {**self._open_suspensions, key: len(self.suspensions)}
+                self._open_suspensions = with_entry(self._open_suspensions, key, len(self.suspensions))
                 self.suspensions.append(Suspension(step, info.suspends_clock, moment))
         for key in [k for k in self._open_suspensions if k not in ready and k not in running]:
             s = self.suspensions[self._open_suspensions[key]]

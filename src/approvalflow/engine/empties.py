@@ -11,16 +11,17 @@ as one shared value that cannot change, and a case gets its own only when someth
   which does not make one.
 * :data:`NOTHING` is the shared empty map of the private maps that are replaced, never changed in place (held
   steps, waiting timers, open suspensions, returned steps' assignees): a read-only view, so that a change in place
-  by mistake raises instead of changing every case.
+  by mistake raises instead of changing every case. :func:`with_entry` adds an entry to one of them: a map of one
+  entry (one 补正 step open, one returned step) is a :class:`Single`, 48 bytes where a dict of one takes 184.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, overload
 
-__all__ = ["NOTHING", "UNSET", "LazyList", "put_back", "without"]
+__all__ = ["NOTHING", "UNSET", "LazyList", "Single", "put_back", "with_entry", "without"]
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -73,8 +74,46 @@ def put_back(was: list[T] | tuple[()], length: int, now: list[T] | tuple[()]) ->
 
 
 def without(mapping: Mapping[K, V], key: K) -> Mapping[K, V]:
-    """``mapping`` without ``key``: a new map (:data:`NOTHING` when that leaves it empty), or ``mapping`` itself when
-    ``key`` is not in it; ``mapping`` is never changed."""
+    """``mapping`` without ``key``: a new map (:data:`NOTHING` when that leaves it empty, a :class:`Single` when it
+    leaves one entry), or ``mapping`` itself when ``key`` is not in it; ``mapping`` is never changed."""
     if key not in mapping:
         return mapping
-    return {k: v for k, v in mapping.items() if k != key} or NOTHING
+    rest = [(k, v) for k, v in mapping.items() if k != key]
+    if len(rest) == 1:
+        return Single(*rest[0])
+    return dict(rest) or NOTHING
+
+
+class Single(Mapping[K, V]):
+    """A read-only map of one entry (see the module docstring); equal to the dict of that entry."""
+
+    __slots__ = ("_key", "_value")
+
+    def __init__(self, key: K, value: V) -> None:
+        hash(key)  # a key a dict would refuse is refused here too
+        self._key, self._value = key, value
+
+    def __getitem__(self, key: K) -> V:
+        if key == self._key:
+            return self._value
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key == self._key
+
+    def __iter__(self) -> Iterator[K]:
+        return iter((self._key,))
+
+    def __len__(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        return f"Single({{{self._key!r}: {self._value!r}}})"
+
+
+def with_entry(mapping: Mapping[K, V], key: K, value: V) -> Mapping[K, V]:
+    """``mapping`` with ``key`` set to ``value``: a new map (a :class:`Single` when that is its only entry);
+    ``mapping`` is never changed."""
+    if not mapping or (len(mapping) == 1 and key in mapping):
+        return Single(key, value)
+    return {**mapping, key: value}

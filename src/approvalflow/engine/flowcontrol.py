@@ -59,7 +59,7 @@ from ..errors import InvalidInputError, StepNotReady, StepRefused, UnknownActorE
 from ..rules.checks import RUNTIME, Finding
 from ..time.caseclock import CASE_SUSPENSION, Suspension
 from .casedata import plain_data, plain_name
-from .empties import NOTHING
+from .empties import NOTHING, with_entry
 from .timers import fire_timers
 
 if TYPE_CHECKING:
@@ -597,7 +597,7 @@ def take_back(case: Case, step: Any, actor: Any, *, reason: Any, at: datetime | 
         if new is not None:
             # its clock as it was: a take-back does not buy time (a new map: the one a rollback puts back is unchanged)
             case._since = {**case._since, str(new.id): undone.since}
-            case._flow.assigned = {**case._flow.assigned, str(new.id): actor}
+            case._flow.assigned = with_entry(case._flow.assigned, str(new.id), actor)
         case._flow.last = None
         case._mark_ready(moment)
         case._append(**base, findings=[], outcome="taken-back")
@@ -677,7 +677,7 @@ def return_to(
         if who is not None and target_info.countersign is None:
             for t in case._scan.ready:
                 if t.task_spec.bpmn_id == target_id:
-                    case._flow.assigned = {**case._flow.assigned, str(t.id): who}
+                    case._flow.assigned = with_entry(case._flow.assigned, str(t.id), who)
         case.findings.extend(findings)  # under record: the return went through, its findings are kept
         case._append(**base, findings=[f.to_dict() for f in findings], outcome="returned")
     return target_id
