@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from approvalflow import FakeClock, StepRefused, load_organisation, load_process, start_case
 from approvalflow.engine.case import Case
-from approvalflow.engine.empties import NOTHING, UNSET, Single, with_entry, without
+from approvalflow.engine.empties import NOTHING, UNSET, Single, map_of, with_entry, without
 from approvalflow.engine.flowcontrol import LastCompletion
 from approvalflow.engine.persistence import dump_case, load_case
 from approvalflow.engine.state import case_state
@@ -237,7 +237,8 @@ def test_the_take_back_record_gives_back_the_data_before_exactly(before: dict[st
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "b", "c", ""]), st.integers(0, 3)), max_size=12))
 def test_maps_with_an_entry_added_or_removed_are_the_dicts_they_stand_for(ops: list[tuple[bool, str, int]]) -> None:
-    # with_entry and without give a new map each time (a Single for one entry) and never change the one given
+    # with_entry, without and map_of give a new map each time (NOTHING for none, a Single for one entry, a dict for
+    # more) and never change the one given
     mapping: Any = NOTHING
     model: dict[str, int] = {}
     for add, key, value in ops:
@@ -253,6 +254,8 @@ def test_maps_with_an_entry_added_or_removed_are_the_dicts_they_stand_for(ops: l
         for k in ("a", "b", "c", "", "z"):
             assert (k in mapping) == (k in model) and mapping.get(k, -1) == model.get(k, -1)
         assert isinstance(mapping, Single) == (len(model) == 1) and (mapping is NOTHING) == (not model)
+        made = map_of(model)  # the same map, made from the entries at once (a saved case read back, a prune)
+        assert made == model and type(made) is type(mapping) and made is not model
 
 
 def test_an_open_correction_step_keeps_its_suspension_in_a_map_of_one() -> None:
@@ -261,6 +264,6 @@ def test_an_open_correction_step_keeps_its_suspension_in_a_map_of_one() -> None:
     assert isinstance(case._open_suspensions, Single) and list(case._open_suspensions.values()) == [0]
     assert case_state(case)["open_suspensions"] == dict(case._open_suspensions)
     again = load_case(dump_case(case), PROCESS, ORG, clock=FakeClock("2026-09-28T10:00:00+08:00"))
-    assert dict(again._open_suspensions) == dict(case._open_suspensions)
+    assert isinstance(again._open_suspensions, Single) and again._open_suspensions == case._open_suspensions
     case.complete("notify_correction", "wang", at="2026-09-28T11:00:00+08:00")
     assert case._open_suspensions is NOTHING and case.suspensions[0].end is not None

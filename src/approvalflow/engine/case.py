@@ -66,7 +66,7 @@ from ..time.periods import Deadline
 from . import flowcontrol, handover
 from .addsign import add_signer, remove_signer
 from .casedata import plain_data, plain_name
-from .empties import NOTHING, UNSET, LazyList, put_back, with_entry, without
+from .empties import NOTHING, UNSET, LazyList, map_of, put_back, with_entry, without
 from .evaluation import Evaluation, evaluate
 from .flowcontrol import FlowState
 from .materials import Notice, Supplement, missing_materials, notify_missing, supplement
@@ -1262,7 +1262,7 @@ class Case:
         ready = {str(t.id): t.task_spec.bpmn_id for t in self._scan.ready}
         self._since = {k: v for k, v in self._since.items() if k in ready}
         if self._flow.assigned:
-            self._flow.assigned = {k: v for k, v in self._flow.assigned.items() if k in ready} or NOTHING
+            self._flow.assigned = map_of((k, v) for k, v in self._flow.assigned.items() if k in ready)
         handover.prune(self, ready)
         for key, step in ready.items():
             if key in self._since:

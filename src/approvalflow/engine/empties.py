@@ -11,17 +11,18 @@ as one shared value that cannot change, and a case gets its own only when someth
   which does not make one.
 * :data:`NOTHING` is the shared empty map of the private maps that are replaced, never changed in place (held
   steps, waiting timers, open suspensions, returned steps' assignees): a read-only view, so that a change in place
-  by mistake raises instead of changing every case. :func:`with_entry` adds an entry to one of them: a map of one
-  entry (one 补正 step open, one returned step) is a :class:`Single`, 48 bytes where a dict of one takes 184.
+  by mistake raises instead of changing every case. Each such map is made by :func:`map_of` (or
+  :func:`with_entry`, :func:`without`): :data:`NOTHING` when empty, and a :class:`Single` for one entry (one 补正
+  step open, one returned step), 48 bytes where a dict of one takes 184.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, overload
 
-__all__ = ["NOTHING", "UNSET", "LazyList", "Single", "put_back", "with_entry", "without"]
+__all__ = ["NOTHING", "UNSET", "LazyList", "Single", "map_of", "put_back", "with_entry", "without"]
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -78,10 +79,7 @@ def without(mapping: Mapping[K, V], key: K) -> Mapping[K, V]:
     leaves one entry), or ``mapping`` itself when ``key`` is not in it; ``mapping`` is never changed."""
     if key not in mapping:
         return mapping
-    rest = [(k, v) for k, v in mapping.items() if k != key]
-    if len(rest) == 1:
-        return Single(*rest[0])
-    return dict(rest) or NOTHING
+    return map_of((k, v) for k, v in mapping.items() if k != key)
 
 
 class Single(Mapping[K, V]):
@@ -117,3 +115,14 @@ def with_entry(mapping: Mapping[K, V], key: K, value: V) -> Mapping[K, V]:
     if not mapping or (len(mapping) == 1 and key in mapping):
         return Single(key, value)
     return {**mapping, key: value}
+
+
+def map_of(entries: Mapping[K, V] | Iterable[tuple[K, V]]) -> Mapping[K, V]:
+    """A map that is replaced, never changed in place, of ``entries`` (a mapping or pairs, the last of a key
+    winning): :data:`NOTHING` when there are none, a :class:`Single` for one, else a new dict."""
+    made = dict(entries)
+    if not made:
+        return NOTHING
+    if len(made) == 1:
+        return Single(*next(iter(made.items())))
+    return made

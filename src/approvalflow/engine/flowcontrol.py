@@ -59,7 +59,7 @@ from ..errors import InvalidInputError, StepNotReady, StepRefused, UnknownActorE
 from ..rules.checks import RUNTIME, Finding
 from ..time.caseclock import CASE_SUSPENSION, Suspension
 from .casedata import plain_data, plain_name
-from .empties import NOTHING, with_entry
+from .empties import NOTHING, map_of, with_entry
 from .timers import fire_timers
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ class FlowState:
         assigned = doc.get("assigned", {})
         if not isinstance(assigned, dict) or any(not isinstance(v, str) or v not in people for v in assigned.values()):
             raise ValueError("'flow.assigned' must map tasks to people of the organisation")
-        state.assigned = {str(k): v for k, v in assigned.items()} or NOTHING
+        state.assigned = map_of((str(k), v) for k, v in assigned.items())
         last = doc.get("last")
         if last is not None:
             if (

@@ -33,7 +33,7 @@ from ..org.organisation import Person
 from ..rules.checks import OPINION_RULES, PERSON_RULES, RUNTIME, Finding
 from .casedata import plain_data, plain_name
 from .eligibility import person_findings
-from .empties import NOTHING, UNSET, put_back, without
+from .empties import NOTHING, UNSET, map_of, put_back, without
 from .signing import instance_of
 
 if TYPE_CHECKING:
@@ -364,7 +364,7 @@ def restore(case: Case, saved: tuple[Any, ...]) -> None:
 def prune(case: Case, ready: Mapping[str, str]) -> None:
     """Drop the holdings of tasks that are no longer ready (completed, cancelled, returned past)."""
     if any(k not in ready for k in case._holdings):
-        case._holdings = {k: v for k, v in case._holdings.items() if k in ready} or NOTHING
+        case._holdings = map_of((k, v) for k, v in case._holdings.items() if k in ready)
 
 
 def to_state(case: Case) -> dict[str, Any] | None:
@@ -399,7 +399,7 @@ def from_state(case: Case, doc: Any, ready: Mapping[str, str]) -> None:
     log = [_handover(case, e) for e in _list(doc["log"], "log")]
     ccs = [_notice(case, n, "cc") for n in _list(doc["ccs"], "ccs")]
     urges = [_notice(case, n, "urge") for n in _list(doc["urges"], "urges")]
-    case._holdings, case._handovers = holdings or NOTHING, log or UNSET
+    case._holdings, case._handovers = map_of(holdings), log or UNSET
     case._ccs, case._urges = ccs or UNSET, urges or UNSET
 
 
@@ -659,7 +659,7 @@ def _commit(
             holdings.pop(key, None)
         else:
             holdings[key] = holding
-        case._holdings = holdings or NOTHING
+        case._holdings = map_of(holdings)
         # a returned step handed on (or given back) is no longer its doer's
         case._flow.assigned = without(case._flow.assigned, key)
         case.handovers.append(event)

@@ -51,7 +51,7 @@ from ..time.caseclock import Suspension
 from .case import Case
 from .casedata import plain_name
 from .eligibility import person_findings
-from .empties import NOTHING, UNSET
+from .empties import UNSET, map_of
 
 __all__ = ["CaseMigration", "MigrationPlan", "check_plan", "migrate_case", "plan_from", "read_plan"]
 
@@ -278,12 +278,12 @@ def _rename_operations(
     case._handovers = [replace(h, step=plan.new_id(h.step)) for h in case._handovers] or UNSET
     case._ccs = [replace(n, step=renamed(n.step)) for n in case._ccs] or UNSET
     case._urges = [replace(n, step=renamed(n.step)) for n in case._urges] or UNSET
-    case._holdings = {
-        new_task[k]: replace(h, step=plan.new_id(h.step)) for k, h in case._holdings.items() if k in new_task
-    } or NOTHING
+    case._holdings = map_of(
+        (new_task[k], replace(h, step=plan.new_id(h.step))) for k, h in case._holdings.items() if k in new_task
+    )
     flow = case._flow.copy()
     flow.last = None
-    flow.assigned = {new_task[k]: who for k, who in flow.assigned.items() if k in new_task} or NOTHING
+    flow.assigned = map_of((new_task[k], who) for k, who in flow.assigned.items() if k in new_task)
     case._flow = flow
 
 
@@ -457,7 +457,7 @@ def _apply(
     case._since = since
     _rename_operations(case, plan, waiting, moves, ids)
     case.suspensions = suspensions
-    case._open_suspensions = open_suspensions or NOTHING
+    case._open_suspensions = map_of(open_suspensions)
     case.history = history
     case._deadlines_memo = None
     case._step_deadlines = None

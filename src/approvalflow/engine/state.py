@@ -28,7 +28,7 @@ from ..time.calendar import NO_YEARS
 from ..time.caseclock import Suspension
 from ..time.clock import read_moment
 from . import handover
-from .empties import NOTHING, UNSET
+from .empties import UNSET, map_of
 from .evaluation import evaluation_from_state
 from .flowcontrol import FlowState
 from .materials import notices_from_state, supplements_from_state
@@ -345,7 +345,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     case.clock_start = _moment(doc.get("clock_start"))
     case.ended_at = _moment(doc.get("ended_at"))
     case.suspensions = suspensions
-    case._open_suspensions = open_suspensions or NOTHING
+    case._open_suspensions = map_of(open_suspensions)
     case.extension_days = extension
     case.fallback_years = frozenset(int(y) for y in doc.get("fallback_years", [])) or NO_YEARS
     case.provisional_years = frozenset(int(y) for y in doc.get("provisional_years", [])) or NO_YEARS
@@ -360,7 +360,7 @@ def apply_state(case: Case, doc: Mapping[str, Any]) -> None:
     )
     trail = doc.get("trail")  # a saved case's (a state rolled back to has none)
     actions = {str(e.get("at")) for e in trail if isinstance(e, dict)} if isinstance(trail, list) else None
-    case._timers = restore_timers(case, doc.get("timers", {}), actions) or NOTHING
+    case._timers = map_of(restore_timers(case, doc.get("timers", {}), actions))
     handover.from_state(case, doc.get("handover"), {str(t.id): t.task_spec.bpmn_id for t in case._scan.ready})
 
 

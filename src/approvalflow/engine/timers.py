@@ -38,6 +38,7 @@ from ..errors import EngineError, LoopLimitError
 from ..time.calendar import WorkingCalendar
 from ..time.clock import check_moment
 from ..time.periods import period_deadline
+from .empties import map_of
 
 if TYPE_CHECKING:
     from .case import Case
@@ -107,7 +108,7 @@ def sync_timers(case: Case, moment: datetime) -> None:
             wait = TimerWait(element, moment, due_moment(case.definition.timers[element], moment, case.calendar))
         now[key] = wait
     if now or kept:  # no timer before or after (most steps of most cases): keep the empty map, make none
-        case._timers = now
+        case._timers = map_of(now)
 
 
 def _next(case: Case) -> tuple[str, TimerWait] | None:
