@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 
 from approvalflow import load_organisation, load_process
-from approvalflow._spiff import canonical_workflow, scan, slow_workflow_dict, workflow_dict
+from approvalflow._spiff import canonical_value, canonical_workflow, scan, slow_workflow_dict, workflow_dict
 from approvalflow.engine.case import Case, Policy, start_case
 from approvalflow.engine.persistence import case_state, dump_case, load_case, state_digest
 from approvalflow.errors import ApprovalflowError
@@ -211,3 +211,35 @@ def test_a_loaded_case_encodes_as_its_document_whatever_order_its_keys_were_set_
     restored = load_case(dump_case(case), PROCESS, SPEEDUPS_ORG)
     del doc["trail"], doc["trail_head"]
     assert case_state(restored) == doc == case_state(case)
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and the infinities too: encoded as the encoder writes them
+    | st.text(),  # control characters, quotes, backslashes, surrogates and CJK included
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON_VALUES)
+def test_canonical_value_is_the_canonical_encoding(value: Any) -> None:
+    # the small members of a saved state are written directly; each must be what the encoder writes
+    encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert canonical_value(value) == encoder.encode(value)
+
+
+def test_canonical_value_writes_subclasses_as_the_encoder_does() -> None:
+    class Flag(int):
+        def __repr__(self) -> str:
+            return "Flag()"
+
+    class Name(str):
+        pass
+
+    encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    values: list[Any] = [True, False, Flag(3), Name("审批"), 1.0, -0.0, 10**30, {}, []]
+    for value in values:
+        assert canonical_value(value) == encoder.encode(value), value

@@ -94,6 +94,7 @@ __all__ = [
     "SpiffWorkflowException",
     "bpmn_schema_file",
     "cancel_workflow",
+    "canonical_value",
     "canonical_workflow",
     "close_idle_event_subprocesses",
     "completed_tasks",
@@ -1214,7 +1215,7 @@ def canonical_workflow(workflow: Any, memo: dict[int, tuple[Any, ...]]) -> list[
         _workflow_pieces(sub, out, memo, kept, sub=True)
         out.append("}")
     out.append("}")
-    out.append(f',"success":{_CANONICAL.encode(workflow.success)},')
+    out.append(f',"success":{canonical_value(workflow.success)},')
     _tasks_pieces(workflow, out, memo, kept)
     out.append("}")
     memo.clear()
@@ -1226,7 +1227,7 @@ def _workflow_pieces(
     wf: Any, out: list[str], memo: dict[int, tuple[Any, ...]], kept: dict[int, Any], *, sub: bool
 ) -> None:
     """The keys of one (sub-)workflow up to ``root`` (a top workflow) or all of them (a sub-workflow), in order."""
-    enc = _CANONICAL.encode
+    enc = canonical_value
     last = enc(str(wf.last_task.id) if wf.last_task is not None else None)
     out.append(f'"completed":{enc(wf.completed)},"correlations":{enc(wf.correlations)},"data":{enc(_clean(wf.data))},')
     out.append(f'"last_task":{last},')
@@ -1353,6 +1354,17 @@ def _flat_value(value: Any) -> str | None:
     if value is None:
         return "null"
     return None
+
+
+def canonical_value(value: Any) -> str:
+    """The canonical JSON of ``value`` (sorted keys, no spaces, not ASCII-escaped): a text, number, true, false,
+    null or empty dict written directly (most of the small members of a saved state), anything else encoded."""
+    text = _flat_value(value)
+    if text is not None:
+        return text
+    if type(value) is dict and not value:
+        return "{}"
+    return str(_CANONICAL.encode(value))
 
 
 def _flat_object(mapping: dict[str, Any]) -> str | None:

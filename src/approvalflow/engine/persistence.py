@@ -28,7 +28,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._spiff import SERIALIZER_VERSION
+from .._spiff import SERIALIZER_VERSION, canonical_value
 from ..bpmn.loader import ProcessDefinition
 from ..errors import ApprovalflowError, CaseFormatError
 from ..expressions import ExpressionEvaluator
@@ -67,7 +67,11 @@ def dump_case(case: Case) -> str:
     kept, _digest = case._observe()
     head = case.trail.head
     trail = case.trail.canonical_json()
-    tail = (',"trail":', trail, ',"trail_head":', canonical({"hash": head.hash, "count": head.count}).decode())
+    tail = (
+        ',"trail":',
+        trail,
+        f',"trail_head":{{"count":{canonical_value(head.count)},"hash":{canonical_value(head.hash)}}}',
+    )
     if len(kept) > 1:  # our bookkeeping (up to the keys after "trail"), then the engine's part
         first: bytes = kept[0]
         return first.decode() + "".join(tail) + "".join(kept[1:])

@@ -21,7 +21,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from .._spiff import TASK_STATES, canonical_workflow, encode_json, is_call_activity, restore_workflow, workflow_dict
+from .._spiff import (
+    TASK_STATES,
+    canonical_value,
+    canonical_workflow,
+    encode_json,
+    is_call_activity,
+    restore_workflow,
+    workflow_dict,
+)
 from ..bpmn.loader import ProcessDefinition
 from ..rules.checks import Completion, Finding
 from ..time.calendar import NO_YEARS
@@ -131,8 +139,8 @@ def state_pieces(case: Case, memo: dict[int, tuple[Any, ...]], *, inserted: tupl
     """
     live = live_state(case, workflow=False)
     unit, version, yellow = live.pop("unit"), live.pop("version"), live.pop("yellow_days")
-    text = _CANONICAL.encode
-    head = text(live)[:-1]  # every remaining key sorts before "trail" and "unit"
+    head = _CANONICAL.encode(live)[:-1]  # every remaining key sorts before "trail" and "unit"
+    text = canonical_value
     return [
         head,
         *inserted,
