@@ -6,23 +6,27 @@ Who is expected on each list is worked out from the organisation file and the pr
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from approvalflow import FakeClock, load_organisation, load_process, organisation_from_dict, start_case
 from approvalflow.engine.case import Case
-from approvalflow.errors import InvalidInputError
+from approvalflow.errors import InvalidInputError, StepRefused
+from approvalflow.rules.checks import RULES, StepAttempt, step_units
 from approvalflow.store.base import CaseStore, CollectingStore, IndexProblem, StoreError
 from approvalflow.store.cases import add_case, complete_step, load_case_from, save_case
 from approvalflow.store.check import check_store, reindex_store
 from approvalflow.store.factory import open_store
 from approvalflow.store.index import record_of
 from approvalflow.store.sqlite import SqliteStore
-from approvalflow.store.worklists import who_may
+from approvalflow.store.worklists import KNOWN_BEFORE, who_may
+from approvalflow.testing.strategies import Walk, walks
 
 from .conftest import LICENSING, MARKET_ORG
 from .store_support import store  # noqa: F401  (the fixture)
@@ -122,6 +126,51 @@ def test_what_a_rule_finds_for_one_candidate_is_not_taken_for_the_next() -> None
     people = [org.people[p] for p in ("zhang", "li", "sun", "zhao")]
     assert [p.id for p in _refused(case, info, ready, people)] == ["li", "sun", "zhao"]
     assert [p.id for p in _refused(case, info, ready, people[::-1])] == ["zhao", "sun", "li"]
+
+
+def test_a_case_whose_rules_replace_a_post_or_unit_rule_is_listed_by_its_own_rule() -> None:
+    # the built-in unit and post rules (五不直接分管 among them) are read from keeps_off, kept per step and person; a
+    # host that replaced one runs its own: here a rule that lets the head decide puts zhang on the list
+    org = org_with(zhang={"unit": "market-bureau", "posts": ["principal", "leader", "deputy"]})
+    rules: dict[str, Any] = {**RULES, "five-not-direct": lambda attempt: iter(())}
+    case = start_case(PROCESS, org, unit="market-bureau", clock=FakeClock(START), data={"applicant": "某餐饮有限公司"},
+                      rules=rules)  # fmt: skip
+    assert people_for(to_decide(case)) == {"decide": ("li", "sun", "zhang", "zhao")}
+    assert people_for(to_decide(started(org))) == {"decide": ("li", "sun", "zhao")}  # the built-in rule, kept
+
+
+#: The market bureau with the head also holding 'deputy' (五不直接分管 then keeps him off 'decide'), zhou a reviewer and
+#: a clerk (不相容岗位分离 between accept and review), liu in conflict with an applicant the walks may draw (回避).
+HEAD_DEPUTY = org_with(zhang={"unit": "market-bureau", "posts": ["principal", "leader", "deputy"]})
+
+
+def slow_who_may(case: Case, ready: Any) -> tuple[str, ...]:
+    """Who may do ``ready`` by the definition: each candidate of the step's units and posts on whom no person rule
+    (run as a rule, on an attempt of their own) finds anything."""
+    info = case.definition.steps[ready.id]
+    org = case.organisation
+    units = step_units(info, case.unit.id)
+    kept = []
+    for person in org.people.values():
+        if person.unit not in units or (info.posts and not person.posts & set(info.posts)):
+            continue
+        attempt = StepAttempt(info, person, case.unit, org, tuple(case.history), case.parties, ready.since, None,
+                              {}, case.data, ready.since, case.calendar)  # fmt: skip
+        if not any(list(case.rules[rule](attempt)) for rule in KNOWN_BEFORE if rule in case.rules):
+            kept.append(person.id)
+    return tuple(sorted(kept))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(walks(PROCESS, HEAD_DEPUTY, unit="market-bureau", mode="break", breaks=2))
+def test_who_may_is_who_no_person_rule_refuses_after_every_step(walk: Walk) -> None:
+    case = start_case(PROCESS, HEAD_DEPUTY, unit=walk.unit, clock=FakeClock(walk.start), data=walk.data)
+    for step in walk.steps:
+        for ready in case.ready_steps():
+            if ready.assignee is None:
+                assert who_may(case, ready) == slow_who_may(case, ready), (ready.id, case.path)
+        with contextlib.suppress(StepRefused):
+            case.complete(step.task, step.actor, data=step.data, meeting=step.meeting, at=step.at)
 
 
 def test_a_step_with_an_assignee_is_on_the_assignees_list_only() -> None:

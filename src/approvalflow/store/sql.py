@@ -306,8 +306,18 @@ def timer_rows(r: CaseRecord) -> list[tuple[Any, ...]]:
 def todo_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
     """The ``af_todo`` rows of a record written at ``version`` (columns of :data:`TABLES`)."""
     out = []
+    seen: dict[int, int] = {}  # a step's rows share its moments: each converted once (by id: all alive here)
+
+    def us(moment: datetime | None) -> int | None:
+        if moment is None:
+            return None
+        found = seen.get(id(moment))
+        if found is None:
+            found = seen[id(moment)] = micros(moment)
+        return found
+
     for t in r.todo:
-        end = micros(t.end) if t.end is not None else None
+        end = us(t.end)
         out.append(
             (
                 t.case_id,
@@ -317,18 +327,18 @@ def todo_rows(r: CaseRecord, version: int) -> list[tuple[Any, ...]]:
                 t.task,
                 t.instance,
                 t.name,
-                micros(t.ready_since),
+                us(t.ready_since),
                 t.deadline.isoformat() if t.deadline is not None else None,
                 t.limit,
                 end,
-                micros(t.yellow_from) if t.yellow_from is not None else None,
+                us(t.yellow_from),
                 NO_DEADLINE if end is None else end,
                 t.unit,
                 t.power,
                 t.process,
                 t.on_behalf_of,
-                micros(t.valid_from) if t.valid_from is not None else None,
-                micros(t.valid_to) if t.valid_to is not None else None,
+                us(t.valid_from),
+                us(t.valid_to),
             )
         )
     return out

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..bpmn.model import StepInfo
-from ..rules.checks import PERSON_RULES, StepAttempt, step_units
+from ..rules.checks import PERSON_RULES, StepAttempt, five_not_direct, keeps_off, other_unit, step_units, unauthorized
 from .base import DeadlineEntry, DoneEntry, TodoEntry
 
 if TYPE_CHECKING:
@@ -79,6 +79,43 @@ def _signed_in_round(case: Case, step: str) -> set[str]:
     return set()
 
 
+#: The person rules that decide by :func:`~approvalflow.rules.checks.keeps_off` alone (post, unit, 五不直接分管): the
+#: built-in function of each and its id. For a case whose rules are these very functions, whether one keeps a person
+#: off a step is read from keeps_off, kept for the step and person (:func:`_kept_off`), not from a run of the rule.
+_BY_KEEPS_OFF: dict[Any, str] = {
+    unauthorized: "unauthorized",
+    other_unit: "other-unit",
+    five_not_direct: "five-not-direct",
+}
+
+#: :func:`~approvalflow.rules.checks.keeps_off` of each step, person and unit, by organisation and definition (each
+#: referred to weakly, so that an id is never taken for another's): a pure function of them.
+_KEPT_OFF: dict[tuple[int, int], tuple[weakref.ref[Any], weakref.ref[Any], dict[tuple[str, str, str], Any]]] = {}
+
+
+def _kept_off(case: Case, info: StepInfo, person: Person) -> tuple[str, ...]:
+    """``keeps_off(info, person, case.unit, case.organisation)``, kept while the case's organisation and definition
+    are the same objects (``info`` is the definition's step of its id, ``person`` the organisation's of theirs)."""
+    org, definition = case.organisation, case.definition
+    kept = _KEPT_OFF.get((id(org), id(definition)))
+    if kept is None or kept[0]() is not org or kept[1]() is not definition:
+        try:
+            kept = (weakref.ref(org), weakref.ref(definition), {})
+        except TypeError:  # an object that cannot be referred to weakly: not kept
+            return keeps_off(info, person, case.unit, org)
+        if len(_KEPT_OFF) >= 64:
+            _KEPT_OFF.clear()
+        _KEPT_OFF[(id(org), id(definition))] = kept
+    known = kept[2]
+    key = (info.id, person.id, case.unit.id)
+    found: tuple[str, ...] | None = known.get(key)
+    if found is None:
+        if len(known) >= 65536:
+            known.clear()
+        found = known[key] = keeps_off(info, person, case.unit, org)
+    return found
+
+
 def _refused(
     case: Case, info: StepInfo, ready: ReadyStep, people: list[Person], known: tuple[str, ...] = KNOWN_BEFORE
 ) -> list[Person]:
@@ -87,22 +124,38 @@ def _refused(
         return people
     found = case.rules
     rules = [fn for fn in (found.get(rule) for rule in known) if fn is not None]  # whether any refuses: any order
-    if not rules:
+    if not rules or not people:
         return people
-    if not people:
-        return people
+    by_keeps_off = tuple(_BY_KEEPS_OFF[fn] for fn in rules if fn in _BY_KEEPS_OFF)
+    rules = [fn for fn in rules if fn not in _BY_KEEPS_OFF]
     # one attempt built, then copied for each candidate (what ``dataclasses.replace`` gives, without running the
     # constructor again: this runs for every candidate of every ready step at every save); the copies are made of
     # its fields before any rule ran, so that no value a rule cached for one actor (``kept_off``) reaches another
-    fields = StepAttempt(info, people[0], case.unit, case.organisation, tuple(case.history), case.parties,
-                         ready.since, None, {}, case.data, ready.since, case.calendar).__dict__  # fmt: skip
+    fields: dict[str, Any] = {}
+    if rules:
+        fields = StepAttempt(info, people[0], case.unit, case.organisation, tuple(case.history), case.parties,
+                             ready.since, None, {}, case.data, ready.since, case.calendar).__dict__  # fmt: skip
     kept = []
     for p in people:
-        attempt = object.__new__(StepAttempt)
-        attempt.__dict__.update(fields, actor=p)
-        if not any(True for fn in rules for _ in fn(attempt)):
-            kept.append(p)
+        if by_keeps_off:
+            off = _kept_off(case, info, p)
+            if off and any(rule in off for rule in by_keeps_off):
+                continue
+        if rules:
+            attempt = object.__new__(StepAttempt)
+            attempt.__dict__.update(fields, actor=p)
+            if _finds(rules, attempt):
+                continue
+        kept.append(p)
     return kept
+
+
+def _finds(rules: list[Any], attempt: StepAttempt) -> bool:
+    """Whether one of ``rules`` finds anything in ``attempt`` (each stops at its first finding)."""
+    for fn in rules:
+        for _ in fn(attempt):
+            return True
+    return False
 
 
 def who_may(case: Case, ready: ReadyStep) -> tuple[str, ...]:
