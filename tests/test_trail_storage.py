@@ -236,3 +236,32 @@ def test_a_case_run_in_memory_keeps_its_waiting_entries_deflated() -> None:
     entries = trail.entries
     assert [{k: v for k, v in e.items() if k not in ("seq", "prev", "state", "hash")} for e in entries] == given
     assert [e["seq"] for e in entries] == [1, 2, 3, 4] and trail.verify(trail.head).ok
+
+
+def test_the_entry_last_hashed_is_read_back_equal_to_its_text_and_owned_by_the_reader() -> None:
+    # a settle keeps the mapping it encoded the last entry from, and entries_from gives it (once) instead of decoding
+    # the text again: it must be what the text decodes to, and changing it must not reach the trail or a later read
+    trail = AuditTrail()
+    trail.defer(action="start", data={"amounts": [1, 2.5, None, "审批"], "flag": True})
+    trail.defer(action="complete", step="receive", data={"n": 10**20})
+    trail.settle("ab" * 32)
+    decoded = [json.loads(text) for text in trail._raw]  # what each stored text holds
+    given_once = trail.entries_from(0)
+    assert given_once == decoded
+    given_once[1]["data"]["n"] = 0
+    given_once[0]["data"]["amounts"].append("changed")
+    assert trail.entries_from(0) == decoded == trail.entries
+    assert verify_trail(trail.entries).ok
+
+
+def test_an_entry_bound_to_a_state_of_another_type_is_read_back_from_its_text() -> None:
+    # the canonical encoder writes a value it does not know with str(): the mapping would not be what the text holds
+    class Marker:
+        def __str__(self) -> str:
+            return "marker"
+
+    trail = AuditTrail()
+    trail.defer(action="start")
+    trail.settle(Marker())
+    assert trail.entries_from(0) == [json.loads(trail._raw[0])]
+    assert trail.entries_from(0)[0]["state"] == "marker"

@@ -1037,11 +1037,14 @@ class Case:
     def _deadlines_before(self, moment: datetime) -> CaseDeadlines | None:
         """:func:`case_deadlines` at ``moment``, kept for the next completion while its inputs stay the same.
 
-        The case deadlines change only with the clock start, the suspensions and the extension; ``moment``
-        matters only while a suspension is open (it counts up to the moment).
+        The case deadlines change only with the clock start, the suspensions and the extension (and the calendar
+        or the process's limit, should the host replace them); ``moment`` matters only while a suspension is open (it
+        counts up to the moment). The store's index asks for them too when it saves the case (for the state the
+        next completion starts from): computed once for both.
         """
         open_ = any(s.end is None for s in self.suspensions)
-        key = (self.clock_start, self.extension_days, tuple(self.suspensions), moment if open_ else None)
+        key = (self.clock_start, self.extension_days, tuple(self.suspensions), moment if open_ else None,
+               self.calendar, self.definition.time_limit)  # fmt: skip
         memo = self._deadlines_memo
         if memo is not None and memo[0] == key:
             return memo[1]

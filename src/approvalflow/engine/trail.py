@@ -239,9 +239,18 @@ class AuditTrail:
         return [_decoded(raw) for raw in self._raw]
 
     def entries_from(self, start: int) -> list[dict[str, Any]]:
-        """The entries after the first ``start``, decoded afresh (``entries_from(0)`` is :attr:`entries`)."""
+        """The entries after the first ``start``, decoded afresh (``entries_from(0)`` is :attr:`entries`).
+
+        The entry a settle hashed last, in this process, is given as the mapping it was encoded from (once; then it
+        is decoded like the others): a store's index reads the entry of each save right after the save."""
         self._observed()
-        return [_decoded(raw) for raw in self._raw[start:]]
+        out = []
+        for raw in self._raw[start:]:
+            if _LAST_CLOSED and _LAST_CLOSED[0][0] is raw:
+                out.append(_LAST_CLOSED.pop()[1])
+            else:
+                out.append(_decoded(raw))
+        return out
 
     @property
     def count(self) -> int:
@@ -297,7 +306,9 @@ class AuditTrail:
         for n, raw in enumerate(texts, start=1):
             body = _decoded(raw)
             body["state"] = state if n == waiting else None
-            self._close(body)
+            entry = self._close(body)
+        if state is None or type(state) is str:  # then the entry holds what its text decodes to (no default=str)
+            _LAST_CLOSED[:] = [(self._raw[-1], entry)]
 
     def _close(self, body: dict[str, Any]) -> dict[str, Any]:
         entry: dict[str, Any] = {"seq": len(self._raw) + 1, "prev": self._last}
@@ -373,6 +384,9 @@ _MEMORY_LEVEL = 2
 # The text last deflated, by the bytes it became (held here, so that no other object can take their id): the next
 # entry of a case run step by step in memory then finds its trail's pending text here, not inflated again.
 _LAST_DEFLATED: list[tuple[bytes, bytes]] = []
+#: The entry a settle hashed last (its text and the mapping it was encoded from, made of decoded JSON values and
+#: referred to by nothing else), given once by :meth:`AuditTrail.entries_from` instead of decoding the text again.
+_LAST_CLOSED: list[tuple[bytes, dict[str, Any]]] = []
 
 
 def _deflate(text: bytes) -> bytes:

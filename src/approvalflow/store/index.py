@@ -22,7 +22,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ..bpmn.model import TimeLimit
-from ..engine.timing import case_deadlines as case_deadlines_of
 from ..engine.timing import case_time, step_deadline
 from ..rules.checks import step_units
 from ..time.calendar import WorkingCalendar
@@ -128,18 +127,9 @@ def _elapsed(case: Case, since: datetime, at: datetime) -> int:
 
 
 def _case_deadlines(case: Case, at: datetime) -> CaseDeadlines | None:
-    """:func:`~approvalflow.engine.timing.case_deadlines` at ``at``, memoised on its inputs (``at`` only while a
-    suspension is open: it counts up to the moment)."""
-    open_ = any(s.end is None for s in case.suspensions)
-    key = (
-        "case",
-        case.definition.time_limit,
-        *_moment_key(case.clock_start),
-        tuple((s, *_moment_key(s.start), *_moment_key(s.end)) for s in case.suspensions),
-        case.extension_days,
-        *(_moment_key(at) if open_ else (None, None)),
-    )
-    return _memoised(case, key, lambda: case_deadlines_of(case, at))
+    """:func:`~approvalflow.engine.timing.case_deadlines` at ``at``, as the case keeps them for its next completion
+    (which asks the same of the state it starts from: computed once for both)."""
+    return case._deadlines_before(at)
 
 
 def _moving(case: Case) -> bool:
