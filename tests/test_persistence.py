@@ -138,3 +138,37 @@ def test_a_path_that_is_not_the_history_does_not_load(
         with pytest.raises(ValueError, match="'path' is not the steps of 'history'"):
             apply_state(fresh, edited)
         assert fresh.path == [] and fresh.history == []  # nothing was set
+
+
+def test_each_completion_is_saved_with_its_own_moments(licensing: ProcessDefinition, org: Organisation) -> None:
+    # a completion's state is made once and listed by every later state: two cases completing the same steps at
+    # other moments, each saved after every step, hold each their own
+    clocks = [FakeClock("2026-09-28T09:00:00+08:00"), FakeClock("2026-10-12T15:30:00+08:00")]
+    cases = [start_case(licensing, org, unit="market-bureau", clock=c) for c in clocks]
+    plan = [("receive", "wang", {"materials_complete": True}), ("accept", "chen", {})]
+    for step, actor, data in plan:
+        for case, clock in zip(cases, clocks, strict=True):
+            clock.advance("PT2H")
+            case.complete(step, actor, data=data)
+            dump_case(case)
+    for case, start in zip(cases, ("2026-09-28", "2026-10-12"), strict=True):
+        saved = json.loads(dump_case(case))["history"]
+        expected = [{"step": c.step, "actor": c.actor, "at": c.at.isoformat(), "since": c.since.isoformat()}
+                    for c in case.history]  # fmt: skip
+        assert saved == expected and [h["step"] for h in saved] == ["receive", "accept"]
+        assert all(h["at"].startswith(start) for h in saved)
+
+
+def test_a_signature_that_left_its_round_open_is_saved_undecided() -> None:
+    from datetime import datetime
+
+    from approvalflow.engine.state import _completion_state
+    from approvalflow.rules.checks import Completion
+
+    at, since = datetime.fromisoformat("2026-09-29T10:00:00+08:00"), datetime.fromisoformat("2026-09-28T09:00:00+08:00")
+    open_round = Completion("countersign", "li", at, since, decided=False)
+    decided = Completion("countersign", "li", at, since)
+    expected = {"step": "countersign", "actor": "li", "at": at.isoformat(), "since": since.isoformat()}
+    assert _completion_state(open_round) == {**expected, "decided": False}
+    assert _completion_state(decided) == expected  # equal completions, other objects: each its own state
+    assert _completion_state(open_round) == {**expected, "decided": False}

@@ -85,11 +85,7 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
         "started_at": case.started_at.isoformat(),
         "data": case.data,
         "path": case.path,
-        "history": [
-            {"step": c.step, "actor": c.actor, "at": c.at.isoformat(), "since": c.since.isoformat()}
-            | ({} if c.decided else {"decided": False})  # written only for a signature that left its round open
-            for c in case.history
-        ],
+        "history": [_completion_state(c) for c in case.history],
         "clock_start": _iso(case.clock_start),
         "ended_at": _iso(case.ended_at),
         "suspensions": [
@@ -127,6 +123,25 @@ def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
     if workflow:
         state["workflow"] = workflow_dict(case.engine_workflow)
     return state
+
+
+#: The state of each completion (a completion never changes), by its id with the completion itself (so that an id is
+#: never taken for another's): a case saved after every step does not write its earlier completions' moments again.
+#: Shared by every state that lists the completion: encoded, never changed. Started afresh past 8,192.
+_COMPLETION_STATES: dict[int, tuple[Completion, dict[str, Any]]] = {}
+
+
+def _completion_state(c: Completion) -> dict[str, Any]:
+    kept = _COMPLETION_STATES.get(id(c))
+    if kept is not None and kept[0] is c:
+        return kept[1]
+    out: dict[str, Any] = {"step": c.step, "actor": c.actor, "at": c.at.isoformat(), "since": c.since.isoformat()}
+    if not c.decided:  # written only for a signature that left its round open
+        out["decided"] = False
+    if len(_COMPLETION_STATES) >= 8192:
+        _COMPLETION_STATES.clear()
+    _COMPLETION_STATES[id(c)] = (c, out)
+    return out
 
 
 def state_pieces(case: Case, memo: dict[int, tuple[Any, ...]], *, inserted: tuple[str, ...] = ()) -> list[str]:
