@@ -151,17 +151,26 @@ class Bare:
             kept.append(workflow)
         return kept
 
-    def run_persisted(self, cases: int, path: Path) -> None:
+    @staticmethod
+    def connect(path: Path) -> sqlite3.Connection:
+        """The one-row-per-case table bare Spiff saves to (WAL, synchronous=NORMAL, as our store)."""
         conn = sqlite3.connect(str(path), isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("CREATE TABLE IF NOT EXISTS workflows (id TEXT PRIMARY KEY, state TEXT NOT NULL)")
+        return conn
+
+    @staticmethod
+    def write(conn: sqlite3.Connection, case_id: str, state: str) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT OR REPLACE INTO workflows (id, state) VALUES (?, ?)", (case_id, state))
+        conn.execute("COMMIT")
+
+    def run_persisted(self, cases: int, path: Path) -> None:
+        conn = self.connect(path)
 
         def save(case_id: str, workflow: BpmnWorkflow) -> None:
-            state = self.serializer.serialize_json(workflow)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT OR REPLACE INTO workflows (id, state) VALUES (?, ?)", (case_id, state))
-            conn.execute("COMMIT")
+            self.write(conn, case_id, self.serializer.serialize_json(workflow))
 
         try:
             for n in range(cases):
@@ -281,63 +290,58 @@ def persisted_parts(ours: Ours, bare: Bare, folder: Path, cases: int, rounds: in
 
     clock_now = time.perf_counter
 
+    def lap(spent: dict[str, float], names: tuple[str, ...], moments: list[float]) -> None:
+        """Add each time between two moments in turn to the part of the same rank."""
+        for name, began, ended in zip(names, moments, moments[1:], strict=False):
+            spent[name] += ended - began
+
     def ours_round(k: int) -> dict[str, float]:
         spent = dict.fromkeys(("start the case", "first save", "complete", "encode (dump_case)",
                                "index record (record_of)", "store write"), 0.0)  # fmt: skip
         store = SqliteStore(folder / f"parts-approvalflow-{k}.db")
         try:
             for n in range(cases):
-                t0 = clock_now()
+                at = [clock_now()]
                 case, clock = ours.start(n)
-                t1 = clock_now()
-                record = store.insert(record_of(case, dump_case(case)))
-                spent["start the case"] += t1 - t0
-                spent["first save"] += clock_now() - t1
-                version = record.version
+                at.append(clock_now())
+                version = store.insert(record_of(case, dump_case(case))).version
+                at.append(clock_now())
+                lap(spent, ("start the case", "first save"), at)
                 for task, actor, data in PLAN:
                     clock.advance("PT1H")
-                    t0 = clock_now()
+                    at = [clock_now()]
                     case.complete(task, actor, data=data)
-                    t1 = clock_now()
+                    at.append(clock_now())
                     state = dump_case(case)
-                    t2 = clock_now()
+                    at.append(clock_now())
                     record = record_of(case, state)
-                    t3 = clock_now()
+                    at.append(clock_now())
                     version = store.update(record, expected=version).version
-                    t4 = clock_now()
-                    spent["complete"] += t1 - t0
-                    spent["encode (dump_case)"] += t2 - t1
-                    spent["index record (record_of)"] += t3 - t2
-                    spent["store write"] += t4 - t3
+                    at.append(clock_now())
+                    lap(spent, ("complete", "encode (dump_case)", "index record (record_of)", "store write"), at)
         finally:
             store.close()
         return spent
 
     def bare_round(k: int) -> dict[str, float]:
         spent = dict.fromkeys(("start the case", "step", "encode (serialize_json)", "SQL write"), 0.0)
-        conn = sqlite3.connect(str(folder / f"parts-spiff-{k}.db"), isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS workflows (id TEXT PRIMARY KEY, state TEXT NOT NULL)")
+        conn = bare.connect(folder / f"parts-spiff-{k}.db")
         try:
             for n in range(cases):
-                t0 = clock_now()
+                at = [clock_now()]
                 workflow = bare.start()
-                spent["start the case"] += clock_now() - t0
+                at.append(clock_now())
+                lap(spent, ("start the case",), at)
                 for planned in [None, *PLAN]:  # the save after the start, then a step and a save each
-                    t0 = clock_now()
+                    at = [clock_now()]
                     if planned is not None:
                         bare.step(workflow, planned[0], planned[2])
-                    t1 = clock_now()
+                    at.append(clock_now())
                     state = bare.serializer.serialize_json(workflow)
-                    t2 = clock_now()
-                    conn.execute("BEGIN IMMEDIATE")
-                    conn.execute("INSERT OR REPLACE INTO workflows (id, state) VALUES (?, ?)", (f"c{n}", state))
-                    conn.execute("COMMIT")
-                    t3 = clock_now()
-                    spent["step"] += t1 - t0
-                    spent["encode (serialize_json)"] += t2 - t1
-                    spent["SQL write"] += t3 - t2
+                    at.append(clock_now())
+                    bare.write(conn, f"c{n}", state)
+                    at.append(clock_now())
+                    lap(spent, ("step", "encode (serialize_json)", "SQL write"), at)
         finally:
             conn.close()
         return spent
