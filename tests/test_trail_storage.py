@@ -265,3 +265,16 @@ def test_an_entry_bound_to_a_state_of_another_type_is_read_back_from_its_text() 
     trail.settle(Marker())
     assert trail.entries_from(0) == [json.loads(trail._raw[0])]
     assert trail.entries_from(0)[0]["state"] == "marker"
+
+
+def test_a_trail_read_after_another_trail_settled_decodes_its_own_entries() -> None:
+    # one mapping is kept process-wide: read by another trail (or another thread's), it is not taken for this one's
+    first, second = AuditTrail(), AuditTrail()
+    first.defer(action="start", step="a")
+    first.settle("ab" * 32)
+    second.defer(action="start", step="b")
+    second.settle("cd" * 32)
+    assert [e["step"] for e in first.entries_from(0)] == ["a"]
+    assert [e["step"] for e in second.entries_from(0)] == ["b"]
+    assert first.entries_from(0) == [json.loads(text) for text in first._raw]
+    assert second.entries_from(0) == [json.loads(text) for text in second._raw]

@@ -244,10 +244,15 @@ class AuditTrail:
         The entry a settle hashed last, in this process, is given as the mapping it was encoded from (once; then it
         is decoded like the others): a store's index reads the entry of each save right after the save."""
         self._observed()
+        try:  # taken in one step (another thread may settle meanwhile); not put back: a cache of one, decoded without
+            closed: tuple[bytes, dict[str, Any]] | None = _LAST_CLOSED.pop()
+        except IndexError:
+            closed = None
         out = []
         for raw in self._raw[start:]:
-            if _LAST_CLOSED and _LAST_CLOSED[0][0] is raw:
-                out.append(_LAST_CLOSED.pop()[1])
+            if closed is not None and closed[0] is raw:
+                out.append(closed[1])
+                closed = None
             else:
                 out.append(_decoded(raw))
         return out
