@@ -248,6 +248,7 @@ def test_the_entry_last_hashed_is_read_back_equal_to_its_text_and_owned_by_the_r
     decoded = [json.loads(text) for text in trail._raw]  # what each stored text holds
     given_once = trail.entries_from(0)
     assert given_once == decoded
+    assert [list(e) for e in given_once] == [list(e) for e in decoded]  # the keys in the same order too
     given_once[1]["data"]["n"] = 0
     given_once[0]["data"]["amounts"].append("changed")
     assert trail.entries_from(0) == decoded == trail.entries

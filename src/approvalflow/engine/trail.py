@@ -251,7 +251,7 @@ class AuditTrail:
         out = []
         for raw in self._raw[start:]:
             if closed is not None and closed[0] is raw:
-                out.append(closed[1])
+                out.append(dict(sorted(closed[1].items())))  # its keys in the order its text has them
                 closed = None
             else:
                 out.append(_decoded(raw))
