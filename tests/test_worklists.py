@@ -139,6 +139,26 @@ def test_a_case_whose_rules_replace_a_post_or_unit_rule_is_listed_by_its_own_rul
     assert people_for(to_decide(started(org))) == {"decide": ("li", "sun", "zhao")}  # the built-in rule, kept
 
 
+def test_cases_of_one_process_in_two_organisations_each_list_their_own_people() -> None:
+    # what an organisation and a definition imply (who holds a step's posts, whom keeps_off keeps off it) is kept per
+    # organisation object: a second organisation with the same ids but other posts is never answered from the first
+    first = org_with()
+    second = org_with(chen={"unit": "market-bureau", "posts": ["reviewer"]},  # no longer a clerk
+                      zhang={"unit": "market-bureau", "posts": ["principal", "leader", "deputy"]})  # fmt: skip
+    a, b = started(first), started(second)
+    for _ in range(2):  # the second time from what the first kept
+        assert people_for(a) == {"receive": ("chen", "wang", "zhou")}
+        assert people_for(b) == {"receive": ("wang", "zhou")}
+        assert [d.people for d in record_of(a, "{}").deadlines] == [("chen", "wang", "zhou")]
+        assert [d.people for d in record_of(b, "{}").deadlines] == [("wang", "zhou")]
+    # zhang holds 'deputy' in the second organisation only: 五不直接分管 keeps him off 'decide' there, and only the
+    # deputies' post is on each list
+    assert people_for(to_decide(a)) == {"decide": ("li", "sun", "zhao")}
+    assert people_for(to_decide(b)) == {"decide": ("li", "sun", "zhao")}
+    assert [d.people for d in record_of(b, "{}").deadlines if d.scope == "step"] == [("li", "sun", "zhang", "zhao")]
+    assert [d.people for d in record_of(a, "{}").deadlines if d.scope == "step"] == [("li", "sun", "zhao")]
+
+
 #: The market bureau with the head also holding 'deputy' (五不直接分管 then keeps him off 'decide'), zhou a reviewer and
 #: a clerk (不相容岗位分离 between accept and review), liu in conflict with an applicant the walks may draw (回避).
 HEAD_DEPUTY = org_with(zhang={"unit": "market-bureau", "posts": ["principal", "leader", "deputy"]})

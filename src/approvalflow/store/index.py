@@ -29,6 +29,7 @@ from ..time.caseclock import CASE_SUSPENSION, CaseDeadlines, Suspension, case_de
 from ..time.periods import Deadline, elapsed_working_days, remaining_working_days, yellow_from
 from .base import COLUMN_JSON, AnomalyEntry, CaseRecord, DeadlineEntry, Status, TimerEntry
 from .cardfacts import facts_json
+from .worklists import done_rows, implied, todo_rows
 
 if TYPE_CHECKING:
     from ..engine.case import Case, ReadyStep
@@ -142,29 +143,19 @@ def _moving(case: Case) -> bool:
     )
 
 
-#: Who holds which posts in the units of a step, shared by the cases of one organisation, unit and definition (each
-#: referred to weakly, so that an id is never taken for another's and nothing is kept alive): a pure function of them.
-_RESPONSIBLE: dict[tuple[Any, ...], tuple[weakref.ref[Any], weakref.ref[Any], weakref.ref[Any], tuple[str, ...]]] = {}
-
-
 def _responsible(case: Case, posts: tuple[str, ...], task: str | None = None) -> tuple[str, ...]:
     """Who holds one of ``posts`` in the units that do the step (:func:`~approvalflow.rules.checks.step_units`).
 
-    Kept while the case's organisation, unit and definition are the same objects (for every case that has them).
+    Kept for every case of the same organisation and definition objects (:func:`.worklists.implied`), by the case's
+    unit id, the posts and the step.
     """
-    org, unit, definition = case.organisation, case.unit, case.definition
-    key = (id(org), id(unit), id(definition), posts, task)
-    kept = _RESPONSIBLE.get(key)
-    if kept is not None and kept[0]() is org and kept[1]() is unit and kept[2]() is definition:
-        return kept[3]
-    people = _people(case, posts, task)
-    try:
-        refs = (weakref.ref(org), weakref.ref(unit), weakref.ref(definition))
-    except TypeError:  # an object that cannot be referred to weakly: not kept
-        return people
-    if len(_RESPONSIBLE) >= _MEMO_SIZE:
-        _RESPONSIBLE.clear()
-    _RESPONSIBLE[key] = (*refs, people)
+    table = implied(case)
+    key = ("responsible", case.unit.id, posts, task)
+    people: tuple[str, ...] | None = table.get(key) if table is not None else None
+    if people is None:
+        people = _people(case, posts, task)
+        if table is not None:
+            table[key] = people
     return people
 
 
@@ -447,8 +438,6 @@ def record_of(case: Case, state: str, *, version: int = 0) -> CaseRecord:
     """The store record of ``case`` whose serialized state (:func:`dump_case`) is ``state``.
 
     The case's ready steps and trail entries are read once and given to each part that needs them."""
-    from .worklists import done_rows, todo_rows
-
     ready = case.ready_steps()
     entries = _entries(case)
     deadlines = tuple(_deadline_rows(case, ready))

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ..engine.case import Case, ReadyStep
     from ..org.organisation import Organisation, Person
 
-__all__ = ["KNOWN_BEFORE", "PROXIED", "done_rows", "proxies_of", "todo_rows", "who_may"]
+__all__ = ["KNOWN_BEFORE", "PROXIED", "done_rows", "implied", "proxies_of", "todo_rows", "who_may"]
 
 #: What keeps a person off a 待办: the person rules (:data:`~approvalflow.rules.checks.PERSON_RULES`), whose findings
 #: depend only on the person and the case as it stands, not on the moment, data or meeting record of a completion.
@@ -88,31 +88,41 @@ _BY_KEEPS_OFF: dict[Any, str] = {
     five_not_direct: "five-not-direct",
 }
 
-#: :func:`~approvalflow.rules.checks.keeps_off` of each step, person and unit, by organisation and definition (each
-#: referred to weakly, so that an id is never taken for another's): a pure function of them.
-_KEPT_OFF: dict[tuple[int, int], tuple[weakref.ref[Any], weakref.ref[Any], dict[tuple[str, str, str], Any]]] = {}
+#: What a case's organisation and definition imply, by the two objects' ids, each referred to weakly (so that an id
+#: is never taken for another's and nothing is kept alive): who holds a step's posts in its units
+#: (:func:`approvalflow.store.index._responsible`), whom :func:`~approvalflow.rules.checks.keeps_off` keeps off a step
+#: (:func:`_kept_off`). Pure functions of the two objects and the plain values of each answer's key; at most 64 pairs,
+#: each table started afresh past 65,536 answers.
+_IMPLIED: dict[tuple[int, int], tuple[weakref.ref[Any], weakref.ref[Any], dict[tuple[Any, ...], Any]]] = {}
 
 
-def _kept_off(case: Case, info: StepInfo, person: Person) -> tuple[str, ...]:
-    """``keeps_off(info, person, case.unit, case.organisation)``, kept while the case's organisation and definition
-    are the same objects (``info`` is the definition's step of its id, ``person`` the organisation's of theirs)."""
+def implied(case: Case) -> dict[tuple[Any, ...], Any] | None:
+    """The table of answers kept for the case's organisation and definition while both are the same objects (see
+    :data:`_IMPLIED`); None when one cannot be referred to weakly (then nothing is kept)."""
     org, definition = case.organisation, case.definition
-    kept = _KEPT_OFF.get((id(org), id(definition)))
+    kept = _IMPLIED.get((id(org), id(definition)))
     if kept is None or kept[0]() is not org or kept[1]() is not definition:
         try:
             kept = (weakref.ref(org), weakref.ref(definition), {})
         except TypeError:  # an object that cannot be referred to weakly: not kept
-            return keeps_off(info, person, case.unit, org)
-        if len(_KEPT_OFF) >= 64:
-            _KEPT_OFF.clear()
-        _KEPT_OFF[(id(org), id(definition))] = kept
-    known = kept[2]
-    key = (info.id, person.id, case.unit.id)
-    found: tuple[str, ...] | None = known.get(key)
+            return None
+        if len(_IMPLIED) >= 64:
+            _IMPLIED.clear()
+        _IMPLIED[(id(org), id(definition))] = kept
+    elif len(kept[2]) >= 65536:
+        kept[2].clear()
+    return kept[2]
+
+
+def _kept_off(case: Case, table: dict[tuple[Any, ...], Any] | None, info: StepInfo, person: Person) -> tuple[str, ...]:
+    """``keeps_off(info, person, case.unit, case.organisation)``, kept in ``table`` (:func:`implied`; ``info`` is the
+    definition's step of its id, ``person`` the organisation's of theirs, the unit the organisation's of its id)."""
+    key = ("keeps_off", info.id, person.id, case.unit.id)
+    found: tuple[str, ...] | None = table.get(key) if table is not None else None
     if found is None:
-        if len(known) >= 65536:
-            known.clear()
-        found = known[key] = keeps_off(info, person, case.unit, org)
+        found = keeps_off(info, person, case.unit, case.organisation)
+        if table is not None:
+            table[key] = found
     return found
 
 
@@ -135,10 +145,11 @@ def _refused(
     if rules:
         fields = StepAttempt(info, people[0], case.unit, case.organisation, tuple(case.history), case.parties,
                              ready.since, None, {}, case.data, ready.since, case.calendar).__dict__  # fmt: skip
+    table = implied(case) if by_keeps_off else None
     kept = []
     for p in people:
         if by_keeps_off:
-            off = _kept_off(case, info, p)
+            off = _kept_off(case, table, info, p)
             if off and any(rule in off for rule in by_keeps_off):
                 continue
         if rules:
