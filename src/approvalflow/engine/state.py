@@ -74,7 +74,10 @@ _TASK_KEYS = frozenset({"id", "parent", "children", "last_state_change", "state"
 
 # -- the state of a live case --------------------------------------------------------------------------------
 def live_state(case: Case, *, workflow: bool = True) -> dict[str, Any]:
-    """The state as live values (engine values such as datetimes included; encode with ``encode_json``)."""
+    """The state as live values (engine values such as datetimes included; encode with ``encode_json``).
+
+    The entries of ``history`` are shared with every other state that lists the same completions: encode them, never
+    change them."""
     state = {
         "format": CASE_FORMAT,
         "version": CASE_VERSION,
